@@ -1,0 +1,12 @@
+import type { BackendAdapter } from '@tarm/core';
+import { selectTfBackend } from '@tarm/core';
+
+/** Plain JavaScript reference backend: slow, simple, the yardstick the other backends are checked against. */
+export const adapter: BackendAdapter = {
+  name: 'cpu',
+  tfName: 'cpu',
+  async setup() {
+    await import('@tensorflow/tfjs-backend-cpu');
+    await selectTfBackend('cpu');
+  },
+};

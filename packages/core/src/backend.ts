@@ -1,0 +1,81 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendError, ConfigError } from './errors.js';
+
+/**
+ * The contract every backend package (`@tarm/backend-*`) fulfils. Libraries never pick a backend: an app or a
+ * test calls {@link useBackend} once, by name or with an adapter object.
+ */
+export interface BackendAdapter {
+  /** The tfjs backend name this adapter registers and selects (`wasm`, `cpu`, `tensorflow`, `webgpu`). */
+  readonly tfName: string;
+  /** The tarm name users pass to `--backend`. */
+  readonly name: string;
+  /** Registers the tfjs backend and gradients, selects it and waits until it is ready. Idempotent. */
+  setup(options?: BackendOptions): Promise<void>;
+}
+
+export interface BackendOptions {
+  /** Worker threads for backends that have them (wasm in browsers); ignored elsewhere. */
+  readonly threads?: number;
+}
+
+/** tarm backend name -> the package that provides its adapter. */
+export const BACKEND_PACKAGES = Object.freeze({
+  wasm: '@tarm/backend-wasm',
+  cpu: '@tarm/backend-cpu',
+  node: '@tarm/backend-node',
+  webgpu: '@tarm/backend-webgpu',
+} as const);
+
+export type BackendName = keyof typeof BACKEND_PACKAGES;
+export const BACKEND_NAMES = Object.freeze(Object.keys(BACKEND_PACKAGES) as BackendName[]);
+export const DEFAULT_BACKEND: BackendName = 'wasm';
+
+let gradientsRegistered = false;
+
+/**
+ * tfjs-core's Node entry registers no gradients. Loading tfjs-layers' bundle registers all of them on the one
+ * tfjs-core engine (platform.md). Called by adapters during setup, never on import.
+ */
+export async function registerGradients(): Promise<void> {
+  if (gradientsRegistered) return;
+  await import('@tensorflow/tfjs-layers');
+  gradientsRegistered = true;
+}
+
+/**
+ * Loads a backend adapter package by tarm name (or takes an adapter object), sets it up and makes it the active
+ * tfjs backend. A missing package gives a {@link BackendError} that says what to install.
+ */
+export async function useBackend(backend: BackendName | BackendAdapter = DEFAULT_BACKEND, options?: BackendOptions): Promise<BackendAdapter> {
+  let adapter: BackendAdapter;
+  if (typeof backend === 'string') {
+    if (!(backend in BACKEND_PACKAGES)) throw new ConfigError('backend', BACKEND_NAMES.join(', '), backend);
+    const pkg = BACKEND_PACKAGES[backend];
+    let mod: { adapter?: BackendAdapter };
+    try {
+      mod = (await import(/* @vite-ignore */ pkg)) as { adapter?: BackendAdapter };
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(pkg)) {
+        throw new BackendError(backend, `the package ${pkg} is not installed; run: npm install ${pkg}`);
+      }
+      throw e;
+    }
+    if (!mod.adapter) throw new BackendError(backend, `${pkg} does not export an adapter`);
+    adapter = mod.adapter;
+  } else {
+    adapter = backend;
+  }
+  await adapter.setup(options);
+  if (tf.getBackend() !== adapter.tfName) throw new BackendError(adapter.name, `tfjs selected "${tf.getBackend()}" instead of "${adapter.tfName}"`);
+  return adapter;
+}
+
+/** Shared setup steps for adapters: register gradients, select the tfjs backend, wait for it. */
+export async function selectTfBackend(tfName: string): Promise<void> {
+  await registerGradients();
+  const ok = await tf.setBackend(tfName);
+  if (!ok) throw new BackendError(tfName, 'tfjs could not initialise it');
+  await tf.ready();
+}

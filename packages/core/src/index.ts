@@ -1,0 +1,17 @@
+export { TarmError, ConfigError, CheckpointError, BackendError } from './errors.js';
+export { Rng, mixSeeds, type RngState } from './rng.js';
+export { configDefiner, deepFreeze } from './config.js';
+export {
+  useBackend,
+  selectTfBackend,
+  registerGradients,
+  BACKEND_NAMES,
+  BACKEND_PACKAGES,
+  DEFAULT_BACKEND,
+  type BackendAdapter,
+  type BackendName,
+  type BackendOptions,
+} from './backend.js';
+export { ParamStore } from './params.js';
+export { encodeCheckpoint, decodeCheckpoint, checkCheckpointJson, fnv1a, type CheckpointJson } from './checkpoint.js';
+export type { CausalLM } from './lm.js';

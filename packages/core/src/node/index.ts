@@ -1,0 +1,1 @@
+export { writeFileAtomic, writeJsonAtomic, saveCheckpoint, loadCheckpoint, readJsonIfExists } from './fs.js';

@@ -1,0 +1,54 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { ParamStore } from '@tarm/core';
+import { createLinear, linear, type LinearParams } from './linear.js';
+import { dropout } from './dropout.js';
+import type { DropoutSource } from './types.js';
+
+export interface AttentionParams {
+  /** The per-head q, k and v projections (no bias) stored side by side: columns [q_h0..q_hH | k.. | v..]. */
+  readonly qkv: LinearParams; // weight [C, 3C]
+  /** Output projection with bias. */
+  readonly proj: LinearParams; // weight [C, C], bias [C]
+  readonly nHeads: number;
+}
+
+export function createAttention(store: ParamStore, name: string, dModel: number, nHeads: number): AttentionParams {
+  return {
+    qkv: createLinear(store, `${name}.qkv`, dModel, 3 * dModel, false),
+    proj: createLinear(store, `${name}.proj`, dModel, dModel, true),
+    nHeads,
+  };
+}
+
+const maskCache = new Map<number, tf.Tensor2D>();
+
+/** Additive causal mask [T, T]: 0 on and below the diagonal, -1e9 above. Kept (not tracked by tidy). */
+export function causalMask(T: number): tf.Tensor2D {
+  let m = maskCache.get(T);
+  if (!m || m.isDisposed) {
+    const data = new Float32Array(T * T);
+    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) data[i * T + j] = -1e9;
+    m = tf.keep(tf.tensor2d(data, [T, T]));
+    maskCache.set(T, m);
+  }
+  return m;
+}
+
+/**
+ * Causal multi-head self-attention. x: [B, T, C] -> [B, T, C].
+ * Position t attends to positions <= t only: the property that keeps every refinement autoregressive.
+ */
+export function causalSelfAttention(p: AttentionParams, x: tf.Tensor3D, drop?: DropoutSource): tf.Tensor3D {
+  const [B, T, C] = x.shape;
+  const H = p.nHeads;
+  const hs = C / H;
+  const qkv = linear(p.qkv, x); // [B, T, 3C]
+  const heads = tf.transpose(tf.reshape(qkv, [B, T, 3, H, hs]), [2, 0, 3, 1, 4]); // [3, B, H, T, hs]
+  const [q, k, v] = tf.unstack(tf.reshape(heads, [3, B * H, T, hs])) as tf.Tensor3D[]; // each [B*H, T, hs]
+  const kT = tf.transpose(k, [0, 2, 1]); // [B*H, hs, T]
+  const scores = tf.add(tf.mul(tf.matMul(q, kT), 1 / Math.sqrt(hs)), causalMask(T)); // [B*H, T, T]
+  const att = dropout(tf.softmax(scores, -1), drop?.rate ?? 0, drop?.rng.seed()); // [B*H, T, T]
+  const y = tf.matMul(att, v); // [B*H, T, hs]
+  const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, hs]), [0, 2, 1, 3]), [B, T, C]); // [B, T, C]
+  return linear(p.proj, merged) as tf.Tensor3D; // [B, T, C]
+}

@@ -1,0 +1,5 @@
+export { VOCAB, VOCAB_SIZE, NEWLINE, NEWLINE_ID, CONTEXT_LENGTH, encode, decode } from './vocab.js';
+export { randomDigits, type Task, type Example } from './task.js';
+export { copy, reverse, addition, addDigitStrings } from './definitions.js';
+export { TASKS, TASK_NAMES, getTask } from './registry.js';
+export { encodeExamples, sequenceLength, trainingBatch, evaluationSet, SEED_PURPOSE, type Batch } from './batch.js';
