@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import type { ParamStore } from './params.js';
 
 /**
  * The one thing decoders and evaluation need from a model: next-token logits for every position of a batch
@@ -7,4 +8,26 @@ import type * as tf from '@tensorflow/tfjs-core';
 export interface CausalLM {
   /** ids: [B, T] int32 -> logits [B, T, V]. Runs in evaluation mode (no dropout, no exploration). */
   logits(ids: tf.Tensor2D): tf.Tensor3D;
+}
+
+/** A next-token training batch as tensors. */
+export interface TensorBatch {
+  readonly inputs: tf.Tensor2D; // [B, T] int32
+  readonly targets: tf.Tensor2D; // [B, T] int32
+  readonly mask: tf.Tensor2D; // [B, T] float32, 1 on answer targets
+}
+
+/** Scalars a training step reports besides the loss (ponder cost, mean block passes, ...). */
+export type StepStats = Record<string, number>;
+
+/**
+ * What the trainer needs from a model. `loss` is called inside tf.variableGrads: it returns the scalar to
+ * minimise and may run parts of its computation off the tape. `seed` drives every random choice of the step
+ * (dropout masks, halting exploration), so a step is a pure function of (weights, batch, seed).
+ */
+export interface TrainableLM extends CausalLM {
+  readonly params: ParamStore;
+  loss(batch: TensorBatch, seed: number): { loss: tf.Scalar; stats?: Record<string, tf.Scalar> };
+  /** Block passes one forward pass applies at most (the compute budget). */
+  readonly blockPasses: number;
 }
