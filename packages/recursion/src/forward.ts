@@ -1,0 +1,221 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng, mixSeeds } from '@tarm/core';
+import { block, embed, readout, type BlockParams, type DropoutSource } from '@tarm/layers';
+import { ActAccumulator } from './act.js';
+import { detach, offTape } from './tape.js';
+import type { LadderModel } from './model.js';
+
+/** Which application of f a pass is, for hooks (gradient probes, refinement traces). */
+export interface PassInfo {
+  /** 0-based position of this pass in the forward pass (stable: step x passesPerStep + offset). */
+  readonly index: number;
+  /** Outer step k (block index for dense, application for tied rungs, ACT / halting step otherwise). */
+  readonly step: number;
+  /** Cycle within the step (nested rungs), else 0. */
+  readonly cycle: number;
+  /** Which state the pass updates: the single stream h, the latent z or the answer y. */
+  readonly stream: 'h' | 'z' | 'y';
+  /** False for passes run off the gradient tape (no-gradient cycles and non-terminal ar-trm steps). */
+  readonly grad: boolean;
+}
+
+export interface ForwardOptions {
+  /** Training mode: dropout on, ar-trm exploration on. Requires `seed`. Default false. */
+  readonly training?: boolean;
+  /** Drives dropout masks and halting exploration; a step is a pure function of (weights, ids, seed). */
+  readonly seed?: number;
+  /** Outer steps to run instead of the schedule's (test-time compute); tied rungs only. */
+  readonly steps?: number;
+  /** Called on every pass's output; may return a replacement (used by gradient-path probes). */
+  readonly onPass?: (info: PassInfo, h: tf.Tensor3D) => tf.Tensor3D | void;
+  /** Stop once every position (ACT) or sequence (binary head) halted; later steps cannot change the output. */
+  readonly earlyExit?: boolean;
+}
+
+export interface ForwardResult {
+  readonly logits: tf.Tensor3D; // [B, T, V]
+  /** ACT rungs: Graves' ponder cost (mean N + R over positions). */
+  readonly ponderCost?: tf.Scalar;
+  /** Block passes actually applied (early exit can make it smaller than the budget). */
+  readonly passesRun: number;
+  readonly stepsRun: number;
+}
+
+const DROPOUT_PURPOSE = 3;
+const HALT_PURPOSE = 6;
+
+/**
+ * The one implementation of the ladder. The rung's switches (tied, stepEmbedding, halting, dualStream, nested)
+ * select the path; shapes: ids [B, T] -> x, h, y, z [B, T, C] -> logits [B, T, V].
+ */
+export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptions): ForwardResult {
+  const { rung, schedule, p, config } = model;
+  const training = opts.training ?? false;
+  if (training && opts.seed === undefined) throw new Error('forward: training mode needs a seed');
+  const steps = opts.steps ?? schedule.steps;
+  if (!rung.tied && steps !== schedule.steps) throw new RangeError(`dense runs exactly its ${schedule.steps} blocks; steps override needs a tied rung`);
+  const earlyExit = (opts.earlyExit ?? true) && tf.getBackend() !== 'webgpu'; // webgpu in Node has no sync reads
+  const [B, T] = ids.shape;
+  const C = config.dModel;
+  let passesRun = 0;
+
+  const dropFor = (index: number): DropoutSource | undefined =>
+    training && config.dropout > 0 ? { rate: config.dropout, rng: new Rng(mixSeeds(opts.seed!, DROPOUT_PURPOSE, index)) } : undefined;
+
+  /** One application of f to `input` ([B, T, C]); block k for dense, the shared block otherwise. */
+  const pass = (blk: BlockParams, input: tf.Tensor3D, info: PassInfo): tf.Tensor3D => {
+    const out = block(blk, input, dropFor(info.index)); // [B, T, C]
+    return (opts.onPass?.(info, out) ?? out) as tf.Tensor3D;
+  };
+  const shared = p.blocks[0]!;
+
+  /** s_k as [1, 1, C], index clamped to the last trained step when run longer. */
+  const stepEmb = (k: number): tf.Tensor => {
+    const S = p.stepEmbedding!.shape[0]!;
+    return tf.reshape(tf.slice(p.stepEmbedding!, [Math.min(k, S - 1), 0], [1, C]), [1, 1, C]);
+  };
+  const withStep = (h: tf.Tensor, k: number): tf.Tensor3D => (p.stepEmbedding ? tf.add(h, stepEmb(k)) : h) as tf.Tensor3D;
+
+  /** ACT halting probability per position: sigmoid(h w + b). [B, T, C] -> [B, T, 1] */
+  const actProb = (h: tf.Tensor3D): tf.Tensor =>
+    tf.sigmoid(tf.add(tf.reshape(tf.matMul(tf.reshape(h, [B * T, C]), p.act!.weight), [B, T, 1]), p.act!.bias));
+
+  const x = embed(p.embed, ids); // [B, T, C]
+  let hOut: tf.Tensor3D;
+  let act: ActAccumulator | undefined;
+  let stepsRun = 0;
+
+  if (!rung.dualStream) {
+    // dense / iterative / iterative-step / ut: one stream h, N applications.
+    act = rung.halting === 'act' ? new ActAccumulator([B, T], config.actThreshold) : undefined;
+    let h = x;
+    for (let k = 0; k < steps; k++) {
+      const blk = rung.tied ? shared : p.blocks[k]!;
+      h = pass(blk, withStep(h, k), { index: k, step: k, cycle: 0, stream: 'h', grad: true }); // [B, T, C]
+      passesRun += 1;
+      stepsRun = k + 1;
+      if (act) {
+        act.add(h, actProb(h), k === steps - 1);
+        if (earlyExit && k < steps - 1 && act.allHalted()) break;
+      }
+    }
+    hOut = act ? act.output() : h;
+  } else if (!rung.nested) {
+    // dual-ut: per ACT step z = f(x + y + z + s_k); y = f(y + z + s_k); ACT on y; full backprop.
+    act = new ActAccumulator([B, T], config.actThreshold);
+    let y = tf.add(tf.zeros([B, T, C]), p.init!.y) as tf.Tensor3D; // [B, T, C]
+    let z = tf.add(tf.zeros([B, T, C]), p.init!.z) as tf.Tensor3D; // [B, T, C]
+    for (let k = 0; k < steps; k++) {
+      z = pass(shared, withStep(tf.add(tf.add(x, y), z), k), { index: 2 * k, step: k, cycle: 0, stream: 'z', grad: true });
+      y = pass(shared, withStep(tf.add(y, z), k), { index: 2 * k + 1, step: k, cycle: 0, stream: 'y', grad: true });
+      passesRun += 2;
+      stepsRun = k + 1;
+      act.add(y, actProb(y), k === steps - 1);
+      if (earlyExit && k < steps - 1 && act.allHalted()) break;
+    }
+    hOut = act.output();
+  } else {
+    const res = nestedSteps();
+    hOut = res;
+  }
+
+  return { logits: readout(p.head, hOut), ponderCost: act?.ponderCost(), passesRun, stepsRun };
+
+  /** dual-nested-ut and ar-trm: each step = H cycles of {L x z-update, one y-update}. */
+  function nestedSteps(): tf.Tensor3D {
+    const { H, L, passesPerStep } = schedule;
+    /** One cycle c of step k; `grad` only labels the passes (the caller decides tape or not). */
+    const cycle = (y0: tf.Tensor3D, z0: tf.Tensor3D, k: number, c: number, grad: boolean): [tf.Tensor3D, tf.Tensor3D] => {
+      let y = y0;
+      let z = z0;
+      const base = k * passesPerStep + c * (L + 1);
+      for (let l = 0; l < L; l++) {
+        z = pass(shared, withStep(tf.add(tf.add(x, y), z), k), { index: base + l, step: k, cycle: c, stream: 'z', grad }); // [B, T, C]
+      }
+      y = pass(shared, withStep(tf.add(y, z), k), { index: base + L, step: k, cycle: c, stream: 'y', grad }); // [B, T, C]
+      return [y, z];
+    };
+    /** Runs `f` off tape and returns its (y, z) pair. */
+    const offTapePair = (f: () => [tf.Tensor3D, tf.Tensor3D]): [tf.Tensor3D, tf.Tensor3D] => {
+      const both = offTape(() => tf.stack(f())); // [2, B, T, C]
+      const [y, z] = tf.unstack(both) as tf.Tensor3D[];
+      return [y!, z!];
+    };
+    const firstCycles = (y: tf.Tensor3D, z: tf.Tensor3D, k: number): [tf.Tensor3D, tf.Tensor3D] =>
+      H > 1
+        ? offTapePair(() => {
+            let yz: [tf.Tensor3D, tf.Tensor3D] = [y, z];
+            for (let c = 0; c < H - 1; c++) yz = cycle(yz[0], yz[1], k, c, false);
+            return yz;
+          })
+        : [y, z];
+
+    let y = tf.add(tf.zeros([B, T, C]), p.init!.y) as tf.Tensor3D; // [B, T, C]
+    let z = tf.add(tf.zeros([B, T, C]), p.init!.z) as tf.Tensor3D; // [B, T, C]
+
+    if (rung.halting === 'act') {
+      // dual-nested-ut: ACT over steps; each step's last cycle carries gradient into the ACT readout.
+      act = new ActAccumulator([B, T], config.actThreshold);
+      for (let k = 0; k < steps; k++) {
+        [y, z] = firstCycles(detach(y), detach(z), k);
+        [y, z] = cycle(y, z, k, H - 1, true);
+        passesRun += passesPerStep;
+        stepsRun = k + 1;
+        act.add(y, actProb(y), k === steps - 1);
+        if (earlyExit && k < steps - 1 && act.allHalted()) break;
+      }
+      return act.output();
+    }
+
+    // ar-trm: TRM's binary halting head on y at position 0; logits from each sequence's terminal y.
+    const minSteps = new Int32Array(B); // exploration: a random minimum number of steps (training only)
+    if (training && config.haltExploration > 0) {
+      const rng = new Rng(mixSeeds(opts.seed!, HALT_PURPOSE));
+      for (let b = 0; b < B; b++) {
+        const explore = rng.next() < config.haltExploration;
+        const draw = 2 + rng.int(Math.max(steps - 1, 1)); // uniform in [2, steps]
+        minSteps[b] = explore ? draw : 0;
+      }
+    }
+    const halted = new Uint8Array(B);
+    let yTerminal: tf.Tensor3D | undefined;
+    for (let k = 0; k < steps; k++) {
+      const isLast = k === steps - 1;
+      [y, z] = firstCycles(detach(y), detach(z), k);
+      const [yIn, zIn] = [y, z];
+      // Non-terminal steps can carry no gradient (the next step detaches): run them off tape, and only
+      // re-run the last cycle on tape (same dropout seeds, same values) for sequences that halt here.
+      [y, z] = isLast ? cycle(yIn, zIn, k, H - 1, true) : offTapePair(() => cycle(yIn, zIn, k, H - 1, false));
+      passesRun += passesPerStep;
+      stepsRun = k + 1;
+      const q = haltLogits(y); // [B]
+      const haltNow = new Float32Array(B);
+      let any = false;
+      let all = true;
+      for (let b = 0; b < B; b++) {
+        if (!halted[b] && (isLast || (q[b]! > 0 && k + 1 >= minSteps[b]!))) {
+          halted[b] = 1;
+          haltNow[b] = 1;
+          any = true;
+        }
+        if (!halted[b]) all = false;
+      }
+      if (any) {
+        const yUsed = !isLast && training ? cycle(yIn, zIn, k, H - 1, true)[0] : y;
+        const m = tf.tensor3d(haltNow, [B, 1, 1]);
+        const term = tf.mul(yUsed, m) as tf.Tensor3D; // [B, T, C]
+        yTerminal = yTerminal ? (tf.add(yTerminal, term) as tf.Tensor3D) : term;
+      }
+      if (all && (earlyExit || isLast)) break;
+    }
+    return yTerminal!;
+  }
+
+  /** q = y[:, 0] w + b per sequence, read off tape (the paper's head receives no loss). */
+  function haltLogits(y: tf.Tensor3D): Float32Array {
+    const q = tf.tidy(() => tf.add(tf.matMul(tf.reshape(tf.slice(y, [0, 0, 0], [B, 1, C]), [B, C]), p.halt!.weight), p.halt!.bias)); // [B, 1]
+    const v = q.dataSync() as Float32Array;
+    q.dispose();
+    return v;
+  }
+}
