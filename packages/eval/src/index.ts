@@ -1,1 +1,3 @@
-export {};
+export { scoreAnswers, type AnswerMetrics } from './metrics.js';
+export { evaluateLength, evaluateLengths, EXAMPLES_KEPT, type EvalOptions, type EvalExample, type LengthResult } from './evaluate.js';
+export { formatMetricsTable } from './format.js';

@@ -3,3 +3,4 @@ export { randomDigits, type Task, type Example } from './task.js';
 export { copy, reverse, addition, addDigitStrings } from './definitions.js';
 export { TASKS, TASK_NAMES, getTask } from './registry.js';
 export { encodeExamples, sequenceLength, trainingBatch, evaluationSet, SEED_PURPOSE, type Batch } from './batch.js';
+export { decodeAnswers, checkDecodeOptions, DECODE_STRATEGIES, type DecodeOptions, type DecodeStrategy } from './decoders.js';

@@ -6,7 +6,7 @@ export const VOCAB = Object.freeze(['0', '1', '2', '3', '4', '5', '6', '7', '8',
 export const VOCAB_SIZE = VOCAB.length; // 14
 export const NEWLINE = '\n';
 export const NEWLINE_ID = VOCAB.indexOf('\n');
-/** Positions the model can see (learned absolute position embeddings): addition at L = 50 needs 155. */
+/** Positions the model can see (learned absolute position embeddings): addition at L = 50 needs 153 (102 + 51). */
 export const CONTEXT_LENGTH = 180;
 
 const INDEX = new Map<string, number>(VOCAB.map((c, i) => [c, i]));
