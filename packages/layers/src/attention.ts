@@ -42,9 +42,10 @@ export function causalSelfAttention(p: AttentionParams, x: tf.Tensor3D, drop?: D
   const [B, T, C] = x.shape;
   const H = p.nHeads;
   const hs = C / H;
-  const qkv = linear(p.qkv, x); // [B, T, 3C]
-  const heads = tf.transpose(tf.reshape(qkv, [B, T, 3, H, hs]), [2, 0, 3, 1, 4]); // [3, B, H, T, hs]
-  const [q, k, v] = tf.unstack(tf.reshape(heads, [3, B * H, T, hs])) as tf.Tensor3D[]; // each [B*H, T, hs]
+  const qkv = linear(p.qkv, tf.reshape(x, [B * T, C])); // [B*T, 3C]
+  // Split columns, then one 4-D transpose per tensor: wasm's 5-D transpose and unstack are ~20x slower.
+  const toHeads = (t: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hs]), [0, 2, 1, 3]), [B * H, T, hs]) as tf.Tensor3D;
+  const [q, k, v] = tf.split(qkv, 3, 1).map(toHeads) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D]; // each [B*H, T, hs]
   const kT = tf.transpose(k, [0, 2, 1]); // [B*H, hs, T]
   const scores = tf.add(tf.mul(tf.matMul(q, kT), 1 / Math.sqrt(hs)), causalMask(T)); // [B*H, T, T]
   const att = dropout(tf.softmax(scores, -1), drop?.rate ?? 0, drop?.rng.seed()); // [B*H, T, T]
