@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { BACKEND_NAMES, configDefiner, ConfigError, useBackend } from '@tarm/core';
+import { CONTEXT_LENGTH, decodeAnswers, encode } from '@tarm/tasks';
+import { loadRunModel } from '../run-model.js';
+
+const GenerateFlags = z.strictObject({
+  run: z.string().min(1),
+  prompt: z.string().min(1),
+  decode: z.enum(['greedy', 'sample']).default('greedy'),
+  temperature: z.coerce.number().gt(0).default(1),
+  seed: z.coerce.number().int().min(0).default(1337),
+  maxTokens: z.coerce.number().int().min(1).optional(),
+  backend: z.enum(BACKEND_NAMES).default('wasm'),
+});
+
+export function registerGenerate(program: Command): void {
+  program
+    .command('generate')
+    .description("decode the answer a trained run gives to a prompt, e.g. --prompt '0317|'")
+    .requiredOption('--run <dir>', 'run folder written by tarm train')
+    .requiredOption('--prompt <text>', 'the prompt, e.g. 0317| or 123+456=')
+    .option('--decode <how>', 'greedy | sample', 'greedy')
+    .option('--temperature <T>', 'sampling temperature', '1')
+    .option('--seed <n>', 'sampling seed', '1337')
+    .option('--max-tokens <n>', 'stop after this many tokens (default: until newline or the context is full)')
+    .option('--backend <name>', 'wasm | cpu | node | webgpu', 'wasm')
+    .action(async (raw: Record<string, unknown>) => {
+      const f = configDefiner(GenerateFlags)(raw as never);
+      try {
+        encode(f.prompt);
+      } catch {
+        throw new ConfigError('prompt', 'digits and the characters | + = only', f.prompt);
+      }
+      await useBackend(f.backend);
+      const { model } = await loadRunModel(f.run);
+      const max = f.maxTokens ?? CONTEXT_LENGTH - f.prompt.length;
+      const [answer] = await decodeAnswers(model, [f.prompt], max, { strategy: f.decode, temperature: f.temperature, seed: f.seed });
+      console.log(answer);
+      model.dispose();
+    });
+}

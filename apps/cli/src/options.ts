@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { BACKEND_NAMES, ConfigError, configDefiner } from '@tarm/core';
+import { defineModelConfig, RUNG_NAMES, solveBudget, type ModelConfig } from '@tarm/recursion';
+import { renameFlags } from './errors.js';
+import { TASK_NAMES, CONTEXT_LENGTH, getTask, sequenceLength } from '@tarm/tasks';
+
+const intFlag = z.coerce.number().int();
+const numFlag = z.coerce.number();
+
+/** Flags of `tarm train`, as commander hands them over (strings); defaults are the paper's. */
+export const TrainFlagsSchema = z.strictObject({
+  model: z.enum(RUNG_NAMES).default('dense'),
+  task: z.enum(TASK_NAMES as [string, ...string[]]).default('addition'),
+  length: intFlag.min(1).default(10),
+  evalLengths: z
+    .string()
+    .default('10,20,30,40,50')
+    .transform((s, ctx) => {
+      const xs = s.split(',').map((v) => Number(v.trim()));
+      if (xs.length === 0 || xs.some((v) => !Number.isInteger(v) || v < 1)) {
+        ctx.addIssue({ code: 'custom', message: 'a comma-separated list of positive integers, e.g. 10,20' });
+        return z.NEVER;
+      }
+      return xs;
+    }),
+  budget: intFlag.min(1).default(24),
+  dModel: intFlag.min(1).default(384),
+  nHeads: intFlag.min(1).default(6),
+  steps: intFlag.min(0).default(5000),
+  batchSize: intFlag.min(1).default(64),
+  lr: numFlag.gt(0).default(3e-4),
+  weightDecay: numFlag.min(0).default(0.01),
+  dropout: numFlag.min(0).max(0.99).default(0.1),
+  seed: intFlag.min(0).default(1337),
+  backend: z.enum(BACKEND_NAMES).default('wasm'),
+  decode: z.enum(['sample', 'greedy']).default('sample'),
+  temperature: numFlag.gt(0).default(1),
+  evalEvery: intFlag.min(1).default(250),
+  evalN: intFlag.min(1).default(100),
+  ponderWeight: numFlag.min(0).default(0),
+  outer: intFlag.min(1).optional(),
+  inner: intFlag.min(1).optional(),
+  haltExploration: numFlag.min(0).max(1).default(0.25),
+  out: z.string().min(1).optional(),
+  json: z.boolean().default(false),
+  resume: z.boolean().default(false),
+});
+
+export type TrainFlags = z.output<typeof TrainFlagsSchema>;
+
+const parseFlags = configDefiner(TrainFlagsSchema);
+
+export interface ResolvedTrain {
+  readonly flags: TrainFlags;
+  readonly model: ModelConfig;
+  readonly out: string;
+}
+
+/** Validates every flag (and their combinations) before anything is created or written. */
+export function resolveTrain(raw: Record<string, unknown>): ResolvedTrain {
+  const flags = parseFlags(renameFlags(raw) as never);
+  const model = defineModelConfig({
+    model: flags.model,
+    dModel: flags.dModel,
+    nHeads: flags.nHeads,
+    budget: flags.budget,
+    dropout: flags.dropout,
+    outer: flags.outer,
+    inner: flags.inner,
+    ponderWeight: flags.ponderWeight,
+    haltExploration: flags.haltExploration,
+    contextLength: CONTEXT_LENGTH,
+    vocabSize: 14,
+  });
+  solveBudget(model); // budget that the rung cannot split -> ConfigError('budget', ...)
+  const task = getTask(flags.task);
+  for (const L of [flags.length, ...flags.evalLengths]) {
+    const need = sequenceLength(task, L);
+    if (need > CONTEXT_LENGTH) {
+      throw new ConfigError(L === flags.length ? 'length' : 'evalLengths', `lengths whose sequences fit the context of ${CONTEXT_LENGTH} positions (${flags.task} at L needs ${sequenceLength(task, 1)}+ positions; got ${need})`, L);
+    }
+  }
+  const out = flags.out ?? `runs/${flags.model}-${flags.task}-L${flags.length}-s${flags.seed}`;
+  return { flags, model, out };
+}

@@ -1,0 +1,32 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { join } from 'node:path';
+import { CheckpointError, TarmError } from '@tarm/core';
+import { loadCheckpoint, readJsonIfExists } from '@tarm/core/node';
+import { createModel, defineModelConfig, type LadderModel } from '@tarm/recursion';
+
+/** The JSON `tarm train` stores as config.json in a run folder. */
+export interface CliRunConfig {
+  readonly model: unknown;
+  readonly train: { readonly task: string; readonly length: number };
+  readonly seed: number;
+  readonly eval?: { readonly lengths: number[]; readonly n: number; readonly decode: string; readonly temperature: number };
+}
+
+/** Loads the model of a run folder (config.json + checkpoint/) with its trained weights. */
+export async function loadRunModel(runDir: string): Promise<{ model: LadderModel; config: CliRunConfig; step: number }> {
+  const config = await readJsonIfExists<CliRunConfig>(join(runDir, 'config.json'));
+  if (!config) throw new TarmError(`${runDir} is not a run folder (no config.json); pass --run with a folder written by tarm train`);
+  const model = createModel(defineModelConfig(config.model as never), config.seed);
+  const { json, tensors } = await loadCheckpoint(join(runDir, 'checkpoint'));
+  try {
+    for (const [name, v] of model.params.entries()) {
+      const t = tensors[name];
+      if (!t) throw new CheckpointError(join(runDir, 'checkpoint'), `parameter ${name} is missing`);
+      if (t.shape.join(',') !== v.shape.join(',')) throw new CheckpointError(join(runDir, 'checkpoint'), `parameter ${name} has shape [${t.shape}], the model expects [${v.shape}]`);
+      v.assign(t);
+    }
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+  return { model, config, step: Number((json.meta as { step?: number }).step ?? 0) };
+}

@@ -1,0 +1,84 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const exec = promisify(execFile);
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+async function tarm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [MAIN, ...args], { maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('tarm train: bad input', () => {
+  const cases: [string[], RegExp][] = [
+    [['--bogus', '1'], /unknown option '--bogus'/],
+    [['--heads', '5', '--d-model', '384'], /invalid --heads: got 5; allowed: a divisor of --d-model/],
+    [['--budget', '0'], /invalid --budget: got 0; allowed: >= 1/],
+    [['--task', 'sorting'], /invalid --task: got "sorting"; allowed: "copy", "reverse", "addition"/],
+    [['--model', 'gpt'], /invalid --model: got "gpt"; allowed: "dense", "iterative", .*"ar-trm"/],
+    [['--backend', 'tpu'], /invalid --backend: got "tpu"; allowed: "wasm", "cpu", "node", "webgpu"/],
+    [['--model', 'dual-ut', '--budget', '7'], /invalid --budget: got 7; allowed: an even number/],
+    [['--dropout', '1.5'], /invalid --dropout: got 1.5; allowed: <= 0.99/],
+    [['--length', '90', '--task', 'addition'], /invalid --length: got 90/],
+    [['--eval-lengths', '10,x'], /invalid --eval-lengths/],
+  ];
+  it.each(cases)('%j -> exit 2 with a clear message and nothing written', async (args, message) => {
+    const out = join(mkdtempSync(join(tmpdir(), 'tarm-cli-')), 'run');
+    const r = await tarm(['train', ...args, '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('tarm models', () => {
+  it('prints one JSON row per rung with 24 block passes each', async () => {
+    const r = await tarm(['models', '--budget', '24', '--d-model', '384', '--heads', '6', '--json']);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout.trim()) as Record<string, number | string>[];
+    expect(rows.map((x) => x.model)).toEqual(['dense', 'iterative', 'iterative-step', 'ut', 'dual-ut', 'dual-nested-ut', 'ar-trm']);
+    for (const row of rows) {
+      expect(Object.keys(row).sort()).toEqual(['H', 'L', 'blockPasses', 'bwdFlopsPerToken', 'fwdFlopsPerToken', 'model', 'params', 'steps'].sort());
+      expect(row.blockPasses).toBe(24);
+    }
+    expect(rows[0]!.params).toBe(42640128);
+  });
+});
+
+describe('tarm train + generate', () => {
+  it('trains a tiny model, prints the JSON record last, and generate decodes from the run', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'tarm-cli-')), 'run');
+    const args = ['train', '--model', 'ut', '--task', 'copy', '--length', '3', '--eval-lengths', '3,4', '--budget', '2', '--d-model', '16', '--heads', '2'];
+    const r = await tarm([...args, '--steps', '6', '--batch', '8', '--eval-every', '3', '--eval-n', '5', '--backend', 'cpu', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    const rec = JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
+    expect(Object.keys(rec)).toEqual(expect.arrayContaining(['model', 'task', 'length', 'budget', 'steps', 'params', 'blockPasses', 'tokensPerSecond', 'wallSeconds', 'evals']));
+    expect(rec.blockPasses).toBe(2);
+    const evals = rec.evals as Record<string, { charAcc: number; quartiles: number[] }>;
+    expect(Object.keys(evals)).toEqual(['3', '4']);
+    expect(evals['3']!.quartiles).toHaveLength(4);
+    const g = await tarm(['generate', '--run', out, '--prompt', '012|', '--backend', 'cpu']);
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.stdout.trim()).toMatch(/^[0-9|+=]*$/);
+    const again = await tarm([...args, '--steps', '6', '--batch', '8', '--backend', 'cpu', '--out', out]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/--resume|another --out/);
+  });
+
+  it('generate on a folder that is not a run gives a clear error', async () => {
+    const r = await tarm(['generate', '--run', tmpdir(), '--prompt', '01|', '--backend', 'cpu']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not a run folder/);
+  });
+});
