@@ -1,0 +1,66 @@
+import { TarmError } from '@tarm/core';
+import type { AdamWConfig } from '../adamw.js';
+
+/** The training half of a run's configuration (stored in config.json under `train`). */
+export interface TrainSettings {
+  /** Task name (from @tarm/tasks' registry unless a Task object is passed to runTraining). */
+  readonly task: string;
+  /** Problem length L of the training stream. */
+  readonly length: number;
+  readonly batchSize: number;
+  readonly steps: number;
+  readonly evalEvery: number;
+  /** Default: evalEvery. */
+  readonly checkpointEvery?: number;
+  /** Write a loss line to metrics.jsonl every this many steps (and at the final step). Default 10. */
+  readonly logEvery?: number;
+  readonly optimizer?: AdamWConfig;
+}
+
+/**
+ * The resolved configuration of a run, as the caller builds it and config.json stores it. `model` is whatever
+ * JSON the caller's model factory was built from; it is stored and compared, never interpreted here.
+ */
+export interface RunConfig {
+  readonly model: unknown;
+  readonly train: TrainSettings;
+  readonly seed: number;
+  readonly codeVersion: string;
+}
+
+/** The run folder cannot be used as asked (not empty, holds another configuration, ...). */
+export class RunFolderError extends TarmError {
+  constructor(
+    readonly outDir: string,
+    reason: string,
+    /** The config field that differs, for a configuration mismatch on resume. */
+    readonly field?: string,
+  ) {
+    super(`run folder ${outDir}: ${reason}`);
+    this.name = 'RunFolderError';
+  }
+}
+
+/** The value as config.json would store it (undefined fields dropped, frozen objects copied). */
+export function toJson<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/**
+ * The first difference between two JSON values, depth first in key order of `a` then `b`, as a dotted path
+ * with both values; undefined when equal.
+ */
+export function firstDifference(a: unknown, b: unknown, path = ''): { path: string; a: unknown; b: unknown } | undefined {
+  if (a === b) return undefined;
+  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
+  if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
+    if (Array.isArray(a) && Array.isArray(b) && a.length !== b.length) return { path: `${path || '(root)'}.length`, a: a.length, b: b.length };
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    for (const k of keys) {
+      const d = firstDifference(a[k], b[k], path ? `${path}.${k}` : k);
+      if (d) return d;
+    }
+    return undefined;
+  }
+  return { path: path || '(root)', a, b };
+}

@@ -1,0 +1,339 @@
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs-core';
+import { CheckpointError, ConfigError, type TrainableLM } from '@tarm/core';
+import { loadCheckpoint, readJsonIfExists, saveCheckpoint, writeJsonAtomic } from '@tarm/core/node';
+import { getTask, type Task } from '@tarm/tasks';
+import { AdamW, OPTIMIZER_PREFIX } from '../adamw.js';
+import { checkSchedule, train, type EvalRecord, type StepInfo } from '../loop.js';
+import { appendJsonLine, readJsonLines, syncFile, writeJsonLinesAtomic } from './jsonl.js';
+import { RunFolderError, firstDifference, toJson, type RunConfig } from './run-config.js';
+
+/** File names inside a run folder. */
+export const RUN_FILES = Object.freeze({
+  config: 'config.json',
+  metrics: 'metrics.jsonl',
+  checkpoint: 'checkpoint',
+  summary: 'summary.json',
+});
+
+/** A metrics.jsonl line written every `logEvery` steps. */
+export interface LossLine {
+  readonly kind: 'loss';
+  readonly step: number;
+  readonly loss: number;
+  readonly tokensPerSecond: number;
+  readonly wallSeconds: number;
+  /** The model's extra step scalars, when it reports any. */
+  readonly stats?: Record<string, number>;
+}
+
+/** A metrics.jsonl line written after every evaluation. `loss` is the training loss of that step. */
+export interface EvalLine {
+  readonly kind: 'eval';
+  readonly step: number;
+  readonly wallSeconds: number;
+  readonly loss: number;
+  readonly evals: EvalRecord;
+}
+
+export type MetricsLine = LossLine | EvalLine;
+
+/** Checkpoint metadata (checkpoint/model.json `meta`). */
+export interface CheckpointMeta {
+  readonly kind: 'tarm-train-state';
+  readonly step: number;
+  readonly steps: number;
+  readonly seed: number;
+  readonly loss: number;
+  /** Wall-clock seconds of the run up to this checkpoint, over all sessions. */
+  readonly wallSeconds: number;
+  readonly codeVersion: string;
+}
+
+/** summary.json, written when the run reaches its final step. */
+export interface RunSummary {
+  readonly finished: true;
+  readonly step: number;
+  readonly loss: number;
+  /** The final evaluation (at the final step), if the run evaluates. */
+  readonly evals: EvalRecord | null;
+  readonly wallSeconds: number;
+  /** Training throughput of the last session. */
+  readonly tokensPerSecond: number;
+  readonly paramCount: number;
+  readonly codeVersion: string;
+}
+
+export interface RunOptions {
+  /** The run folder (created when missing). */
+  readonly outDir: string;
+  /** The resolved configuration; stored as config.json, compared on resume. */
+  readonly config: RunConfig;
+  /** Builds the model from the caller's model config and the run seed (same result every call). */
+  readonly createModel: () => TrainableLM;
+  /** Continue the run in `outDir` (a missing or empty folder starts a new run). */
+  readonly resume?: boolean;
+  /** The training task; default: `getTask(config.train.task)`. Its name must equal `config.train.task`. */
+  readonly task?: Task;
+  readonly evaluate?: (model: TrainableLM, step: number) => Promise<EvalRecord>;
+  readonly onStep?: (info: StepInfo) => void | Promise<void>;
+  readonly onEval?: (step: number, record: EvalRecord, loss: number) => void | Promise<void>;
+  /** Polled after every step; true checkpoints the current step and returns (e.g. on SIGINT). */
+  readonly shouldStop?: () => boolean;
+  /** Examples per evaluation entry kept in metrics.jsonl (the summary keeps them all). Default 5. */
+  readonly metricsExamples?: number;
+}
+
+export interface RunResult {
+  readonly outDir: string;
+  /** Steps done when the call returned. */
+  readonly step: number;
+  readonly stopped: boolean;
+  /** The step the run was resumed from, or null for a new run. */
+  readonly resumedFrom: number | null;
+  /** The trained model; the caller owns it (`model.params.dispose()` when done). */
+  readonly model: TrainableLM;
+  readonly summary?: RunSummary;
+}
+
+/**
+ * Trains a model in a run folder:
+ *
+ *     config.json           the RunConfig (written once, compared on resume)
+ *     metrics.jsonl         loss lines every `logEvery` steps and eval lines ({kind, step, ...}), append-only
+ *     checkpoint/           params by ParamStore name + `optimizer.{m,v,step}.<name>`; meta {step, wallSeconds, ...}
+ *     summary.json          written when the final step is reached
+ *
+ * Checkpoints every `checkpointEvery` steps (default evalEvery), at the end, and when `shouldStop` stops the run.
+ * With `resume`, the configuration must equal config.json (a {@link RunFolderError} names the first differing
+ * field), the checkpoint is loaded into the model and the optimizer, metrics lines after the checkpoint's step are
+ * dropped (the file is rewritten atomically), and training continues: the result is bit for bit the run that was
+ * never interrupted (same batches, same dropout seeds, same optimizer state). Without `resume`, a folder that is
+ * not empty is refused.
+ *
+ * Every file is written atomically (temporary file + rename) except metrics.jsonl, which only ever gets whole
+ * lines appended; a torn last line left by a kill is dropped when the run resumes.
+ */
+export async function runTraining(opts: RunOptions): Promise<RunResult> {
+  const { outDir } = opts;
+  const config = toJson(opts.config);
+  const t = config.train;
+  if (!t || typeof t !== 'object') throw new ConfigError('train', 'an object with the training settings', t);
+  checkSchedule({ ...t, seed: config.seed });
+  const logEvery = t.logEvery ?? 10;
+  if (!Number.isInteger(logEvery) || logEvery < 1) throw new ConfigError('train.logEvery', 'an integer >= 1', logEvery);
+  const task = opts.task ?? getTask(t.task);
+  if (task.name !== t.task) throw new ConfigError('train.task', `the name of the task passed in ("${task.name}")`, t.task);
+  const metricsExamples = opts.metricsExamples ?? 5;
+
+  const paths = {
+    config: join(outDir, RUN_FILES.config),
+    metrics: join(outDir, RUN_FILES.metrics),
+    checkpoint: join(outDir, RUN_FILES.checkpoint),
+    summary: join(outDir, RUN_FILES.summary),
+  };
+
+  // 1. Decide between a new run and a resumed one before touching anything.
+  const existing = await listDir(outDir);
+  const saved = existing.length > 0 ? await readJsonFile<RunConfig>(paths.config) : undefined;
+  if (existing.length > 0 && !opts.resume) {
+    if (saved === undefined) throw new RunFolderError(outDir, `is not empty and holds no ${RUN_FILES.config}; choose another --out`);
+    throw new RunFolderError(outDir, `already holds ${await describeRun(paths)}; pass --resume to continue it, or choose another --out`);
+  }
+  if (existing.length > 0 && saved === undefined) {
+    throw new RunFolderError(outDir, `cannot resume: not a run folder (no ${RUN_FILES.config}); choose another --out`);
+  }
+  if (saved !== undefined) {
+    const d = firstDifference(saved, config);
+    if (d) {
+      throw new RunFolderError(
+        outDir,
+        `cannot resume: config field "${d.path}" differs (the run folder has ${JSON.stringify(d.a)}, this run has ${JSON.stringify(d.b)}); ` +
+          'resume with the same configuration, or start a new run with another --out',
+        d.path,
+      );
+    }
+  }
+
+  // 2. Model and optimizer, restored from the checkpoint when there is one.
+  const model = opts.createModel();
+  let optimizer: AdamW | undefined;
+  try {
+    optimizer = new AdamW(model.params, t.optimizer);
+    let startStep = 0;
+    let wallOffset = 0;
+    let lastLoss = NaN;
+    if (saved !== undefined && (await exists(join(paths.checkpoint, 'model.json')))) {
+      const meta = await restore(paths.checkpoint, model, optimizer, t.steps);
+      startStep = meta.step;
+      wallOffset = meta.wallSeconds;
+      lastLoss = meta.loss;
+    }
+
+    // 3. The folder: config.json for a new run; metrics cut back to the checkpoint for a resumed one.
+    await mkdir(outDir, { recursive: true });
+    let lines: MetricsLine[] = [];
+    if (saved === undefined) {
+      await writeJsonAtomic(paths.config, config);
+    } else {
+      lines = (await readJsonLines<MetricsLine>(paths.metrics)).filter((l) => typeof l?.step === 'number' && l.step <= startStep);
+      await writeJsonLinesAtomic(paths.metrics, lines);
+      await rm(paths.summary, { force: true });
+      await removeTempFiles(outDir);
+      await removeTempFiles(paths.checkpoint);
+    }
+    let lastEval: EvalLine | undefined = [...lines].reverse().find((l): l is EvalLine => l.kind === 'eval');
+
+    // 4. Train.
+    const t0 = performance.now();
+    const wall = () => wallOffset + (performance.now() - t0) / 1000;
+    const result = await train({
+      model,
+      task,
+      length: t.length,
+      batchSize: t.batchSize,
+      steps: t.steps,
+      seed: config.seed,
+      optimizer,
+      evalEvery: t.evalEvery,
+      checkpointEvery: t.checkpointEvery,
+      startStep,
+      evaluate: opts.evaluate ? (step) => opts.evaluate!(model, step) : undefined,
+      shouldStop: opts.shouldStop,
+      onStep: async (info) => {
+        lastLoss = info.loss;
+        if (info.step % logEvery === 0 || info.step === t.steps) {
+          const line: LossLine = {
+            kind: 'loss',
+            step: info.step,
+            loss: info.loss,
+            tokensPerSecond: info.tokensPerSecond,
+            wallSeconds: wall(),
+            ...(Object.keys(info.stats).length > 0 ? { stats: info.stats } : {}),
+          };
+          await appendJsonLine(paths.metrics, line);
+        }
+        await opts.onStep?.(info);
+      },
+      onEval: async (step, record, loss) => {
+        lastEval = { kind: 'eval', step, wallSeconds: wall(), loss, evals: record };
+        await appendJsonLine(paths.metrics, { ...lastEval, evals: trimExamples(record, metricsExamples) });
+        await opts.onEval?.(step, record, loss);
+      },
+      checkpoint: async (step) => {
+        await syncFile(paths.metrics); // the lines up to `step` are durable before the checkpoint that keeps them
+        const meta: CheckpointMeta = {
+          kind: 'tarm-train-state',
+          step,
+          steps: t.steps,
+          seed: config.seed,
+          loss: lastLoss,
+          wallSeconds: wall(),
+          codeVersion: config.codeVersion,
+        };
+        const state = optimizer!.state();
+        try {
+          await saveCheckpoint(paths.checkpoint, { ...Object.fromEntries(model.params.entries()), ...state }, { ...meta }, `step-${String(step).padStart(8, '0')}`);
+        } finally {
+          for (const x of Object.values(state)) x.dispose();
+        }
+      },
+    });
+
+    let summary: RunSummary | undefined;
+    if (!result.stopped) {
+      summary = {
+        finished: true,
+        step: result.step,
+        loss: lastLoss,
+        evals: lastEval && lastEval.step === result.step ? lastEval.evals : null,
+        wallSeconds: wall(),
+        tokensPerSecond: result.tokensPerSecond,
+        paramCount: model.params.count(),
+        codeVersion: config.codeVersion,
+      };
+      await writeJsonAtomic(paths.summary, summary);
+    }
+    return { outDir, step: result.step, stopped: result.stopped, resumedFrom: saved === undefined ? null : startStep, model, summary };
+  } catch (e) {
+    model.params.dispose();
+    throw e;
+  } finally {
+    optimizer?.dispose();
+  }
+}
+
+/** Loads checkpoint/ into the model's params and the optimizer; every problem is a CheckpointError. */
+async function restore(dir: string, model: TrainableLM, optimizer: AdamW, steps: number): Promise<CheckpointMeta> {
+  const { json, tensors } = await loadCheckpoint(dir);
+  const where = join(dir, 'model.json');
+  try {
+    const meta = json.meta as Partial<CheckpointMeta>;
+    if (meta.kind !== 'tarm-train-state' || !Number.isInteger(meta.step) || meta.step! < 0 || meta.step! > steps) {
+      throw new CheckpointError(where, `meta.step ${JSON.stringify(meta.step)} is not a step of this run (0..${steps})`);
+    }
+    const params: Record<string, tf.Tensor> = {};
+    for (const [name, x] of Object.entries(tensors)) {
+      if (name.startsWith(OPTIMIZER_PREFIX)) continue;
+      if (!model.params.has(name)) throw new CheckpointError(where, `holds a tensor "${name}" that is no parameter of this model`);
+      params[name] = x;
+    }
+    try {
+      model.params.assign(params);
+    } catch (e) {
+      throw new CheckpointError(where, (e as Error).message);
+    }
+    try {
+      await optimizer.loadState(tensors);
+    } catch (e) {
+      throw new CheckpointError(where, (e as Error).message);
+    }
+    return { wallSeconds: 0, loss: NaN, ...meta } as CheckpointMeta;
+  } finally {
+    for (const x of Object.values(tensors)) x.dispose();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/** Deletes the temporary files of atomic writes a killed process left behind (`<name>.tmp-<pid>-<n>`). */
+async function removeTempFiles(dir: string): Promise<void> {
+  for (const f of await listDir(dir)) if (/\.tmp-\d+-\d+$/.test(f)) await rm(join(dir, f), { force: true });
+}
+
+async function readJsonFile<T>(path: string): Promise<T | undefined> {
+  try {
+    return await readJsonIfExists<T>(path);
+  } catch (e) {
+    throw new RunFolderError(path, `cannot read: ${(e as Error).message}`);
+  }
+}
+
+async function describeRun(paths: { summary: string; checkpoint: string }): Promise<string> {
+  const summary = await readJsonIfExists<RunSummary>(paths.summary).catch(() => undefined);
+  if (summary) return `a finished run (step ${summary.step})`;
+  const ckpt = await readJsonIfExists<{ meta?: { step?: number } }>(join(paths.checkpoint, 'model.json')).catch(() => undefined);
+  return ckpt?.meta?.step !== undefined ? `a partial run (checkpoint at step ${ckpt.meta.step})` : 'a partial run (no checkpoint yet)';
+}
+
+function trimExamples(record: EvalRecord, keep: number): EvalRecord {
+  if (!Number.isFinite(keep)) return record;
+  return Object.fromEntries(
+    Object.entries(record).map(([k, m]) => [k, m.examples && m.examples.length > keep ? { ...m, examples: m.examples.slice(0, keep) } : m]),
+  );
+}
