@@ -1,0 +1,59 @@
+import { createRequire } from 'node:module';
+import type { BackendAdapter } from '@tarm/core';
+import { BackendError, selectTfBackend } from '@tarm/core';
+import { explainLoadError, NODE_PACKAGES, type NodePackage } from './explain.js';
+
+export { explainLoadError, NODE_PACKAGES, SETUP_HINT, type NodePackage } from './explain.js';
+
+const require = createRequire(import.meta.url);
+
+/** Whether a package can be resolved from here (the same resolution the dynamic import below uses). */
+function isInstalled(pkg: string): boolean {
+  try {
+    require.resolve(`${pkg}/package.json`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** tfjs-node-gpu when it is installed, else tfjs-node, else undefined. */
+export function pickNodePackage(installed: (pkg: string) => boolean = isInstalled): NodePackage | undefined {
+  return NODE_PACKAGES.find((p) => installed(p));
+}
+
+let loaded: NodePackage | undefined;
+
+/**
+ * The TensorFlow C library through `@tensorflow/tfjs-node` (or `-gpu`): the fast CPU backend in Node
+ * (~5x wasm on the reference model). tfjs-node is an optional peer dependency: `npm install @tensorflow/tfjs-node`
+ * with network access, or `npx tarm-setup-node` to build it offline from a TensorFlow wheel (README).
+ *
+ * TensorFlow's own INFO logs are silenced unless TF_CPP_MIN_LOG_LEVEL is already set.
+ */
+export const adapter: BackendAdapter = {
+  name: 'node',
+  tfName: 'tensorflow',
+  async setup() {
+    if (!loaded) {
+      const pkg = pickNodePackage();
+      if (pkg === undefined) {
+        const missing = Object.assign(new Error("Cannot find package '@tensorflow/tfjs-node'"), { code: 'ERR_MODULE_NOT_FOUND' });
+        throw new BackendError('node', explainLoadError('@tensorflow/tfjs-node', missing));
+      }
+      process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+      try {
+        await import(/* @vite-ignore */ pkg as string);
+      } catch (e) {
+        throw new BackendError('node', explainLoadError(pkg, e));
+      }
+      loaded = pkg;
+    }
+    await selectTfBackend('tensorflow');
+  },
+};
+
+/** Which package setup() loaded (undefined before a successful setup). */
+export function loadedNodePackage(): NodePackage | undefined {
+  return loaded;
+}

@@ -1,0 +1,3 @@
+export * from './harness.js';
+export { CASES } from './cases/index.js';
+export { LAYER_CASES, TINY_STACK, layerStack, shiftBatch, maskedCrossEntropy, type StackConfig } from './cases/layers.js';
