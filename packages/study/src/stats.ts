@@ -1,0 +1,51 @@
+/** Mean and 95% confidence interval of a sample (Student t, two-sided). */
+export interface MeanCI {
+  /** Values that entered (missing and non-finite values are left out). */
+  readonly n: number;
+  /** NaN when n = 0. */
+  readonly mean: number;
+  /** Sample standard deviation (n - 1 in the denominator); undefined for n < 2. */
+  readonly sd?: number;
+  /** Half-width t(0.975, n - 1) * sd / sqrt(n); undefined for n < 2. */
+  readonly halfWidth?: number;
+  readonly lo?: number;
+  readonly hi?: number;
+}
+
+/** t(0.975, df) for df = 1..30 (standard tables). */
+const T975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08,
+  2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
+
+/** The two-sided 95% Student t quantile t(0.975, df); a series expansion beyond the table (error < 1e-3). */
+export function tQuantile975(df: number): number {
+  if (!Number.isInteger(df) || df < 1) throw new RangeError(`tQuantile975: df must be a positive integer, got ${df}`);
+  if (df <= T975.length) return T975[df - 1]!;
+  const z = 1.959964;
+  const z3 = z ** 3;
+  const z5 = z ** 5;
+  return z + (z3 + z) / (4 * df) + (5 * z5 + 16 * z3 + 3 * z) / (96 * df * df);
+}
+
+/** Mean and 95% CI over the finite values of `values` (e.g. one value per seed). */
+export function meanCI(values: readonly (number | null | undefined)[]): MeanCI {
+  const xs = values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  const n = xs.length;
+  if (n === 0) return { n, mean: Number.NaN };
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  if (n === 1) return { n, mean };
+  const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1));
+  const halfWidth = (tQuantile975(n - 1) * sd) / Math.sqrt(n);
+  return { n, mean, sd, halfWidth, lo: mean - halfWidth, hi: mean + halfWidth };
+}
+
+/**
+ * "98.2 ± 1.1" (values scaled by `scale`, e.g. 100 for fractions shown in percent), "98.2 (n=1)" for one value,
+ * "-" for none.
+ */
+export function formatMeanCI(ci: MeanCI, scale = 100, digits = 1): string {
+  if (ci.n === 0) return '-';
+  const m = (ci.mean * scale).toFixed(digits);
+  return ci.halfWidth === undefined ? `${m} (n=1)` : `${m} ± ${(ci.halfWidth * scale).toFixed(digits)}`;
+}

@@ -1,0 +1,66 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { collectResults, readCurve, readResults, StudyResultsSchema } from '../src/index.js';
+import { copyFixtureStudy, tempDir } from './helpers.js';
+
+describe('collectResults on the fixture study', () => {
+  const dir = copyFixtureStudy();
+  const results = collectResults(dir);
+  const run = (id: string) => results.runs.find((r) => r.id === id)!;
+
+  it('writes a valid, versioned results.json that reads back', () => {
+    expect(existsSync(join(dir, 'results.json'))).toBe(true);
+    expect(StudyResultsSchema.safeParse(JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'))).success).toBe(true);
+    expect(readResults(dir)).toEqual(results);
+    expect(results).toMatchObject({ schema: 'tarm-study-results', version: 1, study: { preset: 'mini', wallSeconds: 630.5, sessions: 2 } });
+  });
+
+  it('lists the grid runs and stray run folders in ladder, task, seed order', () => {
+    // grid 3 x 2 x 2 = 12, plus the stray iterative-copy-s1 folder; runs/notes is not a run
+    expect(results.runs).toHaveLength(13);
+    expect(results.runs.slice(0, 6).map((r) => r.id)).toEqual([
+      'dense-addition-s1',
+      'dense-addition-s2',
+      'ut-addition-s1',
+      'ut-addition-s2',
+      'dual-ut-addition-s1',
+      'dual-ut-addition-s2',
+    ]);
+    expect(results.runs.map((r) => r.id)).toContain('iterative-copy-s1');
+  });
+
+  it('derives each status from the folder', () => {
+    expect(run('dense-addition-s1').status).toBe('finished');
+    expect(run('ut-addition-s2').status).toBe('incomplete');
+    expect(run('ut-copy-s1').status).toBe('failed');
+    expect(run('ut-copy-s1').error).toBe('Error: out of memory');
+    expect(run('dual-ut-copy-s2').status).toBe('pending');
+  });
+
+  it('reads summary.json defensively, falling back to metrics.jsonl', () => {
+    expect(run('dense-addition-s1')).toMatchObject({ params: 28000, blockPasses: 6, tokensPerSecond: 4100.5, wallSeconds: 61.2, lastStep: 100 });
+    expect(run('dense-addition-s1').final['10']!.charAcc).toBe(0.8);
+    // fields nested under `result`, final metrics from the last evaluation line
+    expect(run('dense-addition-s2')).toMatchObject({ params: 28000, tokensPerSecond: 3900, wallSeconds: 59 });
+    expect(run('dense-addition-s2').final['10']!.charAcc).toBe(0.84);
+    // torn last metrics line ignored
+    expect(run('ut-addition-s1').final['10']!.charAcc).toBe(0.66);
+    expect(run('ut-addition-s1').curve.map((p) => p.step)).toEqual([50, 100]);
+    // NaN written as null survives as null
+    expect(run('dual-ut-addition-s1').final['10']!.quartiles).toEqual([0.97, 0.98, null, 0.6]);
+    // the run config is kept as written
+    expect(run('dense-addition-s1').config).toMatchObject({ task: 'addition', seed: 1 });
+  });
+
+  it('readCurve keeps evaluation lines only, one per step, in step order', () => {
+    const curve = readCurve(join(dir, 'runs', 'dense-addition-s1', 'metrics.jsonl'));
+    expect(curve.map((p) => p.step)).toEqual([50, 100]);
+    expect(curve[0]).toMatchObject({ loss: 1.5, wallSeconds: 25 });
+    expect(readCurve(join(dir, 'nope.jsonl'))).toEqual([]);
+  });
+
+  it('refuses a folder that is not a study', () => {
+    expect(() => collectResults(tempDir())).toThrow(/not a study folder/);
+  });
+});
