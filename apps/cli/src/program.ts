@@ -4,6 +4,7 @@ import { registerModels } from './commands/models.js';
 import { registerTrain } from './commands/train.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerDemo } from './commands/demo.js';
+import { registerStudy } from './commands/study.js';
 import { toUsageError, UsageError } from './errors.js';
 
 export function buildProgram(): Command {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerModels(program);
   registerDemo(program);
+  registerStudy(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

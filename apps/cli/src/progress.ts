@@ -19,7 +19,7 @@ export function createProgress(total: number, label: string): { update(step: num
       barsize: 20,
       hideCursor: true,
       noTTYOutput: true,
-      notTTYSchedule: 10_000,
+      notTTYSchedule: 2_000, // off a terminal (a study worker's log): a line every 2 s
       etaBuffer: 50,
     },
     cliProgress.Presets.shades_classic,

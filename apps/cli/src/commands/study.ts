@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { BACKEND_NAMES, configDefiner, TarmError } from '@tarm/core';
+import { flopsPerToken } from '@tarm/recursion';
+import { collectResults, PRESET_NAMES, regenerateReport, runStudy, StudyError, writeReport } from '@tarm/study';
+
+const list = (s: string | undefined): string[] | undefined => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean));
+
+const StudyFlags = z.strictObject({
+  preset: z.enum(PRESET_NAMES),
+  out: z.string().min(1),
+  models: z.string().optional(),
+  tasks: z.string().optional(),
+  seeds: z.string().regex(/^\d+(,\d+)*$/, 'a comma-separated list of integers').optional(),
+  workers: z.coerce.number().int().min(1).optional(),
+  backend: z.enum(BACKEND_NAMES).default('wasm'),
+});
+
+/** The study's own errors are written for the user: show them like tarm's. */
+function asTarmError(e: unknown): unknown {
+  return e instanceof StudyError ? new TarmError(e.message) : e;
+}
+
+export function registerStudy(program: Command): void {
+  program
+    .command('study')
+    .description('run the compute-matched grid (rungs x tasks x seeds) in parallel workers; resumable; writes results, report and plots')
+    .requiredOption('--preset <name>', 'smoke | cpu | paper')
+    .requiredOption('--out <dir>', 'study folder (rerun the same command to resume)')
+    .option('--models <list>', 'comma-separated rungs (default: the preset\'s)')
+    .option('--tasks <list>', 'comma-separated tasks (default: the preset\'s)')
+    .option('--seeds <list>', 'comma-separated seeds (default: the preset\'s)')
+    .option('--workers <n>', 'parallel training processes (default: one per core)')
+    .option('--backend <name>', 'wasm | cpu | node | webgpu', 'wasm')
+    .action(async (raw: Record<string, unknown>) => {
+      const f = configDefiner(StudyFlags)(raw as never);
+      const ac = new AbortController();
+      const abort = () => ac.abort();
+      process.once('SIGINT', abort);
+      process.once('SIGTERM', abort);
+      try {
+        const outcome = await runStudy({
+          preset: f.preset,
+          outDir: f.out,
+          cliEntry: fileURLToPath(new URL('../main.js', import.meta.url)),
+          models: list(f.models),
+          tasks: list(f.tasks),
+          seeds: list(f.seeds)?.map(Number),
+          workers: f.workers,
+          backend: f.backend,
+          signal: ac.signal,
+        });
+        const { report } = await writeReport(f.out, collectResults(f.out), flopsPerToken);
+        console.log(`study ${f.out}: ${outcome.runs.length} runs, ${outcome.failed.length} failed, ${Math.round(outcome.wallSeconds)}s; report ${report}`);
+        process.exitCode = outcome.ok ? 0 : outcome.aborted ? 130 : 1;
+      } catch (e) {
+        throw asTarmError(e);
+      } finally {
+        process.off('SIGINT', abort);
+        process.off('SIGTERM', abort);
+      }
+    });
+
+  program
+    .command('report')
+    .description('regenerate report.md and plots of a study from its results.json alone')
+    .argument('<dir>', 'study folder')
+    .action(async (dir: string) => {
+      try {
+        const { report } = await regenerateReport(dir, flopsPerToken);
+        console.log(`wrote ${report}`);
+      } catch (e) {
+        throw asTarmError(e);
+      }
+    });
+}
