@@ -14,4 +14,4 @@ export {
 } from './backend.js';
 export { ParamStore } from './params.js';
 export { encodeCheckpoint, decodeCheckpoint, checkCheckpointJson, fnv1a, type CheckpointJson } from './checkpoint.js';
-export type { CausalLM, TrainableLM, TensorBatch, StepStats } from './lm.js';
+export type { CausalLM, TrainableLM, TensorBatch, StepStats, SegmentInput } from './lm.js';

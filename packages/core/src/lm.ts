@@ -17,6 +17,12 @@ export interface TensorBatch {
   readonly mask: tf.Tensor2D; // [B, T] float32, 1 on answer targets
 }
 
+/** Which deep-supervision segment a loss call is, and the state carried from the previous one. */
+export interface SegmentInput {
+  readonly index: number;
+  readonly carry?: readonly tf.Tensor[];
+}
+
 /** Scalars a training step reports besides the loss (ponder cost, mean block passes, ...). */
 export type StepStats = Record<string, number>;
 
@@ -27,7 +33,14 @@ export type StepStats = Record<string, number>;
  */
 export interface TrainableLM extends CausalLM {
   readonly params: ParamStore;
-  loss(batch: TensorBatch, seed: number): { loss: tf.Scalar; stats?: Record<string, tf.Scalar> };
+  /**
+   * The loss of one (segment of a) forward pass. Models with deep supervision (`segments` > 1) are called once
+   * per segment with the `carry` the previous segment returned; the trainer takes an optimizer step after each
+   * and disposes each carry once it has been passed on. Carry tensors must survive the gradient tape (tf.keep).
+   */
+  loss(batch: TensorBatch, seed: number, segment?: SegmentInput): { loss: tf.Scalar; stats?: Record<string, tf.Scalar>; carry?: readonly tf.Tensor[] };
+  /** Deep-supervision segments per batch (default 1: one loss, one optimizer step). */
+  readonly segments?: number;
   /** Block passes one forward pass applies at most (the compute budget). */
   readonly blockPasses: number;
 }

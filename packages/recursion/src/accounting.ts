@@ -1,6 +1,6 @@
 import { blockParamCount } from '@tarm/layers';
 import { defineModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
-import { RUNGS, type RungName } from './rungs.js';
+import { PAPER_RUNGS, RUNGS, type RungName } from './rungs.js';
 import { solveBudget } from './budget.js';
 
 /**
@@ -38,7 +38,7 @@ export function flopsPerToken(input: ModelConfigInput | ModelConfig, seqLen: num
   const s = solveBudget(c);
   const C = c.dModel;
   const perPass = 24 * C * C + 4 * seqLen * C;
-  const head = 2 * C * c.vocabSize;
+  const head = 2 * C * c.vocabSize * s.segments; // one readout per deep-supervision segment
   return { forward: s.blockPasses * perPass + head, backward: 2 * (s.gradPasses * perPass + head) };
 }
 
@@ -54,7 +54,7 @@ export interface LadderRow {
   readonly bwdFlopsPerToken: number;
 }
 
-export function ladderTable(base: Omit<ModelConfigInput, 'model'>, seqLen: number, models: readonly RungName[] = Object.keys(RUNGS) as RungName[]): LadderRow[] {
+export function ladderTable(base: Omit<ModelConfigInput, 'model'>, seqLen: number, models: readonly RungName[] = PAPER_RUNGS): LadderRow[] {
   return models.map((model) => {
     const cfg = defineModelConfig({ ...base, model });
     const s = solveBudget(cfg);

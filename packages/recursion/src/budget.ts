@@ -16,6 +16,8 @@ export interface Schedule {
   readonly blockPasses: number;
   /** Passes that carry gradient when every step runs (the rest are forward-only). */
   readonly gradPasses: number;
+  /** Deep-supervision segments (a loss and an optimizer step after each); 1 = off. */
+  readonly segments: number;
 }
 
 /** Nested (H, L) candidates, tried in order: start from H = 2, L = 2, then smaller H, then smaller L. */
@@ -29,23 +31,31 @@ const NESTED_FALLBACK: readonly [number, number][] = [
  * The budget solver. dense / iterative / iterative-step / ut: N = B. dual-ut: B / 2 steps of two passes.
  * Nested rungs: steps x H x (L + 1) = B, from (H, L) = (2, 2), falling back as above; `outer`/`inner` override.
  */
-export function solveBudget(config: Pick<ModelConfig, 'model' | 'budget' | 'outer' | 'inner'>): Schedule {
+export function solveBudget(
+  config: Pick<ModelConfig, 'model' | 'budget' | 'outer' | 'inner'> & Partial<Pick<ModelConfig, 'deepSupervision' | 'gradCycles'>>,
+): Schedule {
   const rung = RUNGS[config.model];
   const B = config.budget;
-  if (!rung.dualStream) return { steps: B, H: 1, L: 0, passesPerStep: 1, blockPasses: B, gradPasses: B };
+  if (!rung.dualStream) return { steps: B, H: 1, L: 0, passesPerStep: 1, blockPasses: B, gradPasses: B, segments: 1 };
   if (!rung.nested) {
     if (B % 2 !== 0) throw new ConfigError('budget', `an even number for ${config.model} (2 passes per step)`, B);
-    return { steps: B / 2, H: 1, L: 1, passesPerStep: 2, blockPasses: B, gradPasses: B };
+    return { steps: B / 2, H: 1, L: 1, passesPerStep: 2, blockPasses: B, gradPasses: B, segments: 1 };
   }
   const candidates: readonly [number, number][] = config.outer !== undefined && config.inner !== undefined ? [[config.outer, config.inner]] : NESTED_FALLBACK;
   for (const [H, L] of candidates) {
     const per = H * (L + 1);
     if (B % per === 0) {
       const steps = B / per;
-      // every step's last cycle has gradient for dual-nested-ut (ACT readout of each step's y);
-      // for ar-trm only the terminal step's last cycle does.
-      const gradPasses = rung.halting === 'binary' ? L + 1 : steps * (L + 1);
-      return { steps, H, L, passesPerStep: per, blockPasses: B, gradPasses };
+      const ds = config.deepSupervision ?? 1;
+      const segments = ds === 0 ? steps : ds;
+      if (steps % segments !== 0) {
+        throw new ConfigError('deepSupervision', `a divisor of the ${steps} steps the budget gives ${config.model} (or 0: one segment per step)`, ds);
+      }
+      // passes with gradient in a supervised step: its last cycle, or all H cycles with gradCycles 'all'
+      const perGradStep = config.gradCycles === 'all' ? per : L + 1;
+      // dual-nested-ut: every step's readout enters the ACT sum; binary halting: the terminal step of each segment
+      const gradPasses = (rung.halting === 'binary' ? segments : steps) * perGradStep;
+      return { steps, H, L, passesPerStep: per, blockPasses: B, gradPasses, segments };
     }
   }
   const allowed =

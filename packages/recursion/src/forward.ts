@@ -30,6 +30,16 @@ export interface ForwardOptions {
   readonly onPass?: (info: PassInfo, h: tf.Tensor3D) => tf.Tensor3D | void;
   /** Stop once every position (ACT) or sequence (binary head) halted; later steps cannot change the output. */
   readonly earlyExit?: boolean;
+  /** Nested rungs: run only steps [from, to) (one deep-supervision segment). Default: every step. */
+  readonly stepRange?: readonly [number, number];
+  /** Nested rungs: (y, z) to start from, carried (detached) from the previous segment. Default: y0, z0. */
+  readonly carry?: Carry;
+}
+
+/** The two-stream state carried between deep-supervision segments (always detached). [B, T, C] each. */
+export interface Carry {
+  readonly y: tf.Tensor3D;
+  readonly z: tf.Tensor3D;
 }
 
 export interface ForwardResult {
@@ -39,6 +49,10 @@ export interface ForwardResult {
   /** Block passes actually applied (early exit can make it smaller than the budget). */
   readonly passesRun: number;
   readonly stepsRun: number;
+  /** Nested rungs: the final (y, z), detached, to carry into the next segment. */
+  readonly carry?: Carry;
+  /** Binary halting with haltLoss: q at each position's terminal y, on the tape. [B, T] */
+  readonly haltLogits?: tf.Tensor2D;
 }
 
 const DROPOUT_PURPOSE = 3;
@@ -84,6 +98,8 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
   let hOut: tf.Tensor3D;
   let act: ActAccumulator | undefined;
   let stepsRun = 0;
+  let carryOut: Carry | undefined;
+  let haltLogitsOut: tf.Tensor2D | undefined;
 
   if (!rung.dualStream) {
     // dense / iterative / iterative-step / ut: one stream h, N applications.
@@ -119,11 +135,12 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
     hOut = res;
   }
 
-  return { logits: readout(p.head, hOut), ponderCost: act?.ponderCost(), passesRun, stepsRun };
+  return { logits: readout(p.head, hOut), ponderCost: act?.ponderCost(), passesRun, stepsRun, carry: carryOut, haltLogits: haltLogitsOut };
 
-  /** dual-nested-ut and ar-trm: each step = H cycles of {L x z-update, one y-update}. */
+  /** dual-nested-ut, ar-trm, trm-faithful: each step = H cycles of {L x z-update, one y-update}. */
   function nestedSteps(): tf.Tensor3D {
     const { H, L, passesPerStep } = schedule;
+    const gradAll = config.gradCycles === 'all';
     /** One cycle c of step k; `grad` only labels the passes (the caller decides tape or not). */
     const cycle = (y0: tf.Tensor3D, z0: tf.Tensor3D, k: number, c: number, grad: boolean): [tf.Tensor3D, tf.Tensor3D] => {
       let y = y0;
@@ -141,81 +158,106 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
       const [y, z] = tf.unstack(both) as tf.Tensor3D[];
       return [y!, z!];
     };
-    const firstCycles = (y: tf.Tensor3D, z: tf.Tensor3D, k: number): [tf.Tensor3D, tf.Tensor3D] =>
-      H > 1
-        ? offTapePair(() => {
-            let yz: [tf.Tensor3D, tf.Tensor3D] = [y, z];
-            for (let c = 0; c < H - 1; c++) yz = cycle(yz[0], yz[1], k, c, false);
-            return yz;
-          })
-        : [y, z];
+    /**
+     * One whole step from detached (y, z). With `grad`, the last cycle (every cycle with gradCycles 'all') runs on
+     * the tape; the others always run off it. Without `grad` the whole step runs off tape.
+     */
+    const runStep = (yIn: tf.Tensor3D, zIn: tf.Tensor3D, k: number, grad: boolean): [tf.Tensor3D, tf.Tensor3D] => {
+      const onTapeFrom = !grad ? H : gradAll ? 0 : H - 1; // first cycle index that runs on the tape
+      let yz: [tf.Tensor3D, tf.Tensor3D] = [yIn, zIn];
+      if (onTapeFrom > 0) {
+        yz = offTapePair(() => {
+          let a: [tf.Tensor3D, tf.Tensor3D] = [yIn, zIn];
+          for (let c = 0; c < Math.min(onTapeFrom, H); c++) a = cycle(a[0], a[1], k, c, false);
+          return a;
+        });
+      }
+      for (let c = onTapeFrom; c < H; c++) yz = cycle(yz[0], yz[1], k, c, true);
+      return yz;
+    };
 
-    let y = tf.add(tf.zeros([B, T, C]), p.init!.y) as tf.Tensor3D; // [B, T, C]
-    let z = tf.add(tf.zeros([B, T, C]), p.init!.z) as tf.Tensor3D; // [B, T, C]
+    const k0 = opts.stepRange?.[0] ?? 0;
+    const k1 = opts.stepRange?.[1] ?? steps;
+    let y = opts.carry ? opts.carry.y : (tf.add(tf.zeros([B, T, C]), p.init!.y) as tf.Tensor3D); // [B, T, C]
+    let z = opts.carry ? opts.carry.z : (tf.add(tf.zeros([B, T, C]), p.init!.z) as tf.Tensor3D); // [B, T, C]
+    const finish = (out: tf.Tensor3D): tf.Tensor3D => {
+      carryOut = { y: detach(y), z: detach(z) };
+      return out;
+    };
 
     if (rung.halting === 'act') {
       // dual-nested-ut: ACT over steps; each step's last cycle carries gradient into the ACT readout.
       act = new ActAccumulator([B, T], config.actThreshold);
-      for (let k = 0; k < steps; k++) {
-        [y, z] = firstCycles(detach(y), detach(z), k);
-        [y, z] = cycle(y, z, k, H - 1, true);
+      for (let k = k0; k < k1; k++) {
+        [y, z] = runStep(detach(y), detach(z), k, true);
         passesRun += passesPerStep;
         stepsRun = k + 1;
-        act.add(y, actProb(y), k === steps - 1);
-        if (earlyExit && k < steps - 1 && act.allHalted()) break;
+        act.add(y, actProb(y), k === k1 - 1);
+        if (earlyExit && k < k1 - 1 && act.allHalted()) break;
       }
-      return act.output();
+      return finish(act.output());
     }
 
-    // ar-trm: TRM's binary halting head on y at position 0; logits from each sequence's terminal y.
-    const minSteps = new Int32Array(B); // exploration: a random minimum number of steps (training only)
+    // ar-trm: TRM's binary halting head q = y w + b, read at position 0 per sequence (the paper), or at every
+    // position when the head is trained (haltLoss): each position then stops at its own step. Logits come from
+    // the terminal y of each sequence / position.
+    const perPosition = config.haltLoss;
+    const units = perPosition ? B * T : B; // halting units: sequences or positions
+    const minSteps = new Int32Array(units); // exploration: a random minimum number of steps (training only)
     if (training && config.haltExploration > 0) {
-      const rng = new Rng(mixSeeds(opts.seed!, HALT_PURPOSE));
+      const rng = new Rng(mixSeeds(opts.seed!, HALT_PURPOSE, k0));
       for (let b = 0; b < B; b++) {
         const explore = rng.next() < config.haltExploration;
-        const draw = 2 + rng.int(Math.max(steps - 1, 1)); // uniform in [2, steps]
-        minSteps[b] = explore ? draw : 0;
+        const draw = k0 + 2 + rng.int(Math.max(k1 - k0 - 1, 1)); // uniform in [2, steps of this range]
+        for (let u = 0; u < units / B; u++) minSteps[b * (units / B) + u] = explore ? draw : 0;
       }
     }
-    const halted = new Uint8Array(B);
+    const halted = new Uint8Array(units);
     let yTerminal: tf.Tensor3D | undefined;
-    for (let k = 0; k < steps; k++) {
-      const isLast = k === steps - 1;
-      [y, z] = firstCycles(detach(y), detach(z), k);
-      const [yIn, zIn] = [y, z];
-      // Non-terminal steps can carry no gradient (the next step detaches): run them off tape, and only
-      // re-run the last cycle on tape (same dropout seeds, same values) for sequences that halt here.
-      [y, z] = isLast ? cycle(yIn, zIn, k, H - 1, true) : offTapePair(() => cycle(yIn, zIn, k, H - 1, false));
+    for (let k = k0; k < k1; k++) {
+      const isLast = k === k1 - 1;
+      const [yIn, zIn] = [detach(y), detach(z)];
+      // Non-terminal steps can carry no gradient (the next step detaches): run them off tape, and re-run the
+      // step on tape (same dropout seeds, same values) only when some unit halts here in training.
+      [y, z] = runStep(yIn, zIn, k, isLast && training);
       passesRun += passesPerStep;
       stepsRun = k + 1;
-      const q = haltLogits(y); // [B]
-      const haltNow = new Float32Array(B);
+      const q = haltLogits(y, perPosition); // [units]
+      const haltNow = new Float32Array(units);
       let any = false;
       let all = true;
-      for (let b = 0; b < B; b++) {
-        if (!halted[b] && (isLast || (q[b]! > 0 && k + 1 >= minSteps[b]!))) {
-          halted[b] = 1;
-          haltNow[b] = 1;
+      for (let u = 0; u < units; u++) {
+        if (!halted[u] && (isLast || (q[u]! > 0 && k + 1 >= minSteps[u]!))) {
+          halted[u] = 1;
+          haltNow[u] = 1;
           any = true;
         }
-        if (!halted[b]) all = false;
+        if (!halted[u]) all = false;
       }
       if (any) {
-        const yUsed = !isLast && training ? cycle(yIn, zIn, k, H - 1, true)[0] : y;
-        const m = tf.tensor3d(haltNow, [B, 1, 1]);
+        const yUsed = !isLast && training ? runStep(yIn, zIn, k, true)[0] : y;
+        const m = tf.tensor3d(haltNow, perPosition ? [B, T, 1] : [B, 1, 1]);
         const term = tf.mul(yUsed, m) as tf.Tensor3D; // [B, T, C]
         yTerminal = yTerminal ? (tf.add(yTerminal, term) as tf.Tensor3D) : term;
       }
       if (all && (earlyExit || isLast)) break;
     }
-    return yTerminal!;
+    if (config.haltLoss) {
+      // q of each position's terminal y, on the tape: the halting head's training signal (haltLoss).
+      haltLogitsOut = tf.add(tf.reshape(tf.matMul(tf.reshape(yTerminal!, [B * T, C]), p.halt!.weight), [B, T]), p.halt!.bias) as tf.Tensor2D;
+    }
+    return finish(yTerminal!);
   }
 
-  /** q = y[:, 0] w + b per sequence, read off tape (the paper's head receives no loss). */
-  function haltLogits(y: tf.Tensor3D): Float32Array {
-    const q = tf.tidy(() => tf.add(tf.matMul(tf.reshape(tf.slice(y, [0, 0, 0], [B, 1, C]), [B, C]), p.halt!.weight), p.halt!.bias)); // [B, 1]
+  /** q = y w + b per sequence (position 0) or per position, read off tape for the halting decision. */
+  function haltLogits(y: tf.Tensor3D, perPosition: boolean): Float32Array {
+    const q = tf.tidy(() => {
+      const rows = perPosition ? tf.reshape(y, [B * T, C]) : tf.reshape(tf.slice(y, [0, 0, 0], [B, 1, C]), [B, C]);
+      return tf.add(tf.matMul(rows, p.halt!.weight), p.halt!.bias); // [units, 1]
+    });
     const v = q.dataSync() as Float32Array;
     q.dispose();
     return v;
   }
+
 }

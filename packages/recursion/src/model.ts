@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ParamStore, Rng, mixSeeds, type TensorBatch, type TrainableLM } from '@tarm/core';
+import { ParamStore, Rng, mixSeeds, type SegmentInput, type TensorBatch, type TrainableLM } from '@tarm/core';
 import { createBlock, createEmbedding, createHead, type BlockParams, type EmbeddingParams, type HeadParams } from '@tarm/layers';
 import { defineModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
 import { RUNGS, type Rung } from './rungs.js';
 import { solveBudget, type Schedule } from './budget.js';
 import { forward, type ForwardOptions, type ForwardResult } from './forward.js';
-import { maskedCrossEntropy } from './loss.js';
+import { haltingLoss, maskedCrossEntropy } from './loss.js';
 
 /** Every parameter of one ladder model; which fields exist depends on the rung. */
 export interface ModelParams {
@@ -67,8 +67,19 @@ export function createModel(input: ModelConfigInput | ModelConfig, seed: number)
     blockPasses: schedule.blockPasses,
     forward: (ids, opts = {}) => forward(model, ids, opts),
     logits: (ids) => tf.tidy(() => forward(model, ids, { training: false }).logits),
-    loss(batch: TensorBatch, stepSeed: number) {
-      const out = forward(model, batch.inputs, { training: true, seed: stepSeed });
+    segments: schedule.segments,
+    loss(batch: TensorBatch, stepSeed: number, segment?: SegmentInput) {
+      const S = schedule.segments;
+      const index = segment?.index ?? 0;
+      if (index < 0 || index >= S) throw new RangeError(`segment ${index} is outside [0, ${S})`);
+      const per = schedule.steps / S;
+      const carry = segment?.carry ? { y: segment.carry[0] as tf.Tensor3D, z: segment.carry[1] as tf.Tensor3D } : undefined;
+      const out = forward(model, batch.inputs, {
+        training: true,
+        seed: stepSeed,
+        stepRange: S > 1 ? [index * per, (index + 1) * per] : undefined,
+        carry,
+      });
       const ce = maskedCrossEntropy(out.logits, batch.targets, batch.mask);
       const stats: Record<string, tf.Scalar> = { ce, passes: tf.scalar(out.passesRun) };
       let loss = ce;
@@ -76,7 +87,14 @@ export function createModel(input: ModelConfigInput | ModelConfig, seed: number)
         stats.ponder = out.ponderCost;
         if (config.ponderWeight > 0) loss = tf.add(ce, tf.mul(out.ponderCost, config.ponderWeight)) as tf.Scalar;
       }
-      return { loss, stats };
+      if (out.haltLogits) {
+        const { bce, accuracy } = haltingLoss(out.haltLogits, out.logits, batch.targets, batch.mask);
+        stats.haltBce = bce;
+        stats.haltAcc = accuracy;
+        loss = tf.add(loss, tf.mul(bce, config.haltLossWeight)) as tf.Scalar;
+      }
+      const next = S > 1 && out.carry ? [tf.keep(out.carry.y), tf.keep(out.carry.z)] : undefined;
+      return { loss, stats, carry: next };
     },
     dispose: () => store.dispose(),
   };

@@ -2,7 +2,9 @@
  * The seven rungs of the ladder, in order. Each rung is the previous one plus exactly one change; the
  * `Rung` flags below are the switches one implementation (forward.ts) reads.
  */
-export const RUNG_NAMES = Object.freeze(['dense', 'iterative', 'iterative-step', 'ut', 'dual-ut', 'dual-nested-ut', 'ar-trm'] as const);
+export const RUNG_NAMES = Object.freeze(['dense', 'iterative', 'iterative-step', 'ut', 'dual-ut', 'dual-nested-ut', 'ar-trm', 'trm-faithful'] as const);
+/** The paper's seven rungs (trm-faithful is ours: ar-trm with TRM's training recipe switched on). */
+export const PAPER_RUNGS = Object.freeze(RUNG_NAMES.slice(0, 7) as RungName[]);
 export type RungName = (typeof RUNG_NAMES)[number];
 
 export interface Rung {
@@ -20,6 +22,8 @@ export interface Rung {
   readonly dualStream: boolean;
   /** Each step is H cycles of {L latent updates, one answer update}; the first H-1 cycles carry no gradient. */
   readonly nested: boolean;
+  /** Config defaults this rung sets (the user may still override them); see config.ts for each switch. */
+  readonly defaults?: Readonly<{ deepSupervision?: number | 'steps'; haltLoss?: boolean; gradCycles?: 'last' | 'all'; ema?: number }>;
 }
 
 export const RUNGS: Readonly<Record<RungName, Rung>> = Object.freeze({
@@ -92,5 +96,17 @@ export const RUNGS: Readonly<Record<RungName, Rung>> = Object.freeze({
     halting: 'binary',
     dualStream: true,
     nested: true,
+  },
+  'trm-faithful': {
+    name: 'trm-faithful',
+    paperName: 'Autoregressive TRM with the TRM recipe (not in the paper)',
+    change:
+      "ar-trm with what made TRM work: deep supervision (a loss and an optimizer step after every step, (y, z) carried detached), a per-position halting head trained with BCE, gradient through every cycle of a supervised step, EMA weights for evaluation",
+    tied: true,
+    stepEmbedding: true,
+    halting: 'binary',
+    dualStream: true,
+    nested: true,
+    defaults: { deepSupervision: 'steps', haltLoss: true, gradCycles: 'all', ema: 0.999 },
   },
 });

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@tarm/core';
-import { analyticParamCount, defineModelConfig, ladderTable, RUNG_NAMES, solveBudget } from '../src/index.js';
+import { analyticParamCount, defineModelConfig, ladderTable, PAPER_RUNGS, RUNG_NAMES, solveBudget } from '../src/index.js';
 
 describe('budget solver and accounting', () => {
   const paper = { dModel: 384, nHeads: 6, budget: 24 };
 
   it('gives every rung exactly 24 block passes at the paper configuration', () => {
     const rows = ladderTable(paper, 32);
-    expect(rows.map((r) => r.model)).toEqual([...RUNG_NAMES]);
+    expect(rows.map((r) => r.model)).toEqual([...PAPER_RUNGS]);
     for (const r of rows) expect(r.blockPasses).toBe(24);
     const byName = Object.fromEntries(rows.map((r) => [r.model, r]));
     expect(byName['dense']!.steps).toBe(24);
