@@ -116,7 +116,7 @@ export const PAPER_PRESET: StudyPreset = definePreset({
  */
 export const CPU_PRESET: StudyPreset = definePreset({
   name: 'cpu',
-  description: 'The ladder at CPU scale: C 64, 4 heads, budget 6, 400 steps, 3 seeds, greedy evaluation.',
+  description: 'The ladder at CPU scale: C 64, 4 heads, budget 6, 300 steps, 3 seeds, greedy evaluation.',
   models: [...MODEL_NAMES],
   tasks: [...TASK_NAMES],
   seeds: [1337, 1, 2],
@@ -126,7 +126,7 @@ export const CPU_PRESET: StudyPreset = definePreset({
     budget: 6,
     dModel: 64,
     nHeads: 4,
-    steps: 400,
+    steps: 300,
     batch: 32,
     lr: 1e-3,
     dropout: 0,
@@ -137,7 +137,7 @@ export const CPU_PRESET: StudyPreset = definePreset({
   notes: [
     'width C 64 instead of 384 and 4 heads instead of 6 (head size 16 instead of 64): CPU time',
     'budget 6 block passes instead of 24: still divides for every rung (dual-ut 3 steps of 2; nested rungs 1 step of H = 2, L = 2), but the nested models get a single step',
-    '400 training steps instead of 5000, batch 32 instead of 64: 4% of the paper\'s training tokens',
+    '300 training steps instead of 5000, batch 32 instead of 64: 3% of the paper\'s training tokens',
     'learning rate 1e-3 instead of 3e-4: to learn something in fewer steps',
     'dropout 0 instead of 0.1: short runs on an endless stream of fresh examples do not overfit',
     'evaluation lengths 10 and 15 instead of 10..50, every 100 steps instead of 250, on 50 problems instead of 100',
