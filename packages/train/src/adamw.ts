@@ -13,11 +13,16 @@ export interface AdamWConfig {
   readonly eps?: number;
   /** Decoupled weight decay coefficient (default 0.01). */
   readonly weightDecay?: number;
+  /**
+   * Decay of an exponential moving average of the weights (TRM uses 0.999), kept beside the optimizer state and
+   * swapped in for evaluation by {@link AdamW.withEmaWeights}. 0 (default) keeps no average.
+   */
+  readonly ema?: number;
 }
 
 export type ResolvedAdamWConfig = Required<AdamWConfig>;
 
-export const ADAMW_DEFAULTS: ResolvedAdamWConfig = Object.freeze({ lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 });
+export const ADAMW_DEFAULTS: ResolvedAdamWConfig = Object.freeze({ lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, ema: 0 });
 
 /** Prefix of every optimizer tensor in a checkpoint: `optimizer.m.<param>`, `optimizer.v.<param>`, `optimizer.step.<param>`. */
 export const OPTIMIZER_PREFIX = 'optimizer.';
@@ -33,6 +38,7 @@ export function resolveAdamWConfig(config: AdamWConfig = {}): ResolvedAdamWConfi
   check('beta2', c.beta2 >= 0 && c.beta2 < 1, 'a number in [0, 1)');
   check('eps', Number.isFinite(c.eps) && c.eps >= 0, 'a finite number >= 0');
   check('weightDecay', Number.isFinite(c.weightDecay) && c.weightDecay >= 0, 'a finite number >= 0');
+  check('ema', c.ema >= 0 && c.ema < 1, 'a number in [0, 1) (0: no weight average)');
   return Object.freeze(c);
 }
 
@@ -71,6 +77,8 @@ export class AdamW {
   readonly config: ResolvedAdamWConfig;
   private readonly params: ReadonlyMap<string, tf.Variable>;
   private readonly slots = new Map<string, SlotState>();
+  /** EMA shadow weights by parameter name (only when config.ema > 0). */
+  private readonly shadows = new Map<string, tf.Variable>();
 
   constructor(params: ParamStore | Iterable<[string, tf.Variable]>, config: AdamWConfig = {}) {
     this.config = resolveAdamWConfig(config);
@@ -122,6 +130,7 @@ export class AdamW {
         p.assign(next);
       });
     }
+    this.updateEma();
   }
 
   /**
@@ -129,8 +138,45 @@ export class AdamW {
    * and the scalar `optimizer.step.<name>` (float32: exact up to 2^24 steps) for every parameter that has state.
    * The tensors are new (clones share storage until the next update replaces it): the caller disposes them.
    */
+  /** shadow = d * shadow + (1 - d) * weight for every parameter (the shadow starts at the first weights). */
+  private updateEma(): void {
+    const d = this.config.ema;
+    if (d === 0) return;
+    tf.tidy(() => {
+      for (const [name, p] of this.params) {
+        const sh = this.shadows.get(name);
+        if (!sh) this.shadows.set(name, tf.variable(p, false));
+        else sh.assign(tf.add(tf.mul(sh, d), tf.mul(p, 1 - d)));
+      }
+    });
+  }
+
+  /**
+   * Runs `fn` with the EMA weights in the model's variables, then puts the trained weights back (also on error).
+   * Without an EMA (or before the first step) it just runs `fn`.
+   */
+  async withEmaWeights<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.shadows.size === 0) return fn();
+    const saved = new Map<string, tf.Tensor>();
+    for (const [name, p] of this.params) {
+      const sh = this.shadows.get(name);
+      if (!sh) continue;
+      saved.set(name, tf.clone(p));
+      p.assign(sh);
+    }
+    try {
+      return await fn();
+    } finally {
+      for (const [name, t] of saved) {
+        this.params.get(name)!.assign(t);
+        t.dispose();
+      }
+    }
+  }
+
   state(): Record<string, tf.Tensor> {
     const out: Record<string, tf.Tensor> = {};
+    for (const [name, sh] of this.shadows) out[`${OPTIMIZER_PREFIX}ema.${name}`] = tf.clone(sh);
     for (const [name, s] of this.slots) {
       out[`${OPTIMIZER_PREFIX}m.${name}`] = tf.clone(s.m);
       out[`${OPTIMIZER_PREFIX}v.${name}`] = tf.clone(s.v);
@@ -146,15 +192,21 @@ export class AdamW {
    */
   async loadState(tensors: Readonly<Record<string, tf.Tensor>>): Promise<void> {
     const found = new Map<string, { m?: tf.Tensor; v?: tf.Tensor; step?: tf.Tensor }>();
+    const emas = new Map<string, tf.Tensor>();
     for (const [key, t] of Object.entries(tensors)) {
       if (!key.startsWith(OPTIMIZER_PREFIX)) continue;
       const rest = key.slice(OPTIMIZER_PREFIX.length);
       const dot = rest.indexOf('.');
       const kind = rest.slice(0, dot);
       const name = rest.slice(dot + 1);
-      if (dot < 0 || (kind !== 'm' && kind !== 'v' && kind !== 'step')) throw new Error(`optimizer state: unknown entry ${key}`);
+      if (dot < 0 || (kind !== 'm' && kind !== 'v' && kind !== 'step' && kind !== 'ema')) throw new Error(`optimizer state: unknown entry ${key}`);
       const p = this.params.get(name);
       if (!p) throw new Error(`optimizer state: ${key} names no parameter of this model`);
+      if (kind === 'ema') {
+        if (t.shape.join(',') !== p.shape.join(',')) throw new Error(`optimizer state: ${key} has shape [${t.shape}], expected [${p.shape}]`);
+        emas.set(name, t);
+        continue;
+      }
       const want = kind === 'step' ? '' : p.shape.join(',');
       if (t.shape.join(',') !== want) throw new Error(`optimizer state: ${key} has shape [${t.shape}], expected [${want}]`);
       const e = found.get(name) ?? {};
@@ -175,6 +227,7 @@ export class AdamW {
       const v = tf.variable(e.v!, false);
       this.slots.set(name, { m, v, step: steps.get(name)! });
     }
+    for (const [name, t] of emas) this.shadows.set(name, tf.variable(t, false));
   }
 
   /** Frees the moment tensors (the parameters belong to their store). */
@@ -188,6 +241,8 @@ export class AdamW {
       s.v.dispose();
     }
     this.slots.clear();
+    for (const sh of this.shadows.values()) sh.dispose();
+    this.shadows.clear();
   }
 
   private slot(name: string, p: tf.Variable): SlotState {

@@ -158,7 +158,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       etaSeconds: ((steps - k) * el) / done,
     });
     if (opts.evaluate && due(k, evalEvery, steps)) {
-      const record = await opts.evaluate(k);
+      const record = await optimizer.withEmaWeights(() => opts.evaluate!(k)); // EMA weights when kept
       lastEval = { step: k, record };
       await opts.onEval?.(k, record, loss);
     }

@@ -52,9 +52,10 @@ function displacementError(got: ArrayLike<number>, ref: ArrayLike<number>, start
 
 describe('AdamW', () => {
   it('has torch defaults and rejects bad settings with a ConfigError naming the field', () => {
-    expect(resolveAdamWConfig()).toEqual({ lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 });
+    expect(resolveAdamWConfig()).toEqual({ lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, ema: 0 });
     expect(ADAMW_DEFAULTS.weightDecay).toBe(0.01);
     expect(() => resolveAdamWConfig({ beta1: 1 })).toThrow(ConfigError);
+    expect(() => resolveAdamWConfig({ ema: 1 })).toThrow(/optimizer.ema/);
     expect(() => resolveAdamWConfig({ lr: -1 })).toThrow(/optimizer\.lr/);
   });
 

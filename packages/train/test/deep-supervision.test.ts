@@ -1,0 +1,60 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBackend } from '@tarm/core';
+import { createModel } from '@tarm/recursion';
+import { getTask } from '@tarm/tasks';
+import { AdamW, trainStep, trainingTensorBatch, disposeBatch, train } from '../src/index.js';
+
+beforeAll(async () => {
+  await useBackend('cpu');
+});
+
+const tiny = { dModel: 8, nHeads: 2, budget: 12, dropout: 0, contextLength: 16 } as const;
+
+describe('deep supervision in the trainer', () => {
+  it('takes one optimizer step per segment (N_sup per batch) and leaks nothing', async () => {
+    const m = createModel({ ...tiny, model: 'ar-trm', deepSupervision: 2 }, 1);
+    const opt = new AdamW(m.params, { lr: 1e-3 });
+    const batch = trainingTensorBatch(getTask('copy'), 3, 4, 1, 0);
+    const r = await trainStep(m, opt, batch, 5);
+    expect(opt.stepOf('block.attn.qkv.weight')).toBe(2);
+    expect(r.stats.lastLoss).toBeTypeOf('number');
+    const before = tf.memory().numTensors;
+    await trainStep(m, opt, batch, 6);
+    expect(tf.memory().numTensors).toBe(before);
+    disposeBatch(batch);
+    opt.dispose();
+    m.dispose();
+  });
+});
+
+describe('EMA of the weights', () => {
+  it('evaluates with the averaged weights and puts the trained ones back; the average survives a state round trip', async () => {
+    const m = createModel({ ...tiny, model: 'dense', budget: 1 }, 1);
+    const opt = new AdamW(m.params, { lr: 1e-2, ema: 0.9 });
+    const task = getTask('copy');
+    const w = m.params.get('head.out.weight');
+    let seen: number[] = [];
+    await train({
+      model: m, task, length: 3, batchSize: 4, steps: 5, seed: 1, evalEvery: 5, optimizer: opt,
+      evaluate: async () => {
+        seen = Array.from(await w.data());
+        return {};
+      },
+    });
+    const trained = Array.from(await w.data());
+    expect(seen).not.toEqual(trained); // evaluation saw different (averaged) weights
+    const state = opt.state();
+    expect(Object.keys(state).some((k) => k.startsWith('optimizer.ema.'))).toBe(true);
+    const ema = Array.from(await state['optimizer.ema.head.out.weight']!.data());
+    expect(ema).toEqual(seen);
+    const opt2 = new AdamW(m.params, { lr: 1e-2, ema: 0.9 });
+    await opt2.loadState(state);
+    await opt2.withEmaWeights(async () => expect(Array.from(await w.data())).toEqual(seen));
+    expect(Array.from(await w.data())).toEqual(trained);
+    tf.dispose(Object.values(state));
+    opt.dispose();
+    opt2.dispose();
+    m.dispose();
+  });
+});
