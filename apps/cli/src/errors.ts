@@ -27,6 +27,10 @@ export const FLAG_OF: Record<string, string> = {
   haltExploration: '--halt-exploration',
   weightDecay: '--weight-decay',
   contextLength: '--context-length',
+  deepSupervision: '--deep-supervision',
+  haltLoss: '--halt-loss',
+  gradCycles: '--grad-cycles',
+  ema: '--ema',
 };
 
 /** A usage error: the CLI prints it and exits with code 2. */

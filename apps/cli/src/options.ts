@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BACKEND_NAMES, ConfigError, configDefiner } from '@tarm/core';
-import { defineModelConfig, RUNG_NAMES, solveBudget, type ModelConfig } from '@tarm/recursion';
+import { defineModelConfig, RUNG_NAMES, RUNGS, solveBudget, type ModelConfig } from '@tarm/recursion';
 import { renameFlags } from './errors.js';
 import { TASK_NAMES, CONTEXT_LENGTH, getTask, sequenceLength } from '@tarm/tasks';
 
@@ -41,6 +41,10 @@ export const TrainFlagsSchema = z.strictObject({
   outer: intFlag.min(1).optional(),
   inner: intFlag.min(1).optional(),
   haltExploration: numFlag.min(0).max(1).default(0.25),
+  deepSupervision: intFlag.min(0).optional(),
+  haltLoss: z.enum(['on', 'off']).optional(),
+  gradCycles: z.enum(['last', 'all']).optional(),
+  ema: numFlag.min(0).lt(1).optional(),
   out: z.string().min(1).optional(),
   json: z.boolean().default(false),
   resume: z.boolean().default(false),
@@ -54,6 +58,8 @@ export interface ResolvedTrain {
   readonly flags: TrainFlags;
   readonly model: ModelConfig;
   readonly out: string;
+  /** EMA decay of the weights used for evaluation (0: none); trm-faithful defaults to 0.999. */
+  readonly ema: number;
 }
 
 /** Validates every flag (and their combinations) before anything is created or written. */
@@ -69,6 +75,9 @@ export function resolveTrain(raw: Record<string, unknown>): ResolvedTrain {
     inner: flags.inner,
     ponderWeight: flags.ponderWeight,
     haltExploration: flags.haltExploration,
+    deepSupervision: flags.deepSupervision,
+    haltLoss: flags.haltLoss === undefined ? undefined : flags.haltLoss === 'on',
+    gradCycles: flags.gradCycles,
     contextLength: CONTEXT_LENGTH,
     vocabSize: 14,
   });
@@ -80,6 +89,7 @@ export function resolveTrain(raw: Record<string, unknown>): ResolvedTrain {
       throw new ConfigError(L === flags.length ? 'length' : 'evalLengths', `lengths whose sequences fit the context of ${CONTEXT_LENGTH} positions (${flags.task} at L needs ${sequenceLength(task, 1)}+ positions; got ${need})`, L);
     }
   }
+  const ema = flags.ema ?? RUNGS[flags.model].defaults?.ema ?? 0;
   const out = flags.out ?? `runs/${flags.model}-${flags.task}-L${flags.length}-s${flags.seed}`;
-  return { flags, model, out };
+  return { flags, model, out, ema };
 }

@@ -12,7 +12,7 @@ export interface CliRunConfig {
   readonly eval?: { readonly lengths: number[]; readonly n: number; readonly decode: string; readonly temperature: number };
 }
 
-/** Loads the model of a run folder (config.json + checkpoint/) with its trained weights. */
+/** Loads the model of a run folder (config.json + checkpoint/) with its trained weights (the EMA when kept). */
 export async function loadRunModel(runDir: string): Promise<{ model: LadderModel; config: CliRunConfig; step: number }> {
   const config = await readJsonIfExists<CliRunConfig>(join(runDir, 'config.json'));
   if (!config) throw new TarmError(`${runDir} is not a run folder (no config.json); pass --run with a folder written by tarm train`);
@@ -20,7 +20,7 @@ export async function loadRunModel(runDir: string): Promise<{ model: LadderModel
   const { json, tensors } = await loadCheckpoint(join(runDir, 'checkpoint'));
   try {
     for (const [name, v] of model.params.entries()) {
-      const t = tensors[name];
+      const t = tensors[`optimizer.ema.${name}`] ?? tensors[name]; // a run that kept an EMA is used with it
       if (!t) throw new CheckpointError(join(runDir, 'checkpoint'), `parameter ${name} is missing`);
       if (t.shape.join(',') !== v.shape.join(',')) throw new CheckpointError(join(runDir, 'checkpoint'), `parameter ${name} has shape [${t.shape}], the model expects [${v.shape}]`);
       v.assign(t);

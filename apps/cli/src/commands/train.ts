@@ -36,6 +36,10 @@ export function registerTrain(program: Command): void {
     .option('--outer <H>', 'nested rungs: cycles per step (with --inner; overrides the budget solver)')
     .option('--inner <L>', 'nested rungs: latent updates per cycle (with --outer)')
     .option('--halt-exploration <p>', 'ar-trm: exploration probability in training', '0.25')
+    .option('--deep-supervision <N>', 'nested rungs: supervised segments per batch, a loss + optimizer step after each (0: one per step; default 1, trm-faithful 0)')
+    .option('--halt-loss <on|off>', 'binary-halting rungs: train a per-position halting head with BCE (trm-faithful: on)')
+    .option('--grad-cycles <last|all>', 'nested rungs: gradient through the last cycle of a step or all (trm-faithful: all)')
+    .option('--ema <decay>', 'evaluate with an EMA of the weights (0: off; trm-faithful: 0.999)')
     .option('--out <dir>', 'run folder (default runs/<model>-<task>-L<length>-s<seed>)')
     .option('--resume', 'continue the interrupted run in --out')
     .option('--json', 'print one JSON object as the last stdout line')
@@ -46,7 +50,7 @@ export function registerTrain(program: Command): void {
 }
 
 /** The training job: backend, run folder, progress line, final table and JSON line. */
-export async function trainCommand({ flags, model: modelConfig, out }: ResolvedTrain): Promise<Record<string, unknown>> {
+export async function trainCommand({ flags, model: modelConfig, out, ema }: ResolvedTrain): Promise<Record<string, unknown>> {
   await useBackend(flags.backend);
   const task = getTask(flags.task);
   const decode: DecodeOptions = { strategy: flags.decode, temperature: flags.temperature, seed: flags.seed };
@@ -58,7 +62,7 @@ export async function trainCommand({ flags, model: modelConfig, out }: ResolvedT
       batchSize: flags.batchSize,
       steps: flags.steps,
       evalEvery: flags.evalEvery,
-      optimizer: { lr: flags.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: flags.weightDecay },
+      optimizer: { lr: flags.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: flags.weightDecay, ema },
     },
     seed: flags.seed,
     codeVersion: CODE_VERSION,

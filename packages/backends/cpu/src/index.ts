@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import type { BackendAdapter } from '@tarm/core';
 import { selectTfBackend } from '@tarm/core';
 
@@ -8,5 +9,7 @@ export const adapter: BackendAdapter = {
   async setup() {
     await import('@tensorflow/tfjs-backend-cpu');
     await selectTfBackend('cpu');
+    // tfjs-backend-cpu prints a "use tfjs-node" banner on first use in Node; tarm chose this backend on purpose.
+    (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   },
 };
