@@ -5,6 +5,7 @@ import { registerTrain } from './commands/train.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerDemo } from './commands/demo.js';
 import { registerStudy } from './commands/study.js';
+import { registerEval } from './commands/eval.js';
 import { toUsageError, UsageError } from './errors.js';
 
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerModels(program);
   registerDemo(program);
   registerStudy(program);
+  registerEval(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

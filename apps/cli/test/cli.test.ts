@@ -71,6 +71,13 @@ describe('tarm train + generate', () => {
     const g = await tarm(['generate', '--run', out, '--prompt', '012|', '--backend', 'cpu']);
     expect(g.code, g.stderr).toBe(0);
     expect(g.stdout.trim()).toMatch(/^[0-9|+=]*$/);
+    const ev = await tarm(['eval', '--run', out, '--adaptive', '--n', '5', '--backend', 'cpu', '--json']);
+    expect(ev.code, ev.stderr).toBe(0);
+    const evRec = JSON.parse(ev.stdout.trim().split('\n').pop()!) as { adaptive: { meanPassesPerToken: number }; curve: { steps: number; maxPasses: number; meanPassesPerToken: number }[] };
+    expect(evRec.curve.map((c) => c.steps)).toEqual([1, 2, 3, 4]); // test-time compute up to twice the trained steps
+    for (const c of evRec.curve) expect(c.meanPassesPerToken).toBeLessThanOrEqual(c.maxPasses);
+    expect(evRec.adaptive.meanPassesPerToken).toBeGreaterThan(0);
+    expect(evRec.adaptive.meanPassesPerToken).toBeLessThanOrEqual(2);
     const again = await tarm([...args, '--steps', '6', '--batch', '8', '--backend', 'cpu', '--out', out]);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/--resume|another --out/);

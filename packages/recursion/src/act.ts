@@ -69,6 +69,12 @@ export class ActAccumulator {
     return tf.mean(tf.add(this.updates, this.remainders)) as tf.Scalar;
   }
 
+  /** Steps each position ran, N(t), off the tape. [B, T] */
+  stepsPerPosition(): tf.Tensor2D {
+    const u = this.updates;
+    return offTape(() => tf.squeeze(u, [2])) as tf.Tensor2D;
+  }
+
   /** Mean number of steps each position ran (N(t)), as a scalar tensor. */
   meanSteps(): tf.Scalar {
     return tf.mean(this.updates) as tf.Scalar;

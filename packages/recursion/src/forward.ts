@@ -53,6 +53,8 @@ export interface ForwardResult {
   readonly carry?: Carry;
   /** Binary halting with haltLoss: q at each position's terminal y, on the tape. [B, T] */
   readonly haltLogits?: tf.Tensor2D;
+  /** Halting rungs: outer steps each position ran before it halted (constant). [B, T] */
+  readonly stepsPerPosition?: tf.Tensor2D;
 }
 
 const DROPOUT_PURPOSE = 3;
@@ -100,6 +102,7 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
   let stepsRun = 0;
   let carryOut: Carry | undefined;
   let haltLogitsOut: tf.Tensor2D | undefined;
+  let unitSteps: tf.Tensor2D | undefined;
 
   if (!rung.dualStream) {
     // dense / iterative / iterative-step / ut: one stream h, N applications.
@@ -135,7 +138,7 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
     hOut = res;
   }
 
-  return { logits: readout(p.head, hOut), ponderCost: act?.ponderCost(), passesRun, stepsRun, carry: carryOut, haltLogits: haltLogitsOut };
+  return { logits: readout(p.head, hOut), ponderCost: act?.ponderCost(), passesRun, stepsRun, carry: carryOut, haltLogits: haltLogitsOut, stepsPerPosition: unitSteps ?? act?.stepsPerPosition() };
 
   /** dual-nested-ut, ar-trm, trm-faithful: each step = H cycles of {L x z-update, one y-update}. */
   function nestedSteps(): tf.Tensor3D {
@@ -213,6 +216,7 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
       }
     }
     const halted = new Uint8Array(units);
+    const haltedAt = new Float32Array(units);
     let yTerminal: tf.Tensor3D | undefined;
     for (let k = k0; k < k1; k++) {
       const isLast = k === k1 - 1;
@@ -229,6 +233,7 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
       for (let u = 0; u < units; u++) {
         if (!halted[u] && (isLast || (q[u]! > 0 && k + 1 >= minSteps[u]!))) {
           halted[u] = 1;
+          haltedAt[u] = k + 1 - k0;
           haltNow[u] = 1;
           any = true;
         }
@@ -242,6 +247,7 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
       }
       if (all && (earlyExit || isLast)) break;
     }
+    unitSteps = tf.tidy(() => (perPosition ? tf.tensor2d(haltedAt, [B, T]) : tf.tile(tf.tensor2d(haltedAt, [B, 1]), [1, T])));
     if (config.haltLoss) {
       // q of each position's terminal y, on the tape: the halting head's training signal (haltLoss).
       haltLogitsOut = tf.add(tf.reshape(tf.matMul(tf.reshape(yTerminal!, [B * T, C]), p.halt!.weight), [B, T]), p.halt!.bias) as tf.Tensor2D;
