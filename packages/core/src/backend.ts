@@ -15,8 +15,13 @@ export interface BackendAdapter {
 }
 
 export interface BackendOptions {
-  /** Worker threads for backends that have them (wasm in browsers); ignored elsewhere. */
+  /** Worker threads for backends that have them (wasm outside Node); ignored elsewhere. */
   readonly threads?: number;
+  /**
+   * wasm: where the .wasm binaries are served from (a folder URL, or a map from file name to URL), for bundled
+   * browser apps; Node finds them inside the package.
+   */
+  readonly wasmPaths?: string | Record<string, string>;
 }
 
 /** tarm backend name -> the package that provides its adapter. */
@@ -46,6 +51,8 @@ export async function registerGradients(): Promise<void> {
 /**
  * Loads a backend adapter package by tarm name (or takes an adapter object), sets it up and makes it the active
  * tfjs backend. A missing package gives a {@link BackendError} that says what to install.
+ * In browsers pass the adapter object (`import { adapter } from '@tarm/backend-wasm'`): bundlers cannot follow
+ * a package name chosen at run time.
  */
 export async function useBackend(backend: BackendName | BackendAdapter = DEFAULT_BACKEND, options?: BackendOptions): Promise<BackendAdapter> {
   let adapter: BackendAdapter;

@@ -10,7 +10,9 @@ export const adapter: BackendAdapter = {
   tfName: 'wasm',
   async setup(options?: BackendOptions) {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    if (options?.threads !== undefined && typeof window !== 'undefined') wasm.setThreadsCount(options.threads);
+    const inNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
+    if (options?.wasmPaths !== undefined) wasm.setWasmPaths(options.wasmPaths as string);
+    if (options?.threads !== undefined && !inNode) wasm.setThreadsCount(options.threads); // pages and workers
     await selectTfBackend('wasm');
   },
 };
