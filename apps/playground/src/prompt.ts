@@ -2,6 +2,7 @@
  * Prompt checks for the decode box. Pure string logic (no tfjs): the page validates as the user types and shows
  * the correct answer next to the model's.
  */
+import { addDigitStrings } from '@tarm/tasks';
 import type { TaskName } from './protocol.js';
 
 /** The paper's 14 characters (mirrors @tarm/tasks VOCAB; a test keeps the two in step). */
@@ -21,18 +22,6 @@ export function examplePrompt(task: TaskName, L: number, digits = '1234567890'):
   return task === 'addition' ? `${d(0)}+${d(5)}=` : `${d(0)}|`;
 }
 
-/** Adds two digit strings (any length). */
-export function addDigits(a: string, b: string): string {
-  let carry = 0;
-  let out = '';
-  for (let i = a.length - 1, j = b.length - 1; i >= 0 || j >= 0 || carry; i--, j--) {
-    const s = (i >= 0 ? a.charCodeAt(i) - 48 : 0) + (j >= 0 ? b.charCodeAt(j) - 48 : 0) + carry;
-    out = String(s % 10) + out;
-    carry = s >= 10 ? 1 : 0;
-  }
-  return out || '0';
-}
-
 /**
  * The task's answer to a well-formed prompt (the task's format: addition pads to max(len a, len b) + 1 digits),
  * or undefined when the prompt is not a problem of that task.
@@ -43,7 +32,7 @@ export function expectedAnswer(task: TaskName, prompt: string): string | undefin
   if (task === 'copy') return m[1];
   if (task === 'reverse') return [...m[1]!].reverse().join('');
   const [a, b] = [m[1]!, m[2]!];
-  return addDigits(a, b).padStart(Math.max(a.length, b.length) + 1, '0');
+  return addDigitStrings(a, b).padStart(Math.max(a.length, b.length) + 1, '0');
 }
 
 export interface PromptCheck {
