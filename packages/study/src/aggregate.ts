@@ -22,15 +22,19 @@ export function presentAxes(results: StudyResults): { models: ModelName[]; tasks
 
 export const finishedRuns = (results: StudyResults): RunResult[] => results.runs.filter((r) => r.status === 'finished');
 
-/** Mean and 95% CI over seeds of a final metric at `length`, over the finished runs of (model, task). */
-export function finalCell(results: StudyResults, model: string, task: string, length: number, pick: MetricPick): MeanCI {
-  const values = finishedRuns(results)
+/** A final metric at `length` of every finished run of (model, task), one value per seed (null: not measured). */
+export function finalValues(results: StudyResults, model: string, task: string, length: number, pick: MetricPick): (number | null)[] {
+  return finishedRuns(results)
     .filter((r) => r.model === model && r.task === task)
     .map((r) => {
       const m = r.final[String(length)];
       return m ? pick(m) : null;
     });
-  return meanCI(values);
+}
+
+/** Mean and 95% CI over seeds of a final metric at `length`, over the finished runs of (model, task). */
+export function finalCell(results: StudyResults, model: string, task: string, length: number, pick: MetricPick): MeanCI {
+  return meanCI(finalValues(results, model, task, length, pick));
 }
 
 /** One point of a seed-averaged curve (fractions). */

@@ -36,6 +36,8 @@ export interface RunState extends GridRun {
 
 /** A snapshot of the grid, given to `onProgress` at every change. */
 export interface GridProgress {
+  /** What the grid line calls the grid ("study" when absent; an attribution study names its running arms). */
+  readonly label?: string;
   readonly total: number;
   /** Finished runs, this session's and earlier ones (skipped). */
   readonly finished: number;

@@ -15,14 +15,22 @@ export interface Plot {
   readonly spec: TopLevelSpec;
 }
 
-/** Colours of the rungs, fixed across every chart (Tableau 10, ladder order). */
-const MODEL_COLORS = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2'];
+/** Colours of the models, fixed across every chart (Tableau 10, in MODEL_NAMES order: the ladder, then trm-faithful). */
+export const MODEL_COLORS: readonly string[] = Object.freeze(['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#9d755d']);
+/** Colour of a model outside MODEL_NAMES (never expected; keeps a chart drawable). */
+const OTHER_COLOR = '#79706e';
 
-function modelScale(models: readonly ModelName[]) {
-  return { domain: [...models], range: models.map((m) => MODEL_COLORS[MODEL_NAMES.indexOf(m)]!) };
+export function modelColor(model: string): string {
+  const i = (MODEL_NAMES as readonly string[]).indexOf(model);
+  return (i >= 0 ? MODEL_COLORS[i] : undefined) ?? OTHER_COLOR;
 }
 
-const CONFIG = {
+function modelScale(models: readonly ModelName[]) {
+  return { domain: [...models], range: models.map(modelColor) };
+}
+
+/** Shared look of every chart. */
+export const CONFIG = {
   background: 'white',
   font: 'DejaVu Sans, Helvetica, Arial, sans-serif',
   title: { fontSize: 15, subtitleFontSize: 12, anchor: 'start' as const, offset: 12 },

@@ -1,15 +1,22 @@
 import { z } from 'zod';
 import { StudyError } from './errors.js';
 
-/** The seven rungs of the ladder, in the paper's order (names as the `tarm train --model` flag takes them). */
-export const MODEL_NAMES = Object.freeze(['dense', 'iterative', 'iterative-step', 'ut', 'dual-ut', 'dual-nested-ut', 'ar-trm'] as const);
+/**
+ * Every model a study can train, as the `tarm train --model` flag takes them: the paper's seven rungs in the
+ * paper's order, then `trm-faithful` (ours, not in the paper: ar-trm with TRM's training recipe switched on; it
+ * has no published numbers).
+ */
+export const MODEL_NAMES = Object.freeze(['dense', 'iterative', 'iterative-step', 'ut', 'dual-ut', 'dual-nested-ut', 'ar-trm', 'trm-faithful'] as const);
 export type ModelName = (typeof MODEL_NAMES)[number];
+
+/** The seven rungs of the paper's ladder (the `paper` and `cpu` presets' models). */
+export const PAPER_MODEL_NAMES: readonly ModelName[] = Object.freeze(MODEL_NAMES.slice(0, 7));
 
 /** The paper's three tasks, in the order of its results table. */
 export const TASK_NAMES = Object.freeze(['addition', 'copy', 'reverse'] as const);
 export type TaskName = (typeof TASK_NAMES)[number];
 
-export const PRESET_NAMES = Object.freeze(['smoke', 'cpu', 'paper'] as const);
+export const PRESET_NAMES = Object.freeze(['smoke', 'cpu', 'paper', 'attribution'] as const);
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 /** Backends `tarm train --backend` accepts. */
@@ -89,7 +96,7 @@ export function definePreset(input: StudyPresetInput): StudyPreset {
 export const PAPER_PRESET: StudyPreset = definePreset({
   name: 'paper',
   description: "The paper's configuration: C 384, 6 heads, budget 24, 5000 steps, batch 64, sampling at T = 1.",
-  models: [...MODEL_NAMES],
+  models: [...PAPER_MODEL_NAMES],
   tasks: [...TASK_NAMES],
   seeds: [1337],
   config: {
@@ -117,7 +124,7 @@ export const PAPER_PRESET: StudyPreset = definePreset({
 export const CPU_PRESET: StudyPreset = definePreset({
   name: 'cpu',
   description: 'The ladder at CPU scale: C 64, 4 heads, budget 6, 200 steps, 3 seeds, greedy evaluation.',
-  models: [...MODEL_NAMES],
+  models: [...PAPER_MODEL_NAMES],
   tasks: [...TASK_NAMES],
   seeds: [1337, 1, 2],
   config: {
@@ -174,10 +181,50 @@ export const SMOKE_PRESET: StudyPreset = definePreset({
   ],
 });
 
+/**
+ * The attribution study's shared configuration (run it with `runAttribution`, which trains every arm of
+ * `ATTRIBUTION_ARMS` as its own sub-study with this preset): ar-trm and trm-faithful on addition at CPU scale.
+ * Budget 12 gives ar-trm 2 steps of H = 2, L = 2, so deep supervision (one segment per step) has 2 segments.
+ */
+export const ATTRIBUTION_PRESET: StudyPreset = definePreset({
+  name: 'attribution',
+  description:
+    "Which TRM fix explains ar-trm's collapse on addition: the paper's ar-trm with one fix switched on at a time, then all of them (trm-faithful), budget 12, C 64, 200 steps, 3 seeds, greedy evaluation.",
+  models: ['ar-trm', 'trm-faithful'],
+  tasks: ['addition'],
+  seeds: [1337, 1, 2],
+  config: {
+    length: 10,
+    evalLengths: [10],
+    budget: 12,
+    dModel: 64,
+    nHeads: 4,
+    steps: 200,
+    batch: 32,
+    lr: 1e-3,
+    dropout: 0,
+    decode: 'greedy',
+    evalEvery: 50,
+    evalN: 50,
+  },
+  notes: [
+    'an attribution study, not the ladder: ar-trm as published, then one TRM fix at a time (deep supervision, halting loss, gradient through all cycles, EMA weights), then all of them (trm-faithful); addition only',
+    'budget 12 block passes instead of 24: ar-trm makes 2 steps of H = 2 cycles of {L = 2 z-updates, 1 y-update}, so deep supervision (one segment per step) has 2 segments',
+    'matched compute: every arm makes at most 12 block passes per forward pass; the fixes change which passes receive gradient (grad-all) and how many AdamW updates a batch makes (deep supervision: one per segment, 2 per batch)',
+    'width C 64 instead of 384 and 4 heads instead of 6: CPU time',
+    '200 training steps (batches) instead of 5000, batch 32 instead of 64',
+    'learning rate 1e-3 instead of 3e-4 and dropout 0 instead of 0.1, as in the cpu preset',
+    'evaluation at L = 10 only, every 50 steps instead of 250, on 50 problems instead of 100',
+    'greedy decoding instead of sampling at temperature 1; two extra arms (paper-sampled, all-sampled) sample at T = 1 to check that the decoding does not change the conclusion',
+    '3 seeds (1337, 1, 2) instead of 1: mean and 95% confidence interval over seeds per arm, Welch intervals for differences between arms',
+  ],
+});
+
 export const PRESETS: Readonly<Record<PresetName, StudyPreset>> = Object.freeze({
   smoke: SMOKE_PRESET,
   cpu: CPU_PRESET,
   paper: PAPER_PRESET,
+  attribution: ATTRIBUTION_PRESET,
 });
 
 /** Looks a preset up by name; unknown names get an error listing the known ones. */

@@ -10,7 +10,7 @@ export interface GridRenderer {
 
 /** "study 5/21 runs finished (2 earlier), 1 failed, 2 running | elapsed 3m10s | left 12m30s". */
 export function formatGridLine(g: GridProgress): string {
-  const parts = [`study ${g.finished}/${g.total} runs finished${g.skipped ? ` (${g.skipped} earlier)` : ''}`];
+  const parts = [`${g.label ?? 'study'} ${g.finished}/${g.total} runs finished${g.skipped ? ` (${g.skipped} earlier)` : ''}`];
   if (g.failed) parts[0] += `, ${g.failed} failed`;
   parts[0] += `, ${g.running.length} running`;
   return `${parts[0]} | elapsed ${duration(g.elapsedSeconds)} | left ${duration(g.etaSeconds)}`;
@@ -82,12 +82,15 @@ function ttyRenderer(stream: NodeJS.WriteStream): GridRenderer {
   });
   return {
     update(g) {
-      const gridPayload = { failed: g.failed, elapsed: duration(g.elapsedSeconds), left: duration(g.etaSeconds), running: g.running.length };
+      const gridPayload = { label: g.label ?? 'study', failed: g.failed, elapsed: duration(g.elapsedSeconds), left: duration(g.etaSeconds), running: g.running.length };
       if (!main) {
         main = multi.create(g.total, g.finished + g.failed, gridPayload, {
-          format: 'study {bar} {value}/{total} runs | {running} running | {failed} failed | elapsed {elapsed} | left {left}',
+          format: '{label} {bar} {value}/{total} runs | {running} running | {failed} failed | elapsed {elapsed} | left {left}',
         });
-      } else main.update(g.finished + g.failed, gridPayload);
+      } else {
+        if (main.getTotal() !== g.total) main.setTotal(g.total);
+        main.update(g.finished + g.failed, gridPayload);
+      }
       if (g.event && g.event.kind !== 'started') multi.log(`${formatEvent(g.event)}\n`);
       const live = new Set(g.running.map((r) => r.id));
       for (const [id, bar] of bars) {

@@ -3,9 +3,9 @@ import { charAcc, finalCell, presentAxes, quartile } from './aggregate.js';
 import { writeFileAtomic } from './files.js';
 import type { FlopsPerTokenFn } from './flops.js';
 import { duration, human, pct } from './format.js';
-import { AGREEMENT_POINTS, PAPER_ADDITION_QUARTILES, PAPER_CHANCE, PAPER_HEADLINE, paperHeadline } from './paper.js';
+import { AGREEMENT_POINTS, PAPER_ADDITION_QUARTILES, PAPER_CHANCE, paperHeadline } from './paper.js';
 import { studyPlots, writePlots } from './plots.js';
-import { MODEL_NAMES, PAPER_PRESET, type ModelName, type TaskName } from './presets.js';
+import { MODEL_NAMES, PAPER_MODEL_NAMES, PAPER_PRESET, type ModelName, type TaskName } from './presets.js';
 import { readResults, type StudyResults } from './results.js';
 import { formatMeanCI, type MeanCI } from './stats.js';
 
@@ -67,6 +67,13 @@ function configSection(results: StudyResults): string {
   return out.join('\n');
 }
 
+/** A line naming the models of the study that are not in the paper (no published numbers), if any. */
+function unpublishedNote(models: readonly ModelName[]): string[] {
+  const ours = models.filter((m) => !PAPER_MODEL_NAMES.includes(m));
+  if (!ours.length) return [];
+  return ['', `${ours.join(', ')}: not in the paper (ours: ar-trm with TRM's training recipe switched on), so no published value to compare with.`];
+}
+
 function headlineSection(results: StudyResults, models: ModelName[], tasks: TaskName[]): string {
   const L = results.study.config.length;
   const rows = models.map((m) => [m, ...tasks.map((t) => cellText(finalCell(results, m, t, L, charAcc), paperHeadline(m, t)))]);
@@ -76,6 +83,7 @@ function headlineSection(results: StudyResults, models: ModelName[], tasks: Task
     table(['model', ...tasks], rows),
     '',
     `Percent of answer characters correct at the final evaluation; mean ± 95% confidence interval over seeds (Student t), "n=1" for a single seed; finished runs only. "(paper X)": the published value at budget 24, 5000 steps. Chance is about ${PAPER_CHANCE}%.`,
+    ...unpublishedNote(models),
     '',
     `![headline](${PLOTS_DIR}/headline.svg)`,
   ].join('\n');
@@ -118,10 +126,10 @@ function agreementSection(results: StudyResults, models: ModelName[], tasks: Tas
       .map((m) => ({ m, ci: finalCell(results, m, 'addition', L, charAcc) }))
       .filter((x) => x.ci.n > 0)
       .sort((a, b) => b.ci.mean - a.ci.mean);
-    const published = MODEL_NAMES.filter((m) => PAPER_HEADLINE[m].addition !== undefined && models.includes(m)).sort((a, b) => PAPER_HEADLINE[b].addition! - PAPER_HEADLINE[a].addition!);
+    const published = MODEL_NAMES.filter((m) => paperHeadline(m, 'addition') !== undefined && models.includes(m)).sort((a, b) => paperHeadline(b, 'addition')! - paperHeadline(a, 'addition')!);
     if (ranked.length > 1 && published.length > 1) {
       lines.push(
-        `- Ranking on addition (best first): ours ${ranked.map((x) => `${x.m} ${(100 * x.ci.mean).toFixed(1)}`).join(' > ')}; paper ${published.map((m) => `${m} ${PAPER_HEADLINE[m].addition}`).join(' > ')}. ` +
+        `- Ranking on addition (best first): ours ${ranked.map((x) => `${x.m} ${(100 * x.ci.mean).toFixed(1)}`).join(' > ')}; paper ${published.map((m) => `${m} ${paperHeadline(m, 'addition')}`).join(' > ')}. ` +
           (ranked[0]!.m === published[0] ? `Both put ${published[0]} first.` : `The paper puts ${published[0]} first, this study ${ranked[0]!.m}.`),
       );
     }

@@ -39,6 +39,46 @@ export interface RunStudyOptions {
   env?: NodeJS.ProcessEnv;
   /** Aborting stops scheduling, sends SIGTERM to the running children and resolves with `aborted: true`. */
   signal?: AbortSignal;
+  /**
+   * A pool of process slots shared with other studies run at the same time (see {@link createWorkerSlots}):
+   * every run takes a slot before it starts and frees it when it ends, on top of this study's own `workers`.
+   */
+  slots?: WorkerSlots;
+}
+
+/** Process slots shared by several concurrent `runStudy` calls (e.g. the arms of an attribution study). */
+export interface WorkerSlots {
+  /** Resolves, first come first served, with the function that frees the slot. */
+  acquire(): Promise<() => void>;
+}
+
+/** A first-come-first-served pool of `n` process slots. */
+export function createWorkerSlots(n: number): WorkerSlots {
+  if (!Number.isInteger(n) || n < 1) throw new StudyError(`--workers: a positive integer, got ${n}`);
+  let free = n;
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else free++;
+  };
+  return {
+    acquire() {
+      return new Promise((resolveSlot) => {
+        let released = false;
+        const grant = () =>
+          resolveSlot(() => {
+            if (released) return;
+            released = true;
+            release();
+          });
+        if (free > 0) {
+          free--;
+          grant();
+        } else waiting.push(grant);
+      });
+    },
+  };
 }
 
 /** What {@link runStudy} resolves with. */
@@ -221,9 +261,15 @@ export async function runStudy(opts: RunStudyOptions): Promise<StudyOutcome> {
     const worker = async () => {
       for (;;) {
         if (aborted) return;
-        while (next < runs.length && runs[next]!.status !== 'pending') next++;
-        if (next >= runs.length) return;
-        await runOne(runs[next++]!);
+        const release = opts.slots ? await opts.slots.acquire() : undefined;
+        try {
+          if (aborted) return;
+          while (next < runs.length && runs[next]!.status !== 'pending') next++;
+          if (next >= runs.length) return;
+          await runOne(runs[next++]!);
+        } finally {
+          release?.();
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(workers, runs.length) }, worker));

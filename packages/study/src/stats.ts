@@ -49,3 +49,53 @@ export function formatMeanCI(ci: MeanCI, scale = 100, digits = 1): string {
   const m = (ci.mean * scale).toFixed(digits);
   return ci.halfWidth === undefined ? `${m} (n=1)` : `${m} ± ${(ci.halfWidth * scale).toFixed(digits)}`;
 }
+
+/** Difference of two means with a 95% Welch interval (see {@link welchDiffCI}). */
+export interface DiffCI {
+  /** Finite values in each sample. */
+  readonly n1: number;
+  readonly n2: number;
+  /** mean(a) - mean(b); NaN when a sample is empty. */
+  readonly diff: number;
+  /** Standard error sqrt(s1^2 / n1 + s2^2 / n2); undefined unless both samples have n >= 2. */
+  readonly se?: number;
+  /** Welch-Satterthwaite degrees of freedom, rounded down (at least 1). */
+  readonly df?: number;
+  readonly halfWidth?: number;
+  readonly lo?: number;
+  readonly hi?: number;
+}
+
+/**
+ * Welch's two-sample t interval for mean(a) - mean(b) at 95%: d ± t(0.975, df) * se with
+ * se = sqrt(s1^2/n1 + s2^2/n2) and the Welch-Satterthwaite df rounded down (conservative, so the table of
+ * integer quantiles serves). Unequal variances are allowed; no pairing is assumed. Both samples need n >= 2 for
+ * an interval. When both have zero spread the interval is the point d (df = n1 + n2 - 2).
+ */
+export function welchDiffCI(a: readonly (number | null | undefined)[], b: readonly (number | null | undefined)[]): DiffCI {
+  const A = meanCI(a);
+  const B = meanCI(b);
+  const diff = A.n && B.n ? A.mean - B.mean : Number.NaN;
+  if (A.sd === undefined || B.sd === undefined) return { n1: A.n, n2: B.n, diff };
+  const v1 = A.sd ** 2 / A.n;
+  const v2 = B.sd ** 2 / B.n;
+  const se = Math.sqrt(v1 + v2);
+  let df: number;
+  if (se === 0) df = A.n + B.n - 2;
+  else df = Math.max(1, Math.floor((v1 + v2) ** 2 / (v1 ** 2 / (A.n - 1) + v2 ** 2 / (B.n - 1)) + 1e-9));
+  const halfWidth = tQuantile975(df) * se;
+  return { n1: A.n, n2: B.n, diff, se, df, halfWidth, lo: diff - halfWidth, hi: diff + halfWidth };
+}
+
+/** "+3.2 [-1.0, 7.4]" in points (fractions scaled by `scale`); "+3.2 (no interval)" without one; "-" for none. */
+export function formatDiffCI(d: DiffCI, scale = 100, digits = 1): string {
+  if (!Number.isFinite(d.diff)) return '-';
+  const f = (x: number) => formatSigned(x, scale, digits);
+  return d.lo === undefined || d.hi === undefined ? `${f(d.diff)} (no interval)` : `${f(d.diff)} [${f(d.lo)}, ${f(d.hi)}]`;
+}
+
+/** "+3.2", "-1.0", "0.0": `x * scale` with an explicit sign (none for a value that rounds to 0). */
+export function formatSigned(x: number, scale = 100, digits = 1): string {
+  const v = Number((x * scale).toFixed(digits));
+  return `${v > 0 ? '+' : v < 0 ? '-' : ''}${Math.abs(v).toFixed(digits)}`;
+}

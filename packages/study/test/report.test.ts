@@ -2,8 +2,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
-import { agreement, collectResults, meanCI, regenerateReport, writeReport, type FlopsPerTokenFn } from '../src/index.js';
-import { copyFixtureStudy } from './helpers.js';
+import { agreement, collectResults, meanCI, regenerateReport, runStudy, writeReport, type FlopsPerTokenFn } from '../src/index.js';
+import { copyFixtureStudy, FAKE_TARM, tempDir } from './helpers.js';
 
 /** A stand-in for @tarm/recursion's flopsPerToken (same signature). */
 const flops: FlopsPerTokenFn = (m, T) => {
@@ -69,5 +69,35 @@ describe('report', () => {
     expect(agreement('a', meanCI([0.95]), 100)).toBe('a: ours 95.0 (n=1) vs paper 100: within 5 points of the paper (-5.0); one seed, no interval.');
     expect(agreement('a', meanCI([0.2, 0.3]), 12.5)).toMatch(/above the paper by 12.5 points; the paper value lies inside our 95% CI/);
     expect(agreement('a', meanCI([0.5, 0.5]), 83)).toMatch(/below the paper by 33.0 points; the paper value lies outside our 95% CI/);
+  });
+});
+
+describe('a study with trm-faithful (no published numbers)', () => {
+  it('reports it without paper values and draws it in its own colour', async () => {
+    const out = join(tempDir(), 'trm-faithful');
+    const outcome = await runStudy({
+      preset: 'smoke',
+      outDir: out,
+      cliEntry: FAKE_TARM,
+      models: ['ar-trm', 'trm-faithful'],
+      tasks: ['addition'],
+      workers: 2,
+      progress: false,
+    });
+    expect(outcome.ok).toBe(true);
+    const results = collectResults(out);
+    expect(results.runs.map((r) => r.id)).toEqual(['ar-trm-addition-s1337', 'trm-faithful-addition-s1337']);
+    const { report, plots } = await writeReport(out, results, flops);
+    const md = readFileSync(report, 'utf8');
+    // fake: ar-trm 0.2 + 0.02, trm-faithful + 0.5 (deep supervision) + 0.004 (all cycles)
+    expect(md).toContain('| ar-trm | 22.0 (n=1) (paper 12.5) |');
+    expect(md).toContain('| trm-faithful | 72.4 (n=1) |');
+    expect(md).toContain('trm-faithful: not in the paper');
+    expect(md).toMatch(/\| trm-faithful \| [\d.]+ \(n=1\)( \| [\d.]+ \(n=1\)){3} \| - \|/); // quartiles, no paper summary
+    expect(md).toContain('- ar-trm / addition: ours 22.0 (n=1) vs paper 12.5');
+    expect(md).not.toContain('trm-faithful / addition:');
+    const headline = readFileSync(plots.find((p) => p.endsWith('headline.svg'))!, 'utf8');
+    expect(headline).toContain('#9d755d');
+    expect(headline).toContain('#b279a2');
   });
 });

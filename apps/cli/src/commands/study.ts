@@ -3,7 +3,19 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { BACKEND_NAMES, configDefiner, TarmError } from '@tarm/core';
 import { flopsPerToken } from '@tarm/recursion';
-import { collectResults, PRESET_NAMES, regenerateReport, runStudy, StudyError, writeReport } from '@tarm/study';
+import {
+  collectResults,
+  isAttributionFolder,
+  PRESET_NAMES,
+  regenerateAttributionReport,
+  regenerateReport,
+  runAttribution,
+  runStudy,
+  StudyError,
+  writeAttributionReport,
+  writeReport,
+} from '@tarm/study';
+import { UsageError } from '../errors.js';
 
 const list = (s: string | undefined): string[] | undefined => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean));
 
@@ -26,24 +38,49 @@ export function registerStudy(program: Command): void {
   program
     .command('study')
     .description('run the compute-matched grid (rungs x tasks x seeds) in parallel workers; resumable; writes results, report and plots')
-    .requiredOption('--preset <name>', 'smoke | cpu | paper')
+    .requiredOption('--preset <name>', 'smoke | cpu | paper | attribution (ar-trm with one TRM fix at a time, then all, on addition)')
     .requiredOption('--out <dir>', 'study folder (rerun the same command to resume)')
-    .option('--models <list>', 'comma-separated rungs (default: the preset\'s)')
-    .option('--tasks <list>', 'comma-separated tasks (default: the preset\'s)')
+    .option('--models <list>', 'comma-separated rungs (default: the preset\'s; not with attribution)')
+    .option('--tasks <list>', 'comma-separated tasks (default: the preset\'s; not with attribution)')
     .option('--seeds <list>', 'comma-separated seeds (default: the preset\'s)')
     .option('--workers <n>', 'parallel training processes (default: one per core)')
     .option('--backend <name>', 'wasm | cpu | node | webgpu', 'wasm')
     .action(async (raw: Record<string, unknown>) => {
       const f = configDefiner(StudyFlags)(raw as never);
+      if (f.preset === 'attribution' && (f.models !== undefined || f.tasks !== undefined)) {
+        throw new UsageError(
+          `${f.models !== undefined ? '--models' : '--tasks'} is not allowed with --preset attribution: its arms fix the model (ar-trm, trm-faithful) and the task (addition); --seeds, --workers and --backend are`,
+        );
+      }
+      if (f.preset !== 'attribution' && isAttributionFolder(f.out)) {
+        throw new UsageError(`${f.out} is an attribution study (attribution.json): resume it with --preset attribution, or choose another --out`);
+      }
+      const cliEntry = fileURLToPath(new URL('../main.js', import.meta.url));
       const ac = new AbortController();
       const abort = () => ac.abort();
       process.once('SIGINT', abort);
       process.once('SIGTERM', abort);
       try {
+        if (f.preset === 'attribution') {
+          const outcome = await runAttribution({
+            outDir: f.out,
+            cliEntry,
+            seeds: list(f.seeds)?.map(Number),
+            workers: f.workers,
+            backend: f.backend,
+            signal: ac.signal,
+          });
+          const { report } = await writeAttributionReport(f.out);
+          console.log(
+            `attribution ${f.out}: ${outcome.arms.length} arms, ${outcome.runs.length} runs, ${outcome.failed.length} failed, ${Math.round(outcome.wallSeconds)}s; report ${report}`,
+          );
+          process.exitCode = outcome.ok ? 0 : outcome.aborted ? 130 : 1;
+          return;
+        }
         const outcome = await runStudy({
           preset: f.preset,
           outDir: f.out,
-          cliEntry: fileURLToPath(new URL('../main.js', import.meta.url)),
+          cliEntry,
           models: list(f.models),
           tasks: list(f.tasks),
           seeds: list(f.seeds)?.map(Number),
@@ -64,11 +101,11 @@ export function registerStudy(program: Command): void {
 
   program
     .command('report')
-    .description('regenerate report.md and plots of a study from its results.json alone')
+    .description('regenerate report.md and plots of a study from its results.json alone (an attribution study: from its arms\' results)')
     .argument('<dir>', 'study folder')
     .action(async (dir: string) => {
       try {
-        const { report } = await regenerateReport(dir, flopsPerToken);
+        const { report } = isAttributionFolder(dir) ? await regenerateAttributionReport(dir) : await regenerateReport(dir, flopsPerToken);
         console.log(`wrote ${report}`);
       } catch (e) {
         throw asTarmError(e);
