@@ -1,0 +1,15 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { useBackend } from '@tarm/core';
+import { adapter } from '../src/index.js';
+
+describe('@tarm/backend-wasm', () => {
+  it('selects the wasm backend with gradients registered, by object and by name', async () => {
+    await useBackend(adapter);
+    expect(tf.getBackend()).toBe(adapter.tfName);
+    await useBackend('wasm');
+    expect(tf.getBackend()).toBe(adapter.tfName);
+    const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(x, x)))(tf.tensor1d([1, 2, 3]));
+    expect(Array.from(await g.data())).toEqual([2, 4, 6]);
+  });
+});
