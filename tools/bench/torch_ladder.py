@@ -1,0 +1,338 @@
+"""Float32 PyTorch training implementation of the seven-rung ladder, for speed comparisons (tools/bench).
+
+The same models as @tarm/recursion (and tools/torch/ladder_reference.py, the float64 parity reference), written
+for speed the way a PyTorch user would: plain parameter tensors (weights [in, out]), one fused qkv matmul,
+F.scaled_dot_product_attention(is_causal=True) with attention dropout, F.layer_norm, exact GELU, F.cross_entropy,
+torch.optim.AdamW. Same shapes and the same control flow as packages/recursion/src/forward.ts:
+
+  block f          pre-LN GPT-2 block: h += Drop(Proj(CSA(LN1 h))); h += Drop(MLP(LN2 h)); q/k/v without bias
+  dense            N distinct blocks;  iterative: one block N times;  iterative-step: + s_k before each pass
+  ut               + ACT (Graves, per position, sequential, threshold 1 - 1e-6, forced halt at the last step),
+                   stops early once every position halted (as forward.ts does with earlyExit)
+  dual-ut          z = f(x + y + z + s_k); y = f(y + z + s_k); ACT on y; full backprop
+  dual-nested-ut   per step: y, z detached; H cycles of {L z-updates; y-update}; the first H - 1 under no_grad
+  ar-trm           binary halting head q = y[:, 0] w + b (no loss), exploration 0.25 in training; non-terminal
+                   steps run under no_grad (they cannot carry gradient: the next step detaches), as forward.ts
+
+Run: python tools/bench/torch_ladder.py --threads 1 --plan '<json>' (see tools/bench/run.mjs). Prints one line
+`BENCH_RESULT <json>` per measured item.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+RUNGS = {
+    "dense": dict(tied=False, step=False, halting="none", dual=False, nested=False),
+    "iterative": dict(tied=True, step=False, halting="none", dual=False, nested=False),
+    "iterative-step": dict(tied=True, step=True, halting="none", dual=False, nested=False),
+    "ut": dict(tied=True, step=True, halting="act", dual=False, nested=False),
+    "dual-ut": dict(tied=True, step=True, halting="act", dual=True, nested=False),
+    "dual-nested-ut": dict(tied=True, step=True, halting="act", dual=True, nested=True),
+    "ar-trm": dict(tied=True, step=True, halting="binary", dual=True, nested=True),
+}
+VOCAB = "0123456789|+=\n"
+NEWLINE_ID = VOCAB.index("\n")
+ACT_THRESHOLD = 1 - 1e-6
+
+
+def solve_budget(model: str, budget: int):
+    """(steps, H, L, passes per step), as packages/recursion/src/budget.ts."""
+    r = RUNGS[model]
+    if not r["dual"]:
+        return budget, 1, 0, 1
+    if not r["nested"]:
+        return budget // 2, 1, 1, 2
+    for H, L in [(2, 2), (1, 2), (1, 1)]:
+        if budget % (H * (L + 1)) == 0:
+            return budget // (H * (L + 1)), H, L, H * (L + 1)
+    raise ValueError(f"budget {budget} does not fit a nested schedule")
+
+
+class Ladder:
+    def __init__(self, model: str, C: int, n_heads: int, budget: int, V: int = 14, ctx: int = 180, dropout: float = 0.1, seed: int = 1337):
+        g = torch.Generator().manual_seed(seed)
+        self.r = RUNGS[model]
+        self.model = model
+        self.C, self.n_heads, self.V, self.dropout = C, n_heads, V, dropout
+        self.steps, self.H, self.L, self.per_step = solve_budget(model, budget)
+        self.block_passes = budget
+        self.params: dict[str, torch.Tensor] = {}
+
+        def normal(name, shape):
+            self.params[name] = (torch.randn(*shape, generator=g) * 0.02).requires_grad_()
+
+        def const(name, shape, v):
+            self.params[name] = torch.full(shape, float(v)).requires_grad_()
+
+        normal("embed.token", [V, C])
+        normal("embed.position", [ctx, C])
+        self.block_names = ["block"] if self.r["tied"] else [f"blocks.{i}" for i in range(self.steps)]
+        for b in self.block_names:
+            const(f"{b}.ln1.weight", [C], 1), const(f"{b}.ln1.bias", [C], 0)
+            normal(f"{b}.attn.qkv.weight", [C, 3 * C])
+            normal(f"{b}.attn.proj.weight", [C, C]), const(f"{b}.attn.proj.bias", [C], 0)
+            const(f"{b}.ln2.weight", [C], 1), const(f"{b}.ln2.bias", [C], 0)
+            normal(f"{b}.mlp.fc.weight", [C, 4 * C]), const(f"{b}.mlp.fc.bias", [4 * C], 0)
+            normal(f"{b}.mlp.proj.weight", [4 * C, C]), const(f"{b}.mlp.proj.bias", [C], 0)
+        const("head.ln_f.weight", [C], 1), const("head.ln_f.bias", [C], 0)
+        normal("head.out.weight", [C, V])
+        if self.r["step"]:
+            normal("step.embedding", [self.steps, C])
+        if self.r["halting"] == "act":
+            normal("act.weight", [C, 1]), const("act.bias", [1], 0)
+        if self.r["dual"]:
+            normal("init.y", [C]), normal("init.z", [C])
+        if self.r["halting"] == "binary":
+            const("halt.weight", [C, 1], 0), const("halt.bias", [1], -5)
+
+    # --- layers -------------------------------------------------------------------------------------------------
+    def f(self, name: str, h: torch.Tensor, training: bool) -> torch.Tensor:
+        p, C, nh = self.params, self.C, self.n_heads
+        B, T, _ = h.shape
+        drop = self.dropout if training else 0.0
+        x = F.layer_norm(h, (C,), p[f"{name}.ln1.weight"], p[f"{name}.ln1.bias"], 1e-5)
+        qkv = (x @ p[f"{name}.attn.qkv.weight"]).view(B, T, 3, nh, C // nh).permute(2, 0, 3, 1, 4)  # [3, B, nh, T, hs]
+        y = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], dropout_p=drop, is_causal=True)  # [B, nh, T, hs]
+        y = y.transpose(1, 2).reshape(B, T, C) @ p[f"{name}.attn.proj.weight"] + p[f"{name}.attn.proj.bias"]
+        h = h + F.dropout(y, drop, training)
+        x = F.layer_norm(h, (C,), p[f"{name}.ln2.weight"], p[f"{name}.ln2.bias"], 1e-5)
+        m = F.gelu(x @ p[f"{name}.mlp.fc.weight"] + p[f"{name}.mlp.fc.bias"]) @ p[f"{name}.mlp.proj.weight"] + p[f"{name}.mlp.proj.bias"]
+        return h + F.dropout(m, drop, training)
+
+    def readout(self, h):
+        p = self.params
+        return F.layer_norm(h, (self.C,), p["head.ln_f.weight"], p["head.ln_f.bias"], 1e-5) @ p["head.out.weight"]
+
+    # --- the ladder ---------------------------------------------------------------------------------------------
+    def forward(self, ids: torch.Tensor, training: bool, seed: int = 0):
+        """ids [B, T] -> (logits [B, T, V], passes run)."""
+        p, r = self.params, self.r
+        B, T = ids.shape
+        x = p["embed.token"][ids] + p["embed.position"][:T]
+        passes = 0
+
+        def s(k):
+            return p["step.embedding"][min(k, self.steps - 1)] if r["step"] else 0.0
+
+        def blk(k):
+            return "block" if r["tied"] else f"blocks.{k}"
+
+        act = Act(B, T) if r["halting"] == "act" else None
+        if not r["dual"]:
+            h = x
+            for k in range(self.steps):
+                h = self.f(blk(k), h + s(k), training)
+                passes += 1
+                if act is not None:
+                    act.add(h, self.act_prob(h), k == self.steps - 1)
+                    if k < self.steps - 1 and act.all_halted():
+                        break
+            return self.readout(act.out if act is not None else h), passes
+
+        y = p["init.y"].expand(B, T, self.C)
+        z = p["init.z"].expand(B, T, self.C)
+        if not r["nested"]:
+            for k in range(self.steps):
+                z = self.f("block", x + y + z + s(k), training)
+                y = self.f("block", y + z + s(k), training)
+                passes += 2
+                act.add(y, self.act_prob(y), k == self.steps - 1)
+                if k < self.steps - 1 and act.all_halted():
+                    break
+            return self.readout(act.out), passes
+
+        def cycle(y, z, k):
+            for _ in range(self.L):
+                z = self.f("block", x + y + z + s(k), training)
+            y = self.f("block", y + z + s(k), training)
+            return y, z
+
+        def first_cycles(y, z, k):
+            with torch.no_grad():
+                for _ in range(self.H - 1):
+                    y, z = cycle(y, z, k)
+            return y, z
+
+        if act is not None:  # dual-nested-ut
+            for k in range(self.steps):
+                y, z = first_cycles(y.detach(), z.detach(), k)
+                y, z = cycle(y, z, k)
+                passes += self.per_step
+                act.add(y, self.act_prob(y), k == self.steps - 1)
+                if k < self.steps - 1 and act.all_halted():
+                    break
+            return self.readout(act.out), passes
+
+        # ar-trm
+        rng = random.Random(seed)
+        min_steps = [(2 + rng.randrange(max(self.steps - 1, 1))) if training and rng.random() < 0.25 else 0 for _ in range(B)]
+        halted = [False] * B
+        y_term = None
+        for k in range(self.steps):
+            last = k == self.steps - 1
+            y, z = first_cycles(y.detach(), z.detach(), k)
+            y_in, z_in = y, z
+            if last:
+                y, z = cycle(y_in, z_in, k)
+            else:
+                with torch.no_grad():
+                    y, z = cycle(y_in, z_in, k)
+            passes += self.per_step
+            with torch.no_grad():
+                q = (y[:, 0, :] @ p["halt.weight"] + p["halt.bias"]).squeeze(-1).tolist()
+            now = [0.0] * B
+            for b in range(B):
+                if not halted[b] and (last or (q[b] > 0 and k + 1 >= min_steps[b])):
+                    halted[b] = True
+                    now[b] = 1.0
+            if any(now):
+                y_used = cycle(y_in, z_in, k)[0] if (not last and training) else y
+                term = y_used * torch.tensor(now).view(B, 1, 1)
+                y_term = term if y_term is None else y_term + term
+            if all(halted):
+                break
+        return self.readout(y_term), passes
+
+    def act_prob(self, h):
+        return torch.sigmoid(h @ self.params["act.weight"] + self.params["act.bias"])  # [B, T, 1]
+
+
+class Act:
+    """Graves' ACT, step by step, as packages/recursion/src/act.ts (decisions off the graph)."""
+
+    def __init__(self, B, T):
+        self.cum = torch.zeros(B, T, 1)
+        self.running = torch.ones(B, T, 1)
+        self.out = None
+
+    def add(self, h, p, last):
+        with torch.no_grad():
+            halt_now = self.running.clone() if last else self.running * ((self.cum + p * self.running) > ACT_THRESHOLD).float()
+            still = self.running - halt_now
+        new_cum = self.cum + p * still
+        remainder = halt_now * (1 - new_cum)
+        term = h * (p * still + remainder)
+        self.out = term if self.out is None else self.out + term
+        self.cum = new_cum
+        self.running = still
+
+    def all_halted(self):
+        return float(self.running.max()) == 0.0
+
+
+def addition_batch(rng: random.Random, L: int, B: int):
+    """B addition examples at length L as (inputs, targets, mask) [B, T], T = 3L + 3 (prompt + answer)."""
+    T = 3 * L + 3
+    ids, mask = [], []
+    for _ in range(B):
+        a = "".join(rng.choice("0123456789") for _ in range(L))
+        b = "".join(rng.choice("0123456789") for _ in range(L))
+        ans = str(int(a) + int(b)).zfill(L + 1)
+        full = [VOCAB.index(c) for c in f"{a}+{b}={ans}\n"]  # T + 1 characters
+        ids.append(full)
+        P = 2 * L + 2
+        mask.append([1.0 if P - 1 <= t < P + L + 1 else 0.0 for t in range(T)])
+    full = torch.tensor(ids)
+    return full[:, :-1].contiguous(), full[:, 1:].contiguous(), torch.tensor(mask)
+
+
+def bench_train(item, plan):
+    torch.manual_seed(1337)
+    m = Ladder(item["model"], plan.get("dModel", 128), plan.get("nHeads", 4), item["budget"], dropout=plan.get("dropout", 0.1))
+    opt = torch.optim.AdamW(list(m.params.values()), lr=3e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
+    rng = random.Random(1337)
+    B, Lt = plan.get("batchSize", 64), plan.get("L", 10)
+    batches = [addition_batch(rng, Lt, B) for _ in range(4)]
+    walls, cpus, passes = [], [], []
+    for i in range(item["warmup"] + item["timed"]):
+        inputs, targets, mask = batches[i % len(batches)]
+        t0, c0 = time.perf_counter(), time.process_time()
+        opt.zero_grad(set_to_none=True)
+        logits, n = m.forward(inputs, training=True, seed=1000 + i)
+        ce = F.cross_entropy(logits.reshape(-1, m.V), targets.reshape(-1), reduction="none")
+        loss = (ce * mask.reshape(-1)).sum() / mask.sum().clamp(min=1)
+        loss.backward()
+        opt.step()
+        lv = loss.item()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        if not math.isfinite(lv):
+            raise RuntimeError(f"loss is {lv}")
+        if i >= item["warmup"]:
+            walls.append(wall), cpus.append(cpu), passes.append(n)
+    T = batches[0][0].shape[1]
+    w, c = statistics.median(walls), statistics.median(cpus)
+    return dict(stepMs=w * 1000, tokensPerSecond=B * T / w, tokensPerCpuSecond=B * T / c, timedSteps=len(walls), warmupSteps=item["warmup"],
+                passes=statistics.median(passes), blockPasses=m.block_passes)
+
+
+def bench_decode(item, plan):
+    torch.manual_seed(1337)
+    m = Ladder(item["model"], plan.get("dModel", 128), plan.get("nHeads", 4), item["budget"], dropout=plan.get("dropout", 0.1))
+    rng = random.Random(7)
+    Lt, Bd = plan.get("L", 10), item.get("batch", 100)
+    prompts = torch.tensor([[VOCAB.index(c) for c in f"{''.join(rng.choice('0123456789') for _ in range(Lt))}+{''.join(rng.choice('0123456789') for _ in range(Lt))}="] for _ in range(Bd)])
+    max_new = Lt + 2
+    walls, cpus, toks = [], [], []
+    for i in range(item["warmup"] + item["timed"]):
+        t0, c0 = time.perf_counter(), time.process_time()
+        with torch.no_grad():
+            rows = prompts
+            ended = torch.zeros(Bd, dtype=torch.bool)
+            calls = 0
+            for _ in range(max_new):
+                logits, _ = m.forward(rows, training=False)
+                calls += 1
+                nxt = logits[:, -1, :].argmax(-1)
+                nxt = torch.where(ended, torch.full_like(nxt, NEWLINE_ID), nxt)
+                ended |= nxt == NEWLINE_ID
+                rows = torch.cat([rows, nxt[:, None]], dim=1)
+                if bool(ended.all()):
+                    break
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        if i >= item["warmup"]:
+            walls.append(wall), cpus.append(cpu), toks.append(calls * Bd)
+    w, c = statistics.median(walls), statistics.median(cpus)
+    return dict(decodeMs=w * 1000, tokensPerSecond=statistics.median(toks) / w, tokensPerCpuSecond=statistics.median(toks) / c, timedRuns=len(walls), batch=Bd,
+                newTokens=statistics.median(toks) / Bd)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, required=True)
+    ap.add_argument("--plan", required=True)
+    ap.add_argument("--budget", type=float, default=600.0, help="seconds; items that would start later are skipped with a reason")
+    a = ap.parse_args()
+    deadline = time.perf_counter() + a.budget
+    torch.set_num_threads(a.threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    plan = json.loads(a.plan)
+    print("BENCH_RESULT " + json.dumps(dict(kind="setup", torch=torch.__version__, threads=torch.get_num_threads())), flush=True)
+    for item in plan["items"]:
+        base = dict(kind=item["kind"], config=item.get("config"), model=item["model"], budget=item["budget"], threads=a.threads)
+        if time.perf_counter() > deadline:
+            print("BENCH_RESULT " + json.dumps({**base, "reason": f"skipped: over the {a.budget:.0f} s time budget of the PyTorch x{a.threads} reference"}), flush=True)
+            continue
+        try:
+            t0 = time.perf_counter()
+            r = bench_decode(item, plan) if item["kind"] == "decode" else bench_train(item, plan)
+            print(f"[bench torch x{a.threads}] {item['kind']} {item['model']} B={item['budget']}: {r['tokensPerSecond']:.0f} tok/s ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
+            print("BENCH_RESULT " + json.dumps({**base, **r}), flush=True)
+        except Exception as e:  # one failing item becomes a reason, never a crash
+            print("BENCH_RESULT " + json.dumps({**base, "reason": f"failed: {type(e).__name__}: {e}"}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
