@@ -63,7 +63,9 @@ describe('backends', () => {
 
 describe('checkpoints', () => {
   beforeAll(async () => {
-    await useBackend('cpu');
+    // core sits below the backend packages: use tfjs's cpu backend directly (no cycle through @tarm/backend-cpu)
+    await import('@tensorflow/tfjs-backend-cpu');
+    await tf.setBackend('cpu');
   });
 
   it('round-trips named tensors and rejects truncated or corrupted weights, naming the file', async () => {
