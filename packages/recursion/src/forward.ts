@@ -70,7 +70,8 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
   if (training && opts.seed === undefined) throw new Error('forward: training mode needs a seed');
   const steps = opts.steps ?? schedule.steps;
   if (!rung.tied && steps !== schedule.steps) throw new RangeError(`dense runs exactly its ${schedule.steps} blocks; steps override needs a tied rung`);
-  const earlyExit = (opts.earlyExit ?? true) && tf.getBackend() !== 'webgpu'; // webgpu in Node has no sync reads
+  const syncReads = tf.getBackend() !== 'webgpu'; // webgpu in Node only reads asynchronously
+  const earlyExit = (opts.earlyExit ?? true) && syncReads;
   const [B, T] = ids.shape;
   const C = config.dModel;
   let passesRun = 0;
@@ -215,8 +216,12 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
         for (let u = 0; u < units / B; u++) minSteps[b * (units / B) + u] = explore ? draw : 0;
       }
     }
-    const halted = new Uint8Array(units);
-    const haltedAt = new Float32Array(units);
+    // Halting state lives on the device (webgpu in Node cannot read synchronously); with sync reads one small
+    // read per step tells whether any unit halted (re-run on tape) and whether all did (early exit).
+    const shape: [number, number, number] = perPosition ? [B, T, 1] : [B, 1, 1];
+    const minStepsT = tf.tensor3d(Float32Array.from(minSteps), shape);
+    let halted = tf.zeros(shape) as tf.Tensor3D; // 1 once a unit halted
+    let haltedAt = tf.zeros(shape) as tf.Tensor3D; // the step (within this range) it halted at
     let yTerminal: tf.Tensor3D | undefined;
     for (let k = k0; k < k1; k++) {
       const isLast = k === k1 - 1;
@@ -226,28 +231,33 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
       [y, z] = runStep(yIn, zIn, k, isLast && training);
       passesRun += passesPerStep;
       stepsRun = k + 1;
-      const q = haltLogits(y, perPosition); // [units]
-      const haltNow = new Float32Array(units);
-      let any = false;
-      let all = true;
-      for (let u = 0; u < units; u++) {
-        if (!halted[u] && (isLast || (q[u]! > 0 && k + 1 >= minSteps[u]!))) {
-          halted[u] = 1;
-          haltedAt[u] = k + 1 - k0;
-          haltNow[u] = 1;
-          any = true;
-        }
-        if (!halted[u]) all = false;
+      const yNow = y;
+      const before = halted;
+      const haltNow = offTape(() => {
+        if (isLast) return tf.sub(1, before);
+        const q = tf.reshape(haltLogits(yNow, perPosition), shape); // q = y w + b
+        const allowed = tf.logicalAnd(tf.greater(q, 0), tf.lessEqual(minStepsT, k + 1));
+        return tf.mul(tf.sub(1, before), tf.cast(allowed, 'float32'));
+      }) as tf.Tensor3D; // [B, 1 or T, 1]
+      halted = offTape(() => tf.add(before, haltNow)) as tf.Tensor3D;
+      const at = haltedAt;
+      haltedAt = offTape(() => tf.add(at, tf.mul(haltNow, k + 1 - k0))) as tf.Tensor3D;
+      let any = true;
+      let all = false;
+      if (syncReads) {
+        const flags = tf.tidy(() => tf.stack([tf.max(haltNow), tf.min(halted)]).dataSync());
+        any = flags[0]! > 0;
+        all = flags[1]! > 0;
       }
       if (any) {
         const yUsed = !isLast && training ? runStep(yIn, zIn, k, true)[0] : y;
-        const m = tf.tensor3d(haltNow, perPosition ? [B, T, 1] : [B, 1, 1]);
-        const term = tf.mul(yUsed, m) as tf.Tensor3D; // [B, T, C]
+        const term = tf.mul(yUsed, haltNow) as tf.Tensor3D; // [B, T, C]
         yTerminal = yTerminal ? (tf.add(yTerminal, term) as tf.Tensor3D) : term;
       }
       if (all && (earlyExit || isLast)) break;
     }
-    unitSteps = tf.tidy(() => (perPosition ? tf.tensor2d(haltedAt, [B, T]) : tf.tile(tf.tensor2d(haltedAt, [B, 1]), [1, T])));
+    const atFinal = haltedAt;
+    unitSteps = offTape(() => (perPosition ? tf.reshape(atFinal, [B, T]) : tf.tile(tf.reshape(atFinal, [B, 1]), [1, T]))) as tf.Tensor2D;
     if (config.haltLoss) {
       // q of each position's terminal y, on the tape: the halting head's training signal (haltLoss).
       haltLogitsOut = tf.add(tf.reshape(tf.matMul(tf.reshape(yTerminal!, [B * T, C]), p.halt!.weight), [B, T]), p.halt!.bias) as tf.Tensor2D;
@@ -255,15 +265,11 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
     return finish(yTerminal!);
   }
 
-  /** q = y w + b per sequence (position 0) or per position, read off tape for the halting decision. */
-  function haltLogits(y: tf.Tensor3D, perPosition: boolean): Float32Array {
-    const q = tf.tidy(() => {
-      const rows = perPosition ? tf.reshape(y, [B * T, C]) : tf.reshape(tf.slice(y, [0, 0, 0], [B, 1, C]), [B, C]);
-      return tf.add(tf.matMul(rows, p.halt!.weight), p.halt!.bias); // [units, 1]
-    });
-    const v = q.dataSync() as Float32Array;
-    q.dispose();
-    return v;
+  /** q = y w + b per sequence (position 0) or per position, for the halting decision. [units, 1] */
+  function haltLogits(y: tf.Tensor3D, perPosition: boolean): tf.Tensor {
+    const rows = perPosition ? tf.reshape(y, [B * T, C]) : tf.reshape(tf.slice(y, [0, 0, 0], [B, 1, C]), [B, C]);
+    return tf.add(tf.matMul(rows, p.halt!.weight), p.halt!.bias);
   }
+
 
 }
