@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,5 +87,23 @@ describe('tarm train + generate', () => {
     const r = await tarm(['generate', '--run', tmpdir(), '--prompt', '01|', '--backend', 'cpu']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/not a run folder/);
+  });
+});
+
+describe('tarm study --preset smoke', () => {
+  it('runs the whole pipeline for real: runs, results.json, report and plots', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'tarm-smoke-')), 'study');
+    const r = await tarm(['study', '--preset', 'smoke', '--out', out, '--workers', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { runs: { status: string; final: Record<string, { charAcc: number }> }[] };
+    expect(results.runs).toHaveLength(2);
+    for (const run of results.runs) {
+      expect(run.status).toBe('finished');
+      expect(run.final['10']!.charAcc).toBeGreaterThanOrEqual(0);
+    }
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/paper/);
+    expect(existsSync(join(out, 'plots', 'headline.svg'))).toBe(true);
+    const again = await tarm(['study', '--preset', 'smoke', '--out', out]);
+    expect(again.code, again.stderr).toBe(0); // everything finished: nothing rerun
   });
 });
