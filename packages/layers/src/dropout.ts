@@ -7,9 +7,13 @@ import * as tf from '@tensorflow/tfjs-core';
  */
 export function dropout(x: tf.Tensor, rate: number, seed: number | undefined): tf.Tensor {
   if (rate <= 0 || seed === undefined) return x;
-  const keep = tf.tidy(() => {
-    const u = tf.randomUniform(x.shape, 0, 1, 'float32', seed); // same shape as x
+  return tf.mul(x, dropoutKeep(x.shape, rate, seed));
+}
+
+/** The inverted-dropout multiplier (0 or 1 / (1 - rate)) for a shape, from a seeded uniform draw. */
+export function dropoutKeep(shape: number[], rate: number, seed: number): tf.Tensor {
+  return tf.tidy(() => {
+    const u = tf.randomUniform(shape, 0, 1, 'float32', seed); // the given shape
     return tf.div(tf.cast(tf.greaterEqual(u, rate), 'float32'), 1 - rate);
   });
-  return tf.mul(x, keep);
 }
