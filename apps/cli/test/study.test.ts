@@ -1,28 +1,16 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { tarm } from './tarm.js';
 import { solveBudget } from '@tarm/recursion';
 import { ATTRIBUTION_ARMS, ATTRIBUTION_PRESET, runAttribution, trainArgs } from '@tarm/study';
 import { buildProgram } from '../dist/program.js';
 import { resolveTrain } from '../dist/options.js';
 
-const exec = promisify(execFile);
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const FAKE_TARM = fileURLToPath(new URL('../../../packages/study/test/fixtures/fake-tarm.mjs', import.meta.url));
 
-async function tarm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [MAIN, ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tarm-cli-study-'));
 
