@@ -5,12 +5,12 @@ import { z } from 'zod';
 import { StudyError } from './errors.js';
 import { writeJsonAtomic } from './files.js';
 import { estimateSecondsLeft, type GridProgress, type RunState } from './grid.js';
+import { deepFreeze } from '@tarm/core';
 import {
   ATTRIBUTION_PRESET,
   BACKEND_NAMES,
   MODEL_NAMES,
   StudyPresetSchema,
-  deepFreeze,
   definePreset,
   getPreset,
   gridAxes,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deepFreeze } from '@tarm/core';
 import { StudyError } from './errors.js';
 
 /**
@@ -72,15 +73,6 @@ export const StudyPresetSchema = z
 
 export type StudyPresetInput = z.input<typeof StudyPresetSchema>;
 export type StudyPreset = Readonly<z.output<typeof StudyPresetSchema>>;
-
-/** Freezes a plain JSON value all the way down. */
-export function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
-  }
-  return value;
-}
 
 /** Validates a preset (unknown keys rejected) and returns a deeply frozen copy. */
 export function definePreset(input: StudyPresetInput): StudyPreset {
@@ -193,20 +185,8 @@ export const ATTRIBUTION_PRESET: StudyPreset = definePreset({
   models: ['ar-trm', 'trm-faithful'],
   tasks: ['addition'],
   seeds: [1337, 1, 2],
-  config: {
-    length: 10,
-    evalLengths: [10],
-    budget: 12,
-    dModel: 64,
-    nHeads: 4,
-    steps: 200,
-    batch: 32,
-    lr: 1e-3,
-    dropout: 0,
-    decode: 'greedy',
-    evalEvery: 50,
-    evalN: 50,
-  },
+  // the cpu preset's scale, evaluated at the training length only, at a budget that gives ar-trm 2 steps
+  config: { ...CPU_PRESET.config, evalLengths: [10], budget: 12 },
   notes: [
     'an attribution study, not the ladder: ar-trm as published, then one TRM fix at a time (deep supervision, halting loss, gradient through all cycles, EMA weights), then all of them (trm-faithful); addition only',
     'budget 12 block passes instead of 24: ar-trm makes 2 steps of H = 2 cycles of {L = 2 z-updates, 1 y-update}, so deep supervision (one segment per step) has 2 segments',
