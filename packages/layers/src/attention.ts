@@ -3,10 +3,35 @@ import type { ParamStore } from '@tarm/core';
 import { createLinear, linear, type LinearParams } from './linear.js';
 import { dropout, dropoutKeep } from './dropout.js';
 import type { DropoutSource } from './types.js';
-import { causalMask } from './mask.js';
+import { causalMask, causalMaskAt } from './mask.js';
 import { attentionCoreDepthwise } from './attention-core.js';
 
-export { causalMask };
+export { causalMask, causalMaskAt };
+
+/**
+ * The keys and values one attention call (one block pass) computed at every position decoded so far, for
+ * incremental decoding. Mutable: a cached call reads them, appends the new positions' and stores the result
+ * (kept: it outlives tf.tidy; the replaced tensors are disposed). Empty until the first call.
+ */
+export interface KvSlot {
+  /** Keys per head, [B*H, t, hs]. */
+  k?: tf.Tensor3D;
+  /** Values per head, [B*H, t, hs]. */
+  v?: tf.Tensor3D;
+}
+
+/** Positions held by a slot (0 when empty). */
+export function kvLength(slot: KvSlot): number {
+  return slot.k?.shape[1] ?? 0;
+}
+
+/** Disposes a slot's tensors and empties it. */
+export function disposeKvSlot(slot: KvSlot): void {
+  slot.k?.dispose();
+  slot.v?.dispose();
+  slot.k = undefined;
+  slot.v = undefined;
+}
 
 export interface AttentionParams {
   /** The per-head q, k and v projections (no bias) stored side by side: columns [q_h0..q_hH | k.. | v..]. */
@@ -28,7 +53,8 @@ export function createAttention(store: ParamStore, name: string, dModel: number,
  * Causal multi-head self-attention. x: [B, T, C] -> [B, T, C].
  * Position t attends to positions <= t only: the property that keeps every refinement autoregressive.
  */
-export function causalSelfAttention(p: AttentionParams, x: tf.Tensor3D, drop?: DropoutSource): tf.Tensor3D {
+export function causalSelfAttention(p: AttentionParams, x: tf.Tensor3D, drop?: DropoutSource, cache?: KvSlot): tf.Tensor3D {
+  if (cache) return cachedSelfAttention(p, x, cache, drop);
   const [B, T, C] = x.shape;
   const H = p.nHeads;
   const hs = C / H;
@@ -50,4 +76,32 @@ export function causalSelfAttention(p: AttentionParams, x: tf.Tensor3D, drop?: D
   const y = tf.matMul(att, v); // [B*H, T, hs]
   const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, hs]), [0, 2, 1, 3]), [B, T, C]); // [B, T, C]
   return linear(p.proj, merged) as tf.Tensor3D; // [B, T, C]
+}
+
+/**
+ * Causal self-attention of n new positions that follow the t positions held in `slot`: x [B, n, C] -> [B, n, C].
+ * The new positions attend to the cached keys/values and to each other (causally); their keys/values are then
+ * appended to the slot. Evaluation only (no dropout, no gradient wanted), so plain batched matmuls on every backend:
+ * with n = 1 they are tiny. Same numbers as the full pass at those positions (up to float rounding).
+ */
+function cachedSelfAttention(p: AttentionParams, x: tf.Tensor3D, slot: KvSlot, drop?: DropoutSource): tf.Tensor3D {
+  if ((drop?.rate ?? 0) > 0) throw new Error('causalSelfAttention: a KV cache is for evaluation; dropout must be off');
+  const [B, n, C] = x.shape;
+  const H = p.nHeads;
+  const hs = C / H;
+  const t = kvLength(slot);
+  if (t > 0 && slot.k!.shape[0] !== B * H) throw new RangeError(`KV slot holds ${slot.k!.shape[0]! / H} rows, the input has ${B}`);
+  const qkv = linear(p.qkv, tf.reshape(x, [B * n, C])); // [B*n, 3C]
+  const toHeads = (u: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(u, [B, n, H, hs]), [0, 2, 1, 3]), [B * H, n, hs]) as tf.Tensor3D;
+  const [q, kNew, vNew] = (tf.split(qkv, 3, 1) as tf.Tensor2D[]).map(toHeads) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D]; // each [B*H, n, hs]
+  const k = slot.k ? tf.concat([slot.k, kNew], 1) : kNew; // [B*H, t+n, hs]
+  const v = slot.v ? tf.concat([slot.v, vNew], 1) : vNew; // [B*H, t+n, hs]
+  const raw = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)); // [B*H, n, t+n]
+  const scores = n === 1 ? raw : tf.add(raw, causalMaskAt(n, t)); // [B*H, n, t+n]
+  const y = tf.matMul(tf.softmax(scores, -1), v); // [B*H, n, hs]
+  disposeKvSlot(slot);
+  slot.k = tf.keep(k);
+  slot.v = tf.keep(v);
+  const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, n, hs]), [0, 2, 1, 3]), [B, n, C]); // [B, n, C]
+  return linear(p.proj, merged) as tf.Tensor3D; // [B, n, C]
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamStore } from '@tarm/core';
-import { createAttention, causalSelfAttention, type AttentionParams } from './attention.js';
+import { createAttention, causalSelfAttention, type AttentionParams, type KvSlot } from './attention.js';
 import { createLayerNorm, layerNorm, type LayerNormParams } from './norm.js';
 import { createMlp, mlp, type MlpParams } from './mlp.js';
 import { dropout } from './dropout.js';
@@ -27,10 +27,12 @@ export function createBlock(store: ParamStore, name: string, dModel: number, nHe
 /**
  * h += Dropout(Proj(CausalSelfAttention(LN1(h)))); h += Dropout(MLP(LN2(h))).  h: [B, T, C] -> [B, T, C].
  * Dropout (attention weights, projection, MLP) is active only when `drop` is given.
+ * With `cache` (evaluation only), h holds the n positions that follow the ones in the slot: [B, n, C] -> [B, n, C];
+ * attention reads the slot's keys/values and appends the new ones (everything else is per position).
  */
-export function block(p: BlockParams, h: tf.Tensor3D, drop?: DropoutSource): tf.Tensor3D {
+export function block(p: BlockParams, h: tf.Tensor3D, drop?: DropoutSource, cache?: KvSlot): tf.Tensor3D {
   const rate = drop?.rate ?? 0;
-  const a = causalSelfAttention(p.attn, layerNorm(p.ln1, h) as tf.Tensor3D, drop); // [B, T, C]
+  const a = causalSelfAttention(p.attn, layerNorm(p.ln1, h) as tf.Tensor3D, drop, cache); // [B, T, C]
   const h1 = tf.add(h, dropout(a, rate, drop?.rng.seed())) as tf.Tensor3D; // [B, T, C]
   const m = mlp(p.mlp, layerNorm(p.ln2, h1)); // [B, T, C]
   return tf.add(h1, dropout(m, rate, drop?.rng.seed())) as tf.Tensor3D; // [B, T, C]
