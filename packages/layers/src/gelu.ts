@@ -1,6 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-/** Exact GELU, as torch.nn.GELU(): 0.5 x (1 + erf(x / sqrt 2)). */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
-}
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/**
+ * Exact GELU, as torch.nn.GELU(): x Phi(x) with Phi(x) = 0.5 (1 + erf(x / sqrt 2)), and a hand-written gradient
+ * dy (Phi(x) + x phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi): 6 backward kernels instead of ~10.
+ */
+export const gelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const cdf = tf.mul(tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1), 0.5); // Phi(x)
+  save([x, cdf]);
+  return {
+    value: tf.mul(x, cdf),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sx, scdf] = saved as [tf.Tensor, tf.Tensor];
+      const xPdf = tf.mul(sx, tf.mul(tf.exp(tf.mul(tf.square(sx), -0.5)), INV_SQRT_2PI)); // x phi(x)
+      return [tf.mul(dy, tf.add(scdf, xPdf))];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;

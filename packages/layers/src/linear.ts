@@ -15,9 +15,10 @@ export function createLinear(store: ParamStore, name: string, inDim: number, out
 }
 
 /**
- * `x @ W` whose gradient transposes explicitly. tfjs's own matMul gradient uses the transposeA/B flags, which on
- * the wasm backend leave XNNPACK's fast path (~10x slower, platform.md). Forward and gradients are the same
- * numbers; only the kernels differ.
+ * `x @ W` whose gradient transposes explicitly on the wasm backend. tfjs's own matMul gradient uses the
+ * transposeA/B flags, which on wasm leave XNNPACK's fast path (~10x slower, platform.md); the other backends
+ * (libtensorflow, webgpu, cpu) run the flags natively, so there the gradient uses them and saves two transposes.
+ * Forward and gradients are the same numbers; only the kernels differ.
  */
 export const matMulExplicitT = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
   // x: [M, K], w: [K, N] -> [M, N]
@@ -26,6 +27,9 @@ export const matMulExplicitT = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, save:
     value: tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
+      if (tf.getBackend() !== 'wasm') {
+        return [tf.matMul(dy as tf.Tensor2D, sw, false, true), tf.matMul(sx, dy as tf.Tensor2D, true, false)];
+      }
       const dx = tf.matMul(dy as tf.Tensor2D, tf.transpose(sw)); // [M, N] @ [N, K] -> [M, K]
       const dw = tf.matMul(tf.transpose(sx), dy as tf.Tensor2D); // [K, M] @ [M, N] -> [K, N]
       return [dx, dw];

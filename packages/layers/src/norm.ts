@@ -13,11 +13,36 @@ export function createLayerNorm(store: ParamStore, name: string, dim: number): L
   return { weight: store.ones(`${name}.weight`, [dim]), bias: store.zeros(`${name}.bias`, [dim]) };
 }
 
-/** LayerNorm over the last axis with biased variance, as torch.nn.LayerNorm. x: [..., C] -> [..., C]. */
+/**
+ * LayerNorm over the last axis with biased variance, as torch.nn.LayerNorm, with a hand-written gradient
+ * (as torch's fused kernel): 11 backward kernels instead of the ~25 that autodiff of the forward's 8 would run.
+ * x: [..., C] -> [..., C].
+ *
+ *     xhat = (x - mean) * rstd,  rstd = 1 / sqrt(var + eps),  y = xhat * w + b
+ *     dx   = rstd * (g - mean(g) - xhat * mean(g * xhat)),  g = dy * w
+ *     dw   = sum over rows of dy * xhat,  db = sum over rows of dy
+ */
 export function layerNorm(p: LayerNormParams, x: tf.Tensor): tf.Tensor {
+  return layerNormOp(x, p.weight, p.bias);
+}
+
+const layerNormOp = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  const C = x.shape[x.shape.length - 1]!;
   const mean = tf.mean(x, -1, true); // [..., 1]
   const xc = tf.sub(x, mean); // [..., C]
-  const variance = tf.mean(tf.square(xc), -1, true); // [..., 1]
-  const xhat = tf.mul(xc, tf.rsqrt(tf.add(variance, LAYER_NORM_EPS))); // [..., C]
-  return tf.add(tf.mul(xhat, p.weight), p.bias);
-}
+  const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), LAYER_NORM_EPS)); // [..., 1]
+  const xhat = tf.mul(xc, rstd); // [..., C]
+  save([xhat, rstd, w]);
+  return {
+    value: tf.add(tf.mul(xhat, w), b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sxhat, srstd, sw] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+      const g = tf.mul(dy, sw); // [..., C]
+      const inner = tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(sxhat, tf.mean(tf.mul(g, sxhat), -1, true))); // [..., C]
+      const dx = tf.mul(inner, srstd); // [..., C]
+      const dw = tf.sum(tf.reshape(tf.mul(dy, sxhat), [-1, C]), 0); // [C]
+      const db = tf.sum(tf.reshape(dy, [-1, C]), 0); // [C]
+      return [dx, dw, db];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor;

@@ -1,0 +1,60 @@
+/**
+ * Dropout masks are written in JavaScript from the seeded sfc32 stream: they must be the Rng's draws, drop at the
+ * requested rate, be reproducible per seed, and the transposed layout (wasm attention) must equal tf.transpose.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Rng, useBackend } from '@tarm/core';
+import { dropout, dropoutKeep, dropoutKeepValues } from '../src/dropout.js';
+
+beforeAll(async () => {
+  await useBackend('cpu');
+});
+
+describe('dropout masks', () => {
+  it('keeps element i exactly when the i-th 32-bit draw of Rng(seed) is at or above rate * 2^32', () => {
+    for (const rate of [0.1, 0.5, 0.9]) {
+      const keep = dropoutKeepValues(20_000, rate, 1234);
+      const rng = new Rng(1234);
+      const threshold = Math.round(rate * 2 ** 32);
+      let mismatches = 0;
+      let dropped = 0;
+      for (let i = 0; i < keep.length; i++) {
+        const kept = rng.nextUint32() >= threshold;
+        if ((keep[i]! > 0) !== kept) mismatches++;
+        if (!kept) dropped++;
+        else expect(keep[i]).toBeCloseTo(1 / (1 - rate), 6);
+      }
+      expect(mismatches).toBe(0);
+      // binomial(20000, rate): 5 standard deviations
+      expect(Math.abs(dropped / keep.length - rate)).toBeLessThan(5 * Math.sqrt((rate * (1 - rate)) / keep.length));
+    }
+  });
+
+  it('is reproducible per seed and differs between seeds', () => {
+    expect(Array.from(dropoutKeepValues(500, 0.3, 7))).toEqual(Array.from(dropoutKeepValues(500, 0.3, 7)));
+    expect(Array.from(dropoutKeepValues(500, 0.3, 7))).not.toEqual(Array.from(dropoutKeepValues(500, 0.3, 8)));
+  });
+
+  it('writes a permuted layout equal to tf.transpose of the canonical mask', () => {
+    const shape = [3, 4, 5];
+    for (const perm of [[1, 0, 2], [2, 0, 1], [0, 2, 1], [2, 1, 0]] as [number, number, number][]) {
+      const canonical = dropoutKeep(shape, 0.4, 99);
+      const expected = tf.transpose(canonical, perm);
+      const got = dropoutKeep(shape, 0.4, 99, perm);
+      expect(got.shape).toEqual(expected.shape);
+      expect(Array.from(got.dataSync())).toEqual(Array.from(expected.dataSync()));
+      tf.dispose([canonical, expected, got]);
+    }
+  });
+
+  it('scales kept activations by 1 / (1 - rate), is the identity without a seed, and rejects a bad rate', () => {
+    const x = tf.ones([1000]);
+    const y = dropout(x, 0.25, 5);
+    const values = Array.from(y.dataSync());
+    expect(new Set(values.map((v) => v.toFixed(5)))).toEqual(new Set(['0.00000', (1 / 0.75).toFixed(5)]));
+    expect(dropout(x, 0.25, undefined)).toBe(x);
+    expect(() => dropoutKeep([4], 1, 5)).toThrow(/dropout rate must be in \[0, 1\), got 1/);
+    tf.dispose([x, y]);
+  });
+});
