@@ -13,5 +13,7 @@ export {
   type BackendOptions,
 } from './backend.js';
 export { ParamStore } from './params.js';
+export { FUSED_KERNELS, hasKernel } from './kernels.js';
+export { geluInto, geluGradInto } from './gelu-math.js';
 export { encodeCheckpoint, decodeCheckpoint, checkCheckpointJson, fnv1a, type CheckpointJson } from './checkpoint.js';
-export type { CausalLM, TrainableLM, TensorBatch, StepStats, SegmentInput } from './lm.js';
+export type { CausalLM, DecodingSession, TrainableLM, TensorBatch, StepStats, SegmentInput } from './lm.js';

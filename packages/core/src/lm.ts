@@ -8,6 +8,24 @@ import type { ParamStore } from './params.js';
 export interface CausalLM {
   /** ids: [B, T] int32 -> logits [B, T, V]. Runs in evaluation mode (no dropout, no exploration). */
   logits(ids: tf.Tensor2D): tf.Tensor3D;
+  /**
+   * Optional incremental decoding (a KV cache): a session for `batchSize` rows that is fed the sequence in pieces.
+   * Decoders use it when present and fall back to `logits` on the whole prefix otherwise.
+   */
+  startDecoding?(batchSize: number): DecodingSession;
+}
+
+/**
+ * One incremental decoding of a batch: `append` the prompts (prefill), then the chosen tokens one step at a time.
+ * The logits of the appended positions must equal those `CausalLM.logits` gives on the whole sequence so far at
+ * these positions (up to float rounding). The caller owns the returned logits; `dispose` frees the cache.
+ */
+export interface DecodingSession {
+  /** ids of the next n positions of every row: [B, n] int32 -> their logits [B, n, V]. */
+  append(ids: tf.Tensor2D): tf.Tensor3D;
+  /** Positions appended so far. */
+  readonly length: number;
+  dispose(): void;
 }
 
 /** A next-token training batch as tensors. */

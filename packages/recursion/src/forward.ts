@@ -3,6 +3,7 @@ import { Rng, mixSeeds } from '@tarm/core';
 import { block, embed, readout, type BlockParams, type DropoutSource } from '@tarm/layers';
 import { ActAccumulator } from './act.js';
 import { detach, offTape } from './tape.js';
+import type { KvCache } from './kv-cache.js';
 import type { LadderModel } from './model.js';
 
 /** Which application of f a pass is, for hooks (gradient probes, refinement traces). */
@@ -34,6 +35,14 @@ export interface ForwardOptions {
   readonly stepRange?: readonly [number, number];
   /** Nested rungs: (y, z) to start from, carried (detached) from the previous segment. Default: y0, z0. */
   readonly carry?: Carry;
+  /**
+   * Incremental decoding (evaluation only; see kv-cache.ts): `ids` [B, n] are the NEW tokens, at positions
+   * cache.length..cache.length+n-1. Each pass attends to the keys/values it cached at the earlier positions and
+   * appends its new ones; the logits [B, n, V] equal the full forward pass's at those positions. Every pass of the
+   * schedule runs (no early exit), except that ar-trm's per-sequence halting, decided at prefill from position 0,
+   * is reused: later tokens run the steps up to the batch's last halting step.
+   */
+  readonly cache?: KvCache;
 }
 
 /** The two-stream state carried between deep-supervision segments (always detached). [B, T, C] each. */
@@ -68,11 +77,14 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
   const { rung, schedule, p, config } = model;
   const training = opts.training ?? false;
   if (training && opts.seed === undefined) throw new Error('forward: training mode needs a seed');
-  const steps = opts.steps ?? schedule.steps;
+  const [B, T] = ids.shape;
+  const cache = opts.cache;
+  if (cache) checkCache(cache);
+  const steps = opts.steps ?? cache?.steps ?? schedule.steps;
   if (!rung.tied && steps !== schedule.steps) throw new RangeError(`dense runs exactly its ${schedule.steps} blocks; steps override needs a tied rung`);
   const syncReads = tf.getBackend() !== 'webgpu'; // webgpu in Node only reads asynchronously
-  const earlyExit = (opts.earlyExit ?? true) && syncReads;
-  const [B, T] = ids.shape;
+  // With a cache every pass runs: the next token's pass p needs the keys/values of pass p at every earlier position.
+  const earlyExit = (opts.earlyExit ?? true) && syncReads && !cache;
   const C = config.dModel;
   let passesRun = 0;
 
@@ -81,7 +93,7 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
 
   /** One application of f to `input` ([B, T, C]); block k for dense, the shared block otherwise. */
   const pass = (blk: BlockParams, input: tf.Tensor3D, info: PassInfo): tf.Tensor3D => {
-    const out = block(blk, input, dropFor(info.index)); // [B, T, C]
+    const out = block(blk, input, dropFor(info.index), cache?.slot(info.index)); // [B, T, C]
     return (opts.onPass?.(info, out) ?? out) as tf.Tensor3D;
   };
   const shared = p.blocks[0]!;
@@ -97,7 +109,7 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
   const actProb = (h: tf.Tensor3D): tf.Tensor =>
     tf.sigmoid(tf.add(tf.reshape(tf.matMul(tf.reshape(h, [B * T, C]), p.act!.weight), [B, T, 1]), p.act!.bias));
 
-  const x = embed(p.embed, ids); // [B, T, C]
+  const x = embed(p.embed, ids, cache?.length ?? 0); // [B, T, C] at positions offset..offset+T-1
   let hOut: tf.Tensor3D;
   let act: ActAccumulator | undefined;
   let stepsRun = 0;
@@ -139,6 +151,7 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
     hOut = res;
   }
 
+  if (cache) cache.length += T;
   return { logits: readout(p.head, hOut), ponderCost: act?.ponderCost(), passesRun, stepsRun, carry: carryOut, haltLogits: haltLogitsOut, stepsPerPosition: unitSteps ?? act?.stepsPerPosition() };
 
   /** dual-nested-ut, ar-trm, trm-faithful: each step = H cycles of {L x z-update, one y-update}. */
@@ -206,6 +219,11 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
     // position when the head is trained (haltLoss): each position then stops at its own step. Logits come from
     // the terminal y of each sequence / position.
     const perPosition = config.haltLoss;
+    // Cached decoding, per-sequence halting: position 0 decides, so after the prefill the decision is the cache's.
+    const decided = cache && !perPosition && cache.length > 0 ? cache : undefined;
+    const kEnd = decided ? k0 + decided.haltSteps! : k1; // later tokens need only the steps up to the last halt
+    // Per-sequence halting may stop at the batch's last halting step even with a cache: later tokens stop there too.
+    const stopWhenAllHalted = cache ? !perPosition && (opts.earlyExit ?? true) && syncReads : earlyExit;
     const units = perPosition ? B * T : B; // halting units: sequences or positions
     const minSteps = new Int32Array(units); // exploration: a random minimum number of steps (training only)
     if (training && config.haltExploration > 0) {
@@ -223,7 +241,7 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
     let halted = tf.zeros(shape) as tf.Tensor3D; // 1 once a unit halted
     let haltedAt = tf.zeros(shape) as tf.Tensor3D; // the step (within this range) it halted at
     let yTerminal: tf.Tensor3D | undefined;
-    for (let k = k0; k < k1; k++) {
+    for (let k = k0; k < kEnd; k++) {
       const isLast = k === k1 - 1;
       const [yIn, zIn] = [detach(y), detach(z)];
       // Non-terminal steps can carry no gradient (the next step detaches): run them off tape, and re-run the
@@ -234,6 +252,7 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
       const yNow = y;
       const before = halted;
       const haltNow = offTape(() => {
+        if (decided) return tf.cast(tf.equal(decided.haltedAt!, k + 1 - k0), 'float32'); // [B, 1, 1]
         if (isLast) return tf.sub(1, before);
         const q = tf.reshape(haltLogits(yNow, perPosition), shape); // q = y w + b
         const allowed = tf.logicalAnd(tf.greater(q, 0), tf.lessEqual(minStepsT, k + 1));
@@ -244,7 +263,7 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
       haltedAt = offTape(() => tf.add(at, tf.mul(haltNow, k + 1 - k0))) as tf.Tensor3D;
       let any = true;
       let all = false;
-      if (syncReads) {
+      if (syncReads && !decided) {
         const flags = tf.tidy(() => tf.stack([tf.max(haltNow), tf.min(halted)]).dataSync());
         any = flags[0]! > 0;
         all = flags[1]! > 0;
@@ -254,15 +273,29 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
         const term = tf.mul(yUsed, haltNow) as tf.Tensor3D; // [B, T, C]
         yTerminal = yTerminal ? (tf.add(yTerminal, term) as tf.Tensor3D) : term;
       }
-      if (all && (earlyExit || isLast)) break;
+      if (all && (stopWhenAllHalted || isLast)) break;
     }
     const atFinal = haltedAt;
+    if (cache && !perPosition && !decided) {
+      cache.haltedAt = tf.keep(tf.clone(atFinal));
+      cache.haltSteps = stepsRun - k0;
+    }
     unitSteps = offTape(() => (perPosition ? tf.reshape(atFinal, [B, T]) : tf.tile(tf.reshape(atFinal, [B, 1]), [1, T]))) as tf.Tensor2D;
     if (config.haltLoss) {
       // q of each position's terminal y, on the tape: the halting head's training signal (haltLoss).
       haltLogitsOut = tf.add(tf.reshape(tf.matMul(tf.reshape(yTerminal!, [B * T, C]), p.halt!.weight), [B, T]), p.halt!.bias) as tf.Tensor2D;
     }
     return finish(yTerminal!);
+  }
+
+  /** A cache can only serve evaluation of the model it was made for, the whole schedule, its own step count. */
+  function checkCache(c: KvCache): void {
+    if (training) throw new Error('forward: a KV cache is for evaluation only (training mode has dropout and exploration)');
+    if (c.model !== model) throw new Error('forward: this KV cache was created for another model');
+    if (opts.stepRange || opts.carry) throw new Error('forward: stepRange / carry (deep-supervision segments) cannot be used with a KV cache');
+    if (opts.steps !== undefined && opts.steps !== c.steps) throw new RangeError(`forward: the KV cache runs ${c.steps} steps; create it with { steps: ${opts.steps} }`);
+    c.check(B, T);
+    if (rung.halting === 'binary' && !config.haltLoss && c.length > 0 && !c.haltedAt) throw new Error('forward: the KV cache holds no halting decision');
   }
 
   /** q = y w + b per sequence (position 0) or per position, for the halting decision. [units, 1] */

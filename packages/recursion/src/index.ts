@@ -3,6 +3,7 @@ export { ModelConfigSchema, defineModelConfig, type ModelConfig, type ModelConfi
 export { solveBudget, type Schedule } from './budget.js';
 export { analyticParamCount, flopsPerToken, ladderTable, type LadderRow } from './accounting.js';
 export { createModel, type LadderModel, type ModelParams } from './model.js';
+export { KvCache, createKvCache } from './kv-cache.js';
 export { forward, type ForwardOptions, type ForwardResult, type PassInfo, type Carry } from './forward.js';
 export { maskedCrossEntropy, haltingLoss } from './loss.js';
 export { offTape, detach } from './tape.js';

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ParamStore, Rng, mixSeeds, type SegmentInput, type TensorBatch, type TrainableLM } from '@tarm/core';
+import { ParamStore, Rng, mixSeeds, type DecodingSession, type SegmentInput, type TensorBatch, type TrainableLM } from '@tarm/core';
 import { createBlock, createEmbedding, createHead, type BlockParams, type EmbeddingParams, type HeadParams } from '@tarm/layers';
 import { defineModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
 import { RUNGS, type Rung } from './rungs.js';
 import { solveBudget, type Schedule } from './budget.js';
 import { forward, type ForwardOptions, type ForwardResult } from './forward.js';
 import { haltingLoss, maskedCrossEntropy } from './loss.js';
+import { createKvCache, type KvCache } from './kv-cache.js';
 
 /** Every parameter of one ladder model; which fields exist depends on the rung. */
 export interface ModelParams {
@@ -31,6 +32,10 @@ export interface LadderModel extends TrainableLM {
   readonly p: ModelParams;
   /** Full forward pass with options (training, seed, pass hooks, test-time steps). */
   forward(ids: tf.Tensor2D, opts?: ForwardOptions): ForwardResult;
+  /** An empty KV cache for `batchSize` rows, for `forward(ids, { cache })`; `steps` as forward's option. */
+  createCache(batchSize: number, opts?: { steps?: number }): KvCache;
+  /** Incremental decoding through a KV cache (the CausalLM contract); `steps` as forward's option. */
+  startDecoding(batchSize: number, opts?: { steps?: number }): DecodingSession;
   dispose(): void;
 }
 
@@ -67,6 +72,17 @@ export function createModel(input: ModelConfigInput | ModelConfig, seed: number)
     blockPasses: schedule.blockPasses,
     forward: (ids, opts = {}) => forward(model, ids, opts),
     logits: (ids) => tf.tidy(() => forward(model, ids, { training: false }).logits),
+    createCache: (batchSize, opts) => createKvCache(model, batchSize, opts),
+    startDecoding(batchSize, opts) {
+      const cache = createKvCache(model, batchSize, opts);
+      return {
+        append: (ids) => tf.tidy(() => forward(model, ids, { cache }).logits),
+        get length() {
+          return cache.length;
+        },
+        dispose: () => cache.dispose(),
+      };
+    },
     segments: schedule.segments,
     loss(batch: TensorBatch, stepSeed: number, segment?: SegmentInput) {
       const S = schedule.segments;
