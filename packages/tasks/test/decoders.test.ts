@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, useBackend } from '@tarm/core';
 import { addition, decodeAnswers, evaluationSet, reverse, VOCAB_SIZE } from '../src/index.js';
-import { constantLM, oracleLM } from './helpers.js';
+import { constantLM, oracleLM, withSession } from './helpers.js';
 
 beforeAll(async () => {
   await useBackend('cpu');
@@ -82,6 +82,54 @@ describe('sampling', () => {
 
     const hot = await decodeAnswers(lm, many, 5, { strategy: 'sample', seed: 3, temperature: 100 });
     expect(Math.abs(freqOf1(hot) - 1 / 13)).toBeLessThan(0.04); // T -> inf approaches uniform over the 13 symbols
+  });
+});
+
+describe('incremental decoding (startDecoding)', () => {
+  it('prefills the prompts in one call, then appends one token per step, and disposes the session', async () => {
+    const L = 4;
+    const set = evaluationSet(addition, L, 5);
+    const P = addition.promptLength(L);
+    const oracle = oracleLM(new Map(set.map((e) => [e.prompt, e.answer])), P);
+    const lm = withSession(oracle);
+    const before = tf.memory().numTensors;
+    const out = await decodeAnswers(lm, set.map((e) => e.prompt), addition.answerLength(L) + 5, { strategy: 'greedy' });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(out).toEqual(set.map((e) => e.answer));
+    expect(lm.appends).toEqual([[5, P], ...Array.from({ length: addition.answerLength(L) }, () => [5, 1])]);
+    expect([lm.opened, lm.disposed]).toEqual([1, 1]);
+  });
+
+  it('gives the same strings as recomputing the prefix (cache: false), greedy and sampled', async () => {
+    const prompts = Array.from({ length: 16 }, (_, i) => String(i % 10) + '|');
+    for (const opts of [{ strategy: 'greedy' as const }, { strategy: 'sample' as const, seed: 4 }]) {
+      const lm = withSession(uniform);
+      const a = await decodeAnswers(lm, prompts, 8, opts);
+      const b = await decodeAnswers(lm, prompts, 8, { ...opts, cache: false });
+      expect(b).toEqual(a);
+      expect(lm.opened).toBe(1); // cache: false never opened a session
+    }
+  });
+
+  it('disposes the session when the model throws', async () => {
+    let calls = 0;
+    const lm = withSession({
+      logits: (ids) => {
+        if (++calls === 3) throw new Error('boom');
+        return uniform.logits(ids);
+      },
+    });
+    await expect(decodeAnswers(lm, ['1|'], 5, { strategy: 'greedy' })).rejects.toThrow('boom');
+    expect([lm.opened, lm.disposed]).toEqual([1, 1]);
+  });
+
+  it('opens no session for maxNewTokens 0 and rejects a non-boolean cache option', async () => {
+    const lm = withSession(uniform);
+    expect(await decodeAnswers(lm, ['1|'], 0, { strategy: 'greedy' })).toEqual(['']);
+    expect(lm.opened).toBe(0);
+    const err = await decodeAnswers(lm, ['1|'], 2, { strategy: 'greedy', cache: 'yes' as never }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).field).toBe('cache');
   });
 });
 

@@ -54,3 +54,34 @@ export function constantLM(row: readonly number[]): CausalLM {
     },
   };
 }
+
+/**
+ * Adds incremental decoding to a toy LM: the session keeps the ids it was fed and answers an append with `logits`
+ * of the whole sequence so far, sliced to the new positions. Records each append's [B, n] and the disposals.
+ */
+export function withSession(lm: CausalLM): CausalLM & { appends: number[][]; opened: number; disposed: number } {
+  const rec = { appends: [] as number[][], opened: 0, disposed: 0 };
+  return Object.assign(rec, {
+    logits: (ids: tf.Tensor2D) => lm.logits(ids),
+    startDecoding(batchSize: number) {
+      rec.opened++;
+      let seen = tf.keep(tf.zeros([batchSize, 0], 'int32')) as tf.Tensor2D;
+      return {
+        get length() {
+          return seen.shape[1];
+        },
+        append(ids: tf.Tensor2D) {
+          rec.appends.push([...ids.shape]);
+          const all = tf.keep(tf.concat([seen, ids], 1)) as tf.Tensor2D;
+          seen.dispose();
+          seen = all;
+          return tf.tidy(() => tf.slice(lm.logits(all), [0, all.shape[1] - ids.shape[1], 0], [-1, -1, -1]) as tf.Tensor3D);
+        },
+        dispose() {
+          rec.disposed++;
+          seen.dispose();
+        },
+      };
+    },
+  });
+}

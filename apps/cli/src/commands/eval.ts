@@ -21,9 +21,9 @@ const EvalFlags = z.strictObject({
   json: z.boolean().default(false),
 });
 
-/** The model run with a fixed number of outer steps (test-time compute), as a CausalLM for the decoders. */
+/** The model run with a fixed number of outer steps (test-time compute), as a CausalLM for the decoders (KV cache included). */
 function withSteps(model: LadderModel, steps: number): CausalLM {
-  return { logits: (ids) => tf.tidy(() => model.forward(ids, { steps }).logits) };
+  return { logits: (ids) => tf.tidy(() => model.forward(ids, { steps }).logits), startDecoding: (batchSize) => model.startDecoding(batchSize, { steps }) };
 }
 
 /**
