@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamStore } from '@tarm/core';
+import { sumRows } from './linear.js';
 
 export interface LayerNormParams {
   readonly weight: tf.Variable; // [C]
@@ -40,8 +41,8 @@ const layerNormOp = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, sa
       const g = tf.mul(dy, sw); // [..., C]
       const inner = tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(sxhat, tf.mean(tf.mul(g, sxhat), -1, true))); // [..., C]
       const dx = tf.mul(inner, srstd); // [..., C]
-      const dw = tf.sum(tf.reshape(tf.mul(dy, sxhat), [-1, C]), 0); // [C]
-      const db = tf.sum(tf.reshape(dy, [-1, C]), 0); // [C]
+      const dw = sumRows(tf.reshape(tf.mul(dy, sxhat), [-1, C]) as tf.Tensor2D); // [C]
+      const db = sumRows(tf.reshape(dy, [-1, C]) as tf.Tensor2D); // [C]
       return [dx, dw, db];
     },
   };
