@@ -63,8 +63,9 @@ export function causalSelfAttention(p: AttentionParams, x: tf.Tensor3D, drop?: D
   const rate = drop?.rate ?? 0;
   const seed = drop?.rng.seed();
   if (tf.getBackend() === 'wasm') {
-    // wasm: batched matmuls as depthwise convolutions (attention-core.ts); the same dropout mask, moved to [i, n, j]
-    const keep = rate > 0 && seed !== undefined ? tf.tidy(() => tf.transpose(dropoutKeep([B * H, T, T], rate, seed), [1, 0, 2]) as tf.Tensor3D) : undefined;
+    // wasm: batched matmuls as depthwise convolutions (attention-core.ts); the same dropout mask, written in the
+    // core's [i, n, j] layout
+    const keep = rate > 0 && seed !== undefined ? (dropoutKeep([B * H, T, T], rate, seed, [1, 0, 2]) as tf.Tensor3D) : undefined;
     return tf.reshape(linear(p.proj, attentionCoreDepthwise(qc, kc, vc, B, T, H, keep)), [B, T, C]) as tf.Tensor3D; // [B, T, C]
   }
   // Split columns, then one 4-D transpose per tensor: wasm's 5-D transpose and unstack are ~20x slower.
