@@ -1,6 +1,6 @@
-export { createLinear, linear, matMulExplicitT, type LinearParams } from './linear.js';
+export { createLinear, linear, matMulExplicitT, sumRows, type LinearParams } from './linear.js';
 export { createLayerNorm, layerNorm, LAYER_NORM_EPS, type LayerNormParams } from './norm.js';
-export { dropout } from './dropout.js';
+export { dropout, dropoutKeep, dropoutKeepValues } from './dropout.js';
 export { gelu } from './gelu.js';
 export { createAttention, causalSelfAttention, causalMask, causalMaskAt, disposeKvSlot, kvLength, type AttentionParams, type KvSlot } from './attention.js';
 export { createMlp, mlp, type MlpParams } from './mlp.js';
