@@ -5,7 +5,8 @@
 // implementation of the same models (tools/bench/torch_ladder.py) measured in the same run:
 //   (a) dense, d_model 128, 4 heads, budget 4, batch 64, addition L = 10 (T = 33: 2112 tokens a step)
 //   (b) every rung at budget 12, same width, batch and task
-//   decoding: greedy, batch 100 addition problems at L = 10, no KV cache (tokens generated / s), model (a)
+//   decoding: greedy, batch 100 addition problems at L = 10 (tokens generated / s), model (a) with the KV cache
+//     (the main row) and without it (recomputing the prefix every token), and ar-trm at budget 12 with the cache
 // Each backend runs in its own child process (tools/bench/worker.mjs); a backend that cannot run becomes rows with
 // a `reason`. Warm-up steps, then the median of timed steps; slow backends get fewer steps through a per-backend
 // time budget. See docs/performance.md.
@@ -104,7 +105,9 @@ function itemsFor(who) {
   return [
     { kind: 'train', config: 'a', model: 'dense', budget: 4, warmup: aw, timed: at },
     ...opt.models.map((model) => ({ kind: 'train', config: 'b', model, budget: 12, warmup: bw, timed: bt })),
-    { kind: 'decode', config: 'a', model: 'dense', budget: 4, warmup: dw, timed: dt, batch: 100 },
+    { kind: 'decode', config: 'a', model: 'dense', budget: 4, warmup: dw, timed: dt, batch: 100, cache: true },
+    { kind: 'decode', config: 'a', model: 'dense', budget: 4, warmup: dw, timed: dt, batch: 100, cache: false },
+    { kind: 'decode', config: 'b', model: 'ar-trm', budget: 12, warmup: dw, timed: dt, batch: 100, cache: true },
   ];
 }
 const TORCH_OMP_WAIT_POLICY = process.env.OMP_WAIT_POLICY ?? 'PASSIVE';
@@ -195,10 +198,10 @@ async function runBackend(backend) {
     const got = byKey.get(key(item));
     if (got) return { ...got, setupNote };
     const why = reason ?? `no result: the worker process ended early (exit ${r.code}${r.signal ? `, ${r.signal}` : ''}): ${lastMeaningfulLine(r.tail)}`;
-    return { backend, kind: item.kind, config: item.config, model: item.model, budget: item.budget, reason: why };
+    return { backend, kind: item.kind, config: item.config, model: item.model, budget: item.budget, cache: item.cache, reason: why };
   });
 }
-const key = (x) => `${x.kind}|${x.model}|${x.budget}`;
+const key = (x) => `${x.kind}|${x.model}|${x.budget}|${x.kind === 'decode' ? x.cache !== false : ''}`;
 
 function findPython() {
   const venv = path.join(ROOT, '.venv/bin/python');
@@ -273,6 +276,7 @@ for (const backend of opt.backends) {
       kind: r.kind,
       config: r.config,
       budget: r.budget,
+      ...(r.kind === 'decode' ? { cache: r.cache !== false } : {}),
       tokensPerSecond: round(tps),
       referenceTokensPerSecond: round(refTps),
       ratio: tps && refTps ? round(tps / refTps, 3) : null,
@@ -313,7 +317,7 @@ const table = [['backend', 'what', 'model', 'B', 'passes', 'tok/s', 'torch tok/s
 for (const r of rows) {
   table.push([
     r.backend,
-    r.kind === 'decode' ? 'decode' : `train ${r.config}`,
+    r.kind === 'decode' ? (r.cache ? 'decode' : 'decode, no cache') : `train ${r.config}`,
     r.model,
     String(r.budget),
     r.passes === null ? '-' : `${r.passes}${r.referencePasses !== null && r.referencePasses !== r.passes ? `/${r.referencePasses}` : ''}`,
@@ -335,7 +339,8 @@ for (const [i, row] of table.entries()) {
 }
 out('');
 out(`tok/s: training tokens (batch x T = 64 x 33) per second, median of the timed steps after warm-up (steps = warm-up+timed);`);
-out(`decode: answer tokens generated per second (greedy, 100 problems, no KV cache). ratio = tok/s / torch tok/s with`);
+out(`decode: answer tokens generated per second (greedy, 100 problems; KV cache: prefill, then one token per call;`);
+out(`'no cache': the whole prefix every token; torch does the same). ratio = tok/s / torch tok/s with`);
 out(`torch at 'thr' threads; cpu-time ratio compares tokens per CPU-second with torch x1 (single-threaded rows only,`);
 out(`robust to other load). passes a/b: block passes run by tfjs / torch (ACT stops early; webgpu never stops early).`);
 out(`Machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${loadStart[0].toFixed(2)} at start, ${loadEnd[0].toFixed(2)} at end${loadStart[0] > os.cpus().length * 0.75 || loadEnd[0] > os.cpus().length * 0.75 ? ': LOADED, other processes competed for the cores' : ''}; ${((Date.now() - t0) / 1000).toFixed(0)} s.`);

@@ -14,6 +14,11 @@ torch.optim.AdamW. Same shapes and the same control flow as packages/recursion/s
   ar-trm           binary halting head q = y[:, 0] w + b (no loss), exploration 0.25 in training; non-terminal
                    steps run under no_grad (they cannot carry gradient: the next step detaches), as forward.ts
 
+KV-cached decoding (evaluation, `forward(ids_new, False, cache=KvCache())`), as forward.ts with a cache: one K/V
+slot per block pass index, concatenated along the sequence at each call; every pass runs (no ACT early exit);
+ar-trm keeps each sequence's halting step from the prefill (position 0 decides) and later tokens run the steps up
+to the batch's last one.
+
 Run: python tools/bench/torch_ladder.py --threads 1 --plan '<json>' (see tools/bench/run.mjs). Prints one line
 `BENCH_RESULT <json>` per measured item.
 """
@@ -58,6 +63,16 @@ def solve_budget(model: str, budget: int):
     raise ValueError(f"budget {budget} does not fit a nested schedule")
 
 
+class KvCache:
+    """One {k, v} slot per block pass index ([B, nh, t, hs] each), the decoded length, ar-trm's halting steps."""
+
+    def __init__(self):
+        self.slots: dict[int, dict[str, torch.Tensor]] = {}
+        self.length = 0
+        self.halted_at: torch.Tensor | None = None  # [B] step (1-based) each sequence halted at
+        self.halt_steps = 0
+
+
 class Ladder:
     def __init__(self, model: str, C: int, n_heads: int, budget: int, V: int = 14, ctx: int = 180, dropout: float = 0.1, seed: int = 1337):
         g = torch.Generator().manual_seed(seed)
@@ -96,13 +111,26 @@ class Ladder:
             const("halt.weight", [C, 1], 0), const("halt.bias", [1], -5)
 
     # --- layers -------------------------------------------------------------------------------------------------
-    def f(self, name: str, h: torch.Tensor, training: bool) -> torch.Tensor:
+    def f(self, name: str, h: torch.Tensor, training: bool, kv: dict | None = None) -> torch.Tensor:
+        """The block; with `kv` (a cache slot), h holds the T positions after the slot's t: attend to all t + T."""
         p, C, nh = self.params, self.C, self.n_heads
         B, T, _ = h.shape
         drop = self.dropout if training else 0.0
         x = F.layer_norm(h, (C,), p[f"{name}.ln1.weight"], p[f"{name}.ln1.bias"], 1e-5)
         qkv = (x @ p[f"{name}.attn.qkv.weight"]).view(B, T, 3, nh, C // nh).permute(2, 0, 3, 1, 4)  # [3, B, nh, T, hs]
-        y = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], dropout_p=drop, is_causal=True)  # [B, nh, T, hs]
+        if kv is None:
+            y = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], dropout_p=drop, is_causal=True)  # [B, nh, T, hs]
+        else:
+            t = kv["k"].shape[2] if kv else 0
+            k = torch.cat([kv["k"], qkv[1]], 2) if t else qkv[1]  # [B, nh, t + T, hs]
+            v = torch.cat([kv["v"], qkv[2]], 2) if t else qkv[2]
+            kv["k"], kv["v"] = k, v
+            if T == 1:  # one new query sees every key
+                y = F.scaled_dot_product_attention(qkv[0], k, v)
+            elif t == 0:
+                y = F.scaled_dot_product_attention(qkv[0], k, v, is_causal=True)
+            else:  # query i (position t + i) sees keys j <= t + i
+                y = F.scaled_dot_product_attention(qkv[0], k, v, attn_mask=torch.ones(T, t + T, dtype=torch.bool).tril(t))
         y = y.transpose(1, 2).reshape(B, T, C) @ p[f"{name}.attn.proj.weight"] + p[f"{name}.attn.proj.bias"]
         h = h + F.dropout(y, drop, training)
         x = F.layer_norm(h, (C,), p[f"{name}.ln2.weight"], p[f"{name}.ln2.bias"], 1e-5)
@@ -114,12 +142,23 @@ class Ladder:
         return F.layer_norm(h, (self.C,), p["head.ln_f.weight"], p["head.ln_f.bias"], 1e-5) @ p["head.out.weight"]
 
     # --- the ladder ---------------------------------------------------------------------------------------------
-    def forward(self, ids: torch.Tensor, training: bool, seed: int = 0):
-        """ids [B, T] -> (logits [B, T, V], passes run)."""
+    def forward(self, ids: torch.Tensor, training: bool, seed: int = 0, cache: KvCache | None = None):
+        """ids [B, T] -> (logits [B, T, V], passes run). With `cache` (evaluation): ids are the new tokens."""
+        logits, passes = self._forward(ids, training, seed, cache)
+        if cache is not None:
+            cache.length += ids.shape[1]
+        return logits, passes
+
+    def _forward(self, ids: torch.Tensor, training: bool, seed: int, cache: KvCache | None):
         p, r = self.params, self.r
         B, T = ids.shape
-        x = p["embed.token"][ids] + p["embed.position"][:T]
+        t0 = cache.length if cache is not None else 0
+        x = p["embed.token"][ids] + p["embed.position"][t0 : t0 + T]
         passes = 0
+        early_exit = cache is None  # with a cache every pass runs (later tokens need every pass's K/V)
+
+        def slot(index):
+            return None if cache is None else cache.slots.setdefault(index, {})
 
         def s(k):
             return p["step.embedding"][min(k, self.steps - 1)] if r["step"] else 0.0
@@ -131,11 +170,11 @@ class Ladder:
         if not r["dual"]:
             h = x
             for k in range(self.steps):
-                h = self.f(blk(k), h + s(k), training)
+                h = self.f(blk(k), h + s(k), training, slot(k))
                 passes += 1
                 if act is not None:
                     act.add(h, self.act_prob(h), k == self.steps - 1)
-                    if k < self.steps - 1 and act.all_halted():
+                    if early_exit and k < self.steps - 1 and act.all_halted():
                         break
             return self.readout(act.out if act is not None else h), passes
 
@@ -143,50 +182,60 @@ class Ladder:
         z = p["init.z"].expand(B, T, self.C)
         if not r["nested"]:
             for k in range(self.steps):
-                z = self.f("block", x + y + z + s(k), training)
-                y = self.f("block", y + z + s(k), training)
+                z = self.f("block", x + y + z + s(k), training, slot(2 * k))
+                y = self.f("block", y + z + s(k), training, slot(2 * k + 1))
                 passes += 2
                 act.add(y, self.act_prob(y), k == self.steps - 1)
-                if k < self.steps - 1 and act.all_halted():
+                if early_exit and k < self.steps - 1 and act.all_halted():
                     break
             return self.readout(act.out), passes
 
-        def cycle(y, z, k):
-            for _ in range(self.L):
-                z = self.f("block", x + y + z + s(k), training)
-            y = self.f("block", y + z + s(k), training)
+        def cycle(y, z, k, c):
+            base = k * self.per_step + c * (self.L + 1)  # pass index, as forward.ts
+            for l in range(self.L):
+                z = self.f("block", x + y + z + s(k), training, slot(base + l))
+            y = self.f("block", y + z + s(k), training, slot(base + self.L))
             return y, z
 
         def first_cycles(y, z, k):
             with torch.no_grad():
-                for _ in range(self.H - 1):
-                    y, z = cycle(y, z, k)
+                for c in range(self.H - 1):
+                    y, z = cycle(y, z, k, c)
             return y, z
 
         if act is not None:  # dual-nested-ut
             for k in range(self.steps):
                 y, z = first_cycles(y.detach(), z.detach(), k)
-                y, z = cycle(y, z, k)
+                y, z = cycle(y, z, k, self.H - 1)
                 passes += self.per_step
                 act.add(y, self.act_prob(y), k == self.steps - 1)
-                if k < self.steps - 1 and act.all_halted():
+                if early_exit and k < self.steps - 1 and act.all_halted():
                     break
             return self.readout(act.out), passes
 
         # ar-trm
+        if cache is not None and cache.length > 0:  # cached decoding after the prefill: the halting steps are known
+            y_term = 0.0
+            for k in range(cache.halt_steps):
+                y, z = first_cycles(y, z, k)
+                y, z = cycle(y, z, k, self.H - 1)
+                passes += self.per_step
+                y_term = y_term + y * (cache.halted_at == k + 1).to(y.dtype).view(B, 1, 1)
+            return self.readout(y_term), passes
         rng = random.Random(seed)
         min_steps = [(2 + rng.randrange(max(self.steps - 1, 1))) if training and rng.random() < 0.25 else 0 for _ in range(B)]
         halted = [False] * B
+        halted_at = [0] * B
         y_term = None
         for k in range(self.steps):
             last = k == self.steps - 1
             y, z = first_cycles(y.detach(), z.detach(), k)
             y_in, z_in = y, z
             if last:
-                y, z = cycle(y_in, z_in, k)
+                y, z = cycle(y_in, z_in, k, self.H - 1)
             else:
                 with torch.no_grad():
-                    y, z = cycle(y_in, z_in, k)
+                    y, z = cycle(y_in, z_in, k, self.H - 1)
             passes += self.per_step
             with torch.no_grad():
                 q = (y[:, 0, :] @ p["halt.weight"] + p["halt.bias"]).squeeze(-1).tolist()
@@ -194,13 +243,16 @@ class Ladder:
             for b in range(B):
                 if not halted[b] and (last or (q[b] > 0 and k + 1 >= min_steps[b])):
                     halted[b] = True
+                    halted_at[b] = k + 1
                     now[b] = 1.0
             if any(now):
-                y_used = cycle(y_in, z_in, k)[0] if (not last and training) else y
+                y_used = cycle(y_in, z_in, k, self.H - 1)[0] if (not last and training) else y
                 term = y_used * torch.tensor(now).view(B, 1, 1)
                 y_term = term if y_term is None else y_term + term
             if all(halted):
                 break
+        if cache is not None:  # the prefill decided each sequence's halting step (position 0 is in it)
+            cache.halted_at, cache.halt_steps = torch.tensor(halted_at), max(halted_at)
         return self.readout(y_term), passes
 
     def act_prob(self, h):
@@ -275,6 +327,33 @@ def bench_train(item, plan):
                 passes=statistics.median(passes), blockPasses=m.block_passes)
 
 
+def greedy_decode(m: Ladder, prompts: torch.Tensor, max_new: int, cached: bool):
+    """Greedy batched decoding as decodeAnswers in tools/bench/worker.mjs: newline masked out (no row ends early,
+    every run generates max_new tokens per row); stops after max_new tokens or when every row ended.
+    cached: prefill the prompts, then one token per call through a KvCache; else the whole prefix every call.
+    Returns (rows [B, P + new], model calls)."""
+    B = prompts.shape[0]
+    cache = KvCache() if cached else None
+    with torch.no_grad():
+        rows = prompts
+        inp = prompts
+        ended = torch.zeros(B, dtype=torch.bool)
+        calls = 0
+        for _ in range(max_new):
+            logits, _ = m.forward(inp if cached else rows, training=False, cache=cache)
+            calls += 1
+            last = logits[:, -1, :].clone()
+            last[:, NEWLINE_ID] = -1e9
+            nxt = last.argmax(-1)
+            nxt = torch.where(ended, torch.full_like(nxt, NEWLINE_ID), nxt)
+            ended |= nxt == NEWLINE_ID
+            rows = torch.cat([rows, nxt[:, None]], dim=1)
+            inp = nxt[:, None]
+            if bool(ended.all()):
+                break
+    return rows, calls
+
+
 def bench_decode(item, plan):
     torch.manual_seed(1337)
     m = Ladder(item["model"], plan.get("dModel", 128), plan.get("nHeads", 4), item["budget"], dropout=plan.get("dropout", 0.1))
@@ -282,28 +361,24 @@ def bench_decode(item, plan):
     Lt, Bd = plan.get("L", 10), item.get("batch", 100)
     prompts = torch.tensor([[VOCAB.index(c) for c in f"{''.join(rng.choice('0123456789') for _ in range(Lt))}+{''.join(rng.choice('0123456789') for _ in range(Lt))}="] for _ in range(Bd)])
     max_new = Lt + 2
+    cached = item.get("cache", True)
     walls, cpus, toks = [], [], []
+    rows = None
     for i in range(item["warmup"] + item["timed"]):
         t0, c0 = time.perf_counter(), time.process_time()
-        with torch.no_grad():
-            rows = prompts
-            ended = torch.zeros(Bd, dtype=torch.bool)
-            calls = 0
-            for _ in range(max_new):
-                logits, _ = m.forward(rows, training=False)
-                calls += 1
-                nxt = logits[:, -1, :].argmax(-1)
-                nxt = torch.where(ended, torch.full_like(nxt, NEWLINE_ID), nxt)
-                ended |= nxt == NEWLINE_ID
-                rows = torch.cat([rows, nxt[:, None]], dim=1)
-                if bool(ended.all()):
-                    break
+        rows, calls = greedy_decode(m, prompts, max_new, cached)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         if i >= item["warmup"]:
             walls.append(wall), cpus.append(cpu), toks.append(calls * Bd)
+    extra = {}
+    if cached:  # the cache must not change a single token
+        plain, _ = greedy_decode(m, prompts, max_new, False)
+        if not torch.equal(plain, rows):
+            raise RuntimeError("KV-cached greedy decoding gave other tokens than the uncached one")
+        extra["tokensEqualUncached"] = True
     w, c = statistics.median(walls), statistics.median(cpus)
     return dict(decodeMs=w * 1000, tokensPerSecond=statistics.median(toks) / w, tokensPerCpuSecond=statistics.median(toks) / c, timedRuns=len(walls), batch=Bd,
-                newTokens=statistics.median(toks) / Bd)
+                newTokens=statistics.median(toks) / Bd, cache=cached, **extra)
 
 
 def main():
@@ -321,14 +396,15 @@ def main():
     plan = json.loads(a.plan)
     print("BENCH_RESULT " + json.dumps(dict(kind="setup", torch=torch.__version__, threads=torch.get_num_threads())), flush=True)
     for item in plan["items"]:
-        base = dict(kind=item["kind"], config=item.get("config"), model=item["model"], budget=item["budget"], threads=a.threads)
+        base = dict(kind=item["kind"], config=item.get("config"), model=item["model"], budget=item["budget"], threads=a.threads, cache=item.get("cache"))
         if time.perf_counter() > deadline:
             print("BENCH_RESULT " + json.dumps({**base, "reason": f"skipped: over the {a.budget:.0f} s time budget of the PyTorch x{a.threads} reference"}), flush=True)
             continue
         try:
             t0 = time.perf_counter()
             r = bench_decode(item, plan) if item["kind"] == "decode" else bench_train(item, plan)
-            print(f"[bench torch x{a.threads}] {item['kind']} {item['model']} B={item['budget']}: {r['tokensPerSecond']:.0f} tok/s ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
+            what = item["kind"] + ("" if item.get("cache", True) or item["kind"] != "decode" else " (no cache)")
+            print(f"[bench torch x{a.threads}] {what} {item['model']} B={item['budget']}: {r['tokensPerSecond']:.0f} tok/s ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
             print("BENCH_RESULT " + json.dumps({**base, **r}), flush=True)
         except Exception as e:  # one failing item becomes a reason, never a crash
             print("BENCH_RESULT " + json.dumps({**base, "reason": f"failed: {type(e).__name__}: {e}"}), flush=True)

@@ -105,8 +105,23 @@ async function benchDecode(item) {
   const model = recursion.createModel(modelConfig(item), 1337);
   const prompts = tasks.evaluationSet(task, L, item.batch ?? 100).map((e) => e.prompt);
   const maxNew = task.answerLength(L) + 1; // the answer and its newline
+  const cache = item.cache !== false; // the KV cache (model.startDecoding), or the whole prefix every token
+  // Newline masked out: no row ends early, so every run generates exactly maxNew tokens per row (an untrained model
+  // may emit newlines at once), the same work as torch_ladder.py's decoding.
+  const noNewline = tf.keep(tf.tensor1d(Array.from({ length: model.config.vocabSize }, (_, v) => (v === tasks.NEWLINE_ID ? -1e9 : 0))));
+  const masked = (logits) => {
+    const out = tf.add(logits, noNewline);
+    logits.dispose();
+    return out;
+  };
   let calls = 0;
-  const lm = { logits: (ids) => (calls++, model.logits(ids)) };
+  const lm = {
+    logits: (ids) => (calls++, masked(model.logits(ids))),
+    startDecoding: (b) => {
+      const s = model.startDecoding(b);
+      return { append: (ids) => (calls++, masked(s.append(ids))), get length() { return s.length; }, dispose: () => s.dispose() };
+    },
+  };
   const walls = [];
   const cpus = [];
   const tokens = [];
@@ -115,7 +130,7 @@ async function benchDecode(item) {
       calls = 0;
       const c0 = cpuSeconds();
       const t0 = performance.now();
-      await tasks.decodeAnswers(lm, prompts, maxNew, { strategy: 'greedy' });
+      await tasks.decodeAnswers(lm, prompts, maxNew, { strategy: 'greedy', cache });
       const ms = performance.now() - t0;
       if (i >= item.warmup) {
         walls.push(ms);
@@ -125,6 +140,7 @@ async function benchDecode(item) {
       if (walls.length > 0 && left() * 1000 < ms) break;
     }
   } finally {
+    noNewline.dispose();
     model.dispose();
   }
   const ms = median(walls);
@@ -136,6 +152,7 @@ async function benchDecode(item) {
     timedRuns: walls.length,
     batch: prompts.length,
     newTokens: median(tokens) / prompts.length,
+    cache,
   };
 }
 
@@ -144,19 +161,21 @@ function estimateSeconds(item) {
   if (passMsPerToken === undefined) return undefined;
   const runs = item.warmup + 1;
   if (item.kind === 'decode') {
-    // forward only (about a third of a training pass), on batch x prefix tokens, for every new token
+    // forward only (about a third of a training pass); without a cache on batch x prefix tokens for every new
+    // token, with one on batch x (prompt + answer) tokens in all (per-call overhead not counted)
     const P = task.promptLength(L);
     const A = task.answerLength(L) + 1;
     let tok = 0;
-    for (let t = P; t < P + A; t++) tok += (item.batch ?? 100) * t;
+    if (item.cache === false) for (let t = P; t < P + A; t++) tok += (item.batch ?? 100) * t;
+    else tok = (item.batch ?? 100) * (P + A);
     return (runs * tok * item.budget * passMsPerToken) / 3 / 1000;
   }
   return (runs * batchSize * seqLen * item.budget * passMsPerToken) / 1000;
 }
 
 for (const item of plan.items ?? []) {
-  const label = `${item.kind} ${item.model} B=${item.budget}`;
-  const base = { kind: item.kind, config: item.config, model: item.model, budget: item.budget };
+  const label = `${item.kind}${item.kind === 'decode' && item.cache === false ? ' (no cache)' : ''} ${item.model} B=${item.budget}`;
+  const base = { kind: item.kind, config: item.config, model: item.model, budget: item.budget, cache: item.cache };
   const est = estimateSeconds(item);
   if (left() <= 0 || (est !== undefined && est > left() * 1.5)) {
     const why = est !== undefined ? `needs ~${Math.round(est)} s at this backend's measured pace, ${Math.max(0, Math.round(left()))} s left` : 'no time left';
