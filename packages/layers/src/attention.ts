@@ -54,7 +54,11 @@ export function createAttention(store: ParamStore, name: string, dModel: number,
  * Position t attends to positions <= t only: the property that keeps every refinement autoregressive.
  */
 export function causalSelfAttention(p: AttentionParams, x: tf.Tensor3D, drop?: DropoutSource, cache?: KvSlot): tf.Tensor3D {
-  if (cache) return cachedSelfAttention(p, x, cache, drop);
+  if (cache) {
+    if ((drop?.rate ?? 0) > 0) throw new Error('causalSelfAttention: a KV cache is for evaluation; dropout must be off');
+    // an empty slot (the prefill) takes the full path below, which also fills the slot
+    if (kvLength(cache) > 0) return cachedSelfAttention(p, x, cache);
+  }
   const [B, T, C] = x.shape;
   const H = p.nHeads;
   const hs = C / H;
@@ -62,15 +66,17 @@ export function causalSelfAttention(p: AttentionParams, x: tf.Tensor3D, drop?: D
   const [qc, kc, vc] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // each [B*T, C]
   const rate = drop?.rate ?? 0;
   const seed = drop?.rng.seed();
+  // Split columns, then one 4-D transpose per tensor: wasm's 5-D transpose and unstack are ~20x slower.
+  const toHeads = (t: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hs]), [0, 2, 1, 3]), [B * H, T, hs]) as tf.Tensor3D;
   if (tf.getBackend() === 'wasm') {
     // wasm: batched matmuls as depthwise convolutions (attention-core.ts); the same dropout mask, written in the
     // core's [i, n, j] layout
     const keep = rate > 0 && seed !== undefined ? (dropoutKeep([B * H, T, T], rate, seed, [1, 0, 2]) as tf.Tensor3D) : undefined;
+    if (cache) storeKv(cache, toHeads(kc), toHeads(vc)); // [B*H, T, hs] each
     return tf.reshape(linear(p.proj, attentionCoreDepthwise(qc, kc, vc, B, T, H, keep)), [B, T, C]) as tf.Tensor3D; // [B, T, C]
   }
-  // Split columns, then one 4-D transpose per tensor: wasm's 5-D transpose and unstack are ~20x slower.
-  const toHeads = (t: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hs]), [0, 2, 1, 3]), [B * H, T, hs]) as tf.Tensor3D;
   const [q, k, v] = [qc, kc, vc].map(toHeads) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D]; // each [B*H, T, hs]
+  if (cache) storeKv(cache, k, v);
   const kT = tf.transpose(k, [0, 2, 1]); // [B*H, hs, T]
   const scores = tf.add(tf.mul(tf.matMul(q, kT), 1 / Math.sqrt(hs)), causalMask(T)); // [B*H, T, T]
   const att = dropout(tf.softmax(scores, -1), rate, seed); // [B*H, T, T]
@@ -79,30 +85,35 @@ export function causalSelfAttention(p: AttentionParams, x: tf.Tensor3D, drop?: D
   return linear(p.proj, merged) as tf.Tensor3D; // [B, T, C]
 }
 
+/** Replaces a slot's keys and values (kept: they outlive tf.tidy); [B*H, t, hs] each. */
+function storeKv(slot: KvSlot, k: tf.Tensor3D, v: tf.Tensor3D): void {
+  disposeKvSlot(slot);
+  slot.k = tf.keep(k);
+  slot.v = tf.keep(v);
+}
+
 /**
- * Causal self-attention of n new positions that follow the t positions held in `slot`: x [B, n, C] -> [B, n, C].
- * The new positions attend to the cached keys/values and to each other (causally); their keys/values are then
- * appended to the slot. Evaluation only (no dropout, no gradient wanted), so plain batched matmuls on every backend:
- * with n = 1 they are tiny. Same numbers as the full pass at those positions (up to float rounding).
+ * Causal self-attention of n new positions that follow the t > 0 positions held in `slot`: x [B, n, C] ->
+ * [B, n, C]. The new positions attend to the cached keys/values and to each other (causally); their keys/values
+ * are then appended to the slot. Evaluation only (no dropout, no gradient wanted), so plain batched matmuls on
+ * every backend: with n = 1 they are tiny. Same numbers as the full pass at those positions (up to float rounding).
+ * (An empty slot, the prefill, takes the full path of causalSelfAttention: the same kernels as without a cache.)
  */
-function cachedSelfAttention(p: AttentionParams, x: tf.Tensor3D, slot: KvSlot, drop?: DropoutSource): tf.Tensor3D {
-  if ((drop?.rate ?? 0) > 0) throw new Error('causalSelfAttention: a KV cache is for evaluation; dropout must be off');
+function cachedSelfAttention(p: AttentionParams, x: tf.Tensor3D, slot: KvSlot): tf.Tensor3D {
   const [B, n, C] = x.shape;
   const H = p.nHeads;
   const hs = C / H;
   const t = kvLength(slot);
-  if (t > 0 && slot.k!.shape[0] !== B * H) throw new RangeError(`KV slot holds ${slot.k!.shape[0]! / H} rows, the input has ${B}`);
+  if (slot.k!.shape[0] !== B * H) throw new RangeError(`KV slot holds ${slot.k!.shape[0]! / H} rows, the input has ${B}`);
   const qkv = linear(p.qkv, tf.reshape(x, [B * n, C])); // [B*n, 3C]
   const toHeads = (u: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(u, [B, n, H, hs]), [0, 2, 1, 3]), [B * H, n, hs]) as tf.Tensor3D;
   const [q, kNew, vNew] = (tf.split(qkv, 3, 1) as tf.Tensor2D[]).map(toHeads) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D]; // each [B*H, n, hs]
-  const k = slot.k ? tf.concat([slot.k, kNew], 1) : kNew; // [B*H, t+n, hs]
-  const v = slot.v ? tf.concat([slot.v, vNew], 1) : vNew; // [B*H, t+n, hs]
+  const k = tf.concat([slot.k!, kNew], 1); // [B*H, t+n, hs]
+  const v = tf.concat([slot.v!, vNew], 1); // [B*H, t+n, hs]
   const raw = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)); // [B*H, n, t+n]
-  const scores = n === 1 ? raw : tf.add(raw, causalMaskAt(n, t)); // [B*H, n, t+n]
+  const scores = n === 1 ? raw : tf.add(raw, causalMaskAt(n, t)); // [B*H, n, t+n] (one new query sees every key)
   const y = tf.matMul(tf.softmax(scores, -1), v); // [B*H, n, hs]
-  disposeKvSlot(slot);
-  slot.k = tf.keep(k);
-  slot.v = tf.keep(v);
+  storeKv(slot, k, v);
   const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, n, hs]), [0, 2, 1, 3]), [B, n, C]); // [B, n, C]
   return linear(p.proj, merged) as tf.Tensor3D; // [B, n, C]
 }
