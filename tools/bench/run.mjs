@@ -39,11 +39,13 @@ const HELP = `npm run bench -- [options]
   --models a,b           rungs for the budget-12 rows (default all seven)
   --budget name=seconds  time budget of a backend or of torch (per thread count), e.g. --budget cpu=900
   --node-threads N       set TF_NUM_INTRAOP_THREADS/TF_NUM_INTEROP_THREADS for the node backend (default: TF's own)
+  --rounds N             repeat the whole measurement (PyTorch, then each backend) N times; rows give medians
+                         over rounds and the median and range of the per-round ratios (default 1)
   --no-torch             skip the PyTorch reference
   --no-setup             never run the node backend's setup command
   --help`;
 const args = process.argv.slice(2);
-const opt = { json: false, quick: false, backends: ALL_BACKENDS, models: RUNGS, budget: { ...DEFAULT_BUDGET }, budgetGiven: new Set(), torch: true, setup: true, nodeThreads: undefined };
+const opt = { json: false, quick: false, backends: ALL_BACKENDS, models: RUNGS, budget: { ...DEFAULT_BUDGET }, budgetGiven: new Set(), torch: true, setup: true, nodeThreads: undefined, rounds: 1 };
 for (let i = 0; i < args.length; i++) {
   const [name, inline] = args[i].startsWith('--') && args[i].includes('=') ? [args[i].slice(0, args[i].indexOf('=')), args[i].slice(args[i].indexOf('=') + 1)] : [args[i], undefined];
   const val = () => {
@@ -58,6 +60,7 @@ for (let i = 0; i < args.length; i++) {
   else if (name === '--backends') opt.backends = list(val(), ALL_BACKENDS, '--backends');
   else if (name === '--models') opt.models = list(val(), RUNGS, '--models');
   else if (name === '--node-threads') opt.nodeThreads = positiveInt(val(), '--node-threads');
+  else if (name === '--rounds') opt.rounds = positiveInt(val(), '--rounds');
   else if (name === '--budget') {
     for (const kv of val().split(',')) {
       const [k, s] = kv.split('=');
@@ -241,68 +244,109 @@ if (missingDist.length) {
   spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-const torch = { 1: undefined, 2: undefined };
 let torchReason;
 let torchVersion;
-if (opt.torch) {
-  const found = findPython();
-  if (found.reason) torchReason = found.reason;
-  else {
-    const needed = [...new Set(opt.backends.map((b) => REFERENCE_THREADS[b]).concat([1, 2]))].sort();
-    for (const th of needed) {
-      progress(`PyTorch reference, ${th} thread(s)`);
-      const r = await runTorch(th, found.py);
-      torch[th] = r.map;
-      torchVersion ??= r.version;
+/** One round: the PyTorch reference, then every backend in its own process; returns the rows of this round. */
+async function measureRound() {
+  const torch = { 1: undefined, 2: undefined };
+  if (opt.torch) {
+    const found = findPython();
+    if (found.reason) torchReason = found.reason;
+    else {
+      const needed = [...new Set(opt.backends.map((b) => REFERENCE_THREADS[b]).concat([1, 2]))].sort();
+      for (const th of needed) {
+        progress(`PyTorch reference, ${th} thread(s)`);
+        const r = await runTorch(th, found.py);
+        torch[th] = r.map;
+        torchVersion ??= r.version;
+      }
+    }
+  } else torchReason = 'PyTorch reference skipped (--no-torch)';
+
+  const rows = [];
+  for (const backend of opt.backends) {
+    progress(`${backend}: starting (time budget ${opt.budget[backend]} s)`);
+    const load0 = os.loadavg()[0];
+    const results = await runBackend(backend);
+    for (const r of results) {
+      const th = backend === 'node' && opt.nodeThreads ? Math.min(opt.nodeThreads, 2) : REFERENCE_THREADS[backend];
+      const ref = torch[th]?.get(key(r));
+      const ref1 = torch[1]?.get(key(r));
+      const ref2 = torch[2]?.get(key(r));
+      const tps = r.tokensPerSecond ?? null;
+      const refTps = ref?.tokensPerSecond ?? null;
+      const row = {
+        backend,
+        model: r.model,
+        kind: r.kind,
+        config: r.config,
+        budget: r.budget,
+        ...(r.kind === 'decode' ? { cache: r.cache !== false } : {}),
+        tokensPerSecond: round(tps),
+        referenceTokensPerSecond: round(refTps),
+        ratio: tps && refTps ? round(tps / refTps, 3) : null,
+        reference: `pytorch ${torchVersion ?? ''} float32, ${th} thread${th > 1 ? 's' : ''}`.replace('  ', ' '),
+        referenceThreads: th,
+        threads: THREAD_NOTES[backend],
+        ratio1Thread: tps && ref1?.tokensPerSecond ? round(tps / ref1.tokensPerSecond, 3) : null,
+        ratio2Threads: tps && ref2?.tokensPerSecond ? round(tps / ref2.tokensPerSecond, 3) : null,
+        reference1Thread: round(ref1?.tokensPerSecond ?? null),
+        reference2Threads: round(ref2?.tokensPerSecond ?? null),
+        tokensPerCpuSecond: round(r.tokensPerCpuSecond ?? null),
+        referenceTokensPerCpuSecond: round(ref1?.tokensPerCpuSecond ?? null),
+        // single-threaded pairs only: tfjs tokens per CPU-second / PyTorch x1 tokens per CPU-second (robust to load)
+        cpuTimeRatio: REFERENCE_THREADS[backend] === 1 && r.tokensPerCpuSecond && ref1?.tokensPerCpuSecond ? round(r.tokensPerCpuSecond / ref1.tokensPerCpuSecond, 3) : null,
+        passes: r.passes ?? null,
+        referencePasses: ref?.passes ?? null,
+        stepMs: round(r.stepMs ?? r.decodeMs ?? null, 1),
+        warmup: r.warmupSteps ?? r.warmupRuns ?? null,
+        timed: r.timedSteps ?? r.timedRuns ?? null,
+        loadAvg: r.loadAvg ?? [round(load0, 2)],
+      };
+      if (r.reason) row.reason = r.reason;
+      if (!r.reason && !refTps) row.referenceReason = ref?.reason ?? torchReason ?? 'no PyTorch measurement';
+      if (r.setupNote) row.setupNote = r.setupNote;
+      rows.push(row);
     }
   }
-} else torchReason = 'PyTorch reference skipped (--no-torch)';
+  return rows;
+}
 
-const rows = [];
-for (const backend of opt.backends) {
-  progress(`${backend}: starting (time budget ${opt.budget[backend]} s)`);
-  const load0 = os.loadavg()[0];
-  const results = await runBackend(backend);
-  for (const r of results) {
-    const th = backend === 'node' && opt.nodeThreads ? Math.min(opt.nodeThreads, 2) : REFERENCE_THREADS[backend];
-    const ref = torch[th]?.get(key(r));
-    const ref1 = torch[1]?.get(key(r));
-    const ref2 = torch[2]?.get(key(r));
-    const tps = r.tokensPerSecond ?? null;
-    const refTps = ref?.tokensPerSecond ?? null;
-    const row = {
-      backend,
-      model: r.model,
-      kind: r.kind,
-      config: r.config,
-      budget: r.budget,
-      ...(r.kind === 'decode' ? { cache: r.cache !== false } : {}),
-      tokensPerSecond: round(tps),
-      referenceTokensPerSecond: round(refTps),
-      ratio: tps && refTps ? round(tps / refTps, 3) : null,
-      reference: `pytorch ${torchVersion ?? ''} float32, ${th} thread${th > 1 ? 's' : ''}`.replace('  ', ' '),
-      referenceThreads: th,
-      threads: THREAD_NOTES[backend],
-      ratio1Thread: tps && ref1?.tokensPerSecond ? round(tps / ref1.tokensPerSecond, 3) : null,
-      ratio2Threads: tps && ref2?.tokensPerSecond ? round(tps / ref2.tokensPerSecond, 3) : null,
-      reference1Thread: round(ref1?.tokensPerSecond ?? null),
-      reference2Threads: round(ref2?.tokensPerSecond ?? null),
-      tokensPerCpuSecond: round(r.tokensPerCpuSecond ?? null),
-      referenceTokensPerCpuSecond: round(ref1?.tokensPerCpuSecond ?? null),
-      // single-threaded pairs only: tfjs tokens per CPU-second / PyTorch x1 tokens per CPU-second (robust to load)
-      cpuTimeRatio: REFERENCE_THREADS[backend] === 1 && r.tokensPerCpuSecond && ref1?.tokensPerCpuSecond ? round(r.tokensPerCpuSecond / ref1.tokensPerCpuSecond, 3) : null,
-      passes: r.passes ?? null,
-      referencePasses: ref?.passes ?? null,
-      stepMs: round(r.stepMs ?? r.decodeMs ?? null, 1),
-      warmup: r.warmupSteps ?? r.warmupRuns ?? null,
-      timed: r.timedSteps ?? r.timedRuns ?? null,
-      loadAvg: r.loadAvg ?? [round(load0, 2)],
-    };
-    if (r.reason) row.reason = r.reason;
-    if (!r.reason && !refTps) row.referenceReason = ref?.reason ?? torchReason ?? 'no PyTorch measurement';
-    if (r.setupNote) row.setupNote = r.setupNote;
-    rows.push(row);
-  }
+const roundRows = [];
+for (let r = 0; r < opt.rounds; r++) {
+  if (opt.rounds > 1) progress(`round ${r + 1} of ${opt.rounds}`);
+  roundRows.push(await measureRound());
+}
+const rows = opt.rounds === 1 ? roundRows[0] : combineRounds(roundRows);
+
+/**
+ * Several rounds: one row per measurement with the medians over rounds of tok/s (tfjs and PyTorch, each) and the
+ * median of the per-round ratios, plus their range (`ratioRange`, `cpuTimeRatioRange`) and `rounds`.
+ */
+function combineRounds(all) {
+  const med = (xs) => {
+    const v = xs.filter((x) => x !== null && x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
+    if (!v.length) return null;
+    const m = v.length >> 1;
+    return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+  };
+  const range = (xs) => {
+    const v = xs.filter((x) => x !== null && Number.isFinite(x));
+    return v.length ? [Math.min(...v), Math.max(...v)] : null;
+  };
+  return all[0].map((first, i) => {
+    const same = all.map((rs) => rs[i]);
+    const pick = (f) => same.map((r) => r?.[f] ?? null);
+    const row = { ...first, rounds: all.length };
+    for (const f of ['tokensPerSecond', 'referenceTokensPerSecond', 'reference1Thread', 'reference2Threads', 'tokensPerCpuSecond', 'referenceTokensPerCpuSecond', 'stepMs', 'passes', 'referencePasses']) row[f] = round(med(pick(f)), f === 'stepMs' ? 1 : 0);
+    for (const f of ['ratio', 'ratio1Thread', 'ratio2Threads', 'cpuTimeRatio']) row[f] = round(med(pick(f)), 3);
+    row.ratioRange = range(pick('ratio'));
+    row.cpuTimeRatioRange = range(pick('cpuTimeRatio'));
+    row.loadAvg = [round(Math.min(...same.flatMap((r) => r.loadAvg)), 2), round(Math.max(...same.flatMap((r) => r.loadAvg)), 2)];
+    const reasons = [...new Set(same.map((r) => r.reason).filter(Boolean))];
+    if (reasons.length) row.reason = reasons.join(' | ');
+    return row;
+  });
 }
 function round(x, d = 0) {
   if (x === null || x === undefined || !Number.isFinite(x)) return null;
@@ -324,7 +368,7 @@ for (const r of rows) {
     fmt(r.tokensPerSecond),
     fmt(r.referenceTokensPerSecond),
     `x${r.referenceThreads}`,
-    r.ratio === null ? '-' : r.ratio.toFixed(2),
+    r.ratio === null ? '-' : r.ratioRange && r.rounds > 1 ? `${r.ratio.toFixed(2)} (${r.ratioRange[0].toFixed(2)}-${r.ratioRange[1].toFixed(2)})` : r.ratio.toFixed(2),
     r.cpuTimeRatio === null ? '-' : r.cpuTimeRatio.toFixed(2),
     r.timed === null ? '-' : `${r.warmup}+${r.timed}`,
     r.loadAvg ? Math.max(...r.loadAvg).toFixed(1) : '-',
@@ -343,6 +387,7 @@ out(`decode: answer tokens generated per second (greedy, 100 problems; KV cache:
 out(`'no cache': the whole prefix every token; torch does the same). ratio = tok/s / torch tok/s with`);
 out(`torch at 'thr' threads; cpu-time ratio compares tokens per CPU-second with torch x1 (single-threaded rows only,`);
 out(`robust to other load). passes a/b: block passes run by tfjs / torch (ACT stops early; webgpu never stops early).`);
+if (opt.rounds > 1) out(`${opt.rounds} rounds: tok/s are medians over rounds; ratio is the median of the per-round ratios (its range in brackets).`);
 out(`Machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${loadStart[0].toFixed(2)} at start, ${loadEnd[0].toFixed(2)} at end${loadStart[0] > os.cpus().length * 0.75 || loadEnd[0] > os.cpus().length * 0.75 ? ': LOADED, other processes competed for the cores' : ''}; ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
 const meta = {
   node: process.version,
@@ -354,6 +399,7 @@ const meta = {
   loadAvgEnd: loadEnd.map((x) => round(x, 2)),
   seconds: round((Date.now() - t0) / 1000),
   quick: opt.quick,
+  rounds: opt.rounds,
   budgets: opt.budget,
   config: { ...shared, seqLen: 33, tokensPerStep: 64 * 33 },
 };
