@@ -108,39 +108,27 @@ export class AdamW {
     for (const name of Object.keys(grads)) {
       if (!this.params.has(name)) throw new Error(`AdamW.apply: no parameter named ${name}`);
     }
-    // One float32 scalar tensor per distinct constant for the whole update (not one per op and parameter: on the
-    // node backend each is an upload); the same float32 values as passing the numbers to the ops.
-    const scalars = new Map<number, tf.Scalar>();
-    const c = (x: number): tf.Scalar => {
-      let t = scalars.get(x);
-      if (!t) scalars.set(x, (t = tf.keep(tf.scalar(x, 'float32'))));
-      return t;
-    };
-    try {
-      for (const [name, p] of this.params) {
-        const g = grads[name];
-        if (g == null) continue;
-        if (g.shape.join(',') !== p.shape.join(',')) throw new Error(`AdamW.apply: gradient of ${name} has shape [${g.shape}], parameter [${p.shape}]`);
-        const slot = this.slot(name, p);
-        slot.step += 1;
-        const t = slot.step;
-        // Scalars computed in float64 in JS, then used as float32 constants (torch computes them in Python floats too).
-        const decay = 1 - lr * weightDecay;
-        const stepSize = lr / (1 - beta1 ** t);
-        const bc2Sqrt = Math.sqrt(1 - beta2 ** t);
-        tf.tidy(() => {
-          const m = tf.add(tf.mul(slot.m, c(beta1)), tf.mul(g, c(1 - beta1)));
-          const v = tf.add(tf.mul(slot.v, c(beta2)), tf.mul(tf.mul(g, g), c(1 - beta2)));
-          const denom = tf.add(tf.div(tf.sqrt(v), c(bc2Sqrt)), c(eps));
-          const decayed = weightDecay === 0 ? p : tf.mul(p, c(decay));
-          const next = tf.sub(decayed, tf.mul(tf.div(m, denom), c(stepSize)));
-          slot.m.assign(m);
-          slot.v.assign(v);
-          p.assign(next);
-        });
-      }
-    } finally {
-      for (const t of scalars.values()) t.dispose();
+    for (const [name, p] of this.params) {
+      const g = grads[name];
+      if (g == null) continue;
+      if (g.shape.join(',') !== p.shape.join(',')) throw new Error(`AdamW.apply: gradient of ${name} has shape [${g.shape}], parameter [${p.shape}]`);
+      const slot = this.slot(name, p);
+      slot.step += 1;
+      const t = slot.step;
+      // Scalars computed in float64 in JS, then used as float32 constants (torch computes them in Python floats too).
+      const decay = 1 - lr * weightDecay;
+      const stepSize = lr / (1 - beta1 ** t);
+      const bc2Sqrt = Math.sqrt(1 - beta2 ** t);
+      tf.tidy(() => {
+        const m = tf.add(tf.mul(slot.m, beta1), tf.mul(g, 1 - beta1));
+        const v = tf.add(tf.mul(slot.v, beta2), tf.mul(tf.mul(g, g), 1 - beta2));
+        const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), eps);
+        const decayed = weightDecay === 0 ? p : tf.mul(p, decay);
+        const next = tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize));
+        slot.m.assign(m);
+        slot.v.assign(v);
+        p.assign(next);
+      });
     }
     this.updateEma();
   }
