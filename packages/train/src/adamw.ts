@@ -108,10 +108,7 @@ export class AdamW {
     for (const name of Object.keys(grads)) {
       if (!this.params.has(name)) throw new Error(`AdamW.apply: no parameter named ${name}`);
     }
-    // Parameters of the same shape and step count are updated together, stacked: one chain of ~14 kernels per group
-    // instead of per parameter (kernel dispatch dominates small updates on the node backend). The arithmetic per
-    // element is the same ops in the same order, so the result is bit-identical to updating them one by one.
-    const groups = new Map<string, { t: number; items: { p: tf.Variable; g: tf.Tensor; slot: SlotState }[] }>();
+    // Every shape is checked before anything changes: a bad gradient leaves parameters, moments and steps as they were.
     for (const [name, p] of this.params) {
       const g = grads[name];
       if (g != null && g.shape.join(',') !== p.shape.join(',')) throw new Error(`AdamW.apply: gradient of ${name} has shape [${g.shape}], parameter [${p.shape}]`);
@@ -121,32 +118,20 @@ export class AdamW {
       if (g == null) continue;
       const slot = this.slot(name, p);
       slot.step += 1;
-      const key = `${p.shape.join('x')}@${slot.step}`;
-      const group = groups.get(key) ?? { t: slot.step, items: [] };
-      group.items.push({ p, g, slot });
-      groups.set(key, group);
-    }
-    for (const { t, items } of groups.values()) {
+      const t = slot.step;
       // Scalars computed in float64 in JS, then used as float32 constants (torch computes them in Python floats too).
       const decay = 1 - lr * weightDecay;
       const stepSize = lr / (1 - beta1 ** t);
       const bc2Sqrt = Math.sqrt(1 - beta2 ** t);
       tf.tidy(() => {
-        const one = items.length === 1;
-        const stack = (ts: tf.Tensor[]) => (one ? ts[0]! : tf.stack(ts)); // [n, ...shape] for a group
-        const [g, m0, v0, p0] = [items.map((i) => i.g), items.map((i) => i.slot.m), items.map((i) => i.slot.v), items.map((i) => i.p)].map(stack) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        const m = tf.add(tf.mul(m0, beta1), tf.mul(g, 1 - beta1));
-        const v = tf.add(tf.mul(v0, beta2), tf.mul(tf.mul(g, g), 1 - beta2));
+        const m = tf.add(tf.mul(slot.m, beta1), tf.mul(g, 1 - beta1));
+        const v = tf.add(tf.mul(slot.v, beta2), tf.mul(tf.mul(g, g), 1 - beta2));
         const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), eps);
-        const decayed = weightDecay === 0 ? p0 : tf.mul(p0, decay);
+        const decayed = weightDecay === 0 ? p : tf.mul(p, decay);
         const next = tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize));
-        const split = (x: tf.Tensor) => (one ? [x] : tf.unstack(x));
-        const [ms, vs, ps] = [split(m), split(v), split(next)];
-        items.forEach((item, i) => {
-          item.slot.m.assign(ms[i]!);
-          item.slot.v.assign(vs[i]!);
-          item.p.assign(ps[i]!);
-        });
+        slot.m.assign(m);
+        slot.v.assign(v);
+        p.assign(next);
       });
     }
     this.updateEma();
