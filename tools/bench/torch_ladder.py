@@ -298,6 +298,18 @@ def addition_batch(rng: random.Random, L: int, B: int):
     return full[:, :-1].contiguous(), full[:, 1:].contiguous(), torch.tensor(mask)
 
 
+def train_step(m: "Ladder", opt, batch, seed: int):
+    """One optimizer step on (inputs, targets, mask) as trainStep does: masked mean CE, backward, AdamW; (loss, passes)."""
+    inputs, targets, mask = batch
+    opt.zero_grad(set_to_none=True)
+    logits, n = m.forward(inputs, training=True, seed=seed)
+    ce = F.cross_entropy(logits.reshape(-1, m.V), targets.reshape(-1), reduction="none")
+    loss = (ce * mask.reshape(-1)).sum() / mask.sum().clamp(min=1)
+    loss.backward()
+    opt.step()
+    return loss.item(), n
+
+
 def bench_train(item, plan):
     torch.manual_seed(1337)
     m = Ladder(item["model"], plan.get("dModel", 128), plan.get("nHeads", 4), item["budget"], dropout=plan.get("dropout", 0.1))
@@ -307,15 +319,8 @@ def bench_train(item, plan):
     batches = [addition_batch(rng, Lt, B) for _ in range(4)]
     walls, cpus, passes = [], [], []
     for i in range(item["warmup"] + item["timed"]):
-        inputs, targets, mask = batches[i % len(batches)]
         t0, c0 = time.perf_counter(), time.process_time()
-        opt.zero_grad(set_to_none=True)
-        logits, n = m.forward(inputs, training=True, seed=1000 + i)
-        ce = F.cross_entropy(logits.reshape(-1, m.V), targets.reshape(-1), reduction="none")
-        loss = (ce * mask.reshape(-1)).sum() / mask.sum().clamp(min=1)
-        loss.backward()
-        opt.step()
-        lv = loss.item()
+        lv, n = train_step(m, opt, batches[i % len(batches)], 1000 + i)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         if not math.isfinite(lv):
             raise RuntimeError(f"loss is {lv}")

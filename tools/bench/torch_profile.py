@@ -16,10 +16,9 @@ import time
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, os.path.dirname(__file__))
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 from torch.profiler import ProfilerActivity, profile  # noqa: E402
 
-from torch_ladder import Ladder, addition_batch  # noqa: E402
+from torch_ladder import Ladder, addition_batch, train_step  # noqa: E402
 
 MATMUL_OPS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"}
 
@@ -40,14 +39,7 @@ def main():
     batches = [addition_batch(rng, 10, 64) for _ in range(4)]
 
     def step(i):
-        inputs, targets, mask = batches[i % 4]
-        opt.zero_grad(set_to_none=True)
-        logits, _ = m.forward(inputs, training=True, seed=1000 + i)
-        ce = F.cross_entropy(logits.reshape(-1, m.V), targets.reshape(-1), reduction="none")
-        loss = (ce * mask.reshape(-1)).sum() / mask.sum().clamp(min=1)
-        loss.backward()
-        opt.step()
-        return loss.item()
+        return train_step(m, opt, batches[i % 4], 1000 + i)[0]
 
     for i in range(3):
         step(i)
