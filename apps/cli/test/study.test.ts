@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { tarm } from './tarm.js';
 import { solveBudget } from '@tarm/recursion';
-import { ATTRIBUTION_ARMS, ATTRIBUTION_PRESET, runAttribution, trainArgs } from '@tarm/study';
+import { ATTRIBUTION_ARMS, ATTRIBUTION_PRESET, attributionPreset, readAttributionFile, resolveGrid, runAttribution, trainArgs } from '@tarm/study';
 import { buildProgram } from '../dist/program.js';
 import { resolveTrain } from '../dist/options.js';
 
@@ -32,6 +32,43 @@ describe('tarm study --preset attribution', () => {
       expect(r.stderr).toMatch(new RegExp(`${extra[0]} is not allowed with --preset attribution`));
       expect(existsSync(out)).toBe(false);
     }
+  });
+
+  it('--task: validated before anything is written (exit 2, the flag and the allowed values); only with attribution', async () => {
+    const out = join(tmp(), 'attr');
+    const bad = await tarm(['study', '--preset', 'attribution', '--task', 'sorting', '--out', out]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/invalid --task: got "sorting"; allowed: "addition", "copy", "reverse"/);
+    const other = await tarm(['study', '--preset', 'smoke', '--task', 'copy', '--out', out]);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/--task is only for --preset attribution; for preset smoke use --tasks/);
+    expect(existsSync(out)).toBe(false);
+    const help = await tarm(['study', '--help']);
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('--task <name> attribution only: the task every arm trains on, addition | copy | reverse (default: addition)');
+  });
+
+  it("--task copy reaches every run's tarm train config, and the saved task guards the folder", async () => {
+    const preset = attributionPreset('copy');
+    const grid = resolveGrid(preset);
+    expect(new Set(grid.map((r) => r.task))).toEqual(new Set(['copy']));
+    for (const arm of ATTRIBUTION_ARMS) {
+      const args = trainArgs({ ...grid[0]!, model: arm.model }, preset.config, { runDir: '/tmp/x', backend: 'wasm', resume: false, extra: arm.flags });
+      expect(parseTrain(args.slice(1)).flags.task, arm.id).toBe('copy');
+    }
+    // a folder made on copy: the CLI without --task (addition) is refused on the task, with --task copy it gets
+    // past the task to the configuration check (this folder was made with 4 steps, the preset has 200)
+    const out = join(tmp(), 'attr');
+    const small = { ...structuredClone(preset), config: { ...preset.config, steps: 4, evalEvery: 2 } };
+    const made = await runAttribution({ outDir: out, cliEntry: FAKE_TARM, preset: small, arms: ATTRIBUTION_ARMS, seeds: [1], workers: 2, progress: false });
+    expect(made.ok).toBe(true);
+    const addition = await tarm(['study', '--preset', 'attribution', '--out', out]);
+    expect(addition.code).toBe(1);
+    expect(addition.stderr).toMatch(/was made on task copy; this command asks for task addition\. Rerun with --task copy/);
+    const copy = await tarm(['study', '--preset', 'attribution', '--task', 'copy', '--out', out]);
+    expect(copy.code).toBe(1);
+    expect(copy.stderr).not.toMatch(/made on task/);
+    expect(copy.stderr).toMatch(/steps: 4 -> 200/);
+    expect(readAttributionFile(out)!.sessions).toHaveLength(1);
   });
 
   it("every arm's tarm train command line resolves to the intended switches (last value of a repeated flag wins)", () => {

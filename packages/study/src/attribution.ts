@@ -11,12 +11,15 @@ import {
   BACKEND_NAMES,
   MODEL_NAMES,
   StudyPresetSchema,
+  TASK_NAMES,
+  attributionPreset,
   definePreset,
   getPreset,
   gridAxes,
   type BackendName,
   type PresetName,
   type StudyPreset,
+  type StudyPresetInput,
 } from './presets.js';
 import { createGridProgress, type GridRenderer } from './progress.js';
 import { readObject } from './run-folder.js';
@@ -195,6 +198,14 @@ const armKey = (a: Pick<AttributionArm, 'id' | 'model' | 'flags' | 'kind' | 'bas
 function checkAttributionFile(outDir: string, preset: StudyPreset, arms: readonly AttributionArm[]): AttributionFile | undefined {
   const old = readAttributionFile(outDir);
   if (!old) return undefined;
+  const oldTasks = old.preset.tasks.join(', ');
+  const newTasks = preset.tasks.join(', ');
+  if (oldTasks !== newTasks) {
+    throw new StudyError(
+      `${join(outDir, ATTRIBUTION_FILE)} was made on task ${oldTasks}; this command asks for task ${newTasks}. ` +
+        `Rerun with --task ${oldTasks} to resume it, or choose another --out.`,
+    );
+  }
   const diff = configDiff(old.preset.config, preset.config);
   if (old.preset.name !== preset.name || diff.length > 0) {
     throw new StudyError(
@@ -236,6 +247,12 @@ export interface RunAttributionOptions {
   preset?: PresetName | StudyPreset;
   /** The arms (default: ATTRIBUTION_ARMS). */
   arms?: readonly AttributionArm[];
+  /**
+   * Train the arms on this task instead of the preset's (one of TASK_NAMES; the preset is
+   * `attributionPreset(task)`-like: its `tasks` replaced, so the task is saved in attribution.json and a
+   * folder made on another task is refused). Default: the preset's task (`addition` for the attribution preset).
+   */
+  task?: string;
   /** Replace the preset's seeds. */
   seeds?: readonly number[];
   /** Parallel training processes over all arms together (default `os.availableParallelism()`). */
@@ -303,7 +320,16 @@ function mergeProgress(
  * runs: check `ok` / `failed`. Then call `writeAttributionReport(outDir)`.
  */
 export async function runAttribution(opts: RunAttributionOptions): Promise<AttributionOutcome> {
-  const preset = opts.preset === undefined ? ATTRIBUTION_PRESET : typeof opts.preset === 'string' ? getPreset(opts.preset) : definePreset(opts.preset);
+  const base = opts.preset === undefined ? ATTRIBUTION_PRESET : typeof opts.preset === 'string' ? getPreset(opts.preset) : definePreset(opts.preset);
+  if (opts.task !== undefined && !(TASK_NAMES as readonly string[]).includes(opts.task)) {
+    throw new StudyError(`--task: unknown task ${JSON.stringify(opts.task)}; known: ${TASK_NAMES.join(', ')}`);
+  }
+  const preset =
+    opts.task === undefined || (base.tasks.length === 1 && base.tasks[0] === opts.task)
+      ? base
+      : base === ATTRIBUTION_PRESET
+        ? attributionPreset(opts.task)
+        : definePreset({ ...structuredClone(base), tasks: [opts.task] } as StudyPresetInput);
   const arms = opts.arms === undefined ? ATTRIBUTION_ARMS : defineArms(opts.arms as z.input<typeof AttributionArmSchema>[]);
   if (preset.tasks.length !== 1) throw new StudyError(`an attribution study trains one task; preset ${preset.name} has ${preset.tasks.join(', ')}`);
   const tasks = [...preset.tasks];
@@ -332,6 +358,10 @@ export async function runAttribution(opts: RunAttributionOptions): Promise<Attri
     for (const arm of arms) {
       const dir = armDir(outDir, arm.id);
       const old = readStudyFile(dir);
+      const otherTask = old?.grid.tasks.find((t) => !preset.tasks.includes(t));
+      if (otherTask !== undefined) {
+        throw new StudyError(`arm ${arm.id}: ${join(dir, STUDY_FILE)} holds runs on task ${otherTask}; this command asks for task ${preset.tasks.join(', ')}`);
+      }
       const diff = old ? configDiff(old.preset.config, preset.config) : [];
       if (old && (old.preset.name !== preset.name || diff.length)) {
         throw new StudyError(`arm ${arm.id}: ${join(dir, STUDY_FILE)} was made with preset ${old.preset.name}${diff.length ? ` (${diff.join('; ')})` : ''}; this command asks for preset ${preset.name}`);

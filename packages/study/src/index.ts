@@ -12,6 +12,7 @@ export {
   ATTRIBUTION_PRESET,
   PAPER_MODEL_NAMES,
   SMOKE_PRESET,
+  attributionPreset,
   definePreset,
   getPreset,
   gridAxes,

@@ -200,6 +200,26 @@ export const ATTRIBUTION_PRESET: StudyPreset = definePreset({
   ],
 });
 
+/**
+ * The attribution preset on another task: the same configuration, arms and seeds, `tasks` replaced by `[task]`
+ * and the wording of its description and notes made to name it. The task is part of the preset saved in
+ * attribution.json, so a folder made on one task refuses to resume on another. `addition` (the default) returns
+ * ATTRIBUTION_PRESET itself.
+ */
+export function attributionPreset(task: string = 'addition'): StudyPreset {
+  if (!(TASK_NAMES as readonly string[]).includes(task)) {
+    throw new StudyError(`unknown task ${JSON.stringify(task)} for the attribution study; known: ${TASK_NAMES.join(', ')}`);
+  }
+  if (task === ATTRIBUTION_PRESET.tasks[0]) return ATTRIBUTION_PRESET;
+  const onTask = (s: string) => s.replace('collapse on addition', `collapse on ${task}`).replace('; addition only', `; ${task} only`);
+  return definePreset({
+    ...structuredClone(ATTRIBUTION_PRESET),
+    tasks: [task as TaskName],
+    description: onTask(ATTRIBUTION_PRESET.description),
+    notes: ATTRIBUTION_PRESET.notes.map(onTask),
+  } as StudyPresetInput);
+}
+
 export const PRESETS: Readonly<Record<PresetName, StudyPreset>> = Object.freeze({
   smoke: SMOKE_PRESET,
   cpu: CPU_PRESET,

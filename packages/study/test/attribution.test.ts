@@ -7,6 +7,7 @@ import {
   ATTRIBUTION_PRESET,
   PRESETS,
   attributionConclusion,
+  attributionPreset,
   compareArms,
   meanCI,
   type ArmSummary,
@@ -51,6 +52,22 @@ describe('attribution preset and arms', () => {
       evalN: 50,
     });
     expect(ATTRIBUTION_PRESET.notes.length).toBeGreaterThan(3);
+  });
+
+  it('attributionPreset(task): the same configuration on another task, worded for it; addition is the preset itself', () => {
+    expect(attributionPreset()).toBe(ATTRIBUTION_PRESET);
+    expect(attributionPreset('addition')).toBe(ATTRIBUTION_PRESET);
+    for (const task of ['copy', 'reverse'] as const) {
+      const p = attributionPreset(task);
+      expect(p).toMatchObject({ name: 'attribution', tasks: [task], seeds: ATTRIBUTION_PRESET.seeds, models: ATTRIBUTION_PRESET.models });
+      expect(p.config).toEqual(ATTRIBUTION_PRESET.config);
+      expect(p.description).toContain(`collapse on ${task}`);
+      expect(p.notes.join('\n')).toContain(`; ${task} only`);
+      expect(p.notes.join('\n')).not.toContain('addition only');
+      expect(Object.isFrozen(p.tasks)).toBe(true);
+    }
+    expect(ATTRIBUTION_PRESET.tasks).toEqual(['addition']);
+    expect(() => attributionPreset('sorting')).toThrow(/unknown task "sorting" .*known: addition, copy, reverse/);
   });
 
   it('arms: paper, one fix at a time, all, then the decoding check; frozen', () => {
@@ -205,6 +222,50 @@ describe('runAttribution with a fake train command', () => {
     writeFileSync(join(dir, 'arms', 'paper', 'study.json'), '{}');
     await expect(runAttribution(options(dir, calls, {}, { preset, arms, seeds: [1] }))).rejects.toThrow(/not a tarm study file/);
     expect(invocations(calls)).toHaveLength(4);
+  });
+});
+
+describe('runAttribution --task', () => {
+  const small = { ...structuredClone(ATTRIBUTION_PRESET), config: { ...ATTRIBUTION_PRESET.config, steps: 4, evalEvery: 2 } };
+  const arms = ATTRIBUTION_ARMS.filter((a) => ['paper', 'all'].includes(a.id));
+
+  it('trains every arm on the task, saves it in attribution.json and the arm folders, and the report names it', async () => {
+    const dir = join(tempDir(), 'attr-copy');
+    const calls = join(dir, '..', 'invocations.log');
+    const outcome = await runAttribution(options(dir, calls, {}, { preset: small, arms, seeds: [1, 2], task: 'copy' }));
+    expect(outcome.ok).toBe(true);
+    expect(outcome.preset.tasks).toEqual(['copy']);
+    expect(outcome.runs.map((r) => r.id).sort()).toEqual(['all/trm-faithful-copy-s1', 'all/trm-faithful-copy-s2', 'paper/ar-trm-copy-s1', 'paper/ar-trm-copy-s2']);
+    expect(readAttributionFile(dir)!.preset.tasks).toEqual(['copy']);
+    for (const arm of arms) {
+      const study = JSON.parse(readFileSync(join(dir, 'arms', arm.id, 'study.json'), 'utf8'));
+      expect(study).toMatchObject({ preset: { tasks: ['copy'] }, grid: { tasks: ['copy'] } });
+      const cmd = readFileSync(join(dir, 'arms', arm.id, 'logs', `${arm.model}-copy-s1.log`), 'utf8').split('\n')[0]!;
+      expect(cmd).toContain(`train --model ${arm.model} --task copy --length 10`);
+    }
+    const md = readFileSync((await writeAttributionReport(dir)).report, 'utf8');
+    expect(md).toContain('on copy.');
+    expect(md).toMatch(/^\| paper \| [\d.]+ ± [\d.]+ \|/m);
+  });
+
+  it('refuses to resume a folder on another task (attribution.json, then the arm folders), starting nothing', async () => {
+    const dir = join(tempDir(), 'attr-task');
+    const calls = join(dir, '..', 'invocations.log');
+    await runAttribution(options(dir, calls, {}, { preset: small, arms, seeds: [1], task: 'copy' }));
+    expect(invocations(calls)).toHaveLength(2);
+    await expect(runAttribution(options(dir, calls, {}, { preset: small, arms, seeds: [1] }))).rejects.toThrow(
+      /was made on task copy; this command asks for task addition\. Rerun with --task copy to resume it/,
+    );
+    await expect(runAttribution(options(dir, calls, {}, { preset: small, arms, seeds: [1], task: 'reverse' }))).rejects.toThrow(/made on task copy; .*task reverse/);
+    // without attribution.json, the arm folders still hold runs on copy
+    rmSync(join(dir, 'attribution.json'));
+    await expect(runAttribution(options(dir, calls, {}, { preset: small, arms, seeds: [1], task: 'addition' }))).rejects.toThrow(/arm paper: .*holds runs on task copy/);
+    await expect(runAttribution(options(dir, calls, {}, { preset: small, arms, seeds: [1], task: 'sorting' }))).rejects.toThrow(/--task: unknown task "sorting"; known: addition, copy, reverse/);
+    expect(invocations(calls)).toHaveLength(2);
+    // the same task resumes: nothing to run again
+    const again = await runAttribution(options(dir, calls, {}, { preset: small, arms, seeds: [1], task: 'copy' }));
+    expect(again.ok).toBe(true);
+    expect(invocations(calls)).toHaveLength(2);
   });
 });
 

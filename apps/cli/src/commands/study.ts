@@ -7,6 +7,7 @@ import {
   collectResults,
   isAttributionFolder,
   PRESET_NAMES,
+  TASK_NAMES,
   regenerateAttributionReport,
   regenerateReport,
   runAttribution,
@@ -24,6 +25,7 @@ const StudyFlags = z.strictObject({
   out: z.string().min(1),
   models: z.string().optional(),
   tasks: z.string().optional(),
+  task: z.enum(TASK_NAMES).optional(),
   seeds: z.string().regex(/^\d+(,\d+)*$/, 'a comma-separated list of integers').optional(),
   workers: z.coerce.number().int().min(1).optional(),
   backend: z.enum(BACKEND_NAMES).default('wasm'),
@@ -38,10 +40,11 @@ export function registerStudy(program: Command): void {
   program
     .command('study')
     .description('run the compute-matched grid (rungs x tasks x seeds) in parallel workers; resumable; writes results, report and plots')
-    .requiredOption('--preset <name>', 'smoke | cpu | paper | attribution (ar-trm with one TRM fix at a time, then all, on addition)')
+    .requiredOption('--preset <name>', 'smoke | cpu | paper | attribution (ar-trm with one TRM fix at a time, then all; on --task)')
     .requiredOption('--out <dir>', 'study folder (rerun the same command to resume)')
     .option('--models <list>', 'comma-separated rungs (default: the preset\'s; not with attribution)')
     .option('--tasks <list>', 'comma-separated tasks (default: the preset\'s; not with attribution)')
+    .option('--task <name>', `attribution only: the task every arm trains on, ${TASK_NAMES.join(' | ')} (default: addition)`)
     .option('--seeds <list>', 'comma-separated seeds (default: the preset\'s)')
     .option('--workers <n>', 'parallel training processes (default: one per core)')
     .option('--backend <name>', 'wasm | cpu | node | webgpu', 'wasm')
@@ -49,8 +52,11 @@ export function registerStudy(program: Command): void {
       const f = configDefiner(StudyFlags)(raw as never);
       if (f.preset === 'attribution' && (f.models !== undefined || f.tasks !== undefined)) {
         throw new UsageError(
-          `${f.models !== undefined ? '--models' : '--tasks'} is not allowed with --preset attribution: its arms fix the model (ar-trm, trm-faithful) and the task (addition); --seeds, --workers and --backend are`,
+          `${f.models !== undefined ? '--models' : '--tasks'} is not allowed with --preset attribution: its arms fix the model (ar-trm, trm-faithful) and train one task (choose it with --task ${TASK_NAMES.join(' | ')}); --seeds, --workers and --backend are`,
         );
+      }
+      if (f.preset !== 'attribution' && f.task !== undefined) {
+        throw new UsageError(`--task is only for --preset attribution; for preset ${f.preset} use --tasks <list> (${TASK_NAMES.join(', ')})`);
       }
       if (f.preset !== 'attribution' && isAttributionFolder(f.out)) {
         throw new UsageError(`${f.out} is an attribution study (attribution.json): resume it with --preset attribution, or choose another --out`);
@@ -65,6 +71,7 @@ export function registerStudy(program: Command): void {
           const outcome = await runAttribution({
             outDir: f.out,
             cliEntry,
+            task: f.task,
             seeds: list(f.seeds)?.map(Number),
             workers: f.workers,
             backend: f.backend,
