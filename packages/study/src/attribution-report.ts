@@ -363,7 +363,7 @@ export function attributionMarkdown(data: AttributionData, summary: AttributionS
     ...(file.preset.notes.length ? ["Changes from the paper's configuration:", '', ...file.preset.notes.map((n) => `- ${n}`), ''] : []),
     `## Accuracy by arm (L = ${L}, final step)`,
     '',
-    `Percent; mean ± 95% confidence interval over seeds (Student t, n - 1 degrees of freedom), "n=1" for a single seed; finished runs only. Q1 holds the most significant answer digits, Q4 the least significant. Wall: mean seconds per finished run. Chance is about ${PAPER_CHANCE}%.`,
+    `Percent; mean ± 95% confidence interval over seeds (Student t, n - 1 degrees of freedom), "n=1" for a single seed; finished runs only. ${summary.task === 'addition' ? 'Q1 holds the most significant answer digits, Q4 the least significant' : 'Q1..Q4: the first to the last quarter of the answer positions'}. Wall: mean seconds per finished run. Chance is about ${PAPER_CHANCE}%.`,
     '',
     table(['arm', 'char acc', 'exact match', 'first char', 'last char', 'Q1', 'Q2', 'Q3', 'Q4', 'wall (s)', 'seeds'], accRows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']),
     '',

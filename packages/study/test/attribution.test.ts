@@ -143,6 +143,7 @@ describe('runAttribution with a fake train command', () => {
     expect(md).toContain('| deep-supervision | paper | 71.7 | 21.7 | +50.0 | [+48.7, +51.3] | 4 | higher |');
     expect(md).toMatch(/\| halt-loss \| paper \| 21\.7 \| 21\.7 \| 0\.0 \| \[-1\.3, \+1\.3\] \| 4 \| no detectable change \|/);
     expect(md).toContain('Welch');
+    expect(md).toContain('Q1 holds the most significant answer digits');
     expect(md).toContain('## Conclusion');
     expect(md).toContain('deep-supervision raises character accuracy from 21.7% to 71.7% (difference +50.0 points, 95% CI [+48.7, +51.3]).');
     expect(md).toContain('The difference intervals of halt-loss, grad-all, ema include 0');
@@ -245,6 +246,8 @@ describe('runAttribution --task', () => {
     }
     const md = readFileSync((await writeAttributionReport(dir)).report, 'utf8');
     expect(md).toContain('on copy.');
+    expect(md).toContain('Q1..Q4: the first to the last quarter of the answer positions');
+    expect(md).not.toContain('most significant answer digits');
     expect(md).toMatch(/^\| paper \| [\d.]+ ± [\d.]+ \|/m);
   });
 
