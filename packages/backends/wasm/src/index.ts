@@ -39,6 +39,8 @@ let fusedRegistered = false;
 function registerFusedKernels(): void {
   if (fusedRegistered) return;
   const views = (backend: unknown, out: tf.TensorInfo, ...ins: tf.TensorInfo[]): Float32Array[] => {
+    const bad = ins.find((t) => t.dtype !== 'float32');
+    if (bad) throw new TypeError(`${FUSED_KERNELS.gelu}: inputs must be float32, got ${bad.dtype}`);
     // views after makeOutput: growing the heap detaches earlier ones
     const heap = backend as WasmHeap;
     return [...ins, out].map((t) => heap.typedArrayFromHeap(t));
