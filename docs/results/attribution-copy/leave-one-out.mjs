@@ -4,11 +4,14 @@
 // Same preset as `tarm study --preset attribution --task copy`; greedy evaluation of the raw weights (--ema 0).
 //   npm run build && node docs/results/attribution-copy/leave-one-out.mjs studies/attribution-copy-loo [workers]
 //   npx tarm report studies/attribution-copy-loo
+// Optional third argument: the task (default copy), e.g. for the addition follow-up in ../attribution:
+//   node docs/results/attribution-copy/leave-one-out.mjs studies/attribution-addition-loo 2 addition
 import { fileURLToPath } from 'node:url';
 import { ATTRIBUTION_ARMS, attributionPreset, runAttribution, writeAttributionReport } from '@tarm/study';
 
 const out = process.argv[2] ?? 'studies/attribution-copy-loo';
 const workers = Number(process.argv[3] ?? 2);
+const task = process.argv[4] ?? 'copy';
 const cliEntry = fileURLToPath(new URL('../../../apps/cli/dist/main.js', import.meta.url));
 const noEma = ['--ema', '0'];
 const arms = [
@@ -20,7 +23,7 @@ const arms = [
 ];
 const ac = new AbortController();
 process.once('SIGINT', () => ac.abort());
-const outcome = await runAttribution({ outDir: out, cliEntry, task: 'copy', preset: attributionPreset('copy'), arms, workers, signal: ac.signal });
+const outcome = await runAttribution({ outDir: out, cliEntry, task, preset: attributionPreset(task), arms, workers, signal: ac.signal });
 const { report } = await writeAttributionReport(out);
 console.log(`${out}: ${outcome.runs.length} runs, ${outcome.failed.length} failed, ${Math.round(outcome.wallSeconds)}s; report ${report}`);
 process.exitCode = outcome.ok ? 0 : 1;
