@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import statistics
 import sys
@@ -36,31 +37,12 @@ import time
 import torch
 import torch.nn.functional as F
 
-RUNGS = {
-    "dense": dict(tied=False, step=False, halting="none", dual=False, nested=False),
-    "iterative": dict(tied=True, step=False, halting="none", dual=False, nested=False),
-    "iterative-step": dict(tied=True, step=True, halting="none", dual=False, nested=False),
-    "ut": dict(tied=True, step=True, halting="act", dual=False, nested=False),
-    "dual-ut": dict(tied=True, step=True, halting="act", dual=True, nested=False),
-    "dual-nested-ut": dict(tied=True, step=True, halting="act", dual=True, nested=True),
-    "ar-trm": dict(tied=True, step=True, halting="binary", dual=True, nested=True),
-}
+# The rung switches, ACT threshold and budget solver are the float64 reference's (tools/torch/ladder_reference.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "torch"))
+from ladder_reference import ACT_THRESHOLD, RUNGS, solve_budget  # noqa: E402
+
 VOCAB = "0123456789|+=\n"
 NEWLINE_ID = VOCAB.index("\n")
-ACT_THRESHOLD = 1 - 1e-6
-
-
-def solve_budget(model: str, budget: int):
-    """(steps, H, L, passes per step), as packages/recursion/src/budget.ts."""
-    r = RUNGS[model]
-    if not r["dual"]:
-        return budget, 1, 0, 1
-    if not r["nested"]:
-        return budget // 2, 1, 1, 2
-    for H, L in [(2, 2), (1, 2), (1, 1)]:
-        if budget % (H * (L + 1)) == 0:
-            return budget // (H * (L + 1)), H, L, H * (L + 1)
-    raise ValueError(f"budget {budget} does not fit a nested schedule")
 
 
 class KvCache:
@@ -79,7 +61,8 @@ class Ladder:
         self.r = RUNGS[model]
         self.model = model
         self.C, self.n_heads, self.V, self.dropout = C, n_heads, V, dropout
-        self.steps, self.H, self.L, self.per_step = solve_budget(model, budget)
+        sched = solve_budget(model, budget)
+        self.steps, self.H, self.L, self.per_step = sched.steps, sched.H, sched.L, sched.passes_per_step
         self.block_passes = budget
         self.params: dict[str, torch.Tensor] = {}
 
@@ -101,7 +84,7 @@ class Ladder:
             normal(f"{b}.mlp.proj.weight", [4 * C, C]), const(f"{b}.mlp.proj.bias", [C], 0)
         const("head.ln_f.weight", [C], 1), const("head.ln_f.bias", [C], 0)
         normal("head.out.weight", [C, V])
-        if self.r["step"]:
+        if self.r["step_embedding"]:
             normal("step.embedding", [self.steps, C])
         if self.r["halting"] == "act":
             normal("act.weight", [C, 1]), const("act.bias", [1], 0)
@@ -161,7 +144,7 @@ class Ladder:
             return None if cache is None else cache.slots.setdefault(index, {})
 
         def s(k):
-            return p["step.embedding"][min(k, self.steps - 1)] if r["step"] else 0.0
+            return p["step.embedding"][min(k, self.steps - 1)] if r["step_embedding"] else 0.0
 
         def blk(k):
             return "block" if r["tied"] else f"blocks.{k}"
