@@ -14,6 +14,12 @@ export function createLinear(store: ParamStore, name: string, inDim: number, out
   };
 }
 
+/** dx = dy W^T and dW = x^T dy for y = x W; explicit transposes on wasm, transpose flags elsewhere. */
+function matMulGrads(dy: tf.Tensor2D, x: tf.Tensor2D, w: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
+  if (tf.getBackend() !== 'wasm') return [tf.matMul(dy, w, false, true), tf.matMul(x, dy, true, false)];
+  return [tf.matMul(dy, tf.transpose(w)), tf.matMul(tf.transpose(x), dy)]; // [M, N] @ [N, K]; [K, M] @ [M, N]
+}
+
 /**
  * `x @ W` whose gradient transposes explicitly on the wasm backend. tfjs's own matMul gradient uses the
  * transposeA/B flags, which on wasm leave XNNPACK's fast path (~10x slower, platform.md); the other backends
@@ -25,15 +31,7 @@ export const matMulExplicitT = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, save:
   save([x, w]);
   return {
     value: tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
-      if (tf.getBackend() !== 'wasm') {
-        return [tf.matMul(dy as tf.Tensor2D, sw, false, true), tf.matMul(sx, dy as tf.Tensor2D, true, false)];
-      }
-      const dx = tf.matMul(dy as tf.Tensor2D, tf.transpose(sw)); // [M, N] @ [N, K] -> [M, K]
-      const dw = tf.matMul(tf.transpose(sx), dy as tf.Tensor2D); // [K, M] @ [M, N] -> [K, N]
-      return [dx, dw];
-    },
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => matMulGrads(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D),
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
 
@@ -57,12 +55,7 @@ const matMulBias = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, sav
   save([x, w]);
   return {
     value: tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
-      const dy2 = dy as tf.Tensor2D;
-      if (tf.getBackend() !== 'wasm') return [tf.matMul(dy2, sw, false, true), tf.matMul(sx, dy2, true, false), sumRows(dy2)];
-      return [tf.matMul(dy2, tf.transpose(sw)), tf.matMul(tf.transpose(sx), dy2), sumRows(dy2)];
-    },
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [...matMulGrads(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D), sumRows(dy as tf.Tensor2D)],
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
 
