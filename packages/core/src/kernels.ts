@@ -11,6 +11,20 @@ export const FUSED_KERNELS = Object.freeze({
   gelu: 'TarmGelu',
   /** GELU's input gradient, dy (Phi(x) + x phi(x)). Inputs `{ dy, x }` (float32, same shape) -> dx. */
   geluGrad: 'TarmGeluGrad',
+  /**
+   * LayerNorm's normalisation over the last axis, without gain and bias. Inputs `{ x }` ([M, C], float32), attrs
+   * `{ eps }` -> `[xhat, ...saved]`: xhat = (x - mean) / sqrt(var + eps) ([M, C], biased variance), then whatever
+   * tensors the backend's {@link FUSED_KERNELS.layerNormGrad} needs (opaque to the caller, passed back unchanged).
+   */
+  layerNorm: 'TarmLayerNorm',
+  /**
+   * LayerNorm's input gradient for a gradient g of xhat: rstd (g - mean(g) - xhat mean(g xhat)) over the last axis.
+   * Inputs `{ g, x, saved0, saved1, ... }` (g and x [M, C]; savedI the forward's extra outputs, in order), attrs
+   * `{ eps }` -> dx ([M, C]).
+   */
+  layerNormGrad: 'TarmLayerNormGrad',
+  /** Column sums of a matrix. Inputs `{ x }` ([M, N], float32) -> [N]. */
+  sumRows: 'TarmSumRows',
 } as const);
 
 /** Whether the active tfjs backend has a kernel registered under `name`. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ParamStore } from '@tarm/core';
+import { FUSED_KERNELS, hasKernel, type ParamStore } from '@tarm/core';
 
 /** Linear layer parameters. The weight is stored [in, out] so the forward pass is a plain `x @ W`. */
 export interface LinearParams {
@@ -38,10 +38,12 @@ export const matMulExplicitT = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, save:
 /**
  * Column sums of a 2-D tensor, [M, N] -> [N] (bias and LayerNorm parameter gradients). On wasm the reduction over
  * rows runs 7-13x slower than the same sum as `ones[1, M] @ t` through XNNPACK ([2112, 128] and [2112, 512]);
+ * a backend with the fused {@link FUSED_KERNELS.sumRows} kernel (node: TensorFlow's BiasAddGrad) uses it;
  * elsewhere it is `tf.sum(t, 0)`.
  */
 export function sumRows(t: tf.Tensor2D): tf.Tensor1D {
   const [M, N] = t.shape;
+  if (hasKernel(FUSED_KERNELS.sumRows)) return tf.engine().runKernel(FUSED_KERNELS.sumRows, { x: t }) as tf.Tensor1D;
   if (tf.getBackend() !== 'wasm') return tf.sum(t, 0);
   return tf.reshape(tf.matMul(tf.ones([1, M]), t), [N]); // [1, M] @ [M, N] -> [N]
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ParamStore } from '@tarm/core';
+import { FUSED_KERNELS, hasKernel, type ParamStore } from '@tarm/core';
 import { sumRows } from './linear.js';
 
 export interface LayerNormParams {
@@ -24,8 +24,32 @@ export function createLayerNorm(store: ParamStore, name: string, dim: number): L
  *     dw   = sum over rows of dy * xhat,  db = sum over rows of dy
  */
 export function layerNorm(p: LayerNormParams, x: tf.Tensor): tf.Tensor {
+  if (hasKernel(FUSED_KERNELS.layerNorm) && hasKernel(FUSED_KERNELS.layerNormGrad)) {
+    const C = x.shape[x.shape.length - 1]!;
+    const y = layerNormFused(tf.reshape(x, [-1, C]) as tf.Tensor2D, p.weight, p.bias); // [M, C]
+    return tf.reshape(y, x.shape);
+  }
   return layerNormOp(x, p.weight, p.bias);
 }
+
+/**
+ * The same LayerNorm with the backend's fused normalisation kernels ({@link FUSED_KERNELS}: the node adapter
+ * registers them as TensorFlow's FusedBatchNormV3 / FusedBatchNormGradV3). x: [M, C] -> [M, C].
+ */
+const layerNormFused = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  const [xhat, ...saved] = tf.engine().runKernel(FUSED_KERNELS.layerNorm, { x }, { eps: LAYER_NORM_EPS }) as tf.Tensor[]; // [M, C], ...
+  save([x, xhat!, w, ...saved]);
+  return {
+    value: tf.add(tf.mul(xhat!, w), b),
+    gradFunc: (dy: tf.Tensor, s: tf.Tensor[]) => {
+      const [sx, sxhat, sw, ...rest] = s as [tf.Tensor, tf.Tensor, tf.Tensor, ...tf.Tensor[]];
+      const inputs: tf.NamedTensorMap = { g: tf.mul(dy, sw), x: sx }; // g: [M, C]
+      rest.forEach((t, i) => (inputs[`saved${i}`] = t));
+      const dx = tf.engine().runKernel(FUSED_KERNELS.layerNormGrad, inputs, { eps: LAYER_NORM_EPS }) as tf.Tensor; // [M, C]
+      return [dx, sumRows(tf.mul(dy, sxhat) as tf.Tensor2D), sumRows(dy as tf.Tensor2D)];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D;
 
 const layerNormOp = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   const C = x.shape[x.shape.length - 1]!;

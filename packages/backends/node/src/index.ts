@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { BackendAdapter } from '@tarm/core';
 import { BackendError, selectTfBackend } from '@tarm/core';
 import { explainLoadError, NODE_PACKAGES, type NodePackage } from './explain.js';
+import { registerFusedKernels } from './kernels.js';
 
 export { explainLoadError, NODE_PACKAGES, SETUP_HINT, type NodePackage } from './explain.js';
 
@@ -29,7 +30,8 @@ let loaded: NodePackage | undefined;
  * (~5x wasm on the reference model). tfjs-node is an optional peer dependency: `npm install @tensorflow/tfjs-node`
  * with network access, or `npx tarm-setup-node` to build it offline from a TensorFlow wheel (README).
  *
- * TensorFlow's own INFO logs are silenced unless TF_CPP_MIN_LOG_LEVEL is already set.
+ * TensorFlow's own INFO logs are silenced unless TF_CPP_MIN_LOG_LEVEL is already set. Registers @tarm/core's fused
+ * LayerNorm and column-sum kernels as single TensorFlow ops (kernels.ts).
  */
 export const adapter: BackendAdapter = {
   name: 'node',
@@ -50,6 +52,7 @@ export const adapter: BackendAdapter = {
       loaded = pkg;
     }
     await selectTfBackend('tensorflow');
+    registerFusedKernels();
   },
 };
 
