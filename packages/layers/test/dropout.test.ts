@@ -12,23 +12,36 @@ beforeAll(async () => {
 });
 
 describe('dropout masks', () => {
-  it('keeps element i exactly when the i-th 32-bit draw of Rng(seed) is at or above rate * 2^32', () => {
+  it('keeps element 2j (2j + 1) exactly when the low (high) 16 bits of draw j of Rng(seed) are at or above rate * 2^16', () => {
     for (const rate of [0.1, 0.5, 0.9]) {
-      const keep = dropoutKeepValues(20_000, rate, 1234);
-      const rng = new Rng(1234);
-      const threshold = Math.round(rate * 2 ** 32);
-      let mismatches = 0;
-      let dropped = 0;
-      for (let i = 0; i < keep.length; i++) {
-        const kept = rng.nextUint32() >= threshold;
-        if ((keep[i]! > 0) !== kept) mismatches++;
-        if (!kept) dropped++;
-        else expect(keep[i]).toBeCloseTo(1 / (1 - rate), 6);
+      for (const size of [20_000, 20_001]) {
+        const keep = dropoutKeepValues(size, rate, 1234);
+        const rng = new Rng(1234);
+        const threshold = Math.round(rate * 2 ** 16);
+        let mismatches = 0;
+        let dropped = 0;
+        let draw = 0;
+        for (let i = 0; i < keep.length; i++) {
+          if (i % 2 === 0) draw = rng.nextUint32();
+          const half = i % 2 === 0 ? draw & 0xffff : draw >>> 16;
+          const kept = half >= threshold;
+          if ((keep[i]! > 0) !== kept) mismatches++;
+          if (!kept) dropped++;
+          else expect(keep[i]).toBe(Math.fround(1 / (1 - rate)));
+        }
+        expect(mismatches).toBe(0);
+        // binomial(size, rate): 5 standard deviations
+        expect(Math.abs(dropped / keep.length - rate)).toBeLessThan(5 * Math.sqrt((rate * (1 - rate)) / keep.length));
       }
-      expect(mismatches).toBe(0);
-      // binomial(20000, rate): 5 standard deviations
-      expect(Math.abs(dropped / keep.length - rate)).toBeLessThan(5 * Math.sqrt((rate * (1 - rate)) / keep.length));
     }
+  });
+
+  it('keeps everything at rate 0 and drops at the rate rounded to 2^-16', () => {
+    expect(Array.from(dropoutKeepValues(1001, 0, 3)).every((v) => v === 1)).toBe(true);
+    const rate = 3 / 65536; // exactly representable: P(drop) = rate
+    const keep = dropoutKeepValues(400_000, rate, 11);
+    const dropped = keep.filter((v) => v === 0).length;
+    expect(Math.abs(dropped - rate * keep.length)).toBeLessThan(5 * Math.sqrt(rate * keep.length));
   });
 
   it('is reproducible per seed and differs between seeds', () => {
