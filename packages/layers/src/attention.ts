@@ -63,22 +63,23 @@ export function causalSelfAttention(p: AttentionParams, x: tf.Tensor3D, drop?: D
   const H = p.nHeads;
   const hs = C / H;
   const qkv = linear(p.qkv, tf.reshape(x, [B * T, C])); // [B*T, 3C]
-  const [qc, kc, vc] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // each [B*T, C]
   const rate = drop?.rate ?? 0;
   const seed = drop?.rng.seed();
-  // Split columns, then one 4-D transpose per tensor: wasm's 5-D transpose and unstack are ~20x slower.
-  const toHeads = (t: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hs]), [0, 2, 1, 3]), [B * H, T, hs]) as tf.Tensor3D;
   if (tf.getBackend() === 'wasm') {
+    const [qc, kc, vc] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // each [B*T, C]
+    // Split columns, then one 4-D transpose per tensor: wasm's 5-D transpose and unstack are ~20x slower.
+    const toHeads = (t: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hs]), [0, 2, 1, 3]), [B * H, T, hs]) as tf.Tensor3D;
     // wasm: batched matmuls as depthwise convolutions (attention-core.ts); the same dropout mask, written in the
     // core's [i, n, j] layout
     const keep = rate > 0 && seed !== undefined ? (dropoutKeep([B * H, T, T], rate, seed, [1, 0, 2]) as tf.Tensor3D) : undefined;
     if (cache) storeKv(cache, toHeads(kc), toHeads(vc)); // [B*H, T, hs] each
     return tf.reshape(linear(p.proj, attentionCoreDepthwise(qc, kc, vc, B, T, H, keep)), [B, T, C]) as tf.Tensor3D; // [B, T, C]
   }
-  const [q, k, v] = [qc, kc, vc].map(toHeads) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D]; // each [B*H, T, hs]
+  // Elsewhere: q, k and v to heads with one 5-D transpose (4 kernels each way instead of 10).
+  const heads = tf.reshape(tf.transpose(tf.reshape(qkv, [B, T, 3, H, hs]), [2, 0, 3, 1, 4]), [3 * B * H, T, hs]); // [3*B*H, T, hs]
+  const [q, k, v] = tf.split(heads, 3, 0) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D]; // each [B*H, T, hs]
   if (cache) storeKv(cache, k, v);
-  const kT = tf.transpose(k, [0, 2, 1]); // [B*H, hs, T]
-  const scores = tf.add(tf.mul(tf.matMul(q, kT), 1 / Math.sqrt(hs)), causalMask(T)); // [B*H, T, T]
+  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)), causalMask(T)); // [B*H, T, T]
   const att = dropout(tf.softmax(scores, -1), rate, seed); // [B*H, T, T]
   const y = tf.matMul(att, v); // [B*H, T, hs]
   const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, hs]), [0, 2, 1, 3]), [B, T, C]); // [B, T, C]
