@@ -54,15 +54,25 @@ export function createAttention(store: ParamStore, name: string, dModel: number,
  * Position t attends to positions <= t only: the property that keeps every refinement autoregressive.
  */
 export function causalSelfAttention(p: AttentionParams, x: tf.Tensor3D, drop?: DropoutSource, cache?: KvSlot): tf.Tensor3D {
+  const [B, T, C] = x.shape;
+  return tf.reshape(causalSelfAttentionRows(p, tf.reshape(x, [B * T, C]) as tf.Tensor2D, B, drop, cache), [B, T, C]) as tf.Tensor3D;
+}
+
+/**
+ * {@link causalSelfAttention} on the rows of x: [B*T, C] (row b*T + t is position t of sequence b) -> [B*T, C].
+ * The block keeps its activations in this layout, so the linear layers and LayerNorms need no reshapes.
+ */
+export function causalSelfAttentionRows(p: AttentionParams, x: tf.Tensor2D, B: number, drop?: DropoutSource, cache?: KvSlot): tf.Tensor2D {
   if (cache) {
     if ((drop?.rate ?? 0) > 0) throw new Error('causalSelfAttention: a KV cache is for evaluation; dropout must be off');
     // an empty slot (the prefill) takes the full path below, which also fills the slot
-    if (kvLength(cache) > 0) return cachedSelfAttention(p, x, cache);
+    if (kvLength(cache) > 0) return cachedSelfAttention(p, x, B, cache);
   }
-  const [B, T, C] = x.shape;
+  const C = x.shape[1];
+  const T = x.shape[0] / B;
   const H = p.nHeads;
   const hs = C / H;
-  const qkv = linear(p.qkv, tf.reshape(x, [B * T, C])); // [B*T, 3C]
+  const qkv = linear(p.qkv, x); // [B*T, 3C]
   const rate = drop?.rate ?? 0;
   const seed = drop?.rng.seed();
   if (tf.getBackend() === 'wasm') {
@@ -73,7 +83,7 @@ export function causalSelfAttention(p: AttentionParams, x: tf.Tensor3D, drop?: D
     // core's [i, n, j] layout
     const keep = rate > 0 && seed !== undefined ? (dropoutKeep([B * H, T, T], rate, seed, [1, 0, 2]) as tf.Tensor3D) : undefined;
     if (cache) storeKv(cache, toHeads(kc), toHeads(vc)); // [B*H, T, hs] each
-    return tf.reshape(linear(p.proj, attentionCoreDepthwise(qc, kc, vc, B, T, H, keep)), [B, T, C]) as tf.Tensor3D; // [B, T, C]
+    return linear(p.proj, attentionCoreDepthwise(qc, kc, vc, B, T, H, keep)) as tf.Tensor2D; // [B*T, C]
   }
   // Elsewhere: q, k and v to heads with one 5-D transpose (4 kernels each way instead of 10).
   const heads = tf.reshape(tf.transpose(tf.reshape(qkv, [B, T, 3, H, hs]), [2, 0, 3, 1, 4]), [3 * B * H, T, hs]); // [3*B*H, T, hs]
@@ -82,8 +92,8 @@ export function causalSelfAttention(p: AttentionParams, x: tf.Tensor3D, drop?: D
   const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)), causalMask(T)); // [B*H, T, T]
   const att = dropout(tf.softmax(scores, -1), rate, seed); // [B*H, T, T]
   const y = tf.matMul(att, v); // [B*H, T, hs]
-  const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, hs]), [0, 2, 1, 3]), [B, T, C]); // [B, T, C]
-  return linear(p.proj, merged) as tf.Tensor3D; // [B, T, C]
+  const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, hs]), [0, 2, 1, 3]), [B * T, C]); // [B*T, C]
+  return linear(p.proj, merged) as tf.Tensor2D; // [B*T, C]
 }
 
 /** Replaces a slot's keys and values (kept: they outlive tf.tidy); [B*H, t, hs] each. */
@@ -94,19 +104,20 @@ function storeKv(slot: KvSlot, k: tf.Tensor3D, v: tf.Tensor3D): void {
 }
 
 /**
- * Causal self-attention of n new positions that follow the t > 0 positions held in `slot`: x [B, n, C] ->
- * [B, n, C]. The new positions attend to the cached keys/values and to each other (causally); their keys/values
+ * Causal self-attention of n new positions that follow the t > 0 positions held in `slot`: x [B*n, C] (rows as in
+ * {@link causalSelfAttentionRows}) -> [B*n, C]. The new positions attend to the cached keys/values and to each other (causally); their keys/values
  * are then appended to the slot. Evaluation only (no dropout, no gradient wanted), so plain batched matmuls on
  * every backend: with n = 1 they are tiny. Same numbers as the full pass at those positions (up to float rounding).
  * (An empty slot, the prefill, takes the full path of causalSelfAttention: the same kernels as without a cache.)
  */
-function cachedSelfAttention(p: AttentionParams, x: tf.Tensor3D, slot: KvSlot): tf.Tensor3D {
-  const [B, n, C] = x.shape;
+function cachedSelfAttention(p: AttentionParams, x: tf.Tensor2D, B: number, slot: KvSlot): tf.Tensor2D {
+  const C = x.shape[1];
+  const n = x.shape[0] / B;
   const H = p.nHeads;
   const hs = C / H;
   const t = kvLength(slot);
   if (slot.k!.shape[0] !== B * H) throw new RangeError(`KV slot holds ${slot.k!.shape[0]! / H} rows, the input has ${B}`);
-  const qkv = linear(p.qkv, tf.reshape(x, [B * n, C])); // [B*n, 3C]
+  const qkv = linear(p.qkv, x); // [B*n, 3C]
   const toHeads = (u: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(u, [B, n, H, hs]), [0, 2, 1, 3]), [B * H, n, hs]) as tf.Tensor3D;
   const [q, kNew, vNew] = (tf.split(qkv, 3, 1) as tf.Tensor2D[]).map(toHeads) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D]; // each [B*H, n, hs]
   const k = tf.concat([slot.k!, kNew], 1); // [B*H, t+n, hs]
@@ -115,6 +126,6 @@ function cachedSelfAttention(p: AttentionParams, x: tf.Tensor3D, slot: KvSlot): 
   const scores = n === 1 ? raw : tf.add(raw, causalMaskAt(n, t)); // [B*H, n, t+n] (one new query sees every key)
   const y = tf.matMul(tf.softmax(scores, -1), v); // [B*H, n, hs]
   storeKv(slot, k, v);
-  const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, n, hs]), [0, 2, 1, 3]), [B, n, C]); // [B, n, C]
-  return linear(p.proj, merged) as tf.Tensor3D; // [B, n, C]
+  const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, n, hs]), [0, 2, 1, 3]), [B * n, C]); // [B*n, C]
+  return linear(p.proj, merged) as tf.Tensor2D; // [B*n, C]
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamStore } from '@tarm/core';
-import { createAttention, causalSelfAttention, type AttentionParams, type KvSlot } from './attention.js';
+import { createAttention, causalSelfAttentionRows, type AttentionParams, type KvSlot } from './attention.js';
 import { createLayerNorm, layerNorm, type LayerNormParams } from './norm.js';
 import { createMlp, mlp, type MlpParams } from './mlp.js';
 import { dropout } from './dropout.js';
@@ -29,13 +29,16 @@ export function createBlock(store: ParamStore, name: string, dModel: number, nHe
  * Dropout (attention weights, projection, MLP) is active only when `drop` is given.
  * With `cache` (evaluation only), h holds the n positions that follow the ones in the slot: [B, n, C] -> [B, n, C];
  * attention reads the slot's keys/values and appends the new ones (everything else is per position).
+ * Inside, activations are rows [B*T, C]: one reshape in and one out instead of two per linear layer and LayerNorm.
  */
 export function block(p: BlockParams, h: tf.Tensor3D, drop?: DropoutSource, cache?: KvSlot): tf.Tensor3D {
+  const [B, T, C] = h.shape;
   const rate = drop?.rate ?? 0;
-  const a = causalSelfAttention(p.attn, layerNorm(p.ln1, h) as tf.Tensor3D, drop, cache); // [B, T, C]
-  const h1 = tf.add(h, dropout(a, rate, drop?.rng.seed())) as tf.Tensor3D; // [B, T, C]
-  const m = mlp(p.mlp, layerNorm(p.ln2, h1)); // [B, T, C]
-  return tf.add(h1, dropout(m, rate, drop?.rng.seed())) as tf.Tensor3D; // [B, T, C]
+  const x = tf.reshape(h, [B * T, C]) as tf.Tensor2D; // [B*T, C]
+  const a = causalSelfAttentionRows(p.attn, layerNorm(p.ln1, x) as tf.Tensor2D, B, drop, cache); // [B*T, C]
+  const x1 = tf.add(x, dropout(a, rate, drop?.rng.seed())); // [B*T, C]
+  const m = mlp(p.mlp, layerNorm(p.ln2, x1)); // [B*T, C]
+  return tf.reshape(tf.add(x1, dropout(m, rate, drop?.rng.seed())), [B, T, C]) as tf.Tensor3D; // [B, T, C]
 }
 
 /** Scalar parameters in one block: 12 C^2 + 10 C (no q/k/v bias). */

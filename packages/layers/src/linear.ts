@@ -61,13 +61,12 @@ const matMulBias = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, sav
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
 
-/** y = x W + b over the last axis; x: [..., in] -> [..., out]. */
+/** y = x W + b over the last axis; x: [..., in] -> [..., out]. A 2-D x needs no reshape (a kernel each on node). */
 export function linear(p: LinearParams, x: tf.Tensor): tf.Tensor {
   const inDim = p.weight.shape[0]!;
   const outDim = p.weight.shape[1]!;
-  const lead = x.shape.slice(0, -1);
-  const x2 = tf.reshape(x, [-1, inDim]) as tf.Tensor2D; // [M, in]
+  const x2 = (x.rank === 2 ? x : tf.reshape(x, [-1, inDim])) as tf.Tensor2D; // [M, in]
   const w = p.weight as tf.Tensor2D;
   const y = p.bias ? matMulBias(x2, w, p.bias as tf.Tensor1D) : matMulExplicitT(x2, w); // [M, out]
-  return tf.reshape(y, [...lead, outDim]); // [..., out]
+  return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), outDim]); // [..., out]
 }

@@ -25,8 +25,8 @@ export function createLayerNorm(store: ParamStore, name: string, dim: number): L
  */
 export function layerNorm(p: LayerNormParams, x: tf.Tensor): tf.Tensor {
   if (hasKernel(FUSED_KERNELS.layerNorm) && hasKernel(FUSED_KERNELS.layerNormGrad)) {
-    const C = x.shape[x.shape.length - 1]!;
-    const y = layerNormFused(tf.reshape(x, [-1, C]) as tf.Tensor2D, p.weight, p.bias); // [M, C]
+    if (x.rank === 2) return layerNormFused(x as tf.Tensor2D, p.weight, p.bias); // [M, C]
+    const y = layerNormFused(tf.reshape(x, [-1, x.shape[x.rank - 1]!]) as tf.Tensor2D, p.weight, p.bias); // [M, C]
     return tf.reshape(y, x.shape);
   }
   return layerNormOp(x, p.weight, p.bias);
