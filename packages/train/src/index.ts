@@ -2,7 +2,17 @@
  * @tarm/train: AdamW with decoupled weight decay, one training step, and the seeded, resumable training loop.
  * Browser-safe; run folders on disk live in `@tarm/train/node`.
  */
-export { AdamW, ADAMW_DEFAULTS, OPTIMIZER_PREFIX, resolveAdamWConfig, type AdamWConfig, type ResolvedAdamWConfig } from './adamw.js';
+export {
+  AdamW,
+  ADAMW_ARITHMETICS,
+  ADAMW_DEFAULTS,
+  OPTIMIZER_PREFIX,
+  resolveAdamWConfig,
+  resolveArithmetic,
+  type AdamWArithmetic,
+  type AdamWConfig,
+  type ResolvedAdamWConfig,
+} from './adamw.js';
 export { trainStep, type StepResult } from './step.js';
 export { batchToTensors, trainingTensorBatch, disposeBatch } from './batch.js';
 export {

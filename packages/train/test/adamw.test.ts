@@ -1,9 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ParamStore, Rng, useBackend, ConfigError } from '@tarm/core';
-import { AdamW, resolveAdamWConfig, ADAMW_DEFAULTS } from '../src/index.js';
+import { AdamW, resolveAdamWConfig, resolveArithmetic, ADAMW_DEFAULTS, type AdamWArithmetic } from '../src/index.js';
 
 beforeAll(() => useBackend('cpu'));
+
+/** The torch-reference and behaviour tests run in both arithmetic modes. */
+const MODES: ('tensors' | 'host')[] = ['tensors', 'host'];
 
 /** torch.optim.AdamW (amsgrad off) for one parameter, in float64: the reference the tfjs version must follow. */
 class RefAdamW {
@@ -52,17 +55,54 @@ function displacementError(got: ArrayLike<number>, ref: ArrayLike<number>, start
 
 describe('AdamW', () => {
   it('has torch defaults and rejects bad settings with a ConfigError naming the field', () => {
-    expect(resolveAdamWConfig()).toEqual({ lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, ema: 0 });
+    expect(resolveAdamWConfig()).toEqual({ lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, ema: 0, arithmetic: 'auto' });
+    expect(Object.isFrozen(resolveAdamWConfig({ arithmetic: 'host' }))).toBe(true);
+    // An optimizer config saved before the field existed (config.json of older runs) resolves to the default.
+    const saved = JSON.parse('{"lr":0.001,"beta1":0.9,"beta2":0.999,"eps":1e-8,"weightDecay":0.01,"ema":0.999}');
+    expect(resolveAdamWConfig(saved)).toEqual({ ...saved, arithmetic: 'auto' });
     expect(ADAMW_DEFAULTS.weightDecay).toBe(0.01);
     expect(() => resolveAdamWConfig({ beta1: 1 })).toThrow(ConfigError);
     expect(() => resolveAdamWConfig({ ema: 1 })).toThrow(/optimizer.ema/);
     expect(() => resolveAdamWConfig({ lr: -1 })).toThrow(/optimizer\.lr/);
   });
 
-  it.each([
-    { lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 },
-    { lr: 0.05, beta1: 0.8, beta2: 0.95, eps: 1e-6, weightDecay: 0.3 },
-  ])('follows the float64 torch reference for several steps (%o)', (c) => {
+  it('rejects a bad arithmetic with a ConfigError naming optimizer.arithmetic and the allowed values', () => {
+    const bad = () => resolveAdamWConfig({ arithmetic: 'gpu' as AdamWArithmetic });
+    expect(bad).toThrow(ConfigError);
+    expect(bad).toThrow(/optimizer\.arithmetic.*"gpu".*"auto", "tensors", "host"/);
+    try {
+      bad();
+    } catch (e) {
+      expect((e as ConfigError).field).toBe('optimizer.arithmetic');
+    }
+    const store = new ParamStore(new Rng(1));
+    store.add('p', tf.tensor1d([1]));
+    expect(() => new AdamW(store, { arithmetic: 'fast' as AdamWArithmetic })).toThrow(/optimizer\.arithmetic/);
+    const opt = new AdamW(store, { arithmetic: 'tensors' });
+    expect(() => opt.setArithmetic('fast' as AdamWArithmetic)).toThrow(/optimizer\.arithmetic/);
+    expect(opt.config.arithmetic).toBe('tensors');
+    opt.setArithmetic('host');
+    expect(opt.config).toEqual({ ...ADAMW_DEFAULTS, arithmetic: 'host' });
+    expect(Object.isFrozen(opt.config)).toBe(true);
+    store.dispose();
+  });
+
+  it("'auto' resolves to host on the cpu and node backends, to tensors elsewhere", () => {
+    expect(tf.getBackend()).toBe('cpu');
+    expect(resolveArithmetic('auto')).toBe('host');
+    expect(resolveArithmetic()).toBe('host');
+    expect(resolveArithmetic('auto', 'tensorflow')).toBe('host');
+    for (const b of ['wasm', 'webgpu', 'webgl']) expect(resolveArithmetic('auto', b)).toBe('tensors');
+    expect(resolveArithmetic('tensors')).toBe('tensors');
+    expect(resolveArithmetic('host', 'wasm')).toBe('host');
+  });
+
+  it.each(
+    [
+      { lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 },
+      { lr: 0.05, beta1: 0.8, beta2: 0.95, eps: 1e-6, weightDecay: 0.3 },
+    ].flatMap((c) => MODES.map((arithmetic) => ({ ...c, arithmetic }))),
+  )('follows the float64 torch reference for several steps (%o)', (c) => {
     const rng = new Rng(7);
     const store = new ParamStore(new Rng(1));
     const w0 = randomArray(rng, 12);
@@ -100,10 +140,10 @@ describe('AdamW', () => {
     store.dispose();
   });
 
-  it('first step moves each weight by about lr (Adam normalisation) plus the decay', () => {
+  it.each(MODES)('first step moves each weight by about lr (Adam normalisation) plus the decay (%s)', (arithmetic) => {
     const store = new ParamStore(new Rng(1));
     store.add('p', tf.tensor1d([1, -2, 0.5]));
-    const opt = new AdamW(store, { lr: 0.1, weightDecay: 0.5 });
+    const opt = new AdamW(store, { lr: 0.1, weightDecay: 0.5, arithmetic });
     const g = tf.tensor1d([3, -0.001, 0]);
     opt.apply({ p: g });
     const p = Array.from(store.get('p').dataSync());
@@ -116,7 +156,7 @@ describe('AdamW', () => {
     store.dispose();
   });
 
-  it('exports its state as optimizer.{m,v,step}.<name> and continues identically after loading it', async () => {
+  it.each(MODES)('exports its state as optimizer.{m,v,step}.<name> and continues identically after loading it (%s)', async (arithmetic) => {
     const rng = new Rng(3);
     const init = randomArray(rng, 6);
     const grads = Array.from({ length: 4 }, () => randomArray(rng, 6));
@@ -127,7 +167,7 @@ describe('AdamW', () => {
       return s;
     };
     const a = make();
-    const optA = new AdamW(a, { lr: 0.01 });
+    const optA = new AdamW(a, { lr: 0.01, arithmetic });
     const step = (opt: AdamW, g: number[]) => {
       const t = tf.tensor2d(g, [2, 3]);
       opt.apply({ 'layer.w': t });
@@ -141,7 +181,7 @@ describe('AdamW', () => {
 
     const b = make();
     b.assign(Object.fromEntries(a.entries()));
-    const optB = new AdamW(b, { lr: 0.01 });
+    const optB = new AdamW(b, { lr: 0.01, arithmetic });
     await optB.loadState({ ...state, 'layer.w': a.get('layer.w') }); // non-optimizer keys are ignored
     Object.values(state).forEach((t) => t.dispose());
     expect(optB.stepOf('layer.w')).toBe(2);
@@ -157,16 +197,183 @@ describe('AdamW', () => {
     bad.dispose();
     for (const x of [optA, optB, a, b]) x.dispose();
   });
-  it('rejects a gradient of the wrong shape before updating anything', () => {
+  it.each(MODES)('rejects a gradient of the wrong shape or an unknown parameter before updating anything (%s)', (arithmetic) => {
     const store = new ParamStore(new Rng(1));
     store.add('a', tf.tensor1d([1, 2]));
     store.add('b', tf.tensor1d([3, 4, 5]));
-    const opt = new AdamW(store);
+    const opt = new AdamW(store, { arithmetic });
     const [ga, gb] = [tf.tensor1d([1, 1]), tf.tensor1d([1, 1])];
     expect(() => opt.apply({ a: ga, b: gb })).toThrow(/gradient of b has shape \[2\], parameter \[3\]/);
     expect(Array.from(store.get('a').dataSync())).toEqual([1, 2]);
     expect(opt.stepOf('a')).toBe(0);
+    expect(() => opt.apply({ a: ga, nope: gb })).toThrow(/no parameter named nope/);
+    expect(Array.from(store.get('a').dataSync())).toEqual([1, 2]);
+    expect(opt.stepOf('a')).toBe(0);
+    expect(Object.keys(opt.state())).toEqual([]);
     tf.dispose([ga, gb]);
+    opt.dispose();
+    store.dispose();
+  });
+});
+
+describe('AdamW arithmetic: host and tensors', () => {
+  /** Weight decay, an EMA and a parameter ('u') that gets no gradient at odd steps. */
+  const C = { lr: 0.05, beta1: 0.8, beta2: 0.95, eps: 1e-6, weightDecay: 0.1, ema: 0.9 } as const;
+
+  function makeStore(): ParamStore {
+    const rng = new Rng(5);
+    const s = new ParamStore(new Rng(1));
+    s.add('w', tf.tensor2d(randomArray(rng, 12), [4, 3]));
+    s.add('b', tf.tensor1d(randomArray(rng, 3)));
+    s.add('u', tf.tensor1d(randomArray(rng, 2)));
+    return s;
+  }
+
+  function gradsAt(step: number): Record<string, tf.Tensor> {
+    const rng = new Rng(100 + step);
+    const g: Record<string, tf.Tensor> = { w: tf.tensor2d(randomArray(rng, 12, 2), [4, 3]), b: tf.tensor1d(randomArray(rng, 3, 0.01)) };
+    if (step % 2 === 0) g.u = tf.tensor1d(randomArray(rng, 2, 0.5));
+    return g;
+  }
+
+  function run(opt: AdamW, steps: readonly number[]): void {
+    for (const s of steps) {
+      const g = gradsAt(s);
+      opt.apply(g);
+      tf.dispose(Object.values(g));
+    }
+  }
+
+  /** Parameters (`param.<name>`) and the whole optimizer state, as plain arrays. */
+  function snapshot(store: ParamStore, opt: AdamW): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const [n, v] of store.entries()) out[`param.${n}`] = Array.from(v.dataSync());
+    for (const [k, t] of Object.entries(opt.state())) {
+      out[k] = Array.from(t.dataSync());
+      t.dispose();
+    }
+    return out;
+  }
+
+  /** Same keys, equal step counts, every value within rtol of the largest |value| of its tensor. */
+  function expectClose(got: Record<string, number[]>, want: Record<string, number[]>, rtol = 1e-6): void {
+    expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+    for (const [k, w] of Object.entries(want)) {
+      const g = got[k]!;
+      expect(g.length, k).toBe(w.length);
+      const scale = Math.max(...w.map(Math.abs));
+      const worst = Math.max(...w.map((x, i) => Math.abs(g[i]! - x)));
+      expect(worst, `${k}: max |diff| ${worst}, max |value| ${scale}`).toBeLessThanOrEqual(rtol * scale);
+      if (k.includes('.step.')) expect(g, k).toEqual(w);
+    }
+  }
+
+  it('gives the same parameters, moments and EMA in both modes over 5 steps (decay, EMA, a skipped parameter)', () => {
+    const results = MODES.map((arithmetic) => {
+      const store = makeStore();
+      const opt = new AdamW(store, { ...C, arithmetic });
+      const snaps: Record<string, number[]>[] = [];
+      for (let s = 0; s < 5; s++) {
+        run(opt, [s]);
+        snaps.push(snapshot(store, opt));
+      }
+      expect([opt.stepOf('w'), opt.stepOf('b'), opt.stepOf('u')]).toEqual([5, 5, 3]);
+      opt.dispose();
+      store.dispose();
+      return snaps;
+    });
+    const [tensors, host] = results as [Record<string, number[]>[], Record<string, number[]>[]];
+    expect(Object.keys(host[4]!)).toContain('optimizer.ema.u');
+    // The skipped parameter is untouched at step 1 in both modes.
+    expect(host[1]!['param.u']).toEqual(host[0]!['param.u']);
+    expect(tensors[1]!['param.u']).toEqual(tensors[0]!['param.u']);
+    for (let s = 0; s < 5; s++) expectClose(host[s]!, tensors[s]!);
+  });
+
+  it.each([
+    ['host', 'tensors'],
+    ['tensors', 'host'],
+  ] as const)('a state saved in %s mode loads into a %s-mode optimizer and continues as the uninterrupted run', async (from, to) => {
+    // The uninterrupted run: one optimizer, its mode switched after two steps.
+    const a = makeStore();
+    const optA = new AdamW(a, { ...C, arithmetic: from });
+    run(optA, [0, 1]);
+    const state = optA.state();
+    const b = makeStore();
+    b.assign(Object.fromEntries(a.entries()));
+    const optB = new AdamW(b, { ...C, arithmetic: to });
+    await optB.loadState(state);
+    Object.values(state).forEach((t) => t.dispose());
+    optA.setArithmetic(to);
+    run(optA, [2, 3, 4]);
+    run(optB, [2, 3, 4]);
+    expect(snapshot(b, optB)).toEqual(snapshot(a, optA)); // bit for bit
+    // And both agree with a run that stayed in the first mode, to float32 rounding.
+    const c = makeStore();
+    const optC = new AdamW(c, { ...C, arithmetic: from });
+    run(optC, [0, 1, 2, 3, 4]);
+    expectClose(snapshot(a, optA), snapshot(c, optC));
+    for (const x of [optA, optB, optC, a, b, c]) x.dispose();
+  });
+
+  it('continues identically when the mode switches between apply() calls, and keeps its state in one form', () => {
+    const ref = makeStore();
+    const optRef = new AdamW(ref, { ...C, arithmetic: 'tensors' });
+    run(optRef, [0, 1, 2, 3, 4, 5]);
+    const store = makeStore();
+    const paramTensors = tf.memory().numTensors;
+    const opt = new AdamW(store, { ...C, arithmetic: 'host' });
+    const counts: number[] = [];
+    for (let s = 0; s < 6; s++) {
+      opt.setArithmetic(s % 2 === 0 ? 'host' : 'tensors');
+      run(opt, [s]);
+      counts.push(tf.memory().numTensors - paramTensors);
+    }
+    // Host steps hold no tensors; tensor steps hold m and v per parameter with state, plus one EMA per parameter.
+    expect(counts).toEqual([0, 9, 0, 9, 0, 9]);
+    expectClose(snapshot(store, opt), snapshot(ref, optRef));
+    expect(opt.stepOf('u')).toBe(3);
+    // setArithmetic alone moves nothing: the state stays where it is until the next step.
+    opt.setArithmetic('host');
+    expect(tf.memory().numTensors - paramTensors).toBe(9);
+    opt.dispose();
+    expect(tf.memory().numTensors).toBe(paramTensors);
+    for (const x of [optRef, ref, store]) x.dispose();
+  });
+
+  it('leaks no tensors over 20 host-mode steps (EMA on, a skipped parameter), nor in state() and dispose()', () => {
+    const store = makeStore();
+    const before = tf.memory().numTensors;
+    const opt = new AdamW(store, { ...C, arithmetic: 'host' });
+    const counts: number[] = [];
+    for (let s = 0; s < 20; s++) {
+      run(opt, [s]);
+      counts.push(tf.memory().numTensors);
+    }
+    expect(new Set(counts)).toEqual(new Set([before]));
+    const state = opt.state();
+    expect(Object.keys(state)).toHaveLength(3 * 3 + 3);
+    tf.dispose(Object.values(state));
+    opt.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    store.dispose();
+  });
+
+  it.each(MODES)('swaps the EMA weights in for withEmaWeights and puts the trained ones back, also on error (%s)', async (arithmetic) => {
+    const store = makeStore();
+    const opt = new AdamW(store, { ...C, arithmetic });
+    run(opt, [0, 1, 2]);
+    const snap = snapshot(store, opt);
+    const before = tf.memory().numTensors;
+    const seen = await opt.withEmaWeights(async () => Array.from(await store.get('w').data()));
+    expect(seen).toEqual(snap['optimizer.ema.w']);
+    expect(seen).not.toEqual(snap['param.w']);
+    await expect(opt.withEmaWeights(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(snapshot(store, opt)).toEqual(snap);
+    expect(tf.memory().numTensors).toBe(before);
+    // The EMA keeps updating from the trained weights.
+    run(opt, [3]);
+    expect(snapshot(store, opt)['optimizer.ema.w']).not.toEqual(snap['optimizer.ema.w']);
     opt.dispose();
     store.dispose();
   });
