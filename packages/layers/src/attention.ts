@@ -118,7 +118,9 @@ function cachedSelfAttention(p: AttentionParams, x: tf.Tensor2D, B: number, slot
   const t = kvLength(slot);
   if (slot.k!.shape[0] !== B * H) throw new RangeError(`KV slot holds ${slot.k!.shape[0]! / H} rows, the input has ${B}`);
   const qkv = linear(p.qkv, x); // [B*n, 3C]
-  const toHeads = (u: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(u, [B, n, H, hs]), [0, 2, 1, 3]), [B * H, n, hs]) as tf.Tensor3D;
+  // With one new position, [B, 1, H, hs] -> [B, H, 1, hs] moves no data: a reshape does it (fewer kernels per token).
+  const toHeads = (u: tf.Tensor) =>
+    (n === 1 ? tf.reshape(u, [B * H, 1, hs]) : tf.reshape(tf.transpose(tf.reshape(u, [B, n, H, hs]), [0, 2, 1, 3]), [B * H, n, hs])) as tf.Tensor3D;
   const [q, kNew, vNew] = (tf.split(qkv, 3, 1) as tf.Tensor2D[]).map(toHeads) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D]; // each [B*H, n, hs]
   const k = tf.concat([slot.k!, kNew], 1); // [B*H, t+n, hs]
   const v = tf.concat([slot.v!, vNew], 1); // [B*H, t+n, hs]
@@ -126,6 +128,6 @@ function cachedSelfAttention(p: AttentionParams, x: tf.Tensor2D, B: number, slot
   const scores = n === 1 ? raw : tf.add(raw, causalMaskAt(n, t)); // [B*H, n, t+n] (one new query sees every key)
   const y = tf.matMul(tf.softmax(scores, -1), v); // [B*H, n, hs]
   storeKv(slot, k, v);
-  const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, n, hs]), [0, 2, 1, 3]), [B * n, C]); // [B*n, C]
+  const merged = n === 1 ? tf.reshape(y, [B, C]) : tf.reshape(tf.transpose(tf.reshape(y, [B, H, n, hs]), [0, 2, 1, 3]), [B * n, C]); // [B*n, C]
   return linear(p.proj, merged) as tf.Tensor2D; // [B*n, C]
 }
