@@ -58,3 +58,50 @@ test('setup either selects the tensorflow backend or throws a BackendError that 
   expect(Array.from(await tf.matMul(a, a).data())).toEqual([7, 10, 15, 22]);
   tf.dispose(a);
 });
+
+describe('fused kernels (LayerNorm as FusedBatchNormV3, column sums as BiasAddGrad)', () => {
+  test('match the plain tfjs ops, reject bad inputs, and leave no tensors behind', async () => {
+    try {
+      await adapter.setup();
+    } catch (e) {
+      console.log(`node backend unavailable here (fine for this test): ${(e as Error).message}`);
+      return;
+    }
+    const tf = await import('@tensorflow/tfjs-core');
+    const { FUSED_KERNELS, hasKernel } = await import('@tarm/core');
+    for (const k of [FUSED_KERNELS.layerNorm, FUSED_KERNELS.layerNormGrad, FUSED_KERNELS.sumRows]) expect(hasKernel(k)).toBe(true);
+    const maxDiff = (a: import('@tensorflow/tfjs-core').Tensor, b: import('@tensorflow/tfjs-core').Tensor) =>
+      tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+    const eps = 1e-5;
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.add(tf.mul(tf.randomNormal([37, 24], 0, 1, 'float32', 3), 2), 0.5); // [M, C], not centred
+        const g = tf.randomNormal([37, 24], 0, 1, 'float32', 4);
+        const [xhat, ...saved] = tf.engine().runKernel(FUSED_KERNELS.layerNorm, { x }, { eps }) as import('@tensorflow/tfjs-core').Tensor[];
+        const inputs: Record<string, import('@tensorflow/tfjs-core').Tensor> = { g, x };
+        saved.forEach((t, i) => (inputs[`saved${i}`] = t));
+        const dx = tf.engine().runKernel(FUSED_KERNELS.layerNormGrad, inputs, { eps }) as import('@tensorflow/tfjs-core').Tensor;
+        const mean = tf.mean(x, -1, true);
+        const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(tf.sub(x, mean)), -1, true), eps));
+        const refXhat = tf.mul(tf.sub(x, mean), rstd);
+        const refDx = tf.mul(tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(refXhat, tf.mean(tf.mul(g, refXhat), -1, true))), rstd);
+        const sums = tf.engine().runKernel(FUSED_KERNELS.sumRows, { x }) as import('@tensorflow/tfjs-core').Tensor;
+        return [maxDiff(xhat!, refXhat), maxDiff(dx, refDx), maxDiff(sums, tf.sum(x, 0)), xhat!.shape.join(','), sums.shape.join(',')] as const;
+      });
+    const [dXhat, dDx, dSums, xhatShape, sumsShape] = run();
+    expect(xhatShape).toBe('37,24');
+    expect(sumsShape).toBe('24');
+    expect(dXhat).toBeLessThan(1e-5);
+    expect(dDx).toBeLessThan(1e-5);
+    expect(dSums).toBeLessThan(1e-4);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) run();
+    expect(tf.memory().numTensors).toBe(before);
+    const i32 = tf.zeros([4, 3], 'int32');
+    const x3 = tf.zeros([2, 4, 3]);
+    expect(() => tf.engine().runKernel(FUSED_KERNELS.sumRows, { x: i32 })).toThrow(/TarmSumRows: inputs must be float32, got int32/);
+    expect(() => tf.engine().runKernel(FUSED_KERNELS.layerNorm, { x: x3 }, { eps })).toThrow(/TarmLayerNorm: expected a 2-D input, got shape \[2,4,3\]/);
+    expect(() => tf.engine().runKernel(FUSED_KERNELS.layerNormGrad, { g: x3, x: x3 }, { eps })).toThrow(/needs g, x and the 3 saved tensors/);
+    tf.dispose([i32, x3]);
+  });
+});
