@@ -15,5 +15,6 @@ export {
 export { ParamStore } from './params.js';
 export { FUSED_KERNELS, hasKernel } from './kernels.js';
 export { geluInto, geluGradInto } from './gelu-math.js';
+export { layerNormInto, layerNormGradInto, sumRowsInto } from './norm-math.js';
 export { encodeCheckpoint, decodeCheckpoint, checkCheckpointJson, fnv1a, type CheckpointJson } from './checkpoint.js';
 export type { CausalLM, DecodingSession, TrainableLM, TensorBatch, StepStats, SegmentInput } from './lm.js';

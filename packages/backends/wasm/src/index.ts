@@ -1,6 +1,6 @@
 import type { BackendAdapter, BackendOptions } from '@tarm/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { FUSED_KERNELS, geluGradInto, geluInto, selectTfBackend } from '@tarm/core';
+import { FUSED_KERNELS, geluGradInto, geluInto, layerNormGradInto, layerNormInto, selectTfBackend, sumRowsInto } from '@tarm/core';
 
 let identityShared = false;
 
@@ -33,23 +33,35 @@ interface WasmHeap {
 let fusedRegistered = false;
 
 /**
- * @tarm/core's fused GELU kernels, in JavaScript over the wasm heap: one pass instead of 5 (forward) and 7
- * (backward) wasm kernels, two of them `erf` / `exp`, which wasm evaluates one libm call at a time.
+ * @tarm/core's fused kernels, in JavaScript over the wasm heap:
+ * - GELU: one pass instead of 5 (forward) and 7 (backward) wasm kernels, two of them `erf` / `exp`, which wasm
+ *   evaluates one libm call at a time;
+ * - LayerNorm's normalisation and its gradient: one pass per row instead of ~9 and ~13 kernels (saved for the
+ *   gradient: rstd [M]);
+ * - column sums: one pass instead of `ones @ t` through XNNPACK (`Sum` over rows is slower still there).
  */
 function registerFusedKernels(): void {
   if (fusedRegistered) return;
-  const views = (backend: unknown, out: tf.TensorInfo, ...ins: tf.TensorInfo[]): Float32Array[] => {
+  // Checked before any output is made (an output made and not returned would never be freed).
+  const float32 = (kernel: string, ...ins: tf.TensorInfo[]): void => {
     const bad = ins.find((t) => t.dtype !== 'float32');
-    if (bad) throw new TypeError(`${FUSED_KERNELS.gelu}: inputs must be float32, got ${bad.dtype}`);
+    if (bad) throw new TypeError(`${kernel}: inputs must be float32, got ${bad.dtype}`);
+  };
+  const views = (backend: unknown, outs: tf.TensorInfo | tf.TensorInfo[], ...ins: tf.TensorInfo[]): Float32Array[] => {
     // views after makeOutput: growing the heap detaches earlier ones
     const heap = backend as WasmHeap;
-    return [...ins, out].map((t) => heap.typedArrayFromHeap(t));
+    return [...ins, ...(Array.isArray(outs) ? outs : [outs])].map((t) => heap.typedArrayFromHeap(t));
+  };
+  const rows = (kernel: string, t: tf.TensorInfo): [number, number] => {
+    if (t.shape.length !== 2) throw new RangeError(`${kernel}: expected a 2-D input, got shape [${t.shape}]`);
+    return t.shape as [number, number];
   };
   tf.registerKernel({
     kernelName: FUSED_KERNELS.gelu,
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend }) => {
       const x = inputs.x as tf.TensorInfo;
+      float32(FUSED_KERNELS.gelu, x);
       const out = (backend as unknown as WasmHeap).makeOutput(x.shape, 'float32');
       const [xv, yv] = views(backend, out, x) as [Float32Array, Float32Array];
       geluInto(xv, yv);
@@ -61,9 +73,51 @@ function registerFusedKernels(): void {
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend }) => {
       const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+      float32(FUSED_KERNELS.geluGrad, dy, x);
       const out = (backend as unknown as WasmHeap).makeOutput(x.shape, 'float32');
       const [xv, dyv, dxv] = views(backend, out, x, dy) as [Float32Array, Float32Array, Float32Array];
       geluGradInto(xv, dyv, dxv);
+      return out;
+    },
+  });
+  tf.registerKernel({
+    kernelName: FUSED_KERNELS.layerNorm,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const x = inputs.x as tf.TensorInfo;
+      const [M, C] = rows(FUSED_KERNELS.layerNorm, x);
+      float32(FUSED_KERNELS.layerNorm, x);
+      const heap = backend as unknown as WasmHeap;
+      const outs = [heap.makeOutput([M, C], 'float32'), heap.makeOutput([M], 'float32')];
+      const [xv, xhat, rstd] = views(backend, outs, x) as [Float32Array, Float32Array, Float32Array];
+      layerNormInto(xv, M, C, (attrs as { eps: number }).eps, xhat, rstd);
+      return outs;
+    },
+  });
+  tf.registerKernel({
+    kernelName: FUSED_KERNELS.layerNormGrad,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const { g, x, saved0 } = inputs as Record<string, tf.TensorInfo>;
+      if (!g || !x || !saved0) throw new Error(`${FUSED_KERNELS.layerNormGrad}: needs g, x and the saved rstd of ${FUSED_KERNELS.layerNorm}`);
+      const [M, C] = rows(FUSED_KERNELS.layerNormGrad, x);
+      float32(FUSED_KERNELS.layerNormGrad, g, x, saved0);
+      const out = (backend as unknown as WasmHeap).makeOutput([M, C], 'float32');
+      const [gv, xv, rstd, dx] = views(backend, out, g, x, saved0) as [Float32Array, Float32Array, Float32Array, Float32Array];
+      layerNormGradInto(gv, xv, rstd, M, C, dx);
+      return out;
+    },
+  });
+  tf.registerKernel({
+    kernelName: FUSED_KERNELS.sumRows,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const x = inputs.x as tf.TensorInfo;
+      const [M, N] = rows(FUSED_KERNELS.sumRows, x);
+      float32(FUSED_KERNELS.sumRows, x);
+      const out = (backend as unknown as WasmHeap).makeOutput([N], 'float32');
+      const [xv, sums] = views(backend, out, x) as [Float32Array, Float32Array];
+      sumRowsInto(xv, M, N, sums);
       return out;
     },
   });
