@@ -13,49 +13,57 @@
 export function layerNormInto(x: Float32Array, M: number, C: number, eps: number, xhat: Float32Array, rstd: Float32Array): void {
   for (let r = 0; r < M; r++) {
     const o = r * C;
+    // one pass for both moments; float64 sums keep E[x^2] - mean^2 exact enough for float32 outputs
     let s = 0;
-    for (let j = 0; j < C; j++) s += x[o + j]!;
-    const mu = s / C;
     let q = 0;
-    for (let j = 0; j < C; j++) {
-      const d = x[o + j]! - mu;
-      q += d * d;
+    for (let j = o; j < o + C; j++) {
+      const v = x[j]!;
+      s += v;
+      q += v * v;
     }
-    const rs = 1 / Math.sqrt(q / C + eps);
-    for (let j = 0; j < C; j++) xhat[o + j] = (x[o + j]! - mu) * rs;
+    const mu = s / C;
+    const rs = 1 / Math.sqrt(Math.max(q / C - mu * mu, 0) + eps);
+    for (let j = o; j < o + C; j++) xhat[j] = (x[j]! - mu) * rs;
     rstd[r] = rs;
   }
 }
 
 /**
  * LayerNorm's input gradient for a gradient g of xhat, row by row: dx = rstd (g - mean(g) - xhat mean(g xhat)),
- * with xhat recomputed from x and the forward's rstd. The row mean is recomputed in float64 (a float32 mean would
- * cost precision on rows far from 0). All [M, C] except rstd [M].
+ * with xhat = (x - mean) rstd from x and the forward's rstd. The row mean is recomputed in float64 (a float32 mean
+ * would cost precision on rows far from 0), in the same pass as the sums of g and g x. All [M, C] except rstd [M].
  */
 export function layerNormGradInto(g: Float32Array, x: Float32Array, rstd: Float32Array, M: number, C: number, dx: Float32Array): void {
   for (let r = 0; r < M; r++) {
     const o = r * C;
-    let s = 0;
-    for (let j = 0; j < C; j++) s += x[o + j]!;
-    const mu = s / C;
-    const rs = rstd[r]!;
+    let sx = 0;
     let sg = 0;
     let sgx = 0;
-    for (let j = 0; j < C; j++) {
-      const gj = g[o + j]!;
+    for (let j = o; j < o + C; j++) {
+      const v = x[j]!;
+      const gj = g[j]!;
+      sx += v;
       sg += gj;
-      sgx += gj * (x[o + j]! - mu) * rs;
+      sgx += gj * v;
     }
+    const mu = sx / C;
+    const rs = rstd[r]!;
     const mg = sg / C;
-    const mgx = sgx / C;
-    for (let j = 0; j < C; j++) dx[o + j] = rs * (g[o + j]! - mg - (x[o + j]! - mu) * rs * mgx);
+    const mgx = (rs * (sgx - mu * sg)) / C; // mean(g xhat)
+    const k = rs * mgx;
+    for (let j = o; j < o + C; j++) dx[j] = rs * (g[j]! - mg - (x[j]! - mu) * k);
   }
 }
 
-/** Column sums of x [M, N] (row-major) into out [N], accumulated in float64. */
+/** Column sums of x [M, N] (row-major) into out [N], accumulated in float64, four rows at a time. */
 export function sumRowsInto(x: Float32Array, M: number, N: number, out: Float32Array): void {
   const acc = new Float64Array(N);
-  for (let r = 0; r < M; r++) {
+  let r = 0;
+  for (; r + 4 <= M; r += 4) {
+    const o = r * N;
+    for (let j = 0; j < N; j++) acc[j]! += x[o + j]! + x[o + N + j]! + x[o + 2 * N + j]! + x[o + 3 * N + j]!;
+  }
+  for (; r < M; r++) {
     const o = r * N;
     for (let j = 0; j < N; j++) acc[j]! += x[o + j]!;
   }
