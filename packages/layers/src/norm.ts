@@ -34,7 +34,9 @@ export function layerNorm(p: LayerNormParams, x: tf.Tensor): tf.Tensor {
 
 /**
  * The same LayerNorm with the backend's fused normalisation kernels ({@link FUSED_KERNELS}: the node adapter
- * registers them as TensorFlow's FusedBatchNormV3 / FusedBatchNormGradV3). x: [M, C] -> [M, C].
+ * registers them as TensorFlow's FusedBatchNormV3 / FusedBatchNormGradV3, the wasm adapter in JavaScript over its
+ * heap). What the forward kernel saves besides xhat is the backend's business: it goes back to the gradient kernel
+ * as saved0, saved1, ... x: [M, C] -> [M, C].
  */
 const layerNormFused = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   const [xhat, ...saved] = tf.engine().runKernel(FUSED_KERNELS.layerNorm, { x }, { eps: LAYER_NORM_EPS }) as tf.Tensor[]; // [M, C], ...
