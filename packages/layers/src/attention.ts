@@ -76,13 +76,12 @@ export function causalSelfAttentionRows(p: AttentionParams, x: tf.Tensor2D, B: n
   const rate = drop?.rate ?? 0;
   const seed = drop?.rng.seed();
   if (tf.getBackend() === 'wasm') {
-    const [qc, kc, vc] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // each [B*T, C]
     // Split columns, then one 4-D transpose per tensor: wasm's 5-D transpose and unstack are ~20x slower.
-    const toHeads = (t: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hs]), [0, 2, 1, 3]), [B * H, T, hs]) as tf.Tensor3D;
+    const [qc, kc, vc] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // each [B*T, C]
     // wasm: batched matmuls as depthwise convolutions (attention-core.ts); the same dropout mask, written in the
     // core's [i, n, j] layout
     const keep = rate > 0 && seed !== undefined ? (dropoutKeep([B * H, T, T], rate, seed, [1, 0, 2]) as tf.Tensor3D) : undefined;
-    if (cache) storeKv(cache, toHeads(kc), toHeads(vc)); // [B*H, T, hs] each
+    if (cache) storeKv(cache, rowsToHeads(kc, B, H), rowsToHeads(vc, B, H)); // [B*H, T, hs] each
     return linear(p.proj, attentionCoreDepthwise(qc, kc, vc, B, T, H, keep)) as tf.Tensor2D; // [B*T, C]
   }
   // Elsewhere: q, k and v to heads with one 5-D transpose (4 kernels each way instead of 10).
@@ -91,9 +90,27 @@ export function causalSelfAttentionRows(p: AttentionParams, x: tf.Tensor2D, B: n
   if (cache) storeKv(cache, k, v);
   const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)), causalMask(T)); // [B*H, T, T]
   const att = dropout(tf.softmax(scores, -1), rate, seed); // [B*H, T, T]
-  const y = tf.matMul(att, v); // [B*H, T, hs]
-  const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, hs]), [0, 2, 1, 3]), [B * T, C]); // [B*T, C]
-  return linear(p.proj, merged) as tf.Tensor2D; // [B*T, C]
+  const y = tf.matMul(att, v) as tf.Tensor3D; // [B*H, T, hs]
+  return linear(p.proj, headsToRows(y, B, H)) as tf.Tensor2D; // [B*T, C]
+}
+
+/**
+ * Rows [B*T, C] (position t of sequence b in row b*T + t) -> per-head [B*H, T, hs]. With T = 1 the transpose
+ * [B, 1, H, hs] -> [B, H, 1, hs] moves no data, so a reshape does it (fewer kernels per decoded token).
+ */
+function rowsToHeads(t: tf.Tensor2D, B: number, H: number): tf.Tensor3D {
+  const [BT, C] = t.shape;
+  const T = BT / B;
+  const hs = C / H;
+  if (T === 1) return tf.reshape(t, [B * H, 1, hs]) as tf.Tensor3D;
+  return tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hs]), [0, 2, 1, 3]), [B * H, T, hs]) as tf.Tensor3D;
+}
+
+/** The inverse of {@link rowsToHeads}: per-head [B*H, T, hs] -> rows [B*T, H*hs]. */
+function headsToRows(y: tf.Tensor3D, B: number, H: number): tf.Tensor2D {
+  const [, T, hs] = y.shape;
+  if (T === 1) return tf.reshape(y, [B, H * hs]) as tf.Tensor2D;
+  return tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, hs]), [0, 2, 1, 3]), [B * T, H * hs]) as tf.Tensor2D;
 }
 
 /** Replaces a slot's keys and values (kept: they outlive tf.tidy); [B*H, t, hs] each. */
@@ -118,16 +135,12 @@ function cachedSelfAttention(p: AttentionParams, x: tf.Tensor2D, B: number, slot
   const t = kvLength(slot);
   if (slot.k!.shape[0] !== B * H) throw new RangeError(`KV slot holds ${slot.k!.shape[0]! / H} rows, the input has ${B}`);
   const qkv = linear(p.qkv, x); // [B*n, 3C]
-  // With one new position, [B, 1, H, hs] -> [B, H, 1, hs] moves no data: a reshape does it (fewer kernels per token).
-  const toHeads = (u: tf.Tensor) =>
-    (n === 1 ? tf.reshape(u, [B * H, 1, hs]) : tf.reshape(tf.transpose(tf.reshape(u, [B, n, H, hs]), [0, 2, 1, 3]), [B * H, n, hs])) as tf.Tensor3D;
-  const [q, kNew, vNew] = (tf.split(qkv, 3, 1) as tf.Tensor2D[]).map(toHeads) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D]; // each [B*H, n, hs]
+  const [q, kNew, vNew] = (tf.split(qkv, 3, 1) as tf.Tensor2D[]).map((u) => rowsToHeads(u, B, H)) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D]; // each [B*H, n, hs]
   const k = tf.concat([slot.k!, kNew], 1); // [B*H, t+n, hs]
   const v = tf.concat([slot.v!, vNew], 1); // [B*H, t+n, hs]
   const raw = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)); // [B*H, n, t+n]
   const scores = n === 1 ? raw : tf.add(raw, causalMaskAt(n, t)); // [B*H, n, t+n] (one new query sees every key)
-  const y = tf.matMul(tf.softmax(scores, -1), v); // [B*H, n, hs]
+  const y = tf.matMul(tf.softmax(scores, -1), v) as tf.Tensor3D; // [B*H, n, hs]
   storeKv(slot, k, v);
-  const merged = n === 1 ? tf.reshape(y, [B, C]) : tf.reshape(tf.transpose(tf.reshape(y, [B, H, n, hs]), [0, 2, 1, 3]), [B * n, C]); // [B*n, C]
-  return linear(p.proj, merged) as tf.Tensor2D; // [B*n, C]
+  return linear(p.proj, headsToRows(y, B, H)) as tf.Tensor2D; // [B*n, C]
 }
