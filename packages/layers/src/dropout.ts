@@ -42,7 +42,7 @@ export function dropoutKeep(shape: number[], rate: number, seed: number, perm?: 
  * `size` inverted-dropout multipliers from `new Rng(seed)`: 0 with probability `rate`, else 1 / (1 - rate).
  * Each 32-bit draw of the Rng's sfc32 stream decides two elements: element 2j is kept when the low 16 bits of draw j
  * are >= round(rate * 2^16), element 2j + 1 when its high 16 bits are. So P(drop) is `rate` rounded to a multiple of
- * 2^-16 (0.1 -> 0.1000061), and the stream is drawn half as often: the mask costs ~1.4 ns an element instead of
+ * 2^-16 (0.1 -> 0.1000061), and the stream is drawn half as often: the mask costs ~1.6 ns an element instead of
  * ~2.8 with one draw per element (the sfc32 step is the bound). The draws are the same bits as `rng.nextUint32()`.
  */
 export function dropoutKeepValues(size: number, rate: number, seed: number): Float32Array {
