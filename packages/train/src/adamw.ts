@@ -309,7 +309,8 @@ export class AdamW {
   /**
    * Replaces the whole optimizer state from checkpoint tensors (keys without the `optimizer.` prefix are ignored,
    * so a checkpoint's full tensor map can be passed). Values are copied: the caller keeps ownership of `tensors`.
-   * The state is loaded in the form the arithmetic resolves to now (any saved state loads in either mode).
+   * The state is loaded as tensors; in host mode the next `apply()` moves it to the host, like any other change of
+   * form (any saved state loads in either mode).
    * Throws when a state tensor names an unknown parameter, has the wrong shape, or lacks its partner.
    */
   async loadState(tensors: Readonly<Record<string, tf.Tensor>>): Promise<void> {
@@ -341,18 +342,6 @@ export class AdamW {
       const step = (await e.step.data())[0]!;
       if (!Number.isInteger(step) || step < 1) throw new Error(`optimizer state: step of ${name} is ${step}, expected an integer >= 1`);
       steps.set(name, step);
-    }
-    if (resolveArithmetic(this.config.arithmetic) === 'host') {
-      // Copies (Float32Array.from): a read may return the tensor's own storage (cpu backend).
-      const read = async (t: tf.Tensor) => Float32Array.from(await t.data());
-      const slots = new Map<string, SlotState<Float32Array>>();
-      const shadows = new Map<string, Float32Array>();
-      for (const [name, e] of found) slots.set(name, { m: await read(e.m!), v: await read(e.v!), step: steps.get(name)! });
-      for (const [name, t] of emas) shadows.set(name, await read(t));
-      this.disposeState();
-      for (const [name, s] of slots) this.hostSlots.set(name, s);
-      for (const [name, sh] of shadows) this.hostShadows.set(name, sh);
-      return;
     }
     this.disposeState();
     for (const [name, e] of found) {
