@@ -57,6 +57,14 @@ export interface TrainOptions {
   readonly checkpoint?: (step: number) => Promise<void>;
   /** Default: `evalEvery`. */
   readonly checkpointEvery?: number;
+  /** Rows per forward/backward pass (gradient accumulation, {@link trainStep}); default: the whole batch. */
+  readonly microBatch?: number;
+  /**
+   * Evaluate `startStep` before training on (resume): its evaluation was due but never finished, because the
+   * process died after that step's checkpoint. `startLoss` is the loss reported with it.
+   */
+  readonly evaluateStart?: boolean;
+  readonly startLoss?: number;
 }
 
 export interface TrainResult {
@@ -96,6 +104,7 @@ export function checkSchedule(s: {
   readonly steps: number;
   readonly evalEvery: number;
   readonly checkpointEvery?: number;
+  readonly microBatch?: number;
   readonly seed: number;
 }): void {
   checkPositiveInt('train.length', s.length);
@@ -103,6 +112,7 @@ export function checkSchedule(s: {
   checkPositiveInt('train.steps', s.steps);
   checkPositiveInt('train.evalEvery', s.evalEvery);
   if (s.checkpointEvery !== undefined) checkPositiveInt('train.checkpointEvery', s.checkpointEvery);
+  if (s.microBatch !== undefined) checkPositiveInt('train.microBatch', s.microBatch);
   if (!Number.isInteger(s.seed)) throw new ConfigError('seed', 'an integer', s.seed);
 }
 
@@ -111,16 +121,17 @@ export function checkSchedule(s: {
  * step seed `mixSeeds(seed, SEED_PURPOSE.dropout, s)`: everything the update sees is a pure function of
  * (seed, s) and the weights, so a run resumed at any step continues exactly as an uninterrupted one.
  *
- * After update `s` the step count is k = s + 1, and in this order: `onStep`; when k is a multiple of `evalEvery`
- * or the final step, `evaluate(k)` then `onEval`; when k is a multiple of `checkpointEvery` or final,
- * `checkpoint(k)`; then, if k is not final, `shouldStop()`: true checkpoints step k (unless just done) and returns.
+ * After update `s` the step count is k = s + 1, and in this order: `onStep`; when k is a multiple of
+ * `checkpointEvery` or final, `checkpoint(k)`; when k is a multiple of `evalEvery` or the final step,
+ * `evaluate(k)` then `onEval`; then, if k is not final, `shouldStop()`: true checkpoints step k (unless just
+ * done) and returns.
  * Nothing is evaluated at step 0.
  */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const { model, task, length, batchSize, steps, seed, evalEvery } = opts;
   const startStep = opts.startStep ?? 0;
   const checkpointEvery = opts.checkpointEvery ?? evalEvery;
-  checkSchedule({ length, batchSize, steps, evalEvery, checkpointEvery, seed });
+  checkSchedule({ length, batchSize, steps, evalEvery, checkpointEvery, seed, microBatch: opts.microBatch });
   checkPositiveInt('train.startStep', startStep, 0);
   if (startStep > steps) throw new ConfigError('train.startStep', `at most train.steps (${steps})`, startStep);
 
@@ -133,6 +144,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let k = startStep;
   let stopped = false;
   const elapsed = () => (performance.now() - t0) / 1000;
+  const evaluateAt = async (step: number, stepLoss: number) => {
+    const record = await optimizer.withEmaWeights(() => opts.evaluate!(step)); // EMA weights when kept
+    await opts.onEval?.(step, record, stepLoss);
+    return { step, record };
+  };
+  if (opts.evaluate && opts.evaluateStart) lastEval = await evaluateAt(startStep, opts.startLoss ?? NaN);
 
   while (k < steps) {
     const s = k;
@@ -140,7 +157,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const batch = trainingTensorBatch(task, length, batchSize, seed, s);
     let result;
     try {
-      result = await trainStep(model, optimizer, batch, mixSeeds(seed, SEED_PURPOSE.dropout, s));
+      result = await trainStep(model, optimizer, batch, mixSeeds(seed, SEED_PURPOSE.dropout, s), { microBatch: opts.microBatch });
     } finally {
       disposeBatch(batch);
     }
@@ -157,16 +174,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       elapsedSeconds: el,
       etaSeconds: ((steps - k) * el) / done,
     });
-    if (opts.evaluate && due(k, evalEvery, steps)) {
-      const record = await optimizer.withEmaWeights(() => opts.evaluate!(k)); // EMA weights when kept
-      lastEval = { step: k, record };
-      await opts.onEval?.(k, record, loss);
-    }
     let saved = false;
     if (opts.checkpoint && due(k, checkpointEvery, steps)) {
-      await opts.checkpoint(k);
+      await opts.checkpoint(k); // before the evaluation: a crash while evaluating loses no training
       saved = true;
     }
+    if (opts.evaluate && due(k, evalEvery, steps)) lastEval = await evaluateAt(k, loss);
     if (k < steps && opts.shouldStop?.()) {
       if (opts.checkpoint && !saved) await opts.checkpoint(k);
       stopped = true;

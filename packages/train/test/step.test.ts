@@ -4,6 +4,7 @@ import { useBackend } from '@tarm/core';
 import { copy } from '@tarm/tasks';
 import { AdamW, disposeBatch, trainStep, trainingTensorBatch } from '../src/index.js';
 import { createTinyLM } from './helpers/tiny-model.js';
+import { createModel, defineModelConfig } from '@tarm/recursion';
 
 beforeAll(() => useBackend('cpu'));
 
@@ -48,5 +49,46 @@ describe('trainStep', () => {
     const a = await run(5);
     expect(await run(5)).toBe(a);
     expect(await run(6)).not.toBe(a);
+  });
+});
+
+describe('trainStep with microBatch (gradient accumulation)', () => {
+  /** The gradients trainStep hands the optimizer, one record per update (the weights stay as they are). */
+  const captured = async (model: ReturnType<typeof createModel>, microBatch?: number) => {
+    const updates: Record<string, number[]>[] = [];
+    const optimizer = { apply: (g: Record<string, tf.Tensor>) => updates.push(Object.fromEntries(Object.entries(g).map(([k, v]) => [k, Array.from(v.dataSync())]))) };
+    const batch = trainingTensorBatch(copy, 4, 8, 3, 0);
+    const r = await trainStep(model, optimizer as unknown as AdamW, batch, 99, { microBatch });
+    disposeBatch(batch);
+    return { updates, loss: r.loss, noGradient: r.noGradient };
+  };
+
+  for (const model of ['dense', 'ut', 'dual-ut', 'ar-trm', 'trm-faithful'] as const) {
+    it(`${model}: pieces of 3 + 3 + 2 rows give the full batch's gradient, loss and reached parameters`, async () => {
+      const m = createModel(defineModelConfig({ model, dModel: 16, nHeads: 2, budget: 12, dropout: 0, haltExploration: 0, contextLength: 32, vocabSize: 14 }), 5);
+      const full = await captured(m);
+      const n = tf.memory().numTensors;
+      const split = await captured(m, 3);
+      expect(tf.memory().numTensors).toBe(n); // the slices, weighted gradients and carries are all released
+      expect(split.updates.length).toBe(full.updates.length); // one update per deep-supervision segment
+      expect(split.noGradient).toEqual(full.noGradient);
+      expect(split.loss).toBeCloseTo(full.loss, 5);
+      let worst = 0;
+      full.updates.forEach((u, i) => {
+        expect(Object.keys(split.updates[i]!).sort()).toEqual(Object.keys(u).sort());
+        for (const [name, g] of Object.entries(u)) {
+          const scale = Math.max(1e-3, ...g.map(Math.abs));
+          g.forEach((x, j) => (worst = Math.max(worst, Math.abs(x - split.updates[i]![name]![j]!) / scale)));
+        }
+      });
+      expect(worst).toBeLessThan(1e-5); // float32 rounding of a sum in another order
+      m.params.dispose();
+    });
+  }
+
+  it('a micro-batch at least the batch size is the unsplit step, bit for bit', async () => {
+    const m = createModel(defineModelConfig({ model: 'dense', dModel: 16, nHeads: 2, budget: 2, dropout: 0.2, contextLength: 32, vocabSize: 14 }), 5);
+    expect(await captured(m, 8)).toEqual(await captured(m));
+    m.params.dispose();
   });
 });

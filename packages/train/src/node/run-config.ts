@@ -14,6 +14,8 @@ export interface TrainSettings {
   readonly checkpointEvery?: number;
   /** Write a loss line to metrics.jsonl every this many steps (and at the final step). Default 10. */
   readonly logEvery?: number;
+  /** Rows per forward/backward pass (gradient accumulation, see trainStep); default: the whole batch. */
+  readonly microBatch?: number;
   readonly optimizer?: AdamWConfig;
 }
 
