@@ -180,6 +180,42 @@ describe('runTraining', () => {
     expect(JSON.parse(await readFile(join(done, 'summary.json'), 'utf8'))).toMatchObject({ finished: true, step: 6 });
   });
 
+  it('continues a finished run to more steps, bit for bit the run asked for them from the start', async () => {
+    const long = tinyRunConfig({ steps: 12, evalEvery: 4, checkpointEvery: 4 });
+    const ref = await reference(long);
+    const dir = freshDir();
+    const short = tinyRunConfig({ steps: 6, evalEvery: 4, checkpointEvery: 4 });
+    (await runTraining(options(dir, short))).model.params.dispose();
+    expect(JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8'))).toMatchObject({ finished: true, step: 6 });
+    const more = await runTraining(options(dir, long, { resume: true }));
+    expect(more).toMatchObject({ step: 12, stopped: false, resumedFrom: 6 });
+    expect(await paramValues(more.model)).toEqual(ref.params);
+    more.model.params.dispose();
+    expect(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'))).toEqual(long); // the folder now says 12 steps
+    // Fewer steps than the run has done: refused, naming train.steps, and the folder is left as it was.
+    const before = await readFile(join(dir, 'config.json'), 'utf8');
+    const err = await runTraining(options(dir, short, { resume: true })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunFolderError);
+    expect((err as RunFolderError).field).toBe('train.steps');
+    expect((err as Error).message).toMatch(/cannot resume to 6 steps: the run has already done 12/);
+    expect(await readFile(join(dir, 'config.json'), 'utf8')).toBe(before);
+    expect(JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8'))).toMatchObject({ finished: true, step: 12 });
+  });
+
+  it('a crash while evaluating loses no training: the checkpoint comes first, and the resume evaluates that step', async () => {
+    const config = tinyRunConfig({ steps: 8, evalEvery: 4, checkpointEvery: 4 });
+    const ref = await reference(config);
+    const dir = freshDir();
+    const crash = (model: Parameters<typeof tinyEvaluate>[0], step: number) => (step === 8 ? Promise.reject(new Error('out of memory')) : tinyEvaluate(model, step));
+    await expect(runTraining(options(dir, config, { evaluate: crash }))).rejects.toThrow(/out of memory/);
+    const resumed = await runTraining(options(dir, config, { resume: true }));
+    expect(resumed).toMatchObject({ step: 8, resumedFrom: 8 }); // no step trained again
+    expect(await paramValues(resumed.model)).toEqual(ref.params);
+    resumed.model.params.dispose();
+    expect(await metrics(dir)).toEqual(ref.metrics);
+    expect(JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')).evals).toEqual(JSON.parse(await readFile(join(ref.outDir, 'summary.json'), 'utf8')).evals);
+  });
+
   it('a truncated or corrupted weights file is a CheckpointError naming the file', async () => {
     const config = tinyRunConfig({ steps: 6 });
     const dir = freshDir();

@@ -107,7 +107,8 @@ export interface RunResult {
  *
  * Checkpoints every `checkpointEvery` steps (default evalEvery), at the end, and when `shouldStop` stops the run.
  * With `resume`, the configuration must equal config.json (a {@link RunFolderError} names the first differing
- * field), the checkpoint is loaded into the model and the optimizer, metrics lines after the checkpoint's step are
+ * field; only `train.steps` may change, so a finished run can be continued to more steps, bit for bit the run that
+ * was asked for them from the start), the checkpoint is loaded into the model and the optimizer, metrics lines after the checkpoint's step are
  * dropped (the file is rewritten atomically), and training continues: the result is bit for bit the run that was
  * never interrupted (same batches, same dropout seeds, same optimizer state). Without `resume`, a folder that is
  * not empty is refused.
@@ -145,7 +146,8 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     throw new RunFolderError(outDir, `cannot resume: not a run folder (no ${RUN_FILES.config}); choose another --out`);
   }
   if (saved !== undefined) {
-    const d = firstDifference(saved, config);
+    // Every field must match but train.steps: a run may be continued to more steps (or resumed short of them).
+    const d = firstDifference({ ...saved, train: { ...saved.train, steps: config.train.steps } }, config);
     if (d) {
       throw new RunFolderError(
         outDir,
@@ -165,7 +167,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     let wallOffset = 0;
     let lastLoss = NaN;
     if (saved !== undefined && (await exists(join(paths.checkpoint, 'model.json')))) {
-      const meta = await restore(paths.checkpoint, model, optimizer, t.steps);
+      const meta = await restore(paths.checkpoint, model, optimizer, t.steps, outDir);
       startStep = meta.step;
       wallOffset = meta.wallSeconds;
       lastLoss = meta.loss;
@@ -174,9 +176,10 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     // 3. The folder: config.json for a new run; metrics cut back to the checkpoint for a resumed one.
     await mkdir(outDir, { recursive: true });
     let lines: MetricsLine[] = [];
-    if (saved === undefined) {
-      await writeJsonAtomic(paths.config, config);
-    } else {
+    if (saved === undefined || saved.train.steps !== t.steps) {
+      await writeJsonAtomic(paths.config, config); // a new run, or one continued to another number of steps
+    }
+    if (saved !== undefined) {
       lines = (await readJsonLines<MetricsLine>(paths.metrics)).filter((l) => typeof l?.step === 'number' && l.step <= startStep);
       await writeJsonLinesAtomic(paths.metrics, lines);
       await rm(paths.summary, { force: true });
@@ -184,6 +187,9 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
       await removeTempFiles(paths.checkpoint);
     }
     let lastEval: EvalLine | undefined = [...lines].reverse().find((l): l is EvalLine => l.kind === 'eval');
+    // The checkpoint is written before its step's evaluation: a process that died while evaluating left it undone.
+    const evalDue = startStep > 0 && (startStep % t.evalEvery === 0 || startStep === t.steps);
+    const evaluateStart = opts.evaluate !== undefined && evalDue && lastEval?.step !== startStep;
 
     // 4. Train.
     const t0 = performance.now();
@@ -199,6 +205,9 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
       evalEvery: t.evalEvery,
       checkpointEvery: t.checkpointEvery,
       startStep,
+      microBatch: t.microBatch,
+      evaluateStart,
+      startLoss: lastLoss,
       evaluate: opts.evaluate ? (step) => opts.evaluate!(model, step) : undefined,
       shouldStop: opts.shouldStop,
       onStep: async (info) => {
@@ -265,13 +274,16 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
 }
 
 /** Loads checkpoint/ into the model's params and the optimizer; every problem is a CheckpointError. */
-async function restore(dir: string, model: TrainableLM, optimizer: AdamW, steps: number): Promise<CheckpointMeta> {
+async function restore(dir: string, model: TrainableLM, optimizer: AdamW, steps: number, outDir: string): Promise<CheckpointMeta> {
   const { json, tensors } = await loadCheckpoint(dir);
   const where = join(dir, 'model.json');
   try {
     const meta = json.meta as Partial<CheckpointMeta>;
-    if (meta.kind !== 'tarm-train-state' || !Number.isInteger(meta.step) || meta.step! < 0 || meta.step! > steps) {
-      throw new CheckpointError(where, `meta.step ${JSON.stringify(meta.step)} is not a step of this run (0..${steps})`);
+    if (meta.kind !== 'tarm-train-state' || !Number.isInteger(meta.step) || meta.step! < 0) {
+      throw new CheckpointError(where, `meta.step ${JSON.stringify(meta.step)} is not a step count`);
+    }
+    if (meta.step! > steps) {
+      throw new RunFolderError(outDir, `cannot resume to ${steps} steps: the run has already done ${meta.step} (ask for at least that many)`, 'train.steps');
     }
     const params: Record<string, tf.Tensor> = {};
     for (const [name, x] of Object.entries(tensors)) {
