@@ -12,6 +12,11 @@ export interface BackendAdapter {
   readonly name: string;
   /** Registers the tfjs backend and gradients, selects it and waits until it is ready. Idempotent. */
   setup(options?: BackendOptions): Promise<void>;
+  /**
+   * Bytes of tensor memory the backend can never exceed, where it has such a limit (wasm: its 32-bit heap,
+   * 4 GiB); absent where the machine's memory is the limit. Trainers size micro-batches from it.
+   */
+  readonly memoryLimitBytes?: number;
 }
 
 export interface BackendOptions {

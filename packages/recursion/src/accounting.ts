@@ -42,6 +42,51 @@ export function flopsPerToken(input: ModelConfigInput | ModelConfig, seqLen: num
   return { forward: s.blockPasses * perPass + head, backward: 2 * (s.gradPasses * perPass + head) };
 }
 
+/**
+ * Floats one token keeps alive per block pass that carries gradient: the activations the tape saves plus the
+ * transient ones of the backward pass, per channel (x C) and per attention score (x heads x T). Fitted to
+ * tf.profile's peakBytes of a training step (cpu backend, C 32-64, 2-4 heads, T 18-33, every rung; within
+ * ~10%): `node tools/bench/memory-fit.mjs`.
+ */
+const FLOATS_PER_CHANNEL = 135;
+const FLOATS_PER_SCORE = 12;
+
+/**
+ * The estimated peak memory of one training step (float32), for sizing micro-batches. Measured / estimated is
+ * 0.77-1.04 over every rung (tied single-stream rungs keep less than estimated): see the fit script above.
+ */
+export interface TrainingMemory {
+  /** Weights, their gradients and AdamW's two moments: 16 bytes a parameter. */
+  readonly residentBytes: number;
+  /** Activations of one batch row of `seqLen` tokens over the passes that carry gradient. */
+  readonly bytesPerRow: number;
+  /** residentBytes + rows x bytesPerRow. */
+  bytes(rows: number): number;
+}
+
+export function trainingMemory(input: ModelConfigInput | ModelConfig, seqLen: number): TrainingMemory {
+  const c = defineModelConfig(input);
+  const s = solveBudget(c);
+  const perPass = FLOATS_PER_CHANNEL * c.dModel + FLOATS_PER_SCORE * c.nHeads * seqLen; // floats per token
+  const head = 4 * c.vocabSize * s.segments; // logits, softmax and its gradient, per token
+  const residentBytes = 16 * analyticParamCount(c);
+  const passesAtOnce = Math.max(1, s.gradPasses / s.segments); // deep supervision: one segment's tape at a time
+  const bytesPerRow = 4 * seqLen * (passesAtOnce * perPass + head);
+  return { residentBytes, bytesPerRow, bytes: (rows) => residentBytes + rows * bytesPerRow };
+}
+
+/**
+ * The micro-batch for a memory limit: the batch itself when its estimate fits in `fraction` of `limitBytes`,
+ * else the largest divisor of the batch size that does (pieces of equal size), else undefined (not even one
+ * row fits). The fraction leaves room for the allocator's fragmentation and the estimate's error.
+ */
+export function fitMicroBatch(memory: TrainingMemory, batchSize: number, limitBytes: number, fraction = 0.75): number | undefined {
+  for (let rows = batchSize; rows >= 1; rows--) {
+    if (batchSize % rows === 0 && memory.bytes(rows) <= fraction * limitBytes) return rows;
+  }
+  return undefined;
+}
+
 /** One row of `tarm models`: a rung's compute at a given budget and width. */
 export interface LadderRow {
   readonly model: RungName;
@@ -52,13 +97,16 @@ export interface LadderRow {
   readonly L: number;
   readonly fwdFlopsPerToken: number;
   readonly bwdFlopsPerToken: number;
+  /** Estimated bytes of one training step at `batchSize` rows ({@link trainingMemory}). */
+  readonly trainBytes: number;
 }
 
-export function ladderTable(base: Omit<ModelConfigInput, 'model'>, seqLen: number, models: readonly RungName[] = PAPER_RUNGS): LadderRow[] {
+export function ladderTable(base: Omit<ModelConfigInput, 'model'>, seqLen: number, models: readonly RungName[] = PAPER_RUNGS, batchSize = 64): LadderRow[] {
   return models.map((model) => {
     const cfg = defineModelConfig({ ...base, model });
     const s = solveBudget(cfg);
     const f = flopsPerToken(cfg, seqLen);
+    const memory = trainingMemory(cfg, seqLen);
     return {
       model,
       blockPasses: s.blockPasses,
@@ -68,6 +116,7 @@ export function ladderTable(base: Omit<ModelConfigInput, 'model'>, seqLen: numbe
       L: s.L,
       fwdFlopsPerToken: f.forward,
       bwdFlopsPerToken: f.backward,
+      trainBytes: memory.bytes(batchSize),
     };
   });
 }

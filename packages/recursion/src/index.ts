@@ -1,7 +1,7 @@
 export { RUNGS, RUNG_NAMES, PAPER_RUNGS, type Rung, type RungName } from './rungs.js';
 export { ModelConfigSchema, defineModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
 export { solveBudget, type Schedule } from './budget.js';
-export { analyticParamCount, flopsPerToken, ladderTable, type LadderRow } from './accounting.js';
+export { analyticParamCount, flopsPerToken, ladderTable, trainingMemory, fitMicroBatch, type LadderRow, type TrainingMemory } from './accounting.js';
 export { createModel, type LadderModel, type ModelParams } from './model.js';
 export { KvCache, createKvCache } from './kv-cache.js';
 export { forward, type ForwardOptions, type ForwardResult, type PassInfo, type Carry } from './forward.js';

@@ -131,6 +131,7 @@ function registerFusedKernels(): void {
 export const adapter: BackendAdapter = {
   name: 'wasm',
   tfName: 'wasm',
+  memoryLimitBytes: 4294901760, // the wasm32 heap's maximum (Emscripten's getHeapMax in tfjs-backend-wasm 4.22)
   async setup(options?: BackendOptions) {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     const inNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
