@@ -31,6 +31,10 @@ export const FLAG_OF: Record<string, string> = {
   haltLoss: '--halt-loss',
   gradCycles: '--grad-cycles',
   ema: '--ema',
+  microBatch: '--micro-batch',
+  prompt: '--prompt',
+  maxTokens: '--max-tokens',
+  run: '--run',
 };
 
 /** A usage error: the CLI prints it and exits with code 2. */

@@ -16,6 +16,11 @@ export function human(n: number): string {
   return String(n);
 }
 
+/** 12147483648 -> "11.31 GiB". */
+export function gib(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+}
+
 export function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   const s = Math.round(seconds);

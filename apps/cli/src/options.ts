@@ -45,6 +45,18 @@ export const TrainFlagsSchema = z.strictObject({
   haltLoss: z.enum(['on', 'off']).optional(),
   gradCycles: z.enum(['last', 'all']).optional(),
   ema: numFlag.min(0).lt(1).optional(),
+  microBatch: z
+    .string()
+    .default('auto')
+    .transform((v, ctx) => {
+      if (v === 'auto') return 'auto' as const;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) {
+        ctx.addIssue({ code: 'custom', message: 'auto, or an integer from 1 to batchSize' });
+        return z.NEVER;
+      }
+      return n;
+    }),
   out: z.string().min(1).optional(),
   json: z.boolean().default(false),
   resume: z.boolean().default(false),
@@ -82,6 +94,9 @@ export function resolveTrain(raw: Record<string, unknown>): ResolvedTrain {
     vocabSize: 14,
   });
   solveBudget(model); // budget that the rung cannot split -> ConfigError('budget', ...)
+  if (typeof flags.microBatch === 'number' && flags.microBatch > flags.batchSize) {
+    throw new ConfigError('microBatch', `auto, or an integer from 1 to batchSize (${flags.batchSize})`, flags.microBatch);
+  }
   const task = getTask(flags.task);
   for (const L of [flags.length, ...flags.evalLengths]) {
     const need = sequenceLength(task, L);

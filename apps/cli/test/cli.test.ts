@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -29,16 +29,25 @@ describe('tarm train: bad input', () => {
 });
 
 describe('tarm models', () => {
-  it('prints one JSON row per rung with 24 block passes each', async () => {
+  it('prints one JSON row per model tarm train accepts, with 24 block passes and a memory estimate each', async () => {
     const r = await tarm(['models', '--budget', '24', '--d-model', '384', '--heads', '6', '--json']);
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.stdout.trim()) as Record<string, number | string>[];
-    expect(rows.map((x) => x.model)).toEqual(['dense', 'iterative', 'iterative-step', 'ut', 'dual-ut', 'dual-nested-ut', 'ar-trm']);
+    expect(rows.map((x) => x.model)).toEqual(['dense', 'iterative', 'iterative-step', 'ut', 'dual-ut', 'dual-nested-ut', 'ar-trm', 'trm-faithful']);
     for (const row of rows) {
-      expect(Object.keys(row).sort()).toEqual(['H', 'L', 'blockPasses', 'bwdFlopsPerToken', 'fwdFlopsPerToken', 'model', 'params', 'steps'].sort());
+      expect(Object.keys(row).sort()).toEqual(['H', 'L', 'blockPasses', 'bwdFlopsPerToken', 'fwdFlopsPerToken', 'model', 'params', 'steps', 'trainBytes'].sort());
       expect(row.blockPasses).toBe(24);
     }
     expect(rows[0]!.params).toBe(42640128);
+    // The paper's dense model at batch 64 does not fit the wasm heap (4 GiB); its tied rungs' gradient path is shorter.
+    const bytes = Object.fromEntries(rows.map((x) => [x.model, x.trainBytes as number]));
+    expect(bytes.dense).toBeGreaterThan(4 * 2 ** 30);
+    expect(bytes['ar-trm']).toBeLessThan(bytes.ut!);
+    const text = await tarm(['models']);
+    expect(text.stdout).toMatch(/trm-faithful/);
+    expect(text.stdout).toMatch(/train memory \(batch 64\)/);
+    const help = await tarm(['train', '--help']);
+    for (const name of rows.map((x) => x.model)) expect(help.stdout).toContain(String(name));
   });
 });
 
@@ -74,6 +83,19 @@ describe('tarm train + generate', () => {
     const r = await tarm(['generate', '--run', tmpdir(), '--prompt', '01|', '--backend', 'cpu']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/not a run folder/);
+  });
+
+  it('generate names the user\'s flag or file: a prompt longer than the context, a config.json that is not JSON', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tarm-cli-'));
+    const long = await tarm(['generate', '--run', dir, '--prompt', '1'.repeat(300) + '|', '--backend', 'cpu']);
+    expect(long.code).toBe(2);
+    expect(long.stderr).toMatch(/invalid --prompt: got "301 characters"; allowed: at most 179 characters/);
+    expect(long.stderr).not.toMatch(/maxNewTokens|\n +at /);
+    writeFileSync(join(dir, 'config.json'), '{"model": {"model": "dense"');
+    const bad = await tarm(['generate', '--run', dir, '--prompt', '01|', '--backend', 'cpu']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(new RegExp(`${join(dir, 'config.json')} is not valid JSON`));
+    expect(bad.stderr).not.toMatch(/\n +at /);
   });
 });
 

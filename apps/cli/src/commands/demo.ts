@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { BACKEND_NAMES } from '@tarm/core';
 import { rm } from 'node:fs/promises';
 import { resolveTrain } from '../options.js';
 import { FLAG_OF } from '../errors.js';
@@ -30,11 +31,12 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('train a small dense model on reverse (L = 10) on wasm and show its accuracy and answers')
-    .option('--backend <name>', 'wasm | cpu | node | webgpu', 'wasm')
-    .action(async (raw: { backend: string }) => {
-      const resolved = resolveTrain({ ...DEMO_FLAGS, backend: raw.backend });
+    .option('--backend <name>', BACKEND_NAMES.join(' | '), 'wasm')
+    .option('--steps <n>', 'optimizer steps (fewer: a quicker, less accurate demo)', DEMO_FLAGS.steps)
+    .action(async (raw: { backend: string; steps: string }) => {
+      const resolved = resolveTrain({ ...DEMO_FLAGS, backend: raw.backend, steps: raw.steps });
       await rm(resolved.out, { recursive: true, force: true }); // the demo always starts afresh in its own folder
-      console.log(`tarm demo: tarm train ${Object.entries(DEMO_FLAGS).map(([k, v]) => `${FLAG_OF[k] ?? `--${k}`} ${v}`).join(' ')}`);
+      console.log(`tarm demo: tarm train ${Object.entries({ ...DEMO_FLAGS, steps: raw.steps }).map(([k, v]) => `${FLAG_OF[k] ?? `--${k}`} ${v}`).join(' ')}`);
       await trainCommand(resolved);
     });
 }

@@ -24,7 +24,7 @@ export function registerGenerate(program: Command): void {
     .option('--temperature <T>', 'sampling temperature', '1')
     .option('--seed <n>', 'sampling seed', '1337')
     .option('--max-tokens <n>', 'stop after this many tokens (default: until newline or the context is full)')
-    .option('--backend <name>', 'wasm | cpu | node | webgpu', 'wasm')
+    .option('--backend <name>', BACKEND_NAMES.join(' | '), 'wasm')
     .action(async (raw: Record<string, unknown>) => {
       const f = configDefiner(GenerateFlags)(raw as never);
       try {
@@ -32,9 +32,12 @@ export function registerGenerate(program: Command): void {
       } catch {
         throw new ConfigError('prompt', 'digits and the characters | + = only', f.prompt);
       }
+      const room = CONTEXT_LENGTH - f.prompt.length; // positions left for the answer
+      if (room < 1) throw new ConfigError('prompt', `at most ${CONTEXT_LENGTH - 1} characters (the context is ${CONTEXT_LENGTH} positions)`, `${f.prompt.length} characters`);
+      if (f.maxTokens !== undefined && f.maxTokens > room) throw new ConfigError('maxTokens', `at most ${room} for this prompt (the context is ${CONTEXT_LENGTH} positions)`, f.maxTokens);
       await useBackend(f.backend);
       const { model } = await loadRunModel(f.run);
-      const max = f.maxTokens ?? CONTEXT_LENGTH - f.prompt.length;
+      const max = f.maxTokens ?? room;
       const [answer] = await decodeAnswers(model, [f.prompt], max, { strategy: f.decode, temperature: f.temperature, seed: f.seed });
       console.log(answer);
       model.dispose();

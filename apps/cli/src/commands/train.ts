@@ -1,21 +1,21 @@
 import type { Command } from 'commander';
-import { useBackend } from '@tarm/core';
-import { flopsPerToken } from '@tarm/recursion';
-import { getTask, sequenceLength, type DecodeOptions } from '@tarm/tasks';
+import { BACKEND_NAMES, TarmError, useBackend, type BackendAdapter } from '@tarm/core';
+import { fitMicroBatch, flopsPerToken, RUNG_NAMES, trainingMemory, type ModelConfig } from '@tarm/recursion';
+import { getTask, sequenceLength, TASK_NAMES, type DecodeOptions } from '@tarm/tasks';
 import { evaluateLengths, formatMetricsTable, type LengthResult } from '@tarm/eval';
 import { runTraining, type RunConfig } from '@tarm/train/node';
 import { createModel } from '@tarm/recursion';
-import { resolveTrain, type ResolvedTrain } from '../options.js';
+import { resolveTrain, type ResolvedTrain, type TrainFlags } from '../options.js';
 import { createProgress } from '../progress.js';
-import { pct } from '../format.js';
+import { gib, pct } from '../format.js';
 import { CODE_VERSION } from '../version.js';
 
 export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train one model of the ladder on one task; writes a resumable run folder')
-    .option('--model <rung>', 'dense | iterative | iterative-step | ut | dual-ut | dual-nested-ut | ar-trm', 'dense')
-    .option('--task <name>', 'copy | reverse | addition', 'addition')
+    .option('--model <rung>', RUNG_NAMES.join(' | '), 'dense')
+    .option('--task <name>', TASK_NAMES.join(' | '), 'addition')
     .option('--length <L>', 'training problem length', '10')
     .option('--eval-lengths <list>', 'comma-separated evaluation lengths', '10,20,30,40,50')
     .option('--budget <B>', 'block passes per forward pass', '24')
@@ -27,7 +27,7 @@ export function registerTrain(program: Command): void {
     .option('--weight-decay <x>', 'AdamW decoupled weight decay', '0.01')
     .option('--dropout <p>', 'dropout rate', '0.1')
     .option('--seed <n>', 'run seed (weights, data, dropout, sampling)', '1337')
-    .option('--backend <name>', 'wasm | cpu | node | webgpu', 'wasm')
+    .option('--backend <name>', BACKEND_NAMES.join(' | '), 'wasm')
     .option('--decode <how>', 'evaluation decoding: sample (the paper, T = 1) | greedy', 'sample')
     .option('--temperature <T>', 'sampling temperature', '1')
     .option('--eval-every <K>', 'evaluate every K steps (and at the end)', '250')
@@ -40,8 +40,9 @@ export function registerTrain(program: Command): void {
     .option('--halt-loss <on|off>', 'binary-halting rungs: train a per-position halting head with BCE (trm-faithful: on)')
     .option('--grad-cycles <last|all>', 'nested rungs: gradient through the last cycle of a step or all (trm-faithful: all)')
     .option('--ema <decay>', 'evaluate with an EMA of the weights (0: off; trm-faithful: 0.999)')
+    .option('--micro-batch <n|auto>', 'rows per forward/backward pass (gradient accumulation); auto: the whole batch unless the backend\'s memory limit needs pieces', 'auto')
     .option('--out <dir>', 'run folder (default runs/<model>-<task>-L<length>-s<seed>)')
-    .option('--resume', 'continue the interrupted run in --out')
+    .option('--resume', 'continue the run in --out (an interrupted one, or a finished one to a larger --steps)')
     .option('--json', 'print one JSON object as the last stdout line')
     .action(async (raw: Record<string, unknown>) => {
       const resolved = resolveTrain(raw); // every flag checked before anything is written
@@ -51,8 +52,9 @@ export function registerTrain(program: Command): void {
 
 /** The training job: backend, run folder, progress line, final table and JSON line. */
 export async function trainCommand({ flags, model: modelConfig, out, ema }: ResolvedTrain): Promise<Record<string, unknown>> {
-  await useBackend(flags.backend);
+  const backend = await useBackend(flags.backend);
   const task = getTask(flags.task);
+  const microBatch = chooseMicroBatch(flags, modelConfig, backend);
   const decode: DecodeOptions = { strategy: flags.decode, temperature: flags.temperature, seed: flags.seed };
   const config: RunConfig & { eval: unknown; backend: string } = {
     model: modelConfig,
@@ -62,6 +64,7 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
       batchSize: flags.batchSize,
       steps: flags.steps,
       evalEvery: flags.evalEvery,
+      ...(microBatch < flags.batchSize ? { microBatch } : {}),
       optimizer: { lr: flags.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: flags.weightDecay, ema },
     },
     seed: flags.seed,
@@ -93,6 +96,8 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
       },
       shouldStop: () => stop,
     });
+  } catch (e) {
+    throw outOfMemory(e, backend, microBatch) ?? e;
   } finally {
     progress.stop();
     process.off('SIGINT', onSignal);
@@ -130,4 +135,37 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
   if (flags.json) process.stdout.write(JSON.stringify(record) + '\n');
   result.model.params.dispose();
   return record;
+}
+
+/**
+ * Rows per forward/backward pass: --micro-batch when given; with auto, the whole batch unless the backend has a
+ * memory limit (wasm's heap) that the estimated step exceeds, then the largest divisor of --batch that fits
+ * (said on stderr). A model that does not fit even one row at a time is refused before anything is written.
+ */
+export function chooseMicroBatch(flags: TrainFlags, model: ModelConfig, backend: BackendAdapter): number {
+  if (flags.microBatch !== 'auto') return flags.microBatch;
+  const limit = backend.memoryLimitBytes;
+  if (limit === undefined) return flags.batchSize;
+  const memory = trainingMemory(model, sequenceLength(getTask(flags.task), flags.length));
+  const rows = fitMicroBatch(memory, flags.batchSize, limit);
+  const need = `a training step of ${flags.batchSize} rows needs about ${gib(memory.bytes(flags.batchSize))}`;
+  if (rows === undefined) {
+    throw new TarmError(
+      `${need} (${gib(memory.bytes(1))} for one row) and does not fit the ${backend.name} backend's ${gib(limit)}; ` +
+        'use --backend node (no such limit), or a smaller --d-model, --budget or --length',
+    );
+  }
+  if (rows < flags.batchSize) console.error(`tarm: ${need}, more than the ${backend.name} backend's ${gib(limit)} allow: micro-batches of ${rows} rows (--micro-batch to choose)`);
+  return rows;
+}
+
+/** A backend that ran out of memory mid-run, as an error that names the fix; undefined for any other error. */
+function outOfMemory(e: unknown, backend: BackendAdapter, microBatch: number): TarmError | undefined {
+  const message = e instanceof Error ? e.message : String(e);
+  if (!/memory access out of bounds|Aborted\(\)|out of memory|OOM|Cannot allocate|Array buffer allocation failed/i.test(message)) return undefined;
+  const limit = backend.memoryLimitBytes === undefined ? '' : ` (its limit is ${gib(backend.memoryLimitBytes)})`;
+  return new TarmError(
+    `the ${backend.name} backend ran out of memory during training${limit}: rerun in a new --out with a smaller --micro-batch ` +
+      `than ${microBatch}, or use --backend node; the run folder keeps its last checkpoint (${message.split('\n')[0]})`,
+  );
 }
