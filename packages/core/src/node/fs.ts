@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, rm, readdir, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { checkCheckpointJson, decodeCheckpoint, encodeCheckpoint, type CheckpointJson } from '../checkpoint.js';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, TarmError } from '../errors.js';
 
 let tmpCounter = 0;
 
@@ -69,13 +69,19 @@ export async function loadCheckpoint(dir: string): Promise<{ json: CheckpointJso
   return { json, tensors: decodeCheckpoint(json, data, binPath) };
 }
 
-/** Reads a JSON file, or returns undefined when it does not exist. */
+/** Reads a JSON file, or returns undefined when it does not exist; a file that is not JSON is a TarmError naming it. */
 export async function readJsonIfExists<T>(path: string): Promise<T | undefined> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
+    text = await readFile(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new TarmError(`${path} is not valid JSON (${(e as Error).message}); the file is damaged: restore it or start again in another folder`);
   }
 }
 
