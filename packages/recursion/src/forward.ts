@@ -91,10 +91,17 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
   const dropFor = (index: number): DropoutSource | undefined =>
     training && config.dropout > 0 ? { rate: config.dropout, rng: new Rng(mixSeeds(opts.seed!, DROPOUT_PURPOSE, index)) } : undefined;
 
-  /** One application of f to `input` ([B, T, C]); block k for dense, the shared block otherwise. */
+  /**
+   * One application of f to `input` ([B, T, C]); block k for dense, the shared block otherwise. Without a tape
+   * (evaluation, decoding) each pass frees its intermediates at once, so memory holds one pass's activations,
+   * not every pass's until the caller's tidy ends (the paper's dense model decoding 100 problems needed ~2.4 GiB).
+   */
   const pass = (blk: BlockParams, input: tf.Tensor3D, info: PassInfo): tf.Tensor3D => {
-    const out = block(blk, input, dropFor(info.index), cache?.slot(info.index)); // [B, T, C]
-    return (opts.onPass?.(info, out) ?? out) as tf.Tensor3D;
+    const apply = () => {
+      const out = block(blk, input, dropFor(info.index), cache?.slot(info.index)); // [B, T, C]
+      return (opts.onPass?.(info, out) ?? out) as tf.Tensor3D;
+    };
+    return training ? apply() : tf.tidy(apply);
   };
   const shared = p.blocks[0]!;
 
