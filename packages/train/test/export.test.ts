@@ -113,7 +113,7 @@ describe('exportRunWeights', () => {
     const plain = tinyRunConfig({ steps: 2, evalEvery: 2, checkpointEvery: 2 });
     const plainDir = join(root, 'plain');
     (await runTraining({ outDir: plainDir, config: plain, createModel: () => createFromConfig(plain) })).model.params.dispose();
-    await expect(exportRunWeights(plainDir, { weights: 'ema' })).rejects.toThrow(/holds no EMA weights \(train with --ema <decay> to keep them\)/);
+    await expect(exportRunWeights(plainDir, { weights: 'ema' })).rejects.toThrow(/invalid ema: got true; allowed: a run trained with an EMA of its weights/);
     await expect(exportRunWeights(join(root, 'nothing'))).rejects.toThrow(CheckpointError);
   });
 });

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { CheckpointError, encodeSafetensors, type SafetensorsTensor } from '@tarm/core';
+import { CheckpointError, ConfigError, encodeSafetensors, type SafetensorsTensor } from '@tarm/core';
 import { loadCheckpoint, readJsonIfExists } from '@tarm/core/node';
 import { OPTIMIZER_PREFIX } from '../adamw.js';
 import type { RunConfig } from './run-config.js';
@@ -28,7 +28,7 @@ export const WEIGHT_LAYOUT = 'float32; linear weights are [in, out] (y = x @ W +
 /**
  * The model weights of a run folder's checkpoint, by parameter name, with the run's model config in the
  * metadata; the optimizer's moments are left out. `ema` takes the optimizer's EMA copy of every parameter
- * instead (a CheckpointError when the run keeps none). `metadata` adds entries (e.g. the resolved schedule).
+ * instead (a ConfigError on `ema` when the run keeps none). `metadata` adds entries (e.g. the resolved schedule).
  * Needs a tfjs backend (the checkpoint is decoded with tf.io).
  */
 export async function exportRunWeights(
@@ -51,7 +51,7 @@ export async function exportRunWeights(
     const where = join(runDir, RUN_FILES.checkpoint, 'model.json');
     if (weights === 'ema') {
       const params = Object.keys(tensors).filter((n) => !n.startsWith(OPTIMIZER_PREFIX));
-      if (Object.keys(picked).length === 0) throw new CheckpointError(where, 'holds no EMA weights (train with --ema <decay> to keep them); export without --ema');
+      if (Object.keys(picked).length === 0) throw new ConfigError('ema', `a run trained with an EMA of its weights (train --ema <decay>); ${runDir} keeps none: export its trained weights`, true);
       const missing = params.filter((n) => !(n in picked));
       if (missing.length > 0) throw new CheckpointError(where, `has no EMA copy of ${missing.join(', ')}`);
     }
