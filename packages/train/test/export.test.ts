@@ -4,7 +4,8 @@
  * The round trip: tools/torch/make_export_fixtures.py trained dense, dual-ut and ar-trm for a few steps with the
  * CLI, exported them (fixtures/export/*.safetensors), loaded each file into the float64 PyTorch reference with
  * tools/torch/load_tarm.py and stored the reference's logits on fixed ids. Here the same files are loaded into
- * tarm models: tarm's logits must equal the reference's to 1e-5. No Python needed.
+ * tarm models: tarm's logits must equal the reference's to 1e-5. No Python needed. With the next block (the file
+ * holds the checkpoint's parameters bit for bit) this is "the trained tarm model's logits = PyTorch's on the export".
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,7 +40,14 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe('round trip: tarm logits = PyTorch reference logits on the exported weights', () => {
+describe.each(['cpu', 'wasm'] as const)('round trip on %s: tarm logits = PyTorch reference logits on the exported weights', (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+  afterAll(async () => {
+    await useBackend('cpu');
+  });
+
   it.each(fx.cases.map((c) => [c.name, c] as const))('%s', async (name, c) => {
     const { tensors, metadata } = decodeSafetensors(new Uint8Array(await readFile(new URL(c.file, FIXTURES))), c.file);
     const config = defineModelConfig(JSON.parse(metadata[EXPORT_METADATA.model]!));
@@ -60,7 +68,7 @@ describe('round trip: tarm logits = PyTorch reference logits on the exported wei
         const got = out.logits.dataSync();
         return got.reduce((m, x, i) => Math.max(m, Math.abs(x - c.logits.data[i]!)), 0);
       });
-      console.log(`[export round trip] ${name}: max |tarm - torch ${fx.torch_version} float64| = ${d.toExponential(2)}`);
+      console.log(`[export round trip ${backend}] ${name}: max |tarm - torch ${fx.torch_version} float64| = ${d.toExponential(2)}`);
       expect(d).toBeLessThanOrEqual(TOL);
     } finally {
       model.dispose();
