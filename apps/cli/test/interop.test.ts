@@ -63,7 +63,7 @@ describe('tarm train --log tensorboard, then tarm export', () => {
     const cases: [string[], RegExp][] = [
       [['--run', run, '--format', 'onnx', '--out', out], /invalid --format: got "onnx"; allowed: "safetensors"/],
       [['--run', dir, '--out', out], /is not a run folder \(no config\.json\)/],
-      [['--run', plain, '--ema', '--out', out], /invalid --ema: got true; allowed: a run trained with an EMA of its weights/],
+      [['--run', plain, '--ema', '--out', out], /invalid --ema: got true; allowed: a folder trained with an EMA of its weights \(train with an EMA decay\); this one keeps none: export its trained weights\n/],
       [['--run', run], /required option '--out <file>'/],
     ];
     for (const [args, message] of cases) {

@@ -121,7 +121,7 @@ describe('exportRunWeights', () => {
     const plain = tinyRunConfig({ steps: 2, evalEvery: 2, checkpointEvery: 2 });
     const plainDir = join(root, 'plain');
     (await runTraining({ outDir: plainDir, config: plain, createModel: () => createFromConfig(plain) })).model.params.dispose();
-    await expect(exportRunWeights(plainDir, { weights: 'ema' })).rejects.toThrow(/invalid ema: got true; allowed: a run trained with an EMA of its weights/);
+    await expect(exportRunWeights(plainDir, { weights: 'ema' })).rejects.toThrow(/invalid ema: got true; allowed: a folder trained with an EMA of its weights \(train with an EMA decay\); this one keeps none/);
     await expect(exportRunWeights(join(root, 'nothing'))).rejects.toThrow(CheckpointError);
   });
 });

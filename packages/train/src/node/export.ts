@@ -51,7 +51,7 @@ export async function exportRunWeights(
     const where = join(runDir, RUN_FILES.checkpoint, 'model.json');
     if (weights === 'ema') {
       const params = Object.keys(tensors).filter((n) => !n.startsWith(OPTIMIZER_PREFIX));
-      if (Object.keys(picked).length === 0) throw new ConfigError('ema', `a run trained with an EMA of its weights (train --ema <decay>); ${runDir} keeps none: export its trained weights`, true);
+      if (Object.keys(picked).length === 0) throw new ConfigError('ema', 'a folder trained with an EMA of its weights (train with an EMA decay); this one keeps none: export its trained weights', true);
       const missing = params.filter((n) => !(n in picked));
       if (missing.length > 0) throw new CheckpointError(where, `has no EMA copy of ${missing.join(', ')}`);
     }
