@@ -5,7 +5,8 @@ import { CheckpointError } from './errors.js';
  * N, N bytes of JSON header `{"__metadata__": {string: string}, name: {dtype, shape, data_offsets: [begin, end]}}`
  * (offsets relative to the end of the header), then the raw little-endian data, tensors back to back with no
  * holes. The header is padded with spaces to a multiple of 8 bytes, as the reference writer does.
- * No npm package writes it (none is listed in the npm registry), so these two functions do.
+ * No maintained npm package writes it (npm's `safetensors` is a single 0.0.1 release without a repository), so these
+ * two functions do.
  */
 export interface SafetensorsTensor {
   readonly shape: readonly number[];
