@@ -35,6 +35,7 @@ export const FLAG_OF: Record<string, string> = {
   prompt: '--prompt',
   maxTokens: '--max-tokens',
   run: '--run',
+  log: '--log',
 };
 
 /** A usage error: the CLI prints it and exits with code 2. */

@@ -58,6 +58,8 @@ export const TrainFlagsSchema = z.strictObject({
       return n;
     }),
   out: z.string().min(1).optional(),
+  /** Extra log besides metrics.jsonl: TensorBoard event files in the run folder (not part of the run config). */
+  log: z.enum(['tensorboard']).optional(),
   json: z.boolean().default(false),
   resume: z.boolean().default(false),
 });

@@ -6,6 +6,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerDemo } from './commands/demo.js';
 import { registerStudy } from './commands/study.js';
 import { registerEval } from './commands/eval.js';
+import { registerExport } from './commands/export.js';
 import { toUsageError, UsageError } from './errors.js';
 
 export function buildProgram(): Command {
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerStudy(program);
   registerEval(program);
+  registerExport(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

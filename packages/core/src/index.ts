@@ -17,4 +17,5 @@ export { FUSED_KERNELS, hasKernel } from './kernels.js';
 export { geluInto, geluGradInto } from './gelu-math.js';
 export { layerNormInto, layerNormGradInto, sumRowsInto } from './norm-math.js';
 export { encodeCheckpoint, decodeCheckpoint, checkCheckpointJson, fnv1a, type CheckpointJson } from './checkpoint.js';
+export { encodeSafetensors, decodeSafetensors, type SafetensorsTensor } from './safetensors.js';
 export type { CausalLM, DecodingSession, TrainableLM, TensorBatch, StepStats, SegmentInput } from './lm.js';

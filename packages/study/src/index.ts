@@ -52,6 +52,7 @@ export { meanCI, tQuantile975, formatMeanCI, welchDiffCI, formatDiffCI, formatSi
 export { PAPER_HEADLINE, PAPER_ADDITION_QUARTILES, PAPER_LAST_DIGIT_TRANSITION, PAPER_CHANCE, AGREEMENT_POINTS, paperHeadline, type PaperQuartiles } from './paper.js';
 export { trainingSequenceLength, flopsPerStep, studyModelConfig, type FlopsPerTokenFn, type StudyModelConfig } from './flops.js';
 export { studyPlots, renderSvg, writePlots, MODEL_COLORS, modelColor, type Plot } from './plots.js';
+export { resultsCsv, writeResultsCsv, RESULTS_CSV_FILE, RESULTS_CSV_COLUMNS } from './results-csv.js';
 export { writeReport, regenerateReport, reportMarkdown, agreement, REPORT_FILE, PLOTS_DIR, type ReportFiles } from './report.js';
 export {
   ATTRIBUTION_ARMS,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { StudyError } from './errors.js';
 import { writeJsonAtomic } from './files.js';
+import { writeResultsCsv } from './results-csv.js';
 import { MODEL_NAMES, StudyConfigSchema, TASK_NAMES, runId, type ModelName, type TaskName } from './presets.js';
 import { LOG_FILES, RUN_FILES, logsDir, numberField, readJsonLines, readObject, runDir, runsDir } from './run-folder.js';
 import { readStudyFile, studyWallSeconds, STUDY_FILE } from './study-file.js';
@@ -168,7 +169,8 @@ export function parseRunId(id: string): { model: ModelName; task: TaskName; seed
 
 /**
  * Reads a study folder (study.json, runs/*, logs/*) into the versioned results, validates them and (unless
- * `write: false`) writes them atomically to `outDir/results.json`. Runs are listed in ladder, task, seed order.
+ * `write: false`) writes them atomically to `outDir/results.json`, and every evaluation as `outDir/results.csv`.
+ * Runs are listed in ladder, task, seed order.
  */
 export function collectResults(outDir: string, opts: { write?: boolean } = {}): StudyResults {
   const study = readStudyFile(outDir);
@@ -206,7 +208,10 @@ export function collectResults(outDir: string, opts: { write?: boolean } = {}): 
     runs,
   };
   const checked = StudyResultsSchema.parse(results);
-  if (opts.write !== false) writeJsonAtomic(join(outDir, RESULTS_FILE), checked);
+  if (opts.write !== false) {
+    writeJsonAtomic(join(outDir, RESULTS_FILE), checked);
+    writeResultsCsv(outDir, checked);
+  }
   return checked;
 }
 

@@ -4,7 +4,11 @@ import { z } from 'zod';
 import { BACKEND_NAMES, configDefiner, TarmError } from '@tarm/core';
 import { flopsPerToken } from '@tarm/recursion';
 import {
+  armDir,
+  collectAttribution,
   collectResults,
+  readResults,
+  writeResultsCsv,
   isAttributionFolder,
   PRESET_NAMES,
   TASK_NAMES,
@@ -29,6 +33,7 @@ const StudyFlags = z.strictObject({
   seeds: z.string().regex(/^\d+(,\d+)*$/, 'a comma-separated list of integers').optional(),
   workers: z.coerce.number().int().min(1).optional(),
   backend: z.enum(BACKEND_NAMES).default('wasm'),
+  log: z.enum(['tensorboard']).optional(),
 });
 
 /** The study's own errors are written for the user: show them like tarm's. */
@@ -48,8 +53,10 @@ export function registerStudy(program: Command): void {
     .option('--seeds <list>', 'comma-separated seeds (default: the preset\'s)')
     .option('--workers <n>', 'parallel training processes (default: one per core)')
     .option('--backend <name>', 'wasm | cpu | node | webgpu', 'wasm')
+    .option('--log <sink>', 'every run also logs to: tensorboard (event files in each run folder; tensorboard --logdir <out>/runs)')
     .action(async (raw: Record<string, unknown>) => {
       const f = configDefiner(StudyFlags)(raw as never);
+      if (f.preset === 'attribution' && f.log !== undefined) throw new UsageError('--log is not available with --preset attribution (its arms pass their own train flags); use it with smoke | cpu | paper');
       if (f.preset === 'attribution' && (f.models !== undefined || f.tasks !== undefined)) {
         throw new UsageError(
           `${f.models !== undefined ? '--models' : '--tasks'} is not allowed with --preset attribution: its arms fix the model (ar-trm, trm-faithful) and train one task (choose it with --task ${TASK_NAMES.join(' | ')}); --seeds, --workers and --backend are`,
@@ -94,6 +101,7 @@ export function registerStudy(program: Command): void {
           workers: f.workers,
           backend: f.backend,
           signal: ac.signal,
+          spawnArgs: f.log ? ['--log', f.log] : undefined,
         });
         const { report } = await writeReport(f.out, collectResults(f.out), flopsPerToken);
         console.log(`study ${f.out}: ${outcome.runs.length} runs, ${outcome.failed.length} failed, ${Math.round(outcome.wallSeconds)}s; report ${report}`);
@@ -110,12 +118,24 @@ export function registerStudy(program: Command): void {
     .command('report')
     .description('regenerate report.md and plots of a study from its results.json alone (an attribution study: from its arms\' results)')
     .argument('<dir>', 'study folder')
-    .action(async (dir: string) => {
+    .option('--csv', 'write results.csv (a row per run x step x length) from results.json alone, instead of the report')
+    .action(async (dir: string, opts: { csv?: boolean }) => {
       try {
+        if (opts.csv) {
+          console.log(`wrote ${reportCsv(dir).join(', ')}`);
+          return;
+        }
         const { report } = isAttributionFolder(dir) ? await regenerateAttributionReport(dir) : await regenerateReport(dir, flopsPerToken);
         console.log(`wrote ${report}`);
       } catch (e) {
         throw asTarmError(e);
       }
     });
+}
+
+/** `tarm report --csv`: results.csv beside each results.json (every arm's, for an attribution study). */
+function reportCsv(dir: string): string[] {
+  if (!isAttributionFolder(dir)) return [writeResultsCsv(dir, readResults(dir))];
+  const arms = collectAttribution(dir, { write: false, fromResultsFiles: true }).arms;
+  return arms.flatMap((a) => (a.results ? [writeResultsCsv(armDir(dir, a.arm.id), a.results)] : []));
 }

@@ -43,6 +43,7 @@ export function registerTrain(program: Command): void {
     .option('--micro-batch <n|auto>', 'rows per forward/backward pass (gradient accumulation); auto: the whole batch unless the backend\'s memory limit needs pieces', 'auto')
     .option('--out <dir>', 'run folder (default runs/<model>-<task>-L<length>-s<seed>)')
     .option('--resume', 'continue the run in --out (an interrupted one, or a finished one to a larger --steps)')
+    .option('--log <sink>', 'also log to: tensorboard (event files in the run folder, docs/interop.md)')
     .option('--json', 'print one JSON object as the last stdout line')
     .action(async (raw: Record<string, unknown>) => {
       const resolved = resolveTrain(raw); // every flag checked before anything is written
@@ -95,6 +96,7 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
         lastAcc = pct((record[String(flags.length)] ?? Object.values(record)[0])!.charAcc);
       },
       shouldStop: () => stop,
+      tensorboard: flags.log === 'tensorboard',
     });
   } catch (e) {
     throw outOfMemory(e, backend, microBatch) ?? e;

@@ -8,6 +8,7 @@ import { AdamW, OPTIMIZER_PREFIX } from '../adamw.js';
 import { checkSchedule, train, type EvalRecord, type StepInfo } from '../loop.js';
 import { appendJsonLine, readJsonLines, syncFile, writeJsonLinesAtomic } from './jsonl.js';
 import { RunFolderError, firstDifference, toJson, type RunConfig } from './run-config.js';
+import { TensorBoardLog } from './tensorboard.js';
 
 /** File names inside a run folder. */
 export const RUN_FILES = Object.freeze({
@@ -83,6 +84,11 @@ export interface RunOptions {
   readonly shouldStop?: () => boolean;
   /** Examples per evaluation entry kept in metrics.jsonl (the summary keeps them all). Default 5. */
   readonly metricsExamples?: number;
+  /**
+   * Also log to a TensorBoard event file in the run folder (`events.out.tfevents.*`): every metrics.jsonl line as
+   * scalars at its step. On resume the file is rewritten from the metrics lines kept. Not part of the config.
+   */
+  readonly tensorboard?: boolean;
 }
 
 export interface RunResult {
@@ -104,6 +110,7 @@ export interface RunResult {
  *     metrics.jsonl         loss lines every `logEvery` steps and eval lines ({kind, step, ...}), append-only
  *     checkpoint/           params by ParamStore name + `optimizer.{m,v,step}.<name>`; meta {step, wallSeconds, ...}
  *     summary.json          written when the final step is reached
+ *     events.out.tfevents.* with `tensorboard`: the metrics lines as TensorBoard scalars
  *
  * Checkpoints every `checkpointEvery` steps (default evalEvery), at the end, and when `shouldStop` stops the run.
  * With `resume`, the configuration must equal config.json (a {@link RunFolderError} names the first differing
@@ -190,6 +197,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     // The checkpoint is written before its step's evaluation: a process that died while evaluating left it undone.
     const evalDue = startStep > 0 && (startStep % t.evalEvery === 0 || startStep === t.steps);
     const evaluateStart = opts.evaluate !== undefined && evalDue && lastEval?.step !== startStep;
+    const tb = opts.tensorboard ? await TensorBoardLog.open(outDir, t.task, lines, wallOffset) : undefined;
 
     // 4. Train.
     const t0 = performance.now();
@@ -222,12 +230,14 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
             ...(Object.keys(info.stats).length > 0 ? { stats: info.stats } : {}),
           };
           await appendJsonLine(paths.metrics, line);
+          await tb?.write(line);
         }
         await opts.onStep?.(info);
       },
       onEval: async (step, record, loss) => {
         lastEval = { kind: 'eval', step, wallSeconds: wall(), loss, evals: record };
         await appendJsonLine(paths.metrics, { ...lastEval, evals: trimExamples(record, metricsExamples) });
+        await tb?.write(lastEval);
         await opts.onEval?.(step, record, loss);
       },
       checkpoint: async (step) => {
