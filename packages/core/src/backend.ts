@@ -36,6 +36,33 @@ export type BackendName = keyof typeof BACKEND_PACKAGES;
 export const BACKEND_NAMES = Object.freeze(Object.keys(BACKEND_PACKAGES) as BackendName[]);
 export const DEFAULT_BACKEND: BackendName = 'wasm';
 
+/** What `--backend` accepts: a backend, or `auto` for the fastest one that loads here ({@link resolveBackend}). */
+export const BACKEND_CHOICES = Object.freeze(['auto', ...BACKEND_NAMES] as const);
+export type BackendChoice = 'auto' | BackendName;
+
+/**
+ * Loads and activates the backend `choice` names. `auto` picks node (libtensorflow, ~5x wasm) when
+ * @tensorflow/tfjs-node is installed and loads, else wasm; `reason` says why, for the user. `load` is
+ * {@link useBackend} (a test passes its own to simulate a machine without tfjs-node).
+ */
+export async function resolveBackend(
+  choice: BackendChoice,
+  load: (name: BackendName) => Promise<unknown> = useBackend,
+): Promise<{ readonly name: BackendName; readonly reason: string }> {
+  if (choice !== 'auto') {
+    await load(choice);
+    return { name: choice, reason: 'asked for' };
+  }
+  try {
+    await load('node');
+    return { name: 'node', reason: 'auto: @tensorflow/tfjs-node is installed and loads' };
+  } catch (e) {
+    if (!(e instanceof BackendError)) throw e;
+    await load('wasm');
+    return { name: 'wasm', reason: `auto: ${e.message}` };
+  }
+}
+
 let gradientsRegistered = false;
 
 /**

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { configDefiner } from '@tarm/core';
 import { ladderTable } from '@tarm/recursion';
-import { human, table } from '../format.js';
+import { human, table } from '@tarm/eval';
 import { renameFlags } from '../errors.js';
 
 const ModelsFlags = z.strictObject({
