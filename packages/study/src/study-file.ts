@@ -42,12 +42,24 @@ export function readStudyFile(outDir: string): StudyFile | undefined {
   } catch (e) {
     throw new StudyError(`${path} is not valid JSON (${(e as Error).message}); move it away to start a new study there`);
   }
-  const parsed = StudyFileSchema.safeParse(raw);
+  const parsed = StudyFileSchema.safeParse(upgradeV1(raw));
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new StudyError(`${path} is not a tarm study folder file (v2): ${issue.path.join('.')}: ${issue.message}`);
   }
   return parsed.data;
+}
+
+/**
+ * A version-1 study.json (a preset of rungs, before study files) as version 2: each rung an arm of its name, the
+ * recorded grid as the study's arms, tasks and seeds. Its run folders keep their names (`<rung>-<task>-s<seed>`).
+ */
+function upgradeV1(raw: unknown): unknown {
+  const v1 = raw as { version?: unknown; preset?: { name: string; description: string; config: object; notes: string[] }; grid?: { models: string[]; tasks: string[]; seeds: number[] }; sessions?: object[] };
+  if (v1?.version !== 1 || !v1.preset || !v1.grid) return raw;
+  const { preset, grid, sessions, ...rest } = v1 as Required<typeof v1>;
+  const study = { name: preset.name, description: preset.description, arms: grid.models.map((m) => ({ name: m, rung: m })), tasks: grid.tasks.map((t) => ({ name: t })), seeds: grid.seeds, config: preset.config, notes: preset.notes };
+  return { ...rest, version: 2, study, sessions: sessions.map((x) => ({ threads: 1, ...x })) };
 }
 
 export function writeStudyFile(outDir: string, file: StudyFile): void {
