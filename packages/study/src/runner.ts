@@ -183,7 +183,8 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
           children.delete(child);
           log.end();
           Object.assign(state, { exitCode: code, signal, wallSeconds: (Date.now() - state.startedAt!) / 1000 });
-          if (aborted && !spawnError && code !== 0) {
+          if (aborted && !spawnError && !isFinished(dir)) {
+            // stopped by the abort (a child that stops on SIGTERM may exit 0): left resumable
             state.status = 'pending';
             done();
             return;

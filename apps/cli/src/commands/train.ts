@@ -79,6 +79,8 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // a study's worker whose study died (its IPC channel closed) stops at the next step, resumable
+  if (process.connected) process.once('disconnect', onSignal);
   let finalEvals: Record<string, LengthResult> | undefined;
   let result;
   try {
@@ -103,6 +105,7 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
     progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('disconnect', onSignal);
   }
   const summary = result.summary;
   if (!summary) {
