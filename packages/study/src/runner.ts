@@ -195,7 +195,7 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
             if (state.result) writeJsonAtomic(join(logs, LOG_FILES.result(state.id)), state.result);
           } else {
             state.status = 'failed';
-            const tail = stderr.split(/\r\n|\n|\r/).filter((l) => l.trim()).slice(-STDERR_TAIL_LINES);
+            const tail = stderr.split('\n').map((l) => l.trim()).filter(Boolean).slice(-STDERR_TAIL_LINES);
             if (spawnError) tail.push(`cannot start: ${spawnError.message}`);
             else if (code === 0) tail.push(`tarm train exited 0 but wrote no ${RUN_FILES.summary} in ${dir}`);
             state.stderrTail = tail.join('\n');

@@ -4,21 +4,24 @@ import { defineModelConfig, RUNG_NAMES, solveBudget, type RungName } from '@tarm
 import { CONTEXT_LENGTH, DECODE_STRATEGIES, getTask, sequenceLength, TASK_NAMES } from '@tarm/tasks';
 import { StudyError } from './errors.js';
 
+/** The model defaults of `@tarm/recursion` (the paper's: C = 384, 6 heads, budget 24, dropout 0.1). */
+const MODEL = defineModelConfig({});
+
 /**
  * The paper's configuration (paper.md, "Training and evaluation"): every default of a study file, and of
- * `tarm train`'s flags. The one place these numbers are written.
+ * `tarm train`'s flags. The model's part is `@tarm/recursion`'s defaults; the rest is written only here.
  */
 export const PAPER_DEFAULTS = deepFreeze({
   length: 10,
   evalLengths: [10, 20, 30, 40, 50],
-  budget: 24,
-  dModel: 384,
-  nHeads: 6,
+  budget: MODEL.budget,
+  dModel: MODEL.dModel,
+  nHeads: MODEL.nHeads,
   steps: 5000,
   batch: 64,
   lr: 3e-4,
   weightDecay: 0.01,
-  dropout: 0.1,
+  dropout: MODEL.dropout,
   decode: 'sample' as const,
   temperature: 1,
   evalEvery: 250,
