@@ -108,7 +108,8 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
   try {
     // only `auto` is tried here (node loads in this process); a named backend is loaded by each child
     const backend = choice === 'auto' ? await (opts.resolve ?? resolveBackend)(choice) : { name: choice, reason: 'asked for' };
-    const { workers, threads } = planWorkers({ cores: availableParallelism(), runs: studyGrid(study).length, backend: backend.name, workers: opts.workers, threads: opts.threads });
+    const toRun = studyGrid(study).filter((r) => !isFinished(runDir(outDir, r.id))).length;
+    const { workers, threads } = planWorkers({ cores: availableParallelism(), runs: toRun, backend: backend.name, workers: opts.workers, threads: opts.threads });
     const session: Session = { startedAt: new Date(startedAt).toISOString(), wallSeconds: 0, backend: backend.name, workers, threads };
     const merged = openStudyFile(outDir, study, session).study;
     opts.onStart?.({ backend: backend.name, reason: backend.reason, workers, threads });
