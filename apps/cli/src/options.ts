@@ -1,20 +1,21 @@
 import { z } from 'zod';
-import { BACKEND_NAMES, ConfigError, configDefiner } from '@tarm/core';
+import { BACKEND_CHOICES, ConfigError, configDefiner } from '@tarm/core';
+import { PAPER_DEFAULTS as D } from '@tarm/study';
 import { defineModelConfig, RUNG_NAMES, RUNGS, solveBudget, type ModelConfig } from '@tarm/recursion';
 import { renameFlags } from './errors.js';
-import { TASK_NAMES, CONTEXT_LENGTH, getTask, sequenceLength } from '@tarm/tasks';
+import { TASK_NAMES, CONTEXT_LENGTH, DECODE_STRATEGIES, getTask, sequenceLength } from '@tarm/tasks';
 
 const intFlag = z.coerce.number().int();
 const numFlag = z.coerce.number();
 
-/** Flags of `tarm train`, as commander hands them over (strings); defaults are the paper's. */
+/** Flags of `tarm train`, as commander hands them over (strings); defaults are the paper's (`PAPER_DEFAULTS`). */
 export const TrainFlagsSchema = z.strictObject({
   model: z.enum(RUNG_NAMES).default('dense'),
   task: z.enum(TASK_NAMES as [string, ...string[]]).default('addition'),
-  length: intFlag.min(1).default(10),
+  length: intFlag.min(1).default(D.length),
   evalLengths: z
     .string()
-    .default('10,20,30,40,50')
+    .default(D.evalLengths.join(','))
     .transform((s, ctx) => {
       const xs = s.split(',').map((v) => Number(v.trim()));
       if (xs.length === 0 || xs.some((v) => !Number.isInteger(v) || v < 1)) {
@@ -23,20 +24,20 @@ export const TrainFlagsSchema = z.strictObject({
       }
       return xs;
     }),
-  budget: intFlag.min(1).default(24),
-  dModel: intFlag.min(1).default(384),
-  nHeads: intFlag.min(1).default(6),
-  steps: intFlag.min(0).default(5000),
-  batchSize: intFlag.min(1).default(64),
-  lr: numFlag.gt(0).default(3e-4),
-  weightDecay: numFlag.min(0).default(0.01),
-  dropout: numFlag.min(0).max(0.99).default(0.1),
-  seed: intFlag.min(0).default(1337),
-  backend: z.enum(BACKEND_NAMES).default('wasm'),
-  decode: z.enum(['sample', 'greedy']).default('sample'),
-  temperature: numFlag.gt(0).default(1),
-  evalEvery: intFlag.min(1).default(250),
-  evalN: intFlag.min(1).default(100),
+  budget: intFlag.min(1).default(D.budget),
+  dModel: intFlag.min(1).default(D.dModel),
+  nHeads: intFlag.min(1).default(D.nHeads),
+  steps: intFlag.min(0).default(D.steps),
+  batchSize: intFlag.min(1).default(D.batch),
+  lr: numFlag.gt(0).default(D.lr),
+  weightDecay: numFlag.min(0).default(D.weightDecay),
+  dropout: numFlag.min(0).max(0.99).default(D.dropout),
+  seed: intFlag.min(0).default(D.seed),
+  backend: z.enum(BACKEND_CHOICES).default('auto'),
+  decode: z.enum(DECODE_STRATEGIES).default(D.decode),
+  temperature: numFlag.gt(0).default(D.temperature),
+  evalEvery: intFlag.min(1).default(D.evalEvery),
+  evalN: intFlag.min(1).default(D.evalN),
   ponderWeight: numFlag.min(0).default(0),
   outer: intFlag.min(1).optional(),
   inner: intFlag.min(1).optional(),

@@ -13,7 +13,7 @@ describe('tarm train: bad input', () => {
     [['--budget', '0'], /invalid --budget: got 0; allowed: >= 1/],
     [['--task', 'sorting'], /invalid --task: got "sorting"; allowed: "copy", "reverse", "addition"/],
     [['--model', 'gpt'], /invalid --model: got "gpt"; allowed: "dense", "iterative", .*"ar-trm"/],
-    [['--backend', 'tpu'], /invalid --backend: got "tpu"; allowed: "wasm", "cpu", "node", "webgpu"/],
+    [["--backend", "tpu"], /invalid --backend: got "tpu"; allowed: "auto", "wasm", "cpu", "node", "webgpu"/],
     [['--model', 'dual-ut', '--budget', '7'], /invalid --budget: got 7; allowed: an even number/],
     [['--dropout', '1.5'], /invalid --dropout: got 1.5; allowed: <= 0.99/],
     [['--length', '90', '--task', 'addition'], /invalid --length: got 90/],

@@ -1,124 +1,155 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { tarm } from './tarm.js';
-import { solveBudget } from '@tarm/recursion';
-import { ATTRIBUTION_ARMS, ATTRIBUTION_PRESET, attributionPreset, readAttributionFile, resolveGrid, runAttribution, trainArgs } from '@tarm/study';
-import { buildProgram } from '../dist/program.js';
-import { resolveTrain } from '../dist/options.js';
-
-const FAKE_TARM = fileURLToPath(new URL('../../../packages/study/test/fixtures/fake-tarm.mjs', import.meta.url));
-
+import { MAIN, tarm } from './tarm.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tarm-cli-study-'));
+const NO_TFJS_NODE = fileURLToPath(new URL('./fixtures/no-tfjs-node.mjs', import.meta.url));
 
-/** The options the real `tarm train` command would act on for this argument list (nothing is trained). */
-function parseTrain(args: readonly string[]) {
-  const train = buildProgram().commands.find((c) => c.name() === 'train')!;
-  const { operands, unknown } = train.parseOptions([...args]);
-  expect(operands).toEqual([]);
-  expect(unknown).toEqual([]);
-  return resolveTrain(train.opts());
+/** A study file a researcher writes: 2 arms x 1 task x 2 seeds, small enough for a test. */
+const HAND_WRITTEN = {
+  $schema: '../node_modules/@tarm/study/study.schema.json',
+  name: 'two-arms',
+  description: 'ut with and without ponder cost, on copy',
+  arms: [
+    { name: 'ut', rung: 'ut' },
+    { name: 'ut-ponder', rung: 'ut', ponderWeight: 0.01, change: 'ACT ponder cost 0.01' },
+  ],
+  tasks: [{ name: 'copy', length: 4, evalLengths: [4] }],
+  seeds: [1, 2],
+  config: { dModel: 16, nHeads: 2, budget: 2, steps: 30, batch: 8, lr: 1e-3, dropout: 0, decode: 'greedy', evalEvery: 15, evalN: 5 },
+  compare: [{ arm: 'ut-ponder', vs: 'ut' }],
+};
+
+function writeStudy(dir: string, study: object): string {
+  const path = join(dir, 'my-study.json');
+  writeFileSync(path, JSON.stringify(study, null, 2));
+  return path;
 }
 
-describe('tarm study --preset attribution', () => {
-  it('refuses --models and --tasks with a clear message, writing nothing', async () => {
-    for (const extra of [['--models', 'dense'], ['--tasks', 'copy']]) {
-      const out = join(tmp(), 'attr');
-      const r = await tarm(['study', '--preset', 'attribution', '--out', out, ...extra]);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(new RegExp(`${extra[0]} is not allowed with --preset attribution`));
-      expect(existsSync(out)).toBe(false);
-    }
-  });
-
-  it('--task: validated before anything is written (exit 2, the flag and the allowed values); only with attribution', async () => {
-    const out = join(tmp(), 'attr');
-    const bad = await tarm(['study', '--preset', 'attribution', '--task', 'sorting', '--out', out]);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/invalid --task: got "sorting"; allowed: "addition", "copy", "reverse"/);
-    const other = await tarm(['study', '--preset', 'smoke', '--task', 'copy', '--out', out]);
-    expect(other.code).toBe(2);
-    expect(other.stderr).toMatch(/--task is only for --preset attribution; for preset smoke use --tasks/);
-    expect(existsSync(out)).toBe(false);
-    const help = await tarm(['study', '--help']);
-    expect(help.stdout.replace(/\s+/g, ' ')).toContain('--task <name> attribution only: the task every arm trains on, addition | copy | reverse (default: addition)');
-  });
-
-  it("--task copy reaches every run's tarm train config, and the saved task guards the folder", async () => {
-    const preset = attributionPreset('copy');
-    const grid = resolveGrid(preset);
-    expect(new Set(grid.map((r) => r.task))).toEqual(new Set(['copy']));
-    for (const arm of ATTRIBUTION_ARMS) {
-      const args = trainArgs({ ...grid[0]!, model: arm.model }, preset.config, { runDir: '/tmp/x', backend: 'wasm', resume: false, extra: arm.flags });
-      expect(parseTrain(args.slice(1)).flags.task, arm.id).toBe('copy');
-    }
-    // a folder made on copy: the CLI without --task (addition) is refused on the task, with --task copy it gets
-    // past the task to the configuration check (this folder was made with 4 steps, the preset has 200)
-    const out = join(tmp(), 'attr');
-    const small = { ...structuredClone(preset), config: { ...preset.config, steps: 4, evalEvery: 2 } };
-    const made = await runAttribution({ outDir: out, cliEntry: FAKE_TARM, preset: small, arms: ATTRIBUTION_ARMS, seeds: [1], workers: 2, progress: false });
-    expect(made.ok).toBe(true);
-    const addition = await tarm(['study', '--preset', 'attribution', '--out', out]);
-    expect(addition.code).toBe(1);
-    expect(addition.stderr).toMatch(/was made on task copy; this command asks for task addition\. Rerun with --task copy/);
-    const copy = await tarm(['study', '--preset', 'attribution', '--task', 'copy', '--out', out]);
-    expect(copy.code).toBe(1);
-    expect(copy.stderr).not.toMatch(/made on task/);
-    expect(copy.stderr).toMatch(/steps: 4 -> 200/);
-    expect(readAttributionFile(out)!.sessions).toHaveLength(1);
-  });
-
-  it("every arm's tarm train command line resolves to the intended switches (last value of a repeated flag wins)", () => {
-    const expected: Record<string, { model: string; decode: string; deepSupervision: number; haltLoss: boolean; gradCycles: string; ema: number }> = {
-      paper: { model: 'ar-trm', decode: 'greedy', deepSupervision: 1, haltLoss: false, gradCycles: 'last', ema: 0 },
-      'deep-supervision': { model: 'ar-trm', decode: 'greedy', deepSupervision: 0, haltLoss: false, gradCycles: 'last', ema: 0 },
-      'halt-loss': { model: 'ar-trm', decode: 'greedy', deepSupervision: 1, haltLoss: true, gradCycles: 'last', ema: 0 },
-      'grad-all': { model: 'ar-trm', decode: 'greedy', deepSupervision: 1, haltLoss: false, gradCycles: 'all', ema: 0 },
-      ema: { model: 'ar-trm', decode: 'greedy', deepSupervision: 1, haltLoss: false, gradCycles: 'last', ema: 0.999 },
-      all: { model: 'trm-faithful', decode: 'greedy', deepSupervision: 0, haltLoss: true, gradCycles: 'all', ema: 0.999 },
-      'paper-sampled': { model: 'ar-trm', decode: 'sample', deepSupervision: 1, haltLoss: false, gradCycles: 'last', ema: 0 },
-      'all-sampled': { model: 'trm-faithful', decode: 'sample', deepSupervision: 0, haltLoss: true, gradCycles: 'all', ema: 0.999 },
-    };
-    expect(ATTRIBUTION_ARMS.map((a) => a.id)).toEqual(Object.keys(expected));
-    for (const arm of ATTRIBUTION_ARMS) {
-      const args = trainArgs({ id: 'x', model: arm.model, task: 'addition', seed: 1 }, ATTRIBUTION_PRESET.config, { runDir: '/tmp/x', backend: 'wasm', resume: false, extra: arm.flags });
-      expect(args[0]).toBe('train');
-      const r = parseTrain(args.slice(1));
-      const e = expected[arm.id]!;
-      expect({ model: r.flags.model, decode: r.flags.decode, deepSupervision: r.model.deepSupervision, haltLoss: r.model.haltLoss, gradCycles: r.model.gradCycles, ema: r.ema }, arm.id).toEqual(e);
-      // budget 12: 2 steps of H = 2, L = 2, so deep supervision has 2 segments
-      const schedule = solveBudget(r.model);
-      expect({ steps: schedule.steps, H: schedule.H, L: schedule.L, blockPasses: schedule.blockPasses }, arm.id).toEqual({ steps: 2, H: 2, L: 2, blockPasses: 12 });
-      expect(schedule.segments, arm.id).toBe(e.deepSupervision === 0 ? 2 : 1);
-    }
-  });
-
-  it('commander keeps the last value of a repeated --decode', async () => {
-    const out = join(tmp(), 'run');
-    const r = await tarm(['train', '--decode', 'greedy', '--decode', 'bogus', '--out', out]);
+describe('tarm study --config: a study file a researcher writes', () => {
+  it.each([
+    [{ arms: [{ name: 'a', rung: 'ut', pondr: 1 }] }, /my-study\.json: arms\[0\]\.pondr: unknown key/],
+    [{ arms: [{ name: 'a', rung: 'gpt' }] }, /my-study\.json: arms\[0\]\.rung: got "gpt"; allowed: "dense"/],
+    [{ tasks: [{ name: 'sorting' }] }, /my-study\.json: tasks\[0\]\.name: got "sorting"; allowed: "copy", "reverse", "addition"/],
+    [{ arms: [{ name: 'd', rung: 'dual-ut' }], compare: [], config: { ...HAND_WRITTEN.config, budget: 3 } }, /my-study\.json: config\.budget: arm d \(dual-ut\): an even number/],
+    [{ color: 'red' }, /my-study\.json: color: unknown key/],
+  ])('bad file %j: one error naming the field, exit 2, nothing written', async (change, message) => {
+    const dir = tmp();
+    const out = join(dir, 'out');
+    const r = await tarm(['study', '--config', writeStudy(dir, { ...HAND_WRITTEN, ...change }), '--out', out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/invalid --decode: got "bogus"/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
     expect(existsSync(out)).toBe(false);
   });
 
-  it('tarm report regenerates an attribution folder; tarm study refuses it as a plain study folder', async () => {
-    const out = join(tmp(), 'attr');
-    const preset = { ...structuredClone(ATTRIBUTION_PRESET), config: { ...ATTRIBUTION_PRESET.config, steps: 4, evalEvery: 2 } };
-    const outcome = await runAttribution({ outDir: out, cliEntry: FAKE_TARM, preset, arms: ATTRIBUTION_ARMS.slice(0, 2), seeds: [1, 2], workers: 2, progress: false });
-    expect(outcome.ok).toBe(true);
-    const r = await tarm(['report', out]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`wrote ${join(out, 'report.md')}`);
+  it('flags are checked like the file: an unknown arm or preset, a bad override', async () => {
+    const dir = tmp();
+    const out = join(dir, 'out');
+    const file = writeStudy(dir, HAND_WRITTEN);
+    expect((await tarm(['study', '--config', file, '--arms', 'dense', '--out', out])).stderr).toMatch(/--arms: unknown arm "dense"; this study's arms: ut, ut-ponder/);
+    expect((await tarm(['study', '--preset', 'huge', '--out', out])).stderr).toMatch(/invalid --preset: got "huge"; allowed: "smoke", "cpu", "paper", "attribution"/);
+    const odd = await tarm(['study', '--preset', 'smoke', '--budget', '3', '--out', out]);
+    expect(odd.code).toBe(2);
+    expect(odd.stderr).toMatch(/preset smoke: config\.budget: arm dual-ut \(dual-ut\): an even number/);
+    expect((await tarm(['study', '--out', out])).stderr).toMatch(/give --config FILE or --preset/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('runs, resumes after a kill, reports; a changed file in the folder is refused with the field that differs', async () => {
+    const dir = tmp();
+    const out = join(dir, 'out');
+    const file = writeStudy(dir, HAND_WRITTEN);
+    // first session: killed (SIGTERM) once a run has finished
+    const child = spawn(process.execPath, [MAIN, 'study', '--config', file, '--out', out, '--backend', 'wasm', '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const finished = () => (existsSync(join(out, 'runs')) ? readdirSync(join(out, 'runs')).filter((r) => existsSync(join(out, 'runs', r, 'summary.json'))) : []);
+    const code = await new Promise<number | null>((resolve) => {
+      const poll = setInterval(() => {
+        if (finished().length >= 1) {
+          clearInterval(poll);
+          child.kill('SIGTERM');
+        }
+      }, 100);
+      child.on('close', (c) => {
+        clearInterval(poll);
+        resolve(c);
+      });
+    });
+    expect(stderr).toContain('tarm: backend wasm (asked for), 2 workers x 1 thread');
+    const afterKill = finished();
+    expect(code, stderr + (existsSync(join(out, 'logs')) ? readdirSync(join(out, 'logs')).map((f) => readFileSync(join(out, 'logs', f), 'utf8')).join('\n') : '')).toBe(130);
+    expect(afterKill.length).toBeGreaterThanOrEqual(1);
+    expect(afterKill.length).toBeLessThan(4);
+
+    // the folder records the resolved file: defaults filled, no editor-only $schema
+    const recorded = JSON.parse(readFileSync(join(out, 'study.json'), 'utf8'));
+    expect(recorded.study).toMatchObject({ name: 'two-arms', seeds: [1, 2], success: 0.9, config: { ...HAND_WRITTEN.config, length: 10 } });
+    expect(recorded.study.$schema).toBeUndefined();
+
+    // a changed file is refused, naming the field, before anything runs
+    const changed = writeStudy(dir, { ...HAND_WRITTEN, config: { ...HAND_WRITTEN.config, steps: 31 } });
+    const refused = await tarm(['study', '--config', changed, '--out', out, '--backend', 'wasm']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/was made with another study file: config\.steps: 30 -> 31/);
+
+    // --out alone resumes the recorded study; finished runs are not repeated
+    const resumed = await tarm(['study', '--out', out, '--backend', 'wasm', '--workers', '2']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain(`study ${out}: 4 runs, 0 failed`);
+    for (const id of afterKill) expect(readFileSync(join(out, 'logs', `${id}.log`), 'utf8').match(/^# /gm)).toHaveLength(1);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(results.runs.map((r: { id: string; status: string; backend: string }) => [r.id, r.status, r.backend])).toEqual([
+      ['ut-copy-s1', 'finished', 'wasm'],
+      ['ut-copy-s2', 'finished', 'wasm'],
+      ['ut-ponder-copy-s1', 'finished', 'wasm'],
+      ['ut-ponder-copy-s2', 'finished', 'wasm'],
+    ]);
+    expect(results.sessions).toHaveLength(2);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
-    expect(md).toContain('# Attribution study `attribution`');
-    expect(md).toMatch(/^\| deep-supervision \| [\d.]+ ± [\d.]+ \|/m);
-    expect(md).toContain('## Conclusion');
-    expect(existsSync(join(out, 'plots', 'attribution.svg'))).toBe(true);
-    const again = await tarm(['study', '--preset', 'smoke', '--out', out]);
-    expect(again.code).toBe(2);
-    expect(again.stderr).toMatch(/is an attribution study/);
+    expect(md).toMatch(/^\| ut-ponder \| ut \| copy \| [\d.]+ \| [\d.]+ \| [-+]?[\d.]+ \| \[[-+]?[\d.]+, [-+]?[\d.]+\] \| \d+ \| (higher|lower|no detectable change) \|$/m);
+    expect(md).toMatch(/^\| ut \| copy \| [\d.]+ \(s1\), [\d.]+ \(s2\) \| \d\/2 seeds >= 90% \|$/m);
+    expect((await tarm(['report', out])).stdout).toContain(`wrote ${join(out, 'report.md')}`);
+  });
+});
+
+const tfjsNodeBuilt = (() => {
+  try {
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node/package.json');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('--backend auto (the default of train and study)', () => {
+  const train = (nodeArgs: string[]) =>
+    new Promise<{ code: number | null; stderr: string; out: string }>((resolve) => {
+      const out = join(tmp(), 'run');
+      const args = ['train', '--model', 'dense', '--task', 'copy', '--length', '4', '--eval-lengths', '4', '--d-model', '16', '--heads', '2', '--budget', '1', '--steps', '1', '--batch', '2', '--eval-n', '2', '--out', out];
+      const child = spawn(process.execPath, [...nodeArgs, MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stderr, out }));
+    });
+
+  it('wasm where @tensorflow/tfjs-node is not installed, saying why; the run records it', async () => {
+    const r = await train(['--import', NO_TFJS_NODE]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/tarm: backend wasm \(auto: backend "node" is not available: the package @tensorflow\/tfjs-node is not installed/);
+    expect(JSON.parse(readFileSync(join(r.out, 'config.json'), 'utf8')).backend).toBe('wasm');
+  });
+
+  it.runIf(tfjsNodeBuilt)('node where it is installed and loads', async () => {
+    const r = await train([]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('tarm: backend node (auto: @tensorflow/tfjs-node is installed and loads)');
+    expect(JSON.parse(readFileSync(join(r.out, 'config.json'), 'utf8')).backend).toBe('node');
   });
 });

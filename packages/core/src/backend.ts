@@ -41,6 +41,40 @@ export type BackendName = keyof typeof BACKEND_PACKAGES;
 export const BACKEND_NAMES = Object.freeze(Object.keys(BACKEND_PACKAGES) as BackendName[]);
 export const DEFAULT_BACKEND: BackendName = 'wasm';
 
+/** What `--backend` accepts: a backend, or `auto` for the fastest one that loads here ({@link resolveBackend}). */
+export const BACKEND_CHOICES = Object.freeze(['auto', ...BACKEND_NAMES] as const);
+export type BackendChoice = 'auto' | BackendName;
+
+/**
+ * Loads and activates the backend `choice` names. `auto` picks node (libtensorflow, ~5x wasm) when
+ * @tensorflow/tfjs-node is installed and loads, else wasm; `reason` says why, for the user. `load` is
+ * {@link useBackend} (a test passes its own to simulate a machine without tfjs-node).
+ */
+export async function resolveBackend(
+  choice: BackendChoice,
+  load: (name: BackendName) => Promise<unknown> = useBackend,
+): Promise<ResolvedBackend> {
+  const loaded = async (name: BackendName, reason: string): Promise<ResolvedBackend> => {
+    const adapter = (await load(name)) as Partial<BackendAdapter> | undefined;
+    return { name, reason, memoryLimitBytes: adapter?.memoryLimitBytes };
+  };
+  if (choice !== 'auto') return loaded(choice, 'asked for');
+  try {
+    return await loaded('node', 'auto: @tensorflow/tfjs-node is installed and loads');
+  } catch (e) {
+    if (!(e instanceof BackendError)) throw e;
+    return loaded('wasm', `auto: ${e.message}`);
+  }
+}
+
+/** The backend {@link resolveBackend} activated, why, and what it states about itself. */
+export interface ResolvedBackend {
+  readonly name: BackendName;
+  readonly reason: string;
+  /** The adapter's {@link BackendAdapter.memoryLimitBytes}. */
+  readonly memoryLimitBytes?: number;
+}
+
 let gradientsRegistered = false;
 
 /**

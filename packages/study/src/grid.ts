@@ -1,5 +1,57 @@
-import type { GridRun } from './presets.js';
-import type { TrainResult } from './train-command.js';
+import type { BackendName } from '@tarm/core';
+import { armFlags, taskSettings, type Study } from './schema.js';
+
+/** One training run of a study: one arm on one task with one seed. */
+export interface GridRun {
+  /** `<arm>-<task>-s<seed>`: the run's folder name under `runs/`. */
+  readonly id: string;
+  readonly arm: string;
+  readonly rung: string;
+  readonly task: string;
+  readonly seed: number;
+}
+
+export const runId = (arm: string, task: string, seed: number): string => `${arm}-${task}-s${seed}`;
+
+/**
+ * The runs of a study in execution order: seed-major, then task, then arm, so that a partly run study already
+ * holds every arm of a task for its first seeds.
+ */
+export function studyGrid(study: Pick<Study, 'arms' | 'tasks' | 'seeds'>): GridRun[] {
+  return study.seeds.flatMap((seed) => study.tasks.flatMap((t) => study.arms.map((a) => ({ id: runId(a.name, t.name, seed), arm: a.name, rung: a.rung, task: t.name, seed }))));
+}
+
+/** The `tarm train` arguments of one run (after the CLI entry point). */
+export function trainArgs(run: GridRun, study: Study, opts: { runDir: string; backend: BackendName; resume: boolean }): string[] {
+  const c = study.config;
+  const arm = study.arms.find((a) => a.name === run.arm)!;
+  const t = taskSettings(study, study.tasks.find((x) => x.name === run.task)!);
+  const flags: [string, string | number][] = [
+    ['--model', run.rung],
+    ['--task', run.task],
+    ['--length', t.length],
+    ['--eval-lengths', t.evalLengths.join(',')],
+    ['--budget', c.budget],
+    ['--d-model', c.dModel],
+    ['--heads', c.nHeads],
+    ['--steps', t.steps],
+    ['--batch', c.batch],
+    ['--lr', c.lr],
+    ['--dropout', c.dropout],
+    ['--seed', run.seed],
+    ['--backend', opts.backend],
+    ['--decode', c.decode],
+    ['--eval-every', c.evalEvery],
+    ['--eval-n', c.evalN],
+    ['--out', opts.runDir],
+  ];
+  // the arm's switches last: its --decode replaces the study's (commander keeps the last value)
+  if (c.log) flags.push(['--log', c.log]);
+  return ['train', ...flags.flat().map(String), ...(opts.resume ? ['--resume'] : []), ...armFlags(arm)];
+}
+
+/** The result a `tarm train` child sends when it finishes (its `--json` record). */
+export type TrainResult = Record<string, unknown>;
 
 /**
  * Where a run stands in a study session: `skipped` runs were finished before this session (summary.json),
@@ -14,10 +66,10 @@ export interface RunState extends GridRun {
   steps: number;
   /** Started with `--resume` (an interrupted run's folder held a config.json). */
   resumed: boolean;
-  /** Last step the child reported (stderr progress line). */
+  /** Last step the child reported (a progress message). */
   step?: number;
   loss?: number;
-  /** Character accuracy (percent) at the child's last evaluation, as its progress line shows it. */
+  /** Character accuracy (percent) at the child's last evaluation at the training length. */
   acc?: number;
   tokensPerSecond?: number;
   /** Date.now() when the child was spawned. */
@@ -28,7 +80,7 @@ export interface RunState extends GridRun {
   signal?: string | null;
   /** Last lines of the child's stderr (failed runs). */
   stderrTail?: string;
-  /** The child's `--json` result line. */
+  /** The child's result message. */
   result?: TrainResult;
   /** First step seen in this session (a resumed run starts past 0), for its rate. */
   firstStep?: number;
@@ -36,8 +88,8 @@ export interface RunState extends GridRun {
 
 /** A snapshot of the grid, given to `onProgress` at every change. */
 export interface GridProgress {
-  /** What the grid line calls the grid ("study" when absent; an attribution study names its running arms). */
-  readonly label?: string;
+  /** What the grid line calls the grid: the study's name. */
+  readonly label: string;
   readonly total: number;
   /** Finished runs, this session's and earlier ones (skipped). */
   readonly finished: number;
@@ -63,7 +115,7 @@ const mean = (xs: number[]): number | undefined => (xs.length ? xs.reduce((a, b)
 function secondsPerStep(run: RunState, runs: readonly RunState[], now: number): number | undefined {
   const finished = runs.filter((r) => (r.status === 'done' || r.status === 'skipped') && r.wallSeconds !== undefined && r.wallSeconds > 0 && !r.resumed);
   const rate = (rs: RunState[]) => mean(rs.map((r) => r.wallSeconds! / r.steps));
-  const same = finished.filter((r) => r.model === run.model && r.task === run.task);
+  const same = finished.filter((r) => r.arm === run.arm && r.task === run.task);
   const live = runs
     .filter((r) => r.status === 'running' && r.startedAt !== undefined && r.step !== undefined && r.step > (r.firstStep ?? 0))
     .map((r) => (now - r.startedAt!) / 1000 / (r.step! - (r.firstStep ?? 0)));
@@ -96,9 +148,10 @@ export function estimateSecondsLeft(runs: readonly RunState[], workers: number, 
 }
 
 /** Builds the snapshot given to progress renderers. */
-export function snapshot(runs: readonly RunState[], workers: number, startedAt: number, event?: GridProgress['event'], now = Date.now()): GridProgress {
+export function snapshot(label: string, runs: readonly RunState[], workers: number, startedAt: number, event?: GridProgress['event'], now = Date.now()): GridProgress {
   const count = (s: RunStatus) => runs.filter((r) => r.status === s).length;
   return {
+    label,
     total: runs.length,
     finished: count('done') + count('skipped'),
     skipped: count('skipped'),
@@ -112,3 +165,12 @@ export function snapshot(runs: readonly RunState[], workers: number, startedAt: 
     event: event && { kind: event.kind, run: { ...event.run } },
   };
 }
+
+/**
+ * What a `tarm train` child forked by the runner sends over its IPC channel: a progress message after training
+ * steps (`acc`: character accuracy in percent at the training length, from the last evaluation) and its result
+ * record when it finishes. The progress bar on its stderr is for people and is never parsed.
+ */
+export type TrainMessage =
+  | { readonly type: 'tarm:progress'; readonly step: number; readonly steps: number; readonly loss: number; readonly acc?: number; readonly tokensPerSecond: number }
+  | { readonly type: 'tarm:result'; readonly result: TrainResult };

@@ -1,4 +1,7 @@
-import type { ModelName, TaskName } from './presets.js';
+import type { RungName } from '@tarm/recursion';
+
+type ModelName = RungName;
+type TaskName = 'addition' | 'copy' | 'reverse';
 
 /**
  * The published numbers (paper.md, "Published results"), in percent. Character accuracy at L = 10, budget 24,

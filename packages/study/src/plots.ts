@@ -2,11 +2,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { charAcc, lastCharAcc, lengthSeries, presentAxes, quartile, stepSeries, finalCell, type SeriesPoint } from './aggregate.js';
-import { flopsPerStep, type FlopsPerTokenFn } from './flops.js';
+import { RUNG_NAMES } from '@tarm/recursion';
+import { charAcc, lastCharAcc, lengthSeries, presentAxes, quartile, seedValues, stepSeries, finalCell, type SeriesPoint } from './aggregate.js';
+import { flopsPerStep } from './flops.js';
 import { PAPER_ADDITION_QUARTILES, PAPER_CHANCE, paperHeadline } from './paper.js';
-import { MODEL_NAMES, type ModelName, type TaskName } from './presets.js';
 import type { StudyResults } from './results.js';
+import { isPlainRung, type Arm, type TaskSettings } from './schema.js';
 
 /** A chart of the report: its file stem under plots/, its title and its vega-lite spec. */
 export interface Plot {
@@ -15,22 +16,21 @@ export interface Plot {
   readonly spec: TopLevelSpec;
 }
 
-/** Colours of the models, fixed across every chart (Tableau 10, in MODEL_NAMES order: the ladder, then trm-faithful). */
-export const MODEL_COLORS: readonly string[] = Object.freeze(['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#9d755d']);
-/** Colour of a model outside MODEL_NAMES (never expected; keeps a chart drawable). */
-const OTHER_COLOR = '#79706e';
+/** Colours of the rungs, fixed across every chart (Tableau 10, in RUNG_NAMES order: the ladder, then trm-faithful). */
+const RUNG_COLORS: readonly string[] = Object.freeze(['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#9d755d']);
+/** Colours of arms that are not named after their rung, in arm order (Tableau 20's dark half). */
+const ARM_COLORS: readonly string[] = Object.freeze(['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf']);
 
-export function modelColor(model: string): string {
-  const i = (MODEL_NAMES as readonly string[]).indexOf(model);
-  return (i >= 0 ? MODEL_COLORS[i] : undefined) ?? OTHER_COLOR;
+/** An arm named after its rung keeps the rung's colour in every study; other arms take colours in order. */
+function armScale(arms: readonly Arm[]) {
+  const byRung = arms.every((a) => a.name === a.rung);
+  return { domain: arms.map((a) => a.name), range: arms.map((a, i) => (byRung ? RUNG_COLORS[(RUNG_NAMES as readonly string[]).indexOf(a.rung)]! : ARM_COLORS[i % ARM_COLORS.length]!)) };
 }
 
-function modelScale(models: readonly ModelName[]) {
-  return { domain: [...models], range: models.map(modelColor) };
-}
+const paperValue = (arm: Arm, task: string) => (isPlainRung(arm) ? (paperHeadline(arm.rung, task) ?? null) : null);
 
 /** Shared look of every chart. */
-export const CONFIG = {
+const CONFIG = {
   background: 'white',
   font: 'DejaVu Sans, Helvetica, Arial, sans-serif',
   title: { fontSize: 15, subtitleFontSize: 12, anchor: 'start' as const, offset: 12 },
@@ -41,7 +41,7 @@ export const CONFIG = {
 };
 
 const pctRow = (p: SeriesPoint) => ({
-  model: p.model,
+  arm: p.arm,
   task: p.task,
   x: p.x,
   n: p.n,
@@ -51,13 +51,13 @@ const pctRow = (p: SeriesPoint) => ({
 });
 
 const ACC_SCALE = { domain: [0, 100] };
-/** Legend of line charts: a solid stroke per model (not the pale band colour). */
+/** Legend of line charts: a solid stroke per arm (not the pale band colour). */
 const LINE_LEGEND = { symbolType: 'stroke', symbolStrokeWidth: 3, symbolOpacity: 1, symbolSize: 250 };
 const seedsNote = (seeds: number) => (seeds > 1 ? `mean over ${seeds} seeds, 95% CI` : '1 seed');
 
-/** Line per model with a CI band where n > 1 and dots at the evaluations. */
-function lineLayers(x: object, models: readonly ModelName[], yTitle: string) {
-  const color = { field: 'model', type: 'nominal' as const, scale: modelScale(models), sort: [...models], title: 'model', legend: LINE_LEGEND };
+/** Line per arm with a CI band where n > 1 and dots at the evaluations. */
+function lineLayers(x: object, arms: readonly Arm[], yTitle: string) {
+  const color = { field: 'arm', type: 'nominal' as const, scale: armScale(arms), sort: arms.map((a) => a.name), title: 'arm', legend: LINE_LEGEND };
   return [
     {
       transform: [{ filter: 'isValid(datum.lo)' }],
@@ -75,49 +75,51 @@ function lineLayers(x: object, models: readonly ModelName[], yTitle: string) {
   ];
 }
 
-/** Headline: final character accuracy at the training length per rung and task; ticks at the paper's values. */
+/**
+ * Headline: final character accuracy at the training length per arm and task, a bar for the mean with its
+ * interval, each seed's value as a dot beside it (a strip plot), ticks at the paper's values.
+ */
 export function headlinePlot(results: StudyResults): Plot {
-  const { models, tasks, seeds } = presentAxes(results);
-  const L = results.study.config.length;
-  const rows = tasks.flatMap((task) =>
-    models.map((model) => {
-      const ci = finalCell(results, model, task, L, charAcc);
-      return {
-        model,
-        task,
-        n: ci.n,
-        mean: ci.n ? 100 * ci.mean : null,
-        lo: ci.lo === undefined ? null : 100 * ci.lo,
-        hi: ci.hi === undefined ? null : 100 * ci.hi,
-        paper: paperHeadline(model, task) ?? null,
-      };
+  const { arms, tasks, seeds } = presentAxes(results);
+  const rows = tasks.flatMap((t) =>
+    arms.map((a) => {
+      const ci = finalCell(results, a.name, t.name, t.length, charAcc);
+      return { arm: a.name, task: t.name, n: ci.n, mean: ci.n ? 100 * ci.mean : null, lo: ci.lo === undefined ? null : 100 * ci.lo, hi: ci.hi === undefined ? null : 100 * ci.hi, paper: paperValue(a, t.name) };
     }),
   );
-  const title = `Character accuracy at L=${L}, final step`;
-  const x = { field: 'model', type: 'nominal' as const, sort: [...models], axis: { labelAngle: -40, title: null } };
+  const seedRows = tasks.flatMap((t) => arms.flatMap((a) => seedValues(results, a.name, t.name, t.length).filter((s) => s.value !== null).map((s) => ({ arm: a.name, task: t.name, seed: s.seed, value: 100 * s.value! }))));
+  const title = 'Character accuracy at the training length, final step';
+  const x = { field: 'arm', type: 'nominal' as const, sort: arms.map((a) => a.name), axis: { labelAngle: -40, title: null } };
+  const bandWidth = 34;
   return {
     name: 'headline',
     title,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: { text: title, subtitle: `bars: this study (${seedsNote(seeds.length)}); black ticks: the paper; dashed: chance` },
-      data: { values: rows },
-      facet: { column: { field: 'task', type: 'nominal', sort: [...tasks], title: null } },
+      title: { text: title, subtitle: `bars: this study (${seedsNote(seeds.length)}); dots beside them: single seeds; black ticks: the paper; dashed: chance` },
+      datasets: { cells: rows, seeds: seedRows },
+      data: { name: 'cells' },
+      facet: { column: { field: 'task', type: 'nominal', sort: tasks.map((t) => t.name), title: null } },
       spec: {
-        width: Math.max(160, 34 * models.length),
+        width: Math.max(160, bandWidth * arms.length),
         height: 240,
         layer: [
           {
             transform: [{ filter: 'isValid(datum.mean)' }],
-            mark: 'bar',
+            mark: { type: 'bar', width: { band: 0.45 }, xOffset: -bandWidth / 8 },
             encoding: {
               x,
               y: { field: 'mean', type: 'quantitative', scale: ACC_SCALE, title: 'character accuracy (%)' },
-              color: { field: 'model', type: 'nominal', scale: modelScale(models), legend: null },
-              tooltip: [{ field: 'model' }, { field: 'mean', format: '.1f' }, { field: 'n' }, { field: 'paper' }],
+              color: { field: 'arm', type: 'nominal', scale: armScale(arms), legend: null },
+              tooltip: [{ field: 'arm' }, { field: 'mean', format: '.1f' }, { field: 'n' }, { field: 'paper' }],
             },
           },
-          { transform: [{ filter: 'isValid(datum.lo)' }], mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
+          { transform: [{ filter: 'isValid(datum.lo)' }], mark: { type: 'rule', strokeWidth: 1.5, xOffset: -bandWidth / 8 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
+          {
+            data: { name: 'seeds' },
+            mark: { type: 'point', shape: 'circle', filled: false, size: 30, color: '#333333', opacity: 0.9, xOffset: bandWidth / 4 },
+            encoding: { x, y: { field: 'value', type: 'quantitative' }, tooltip: [{ field: 'arm' }, { field: 'seed' }, { field: 'value', format: '.1f' }] },
+          },
           { transform: [{ filter: 'isValid(datum.paper)' }], mark: { type: 'tick', color: 'black', opacity: 1, thickness: 3, bandSize: 24 }, encoding: { x, y: { field: 'paper', type: 'quantitative' } } },
           { mark: { type: 'rule', strokeDash: [4, 4], color: '#888888' }, encoding: { y: { datum: PAPER_CHANCE } } },
         ],
@@ -127,41 +129,29 @@ export function headlinePlot(results: StudyResults): Plot {
   };
 }
 
-/** Addition accuracy by answer quartile per rung (small multiples), with the paper's approximate values. */
+/** Addition accuracy by answer quartile per arm (small multiples), with the paper's approximate values. */
 export function additionQuartilesPlot(results: StudyResults): Plot | undefined {
-  const { models, seeds } = presentAxes(results);
-  if (!results.runs.some((r) => r.task === 'addition')) return undefined;
-  const L = results.study.config.length;
-  const rows = models.flatMap((model) =>
+  const { arms, tasks, seeds } = presentAxes(results);
+  const add = tasks.find((t) => t.name === 'addition');
+  if (!add) return undefined;
+  const rows = arms.flatMap((a) =>
     ([0, 1, 2, 3] as const).map((q) => {
-      const ci = finalCell(results, model, 'addition', L, quartile(q));
-      return {
-        model,
-        quartile: `Q${q + 1}`,
-        n: ci.n,
-        mean: ci.n ? 100 * ci.mean : null,
-        lo: ci.lo === undefined ? null : 100 * ci.lo,
-        hi: ci.hi === undefined ? null : 100 * ci.hi,
-        paper: PAPER_ADDITION_QUARTILES[model]?.quartiles?.[q] ?? null,
-      };
+      const ci = finalCell(results, a.name, 'addition', add.length, quartile(q));
+      const paper = isPlainRung(a) ? PAPER_ADDITION_QUARTILES[a.rung as keyof typeof PAPER_ADDITION_QUARTILES]?.quartiles?.[q] : undefined;
+      return { arm: a.name, quartile: `Q${q + 1}`, n: ci.n, mean: ci.n ? 100 * ci.mean : null, lo: ci.lo === undefined ? null : 100 * ci.lo, hi: ci.hi === undefined ? null : 100 * ci.hi, paper: paper ?? null };
     }),
   );
-  const title = `Addition: character accuracy by answer quartile (L=${L}, final step)`;
+  const title = `Addition: character accuracy by answer quartile (L=${add.length}, final step)`;
   const x = { field: 'quartile', type: 'ordinal' as const, title: null, axis: { labelAngle: 0 } };
   return {
     name: 'addition-quartiles',
     title,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: { text: title, subtitle: [
-          'Q1 = most significant answer digits, Q4 = least significant',
-          `bars: this study (${seedsNote(seeds.length)}); dashed: chance`,
-          'black ticks: the paper (approximate; published for dense, dual-ut)',
-        ],
-      },
+      title: { text: title, subtitle: ['Q1 = most significant answer digits, Q4 = least significant', `bars: this study (${seedsNote(seeds.length)}); dashed: chance`, 'black ticks: the paper (approximate; published for dense, dual-ut)'] },
       data: { values: rows },
-      facet: { field: 'model', type: 'nominal', sort: [...models], title: null, header: { labelOrient: 'top' } },
-      columns: Math.min(4, models.length),
+      facet: { field: 'arm', type: 'nominal', sort: arms.map((a) => a.name), title: null, header: { labelOrient: 'top' } },
+      columns: Math.min(4, arms.length),
       spec: {
         width: 150,
         height: 150,
@@ -169,11 +159,7 @@ export function additionQuartilesPlot(results: StudyResults): Plot | undefined {
           {
             transform: [{ filter: 'isValid(datum.mean)' }],
             mark: 'bar',
-            encoding: {
-              x,
-              y: { field: 'mean', type: 'quantitative', scale: ACC_SCALE, title: 'char accuracy (%)' },
-              color: { field: 'model', type: 'nominal', scale: modelScale(models), legend: null },
-            },
+            encoding: { x, y: { field: 'mean', type: 'quantitative', scale: ACC_SCALE, title: 'char accuracy (%)' }, color: { field: 'arm', type: 'nominal', scale: armScale(arms), legend: null } },
           },
           { transform: [{ filter: 'isValid(datum.lo)' }], mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
           { transform: [{ filter: 'isValid(datum.paper)' }], mark: { type: 'tick', color: 'black', opacity: 1, thickness: 3 }, encoding: { x, y: { field: 'paper', type: 'quantitative' } } },
@@ -185,40 +171,25 @@ export function additionQuartilesPlot(results: StudyResults): Plot | undefined {
   };
 }
 
-/**
- * Learning curves of one task: character accuracy at the training length vs step, and (given a FLOPs
- * function) vs training FLOPs, side by side.
- */
-export function learningCurvePlot(results: StudyResults, task: TaskName, flops?: FlopsPerTokenFn): Plot {
-  const { models, seeds } = presentAxes(results);
-  const cfg = results.study.config;
-  const series = stepSeries(results, task, cfg.length, charAcc).map(pctRow);
-  let perStep: Map<ModelName, number> | undefined;
-  let flopsNote = flops ? '' : ' (FLOPs panel omitted: no FLOPs function given)';
-  if (flops) {
-    try {
-      perStep = new Map(models.map((m) => [m, flopsPerStep(flops, m, task, cfg)]));
-    } catch (e) {
-      flopsNote = ` (FLOPs panel omitted: ${(e as Error).message})`;
-    }
-  }
-  const rows = series.map((r) => ({ ...r, flops: perStep ? r.x * perStep.get(r.model)! : null }));
-  const title = `${task}: character accuracy at L=${cfg.length} during training`;
+/** Learning curves of one task: character accuracy at the training length vs step and vs training FLOPs, side by side. */
+export function learningCurvePlot(results: StudyResults, task: TaskSettings): Plot {
+  const { arms, seeds } = presentAxes(results);
+  const perStep = new Map(arms.map((a) => [a.name, flopsPerStep(a, task.name, task.length, results.study.config)]));
+  const rows = stepSeries(results, task.name, task.length, charAcc).map(pctRow).map((r) => ({ ...r, flops: r.x * perStep.get(r.arm)! }));
+  const title = `${task.name}: character accuracy at L=${task.length} during training`;
   const yTitle = 'character accuracy (%)';
-  const byStep = { width: 330, height: 240, layer: lineLayers({ field: 'x', type: 'quantitative', title: 'training step', scale: { zero: true } }, models, yTitle) };
-  const byFlops = {
-    width: 330,
-    height: 240,
-    layer: lineLayers({ field: 'flops', type: 'quantitative', title: 'training FLOPs (forward + backward)', axis: { format: '.2~s', labelOverlap: true }, scale: { zero: true } }, models, yTitle),
-  };
+  const panel = (x: object) => ({ width: 330, height: 240, layer: lineLayers(x, arms, yTitle) });
   return {
-    name: `curves-${task}`,
+    name: `curves-${task.name}`,
     title,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: { text: title, subtitle: `${seedsNote(seeds.length)}; dashed: chance${flopsNote}` },
+      title: { text: title, subtitle: `${seedsNote(seeds.length)}; dashed: chance` },
       data: { values: rows },
-      ...(perStep ? { hconcat: [byStep, byFlops] } : byStep),
+      hconcat: [
+        panel({ field: 'x', type: 'quantitative', title: 'training step', scale: { zero: true } }),
+        panel({ field: 'flops', type: 'quantitative', title: 'training FLOPs (forward + backward)', axis: { format: '.2~s', labelOverlap: true }, scale: { zero: true } }),
+      ],
       config: CONFIG,
     } as TopLevelSpec,
   };
@@ -226,37 +197,31 @@ export function learningCurvePlot(results: StudyResults, task: TaskName, flops?:
 
 /** Last-character accuracy at the training length vs step, one panel per task (the paper's bottleneck figure). */
 export function lastCharPlot(results: StudyResults): Plot {
-  const { models, tasks, seeds } = presentAxes(results);
-  const L = results.study.config.length;
-  const rows = tasks.flatMap((t) => stepSeries(results, t, L, lastCharAcc).map(pctRow));
-  const title = `Last-character accuracy at L=${L} vs training step`;
+  const { arms, tasks, seeds } = presentAxes(results);
+  const rows = tasks.flatMap((t) => stepSeries(results, t.name, t.length, lastCharAcc).map(pctRow));
+  const title = 'Last-character accuracy at the training length vs training step';
   return {
     name: 'last-char',
     title,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: { text: title, subtitle: [
-          'the last answer digit is the bottleneck of addition',
-          'paper (5000 steps): dual-ut learns it near step 1,600, dense near 4,100',
-          `${seedsNote(seeds.length)}; dashed: chance`,
-        ],
-      },
+      title: { text: title, subtitle: ['the last answer digit is the bottleneck of addition', 'paper (5000 steps): dual-ut learns it near step 1,600, dense near 4,100', `${seedsNote(seeds.length)}; dashed: chance`] },
       data: { values: rows },
-      facet: { column: { field: 'task', type: 'nominal', sort: [...tasks], title: null } },
-      spec: { width: 260, height: 220, layer: lineLayers({ field: 'x', type: 'quantitative', title: 'training step', scale: { zero: true } }, models, 'last-character accuracy (%)') },
+      facet: { column: { field: 'task', type: 'nominal', sort: tasks.map((t) => t.name), title: null } },
+      spec: { width: 260, height: 220, layer: lineLayers({ field: 'x', type: 'quantitative', title: 'training step', scale: { zero: true } }, arms, 'last-character accuracy (%)') },
       config: CONFIG,
     } as TopLevelSpec,
   };
 }
 
-/** Final character accuracy vs evaluation length per rung, one panel per task. */
+/** Final character accuracy vs evaluation length per arm, one panel per task. */
 export function lengthPlot(results: StudyResults): Plot {
-  const { models, tasks, seeds } = presentAxes(results);
-  const cfg = results.study.config;
-  const rows = tasks.flatMap((t) => lengthSeries(results, t, cfg.evalLengths).map(pctRow));
-  const title = `Length generalisation: character accuracy vs evaluation length (trained at L=${cfg.length})`;
-  const x = { field: 'x', type: 'quantitative' as const, title: 'evaluation length L', axis: { values: [...cfg.evalLengths], format: 'd' }, scale: { zero: false, nice: false } };
-  const color = { field: 'model', type: 'nominal' as const, scale: modelScale(models), sort: [...models], title: 'model' };
+  const { arms, tasks, seeds } = presentAxes(results);
+  const rows = tasks.flatMap((t) => lengthSeries(results, t).map(pctRow));
+  const lengths = [...new Set(tasks.flatMap((t) => t.evalLengths))].sort((a, b) => a - b);
+  const title = 'Length generalisation: character accuracy vs evaluation length';
+  const x = { field: 'x', type: 'quantitative' as const, title: 'evaluation length L', axis: { values: lengths, format: 'd' }, scale: { zero: false, nice: false } };
+  const color = { field: 'arm', type: 'nominal' as const, scale: armScale(arms), sort: arms.map((a) => a.name), title: 'arm' };
   return {
     name: 'length-generalisation',
     title,
@@ -264,7 +229,7 @@ export function lengthPlot(results: StudyResults): Plot {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       title: { text: title, subtitle: `final step, ${seedsNote(seeds.length)}; dashed: chance` },
       data: { values: rows },
-      facet: { column: { field: 'task', type: 'nominal', sort: [...tasks], title: null } },
+      facet: { column: { field: 'task', type: 'nominal', sort: tasks.map((t) => t.name), title: null } },
       spec: {
         width: 240,
         height: 220,
@@ -280,15 +245,9 @@ export function lengthPlot(results: StudyResults): Plot {
 }
 
 /** Every chart of the report, in report order. */
-export function studyPlots(results: StudyResults, flops?: FlopsPerTokenFn): Plot[] {
+export function studyPlots(results: StudyResults): Plot[] {
   const { tasks } = presentAxes(results);
-  const plots: (Plot | undefined)[] = [
-    headlinePlot(results),
-    additionQuartilesPlot(results),
-    ...tasks.map((t) => learningCurvePlot(results, t, flops)),
-    lastCharPlot(results),
-    lengthPlot(results),
-  ];
+  const plots = [headlinePlot(results), additionQuartilesPlot(results), ...tasks.map((t) => learningCurvePlot(results, t)), lastCharPlot(results), lengthPlot(results)];
   return plots.filter((p): p is Plot => p !== undefined);
 }
 

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import { duration } from './format.js';
+import { duration } from '@tarm/eval';
 import type { GridProgress, RunState } from './grid.js';
 
 /** Shows a study's progress; `runStudy` calls `update` at every change and `stop` at the end. */
@@ -10,7 +10,7 @@ export interface GridRenderer {
 
 /** "study 5/21 runs finished (2 earlier), 1 failed, 2 running | elapsed 3m10s | left 12m30s". */
 export function formatGridLine(g: GridProgress): string {
-  const parts = [`${g.label ?? 'study'} ${g.finished}/${g.total} runs finished${g.skipped ? ` (${g.skipped} earlier)` : ''}`];
+  const parts = [`${g.label} ${g.finished}/${g.total} runs finished${g.skipped ? ` (${g.skipped} earlier)` : ''}`];
   if (g.failed) parts[0] += `, ${g.failed} failed`;
   parts[0] += `, ${g.running.length} running`;
   return `${parts[0]} | elapsed ${duration(g.elapsedSeconds)} | left ${duration(g.etaSeconds)}`;
@@ -82,7 +82,7 @@ function ttyRenderer(stream: NodeJS.WriteStream): GridRenderer {
   });
   return {
     update(g) {
-      const gridPayload = { label: g.label ?? 'study', failed: g.failed, elapsed: duration(g.elapsedSeconds), left: duration(g.etaSeconds), running: g.running.length };
+      const gridPayload = { label: g.label, failed: g.failed, elapsed: duration(g.elapsedSeconds), left: duration(g.etaSeconds), running: g.running.length };
       if (!main) {
         main = multi.create(g.total, g.finished + g.failed, gridPayload, {
           format: '{label} {bar} {value}/{total} runs | {running} running | {failed} failed | elapsed {elapsed} | left {left}',

@@ -1,22 +1,21 @@
 import { join } from 'node:path';
-import { charAcc, finalCell, presentAxes, quartile } from './aggregate.js';
+import { duration, human, pct, table } from '@tarm/eval';
+import { PAPER_RUNGS } from '@tarm/recursion';
+import { charAcc, finalCell, presentAxes, quartile, seedValues, successCount } from './aggregate.js';
 import { writeFileAtomic } from './files.js';
-import type { FlopsPerTokenFn } from './flops.js';
-import { duration, human, pct } from './format.js';
 import { AGREEMENT_POINTS, PAPER_ADDITION_QUARTILES, PAPER_CHANCE, paperHeadline } from './paper.js';
 import { studyPlots, writePlots } from './plots.js';
-import { MODEL_NAMES, PAPER_MODEL_NAMES, PAPER_PRESET, type ModelName, type TaskName } from './presets.js';
 import { readResults, type StudyResults } from './results.js';
-import { formatMeanCI, type MeanCI } from './stats.js';
+import { armFlags, ConfigSchema, isPlainRung, type Arm, type TaskSettings } from './schema.js';
+import { formatMeanCI, formatSigned, welchDiffCI, type DiffCI, type MeanCI } from './stats.js';
 
 export const REPORT_FILE = 'report.md';
 export const PLOTS_DIR = 'plots';
 
-/** Markdown table. */
-function table(headers: readonly string[], rows: readonly (readonly string[])[], align?: readonly ('l' | 'r')[]): string {
-  const sep = headers.map((_, i) => ((align?.[i] ?? (i === 0 ? 'l' : 'r')) === 'r' ? '---:' : '---'));
-  return [headers, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
-}
+const md = (headers: readonly string[], rows: readonly (readonly string[])[], align?: readonly ('l' | 'r')[]) => table(headers, rows, { markdown: true, align });
+
+/** The published headline of an arm's cell: only an arm that is its rung as published has one. */
+const published = (arm: Arm, task: string) => (isPlainRung(arm) ? paperHeadline(arm.rung, task) : undefined);
 
 /** "98.2 ± 1.1 (paper 100)"; "-" when the cell has no finished run. */
 function cellText(ci: MeanCI, paper: number | undefined): string {
@@ -30,137 +29,213 @@ function cellText(ci: MeanCI, paper: number | undefined): string {
  */
 export function agreement(label: string, ci: MeanCI, paper: number): string {
   if (ci.n === 0) return `${label}: no finished run (paper ${paper}).`;
-  const ours = 100 * ci.mean;
-  const d = ours - paper;
+  const d = 100 * ci.mean - paper;
   const verdict =
     Math.abs(d) <= AGREEMENT_POINTS ? `within ${AGREEMENT_POINTS} points of the paper (${d >= 0 ? '+' : ''}${d.toFixed(1)})` : `${d > 0 ? 'above' : 'below'} the paper by ${Math.abs(d).toFixed(1)} points`;
-  let ciNote = '';
-  if (ci.lo !== undefined && ci.hi !== undefined) {
-    ciNote = 100 * ci.lo <= paper && paper <= 100 * ci.hi ? '; the paper value lies inside our 95% CI' : '; the paper value lies outside our 95% CI';
-  } else ciNote = '; one seed, no interval';
+  const ciNote =
+    ci.lo !== undefined && ci.hi !== undefined ? `; the paper value lies ${100 * ci.lo <= paper && paper <= 100 * ci.hi ? 'inside' : 'outside'} our 95% CI` : '; one seed, no interval';
   return `${label}: ours ${formatMeanCI(ci)} vs paper ${paper}: ${verdict}${ciNote}.`;
 }
 
-/** Whether the study ran the paper's own configuration. */
+/** Whether the study ran the paper's own configuration (every default, no task setting of its own). */
 function isPaperConfig(results: StudyResults): boolean {
-  return JSON.stringify(results.study.config) === JSON.stringify(PAPER_PRESET.config);
+  const { study } = results;
+  return JSON.stringify(study.config) === JSON.stringify(ConfigSchema.parse({})) && study.tasks.every((t) => Object.keys(t).length === 1);
 }
 
-function configSection(results: StudyResults): string {
+function configSection(results: StudyResults, tasks: readonly TaskSettings[]): string {
   const c = results.study.config;
-  const rows: [string, string][] = [
-    ['train length L', String(c.length)],
-    ['eval lengths', c.evalLengths.join(', ')],
+  const rows = [
+    ['tasks', tasks.map((t) => `${t.name} (L ${t.length}, ${t.steps} steps, eval at ${t.evalLengths.join(', ')})`).join('; ')],
     ['budget B (block passes)', String(c.budget)],
     ['width C / heads', `${c.dModel} / ${c.nHeads}`],
-    ['steps x batch', `${c.steps} x ${c.batch}`],
+    ['batch', String(c.batch)],
     ['lr / dropout', `${c.lr} / ${c.dropout}`],
     ['decoding', c.decode === 'sample' ? 'sampling, T = 1' : 'greedy'],
     ['evaluation', `every ${c.evalEvery} steps on ${c.evalN} problems per length`],
-    ['seeds', results.study.grid.seeds.join(', ')],
+    ['seeds', results.study.seeds.join(', ')],
+    ['backend', [...new Set(results.runs.map((r) => r.backend).filter(Boolean))].join(', ') || '-'],
   ];
-  const out = [`## Configuration`, '', table(['setting', 'value'], rows.map(([a, b]) => [a, b]), ['l', 'l'])];
-  if (results.study.notes.length) out.push('', 'Changes from the paper\'s configuration:', '', ...results.study.notes.map((n) => `- ${n}`));
+  const out = ['## Configuration', '', md(['setting', 'value'], rows, ['l', 'l'])];
+  if (results.study.notes.length) out.push('', "Changes from the paper's configuration:", '', ...results.study.notes.map((n) => `- ${n}`));
   if (!isPaperConfig(results)) {
     out.push('', `> This is not the paper's configuration: the paper's numbers are shown for orientation; a gap to them is expected and is not a failed reproduction by itself.`);
   }
   return out.join('\n');
 }
 
-/** A line naming the models of the study that are not in the paper (no published numbers), if any. */
-function unpublishedNote(models: readonly ModelName[]): string[] {
-  const ours = models.filter((m) => !PAPER_MODEL_NAMES.includes(m));
-  if (!ours.length) return [];
-  return ['', `${ours.join(', ')}: not in the paper (ours: ar-trm with TRM's training recipe switched on), so no published value to compare with.`];
+function armsSection(arms: readonly Arm[]): string[] {
+  if (arms.every((a) => isPlainRung(a) && a.name === a.rung && a.change === undefined)) return [];
+  const rows = arms.map((a) => [a.name, a.rung, armFlags(a).length ? `\`${armFlags(a).join(' ')}\`` : '-', a.change ?? '-']);
+  return [
+    '## Arms',
+    '',
+    'Every arm trains with the same configuration and the same budget of block passes per forward pass; it differs only by its rung and switches.',
+    '',
+    md(['arm', 'rung', 'switches', 'change'], rows, ['l', 'l', 'l', 'l']),
+    '',
+  ];
 }
 
-function headlineSection(results: StudyResults, models: ModelName[], tasks: TaskName[]): string {
-  const L = results.study.config.length;
-  const rows = models.map((m) => [m, ...tasks.map((t) => cellText(finalCell(results, m, t, L, charAcc), paperHeadline(m, t)))]);
+function headlineSection(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSettings[]): string {
+  const rows = arms.map((a) => [a.name, ...tasks.map((t) => cellText(finalCell(results, a.name, t.name, t.length), published(a, t.name)))]);
+  const ours = arms.filter((a) => isPlainRung(a) && !PAPER_RUNGS.includes(a.rung as never)).map((a) => a.name);
   return [
-    `## Headline: character accuracy at L = ${L} (final step)`,
+    `## Headline: character accuracy at the training length (final step)`,
     '',
-    table(['model', ...tasks], rows),
+    md(['arm', ...tasks.map((t) => `${t.name} (L = ${t.length})`)], rows),
     '',
-    `Percent of answer characters correct at the final evaluation; mean ± 95% confidence interval over seeds (Student t), "n=1" for a single seed; finished runs only. "(paper X)": the published value at budget 24, 5000 steps. Chance is about ${PAPER_CHANCE}%.`,
-    ...unpublishedNote(models),
+    `Percent of answer characters correct at the final evaluation; mean ± 95% confidence interval over seeds (Student t), "n=1" for a single seed; finished runs only. "(paper X)": the published value at budget 24, 5000 steps, for an arm that is its rung as published. Chance is about ${PAPER_CHANCE}%.`,
+    ...(ours.length ? ['', `${ours.join(', ')}: not in the paper (ours: ar-trm with TRM's training recipe switched on), so no published value to compare with.`] : []),
     '',
     `![headline](${PLOTS_DIR}/headline.svg)`,
   ].join('\n');
 }
 
-function quartileSection(results: StudyResults, models: ModelName[]): string {
-  const L = results.study.config.length;
-  const rows = models.map((m) => [
-    m,
-    ...([0, 1, 2, 3] as const).map((q) => formatMeanCI(finalCell(results, m, 'addition', L, quartile(q)))),
-    PAPER_ADDITION_QUARTILES[m]?.summary ?? '-',
+/** Per cell, every seed's value and how many seeds reach the study's success threshold. */
+function seedsSection(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSettings[]): string {
+  const threshold = pct(results.study.success).replace(/\.0$/, '');
+  const rows = tasks.flatMap((t) =>
+    arms.map((a) => {
+      const seeds = seedValues(results, a.name, t.name, t.length);
+      const { hits, n } = successCount(results, a.name, t);
+      return [a.name, t.name, seeds.length ? seeds.map((s) => `${pct(s.value)} (s${s.seed})`).join(', ') : '-', n ? `${hits}/${n} seeds >= ${threshold}%` : '-'];
+    }),
+  );
+  return [
+    '## Seeds',
+    '',
+    `Character accuracy (%) of each finished seed at the training length, and how many seeds reach ${threshold}% (the study's \`success\`): a cell whose seeds split into two groups is misdescribed by its mean and interval alone. The headline chart draws these values beside the bars.`,
+    '',
+    md(['arm', 'task', 'per seed', 'success'], rows, ['l', 'l', 'l', 'r']),
+  ].join('\n');
+}
+
+/**
+ * `higher` / `lower`: the 95% interval of the difference excludes 0; `no detectable change`: it includes 0;
+ * `no interval`: an arm has fewer than 2 finished seeds.
+ */
+export type Verdict = 'higher' | 'lower' | 'no detectable change' | 'no interval';
+
+export function verdictOf(d: DiffCI): Verdict {
+  if (d.lo === undefined || d.hi === undefined) return 'no interval';
+  return d.lo > 0 ? 'higher' : d.hi < 0 ? 'lower' : 'no detectable change';
+}
+
+/** One row of the comparisons: an arm minus another in character accuracy at a task's training length. */
+export interface Comparison {
+  readonly arm: string;
+  readonly vs: string;
+  readonly task: string;
+  readonly armMean: MeanCI;
+  readonly vsMean: MeanCI;
+  readonly diff: DiffCI;
+  readonly verdict: Verdict;
+}
+
+/** The study file's `compare` list on every task, with 95% Welch intervals. */
+export function comparisons(results: StudyResults): Comparison[] {
+  const { tasks } = presentAxes(results);
+  return tasks.flatMap((t) =>
+    results.study.compare.map((c) => {
+      const values = (arm: string) => seedValues(results, arm, t.name, t.length).map((s) => s.value);
+      const diff = welchDiffCI(values(c.arm), values(c.vs));
+      return { arm: c.arm, vs: c.vs, task: t.name, armMean: finalCell(results, c.arm, t.name, t.length), vsMean: finalCell(results, c.vs, t.name, t.length), diff, verdict: verdictOf(diff) };
+    }),
+  );
+}
+
+function compareSection(results: StudyResults): string[] {
+  const rows = comparisons(results).map((c) => [
+    c.arm,
+    c.vs,
+    c.task,
+    c.armMean.n ? pct(c.armMean.mean) : '-',
+    c.vsMean.n ? pct(c.vsMean.mean) : '-',
+    Number.isFinite(c.diff.diff) ? formatSigned(c.diff.diff) : '-',
+    c.diff.lo === undefined || c.diff.hi === undefined ? '-' : `[${formatSigned(c.diff.lo)}, ${formatSigned(c.diff.hi)}]`,
+    c.diff.df === undefined ? '-' : String(c.diff.df),
+    c.verdict,
+  ]);
+  if (!rows.length) return [];
+  return [
+    '## Comparisons',
+    '',
+    "Character accuracy at the training length of each arm minus the arm it is compared with (the study file's `compare`), in percentage points, with a 95% Welch two-sample t interval: d ± t(0.975, df) · sqrt(s₁²/n₁ + s₂²/n₂), df by Welch-Satterthwaite rounded down (conservative). The arms are treated as independent samples over seeds; they share seeds, so a paired interval could be narrower. \"higher\" / \"lower\": the interval excludes 0; \"no detectable change\": it includes 0, which at a few seeds is no evidence of no effect.",
+    '',
+    md(['arm', 'vs', 'task', 'arm mean', 'vs mean', 'difference', '95% CI', 'df', 'verdict'], rows, ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'l']),
+    '',
+  ];
+}
+
+function quartileSection(results: StudyResults, arms: readonly Arm[], t: TaskSettings): string {
+  const rows = arms.map((a) => [
+    a.name,
+    ...([0, 1, 2, 3] as const).map((q) => formatMeanCI(finalCell(results, a.name, t.name, t.length, quartile(q)))),
+    (isPlainRung(a) && PAPER_ADDITION_QUARTILES[a.rung as keyof typeof PAPER_ADDITION_QUARTILES]?.summary) || '-',
   ]);
   return [
-    `## Addition by answer quartile (L = ${L}, final step)`,
+    `## Addition by answer quartile (L = ${t.length}, final step)`,
     '',
     'Q1 holds the most significant answer digits, Q4 the least significant (the last digit is the hardest: it needs the whole carry chain).',
     '',
-    table(['model', 'Q1', 'Q2', 'Q3', 'Q4', 'paper'], rows, ['l', 'r', 'r', 'r', 'r', 'l']),
+    md(['arm', 'Q1', 'Q2', 'Q3', 'Q4', 'paper'], rows, ['l', 'r', 'r', 'r', 'r', 'l']),
     '',
     `![addition quartiles](${PLOTS_DIR}/addition-quartiles.svg)`,
   ].join('\n');
 }
 
-function agreementSection(results: StudyResults, models: ModelName[], tasks: TaskName[]): string {
-  const L = results.study.config.length;
+function agreementSection(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSettings[]): string {
   const lines: string[] = [];
-  for (const t of tasks) {
-    for (const m of models) {
-      const paper = paperHeadline(m, t);
-      if (paper !== undefined) lines.push(`- ${agreement(`${m} / ${t}`, finalCell(results, m, t, L, charAcc), paper)}`);
-    }
+  const cell = (a: Arm, t: TaskSettings) => finalCell(results, a.name, t.name, t.length);
+  for (const t of tasks) for (const a of arms) {
+    const paper = published(a, t.name);
+    if (paper !== undefined) lines.push(`- ${agreement(`${a.name} / ${t.name}`, cell(a, t), paper)}`);
   }
-  if (tasks.includes('addition')) {
-    for (const m of models) {
-      const q = PAPER_ADDITION_QUARTILES[m]?.quartiles;
-      if (!q) continue;
-      ([0, 1, 2, 3] as const).forEach((i) => lines.push(`- ${agreement(`${m} / addition Q${i + 1}`, finalCell(results, m, 'addition', L, quartile(i)), q[i])}`));
+  const add = tasks.find((t) => t.name === 'addition');
+  if (add) {
+    const plain = arms.filter((a) => published(a, 'addition') !== undefined);
+    for (const a of plain) {
+      const q = PAPER_ADDITION_QUARTILES[a.rung as keyof typeof PAPER_ADDITION_QUARTILES]?.quartiles;
+      if (q) ([0, 1, 2, 3] as const).forEach((i) => lines.push(`- ${agreement(`${a.name} / addition Q${i + 1}`, finalCell(results, a.name, 'addition', add.length, quartile(i)), q[i])}`));
     }
-    const ranked = models
-      .map((m) => ({ m, ci: finalCell(results, m, 'addition', L, charAcc) }))
-      .filter((x) => x.ci.n > 0)
-      .sort((a, b) => b.ci.mean - a.ci.mean);
-    const published = MODEL_NAMES.filter((m) => paperHeadline(m, 'addition') !== undefined && models.includes(m)).sort((a, b) => paperHeadline(b, 'addition')! - paperHeadline(a, 'addition')!);
-    if (ranked.length > 1 && published.length > 1) {
+    const ranked = plain.map((a) => ({ a, ci: cell(a, add) })).filter((x) => x.ci.n > 0).sort((x, y) => y.ci.mean - x.ci.mean);
+    const paperOrder = [...plain].sort((x, y) => published(y, 'addition')! - published(x, 'addition')!);
+    if (ranked.length > 1) {
       lines.push(
-        `- Ranking on addition (best first): ours ${ranked.map((x) => `${x.m} ${(100 * x.ci.mean).toFixed(1)}`).join(' > ')}; paper ${published.map((m) => `${m} ${paperHeadline(m, 'addition')}`).join(' > ')}. ` +
-          (ranked[0]!.m === published[0] ? `Both put ${published[0]} first.` : `The paper puts ${published[0]} first, this study ${ranked[0]!.m}.`),
+        `- Ranking on addition (best first): ours ${ranked.map((x) => `${x.a.name} ${pct(x.ci.mean)}`).join(' > ')}; paper ${paperOrder.map((a) => `${a.name} ${published(a, 'addition')}`).join(' > ')}. ` +
+          (ranked[0]!.a === paperOrder[0] ? `Both put ${paperOrder[0]!.name} first.` : `The paper puts ${paperOrder[0]!.name} first, this study ${ranked[0]!.a.name}.`),
       );
     }
   }
   if (!lines.length) lines.push('- No cell of this study has a published value.');
-  const head = [`## Agreement with the paper`, '', `Each line compares our mean with the published value (percent); "within ${AGREEMENT_POINTS} points" means |ours - paper| <= ${AGREEMENT_POINTS}.`];
+  const head = ['## Agreement with the paper', '', `Each line compares our mean with the published value (percent); "within ${AGREEMENT_POINTS} points" means |ours - paper| <= ${AGREEMENT_POINTS}.`];
   if (!isPaperConfig(results)) head.push('The configurations differ (see Configuration), so these lines describe the gap, not a verdict on the reproduction.');
   return [...head, '', ...lines].join('\n');
 }
 
-function lengthSection(results: StudyResults, models: ModelName[], tasks: TaskName[]): string {
-  const lengths = results.study.config.evalLengths;
-  const rows = tasks.flatMap((t) => models.map((m) => [m, t, ...lengths.map((L) => formatMeanCI(finalCell(results, m, t, L, charAcc)))]));
+function lengthSection(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSettings[]): string {
+  const lengths = [...new Set(tasks.flatMap((t) => t.evalLengths))].sort((a, b) => a - b);
+  const rows = tasks.flatMap((t) => arms.map((a) => [a.name, t.name, ...lengths.map((L) => (t.evalLengths.includes(L) ? formatMeanCI(finalCell(results, a.name, t.name, L)) : ''))]));
   return [
-    `## Length generalisation (final step)`,
+    '## Length generalisation (final step)',
     '',
-    `Trained at L = ${results.study.config.length}; learned absolute positions are expected to fail at unseen lengths.`,
+    'Learned absolute positions are expected to fail at lengths not seen in training.',
     '',
-    table(['model', 'task', ...lengths.map((L) => `L=${L}`)], rows, ['l', 'l', ...lengths.map(() => 'r' as const)]),
+    md(['arm', 'task', ...lengths.map((L) => `L=${L}`)], rows, ['l', 'l', ...lengths.map(() => 'r' as const)]),
     '',
     `![length generalisation](${PLOTS_DIR}/length-generalisation.svg)`,
   ].join('\n');
 }
 
-function runsSection(results: StudyResults): string {
-  const lengths = results.study.config.evalLengths;
+function runsSection(results: StudyResults, tasks: readonly TaskSettings[]): string {
+  const lengths = [...new Set(tasks.flatMap((t) => t.evalLengths))].sort((a, b) => a - b);
   const rows = results.runs.map((r) => [
-    r.model,
+    r.arm,
     r.task,
     String(r.seed),
     r.status,
+    r.backend ?? '-',
     human(r.params),
     r.tokensPerSecond === null ? '-' : String(Math.round(r.tokensPerSecond)),
     r.wallSeconds === null ? '-' : duration(r.wallSeconds),
@@ -168,61 +243,63 @@ function runsSection(results: StudyResults): string {
     ...lengths.map((L) => pct(r.final[String(L)]?.charAcc)),
   ]);
   const out = [
-    `## Runs`,
+    '## Runs',
     '',
     'Character accuracy (%) at each evaluation length from the final evaluation (for unfinished runs: the last one so far).',
     '',
-    table(['model', 'task', 'seed', 'status', 'params', 'tok/s', 'wall', 'step', ...lengths.map((L) => `acc L=${L}`)], rows, ['l', 'l', 'r', 'l', 'r', 'r', 'r', 'r', ...lengths.map(() => 'r' as const)]),
+    md(['arm', 'task', 'seed', 'status', 'backend', 'params', 'tok/s', 'wall', 'step', ...lengths.map((L) => `acc L=${L}`)], rows, ['l', 'l', 'r', 'l', 'l', 'r', 'r', 'r', 'r', ...lengths.map(() => 'r' as const)]),
   ];
-  const failed = results.runs.filter((r) => r.status === 'failed');
-  for (const r of failed) out.push('', `Failed: ${r.id}`, '', '```', (r.error ?? '(no stderr captured)').trim(), '```');
+  for (const r of results.runs.filter((x) => x.status === 'failed')) out.push('', `Failed: ${r.id}`, '', '```', (r.error ?? '(no stderr captured)').trim(), '```');
   return out.join('\n');
 }
 
 /** The whole report.md text for a study's results. */
-export function reportMarkdown(results: StudyResults, opts: { flops?: boolean } = {}): string {
-  const { models, tasks } = presentAxes(results);
+export function reportMarkdown(results: StudyResults): string {
+  const { arms, tasks } = presentAxes(results);
   const s = results.study;
   const count = (st: string) => results.runs.filter((r) => r.status === st).length;
   const compute = results.runs.reduce((a, r) => a + (r.wallSeconds ?? 0), 0);
-  const sections = [
-    `# Study \`${s.preset}\`: the ladder at matched compute`,
+  const n = results.sessions.length;
+  const addition = tasks.find((t) => t.name === 'addition');
+  return [
+    `# Study \`${s.name}\``,
     '',
-    `${s.description}`,
+    s.description,
     '',
     `- Runs: ${count('finished')} finished of ${results.runs.length}` +
       (count('failed') ? `, ${count('failed')} failed` : '') +
       (count('incomplete') ? `, ${count('incomplete')} incomplete` : '') +
       (count('pending') ? `, ${count('pending')} not started` : '') +
       '.',
-    `- Wall time of the study: ${duration(s.wallSeconds)} over ${s.sessions} session${s.sessions === 1 ? '' : 's'} (sum of run wall times: ${duration(compute)}).`,
-    `- Created ${s.createdAt}; report generated from results.json (${results.generatedAt}).`,
+    `- Wall time of the study: ${duration(results.wallSeconds)} over ${n} session${n === 1 ? '' : 's'} (sum of run wall times: ${duration(compute)}).`,
+    `- Created ${results.createdAt}; report generated from results.json (${results.generatedAt}).`,
     '',
-    configSection(results),
+    configSection(results, tasks),
     '',
-    headlineSection(results, models, tasks),
+    ...armsSection(arms),
+    headlineSection(results, arms, tasks),
     '',
-  ];
-  if (tasks.includes('addition')) sections.push(quartileSection(results, models), '');
-  sections.push(agreementSection(results, models, tasks), '');
-  sections.push(
-    `## Learning curves`,
+    seedsSection(results, arms, tasks),
     '',
-    `Character accuracy at L = ${s.config.length} at each evaluation, against training steps` +
-      (opts.flops === false ? ' (no FLOPs function was given, so the FLOPs panel is left out).' : ' and against training FLOPs (forward + backward, all block passes of the budget).'),
+    ...compareSection(results),
+    ...(addition ? [quartileSection(results, arms, addition), ''] : []),
+    agreementSection(results, arms, tasks),
     '',
-    ...tasks.map((t) => `![${t} learning curves](${PLOTS_DIR}/curves-${t}.svg)`),
+    '## Learning curves',
     '',
-    `## Last-character accuracy`,
+    'Character accuracy at the training length at each evaluation, against training steps and against training FLOPs (forward + backward, all block passes of the budget).',
+    '',
+    ...tasks.map((t) => `![${t.name} learning curves](${PLOTS_DIR}/curves-${t.name}.svg)`),
+    '',
+    '## Last-character accuracy',
     '',
     `![last-character accuracy](${PLOTS_DIR}/last-char.svg)`,
     '',
-    lengthSection(results, models, tasks),
+    lengthSection(results, arms, tasks),
     '',
-    runsSection(results),
+    runsSection(results, tasks),
     '',
-  );
-  return sections.join('\n');
+  ].join('\n');
 }
 
 /** Paths written by {@link writeReport}. */
@@ -231,19 +308,10 @@ export interface ReportFiles {
   readonly plots: readonly string[];
 }
 
-/**
- * Writes `outDir/report.md` and the SVG charts in `outDir/plots/` (with their vega-lite specs). `flopsPerToken`
- * (the CLI passes `@tarm/recursion`'s) adds the learning curves against training FLOPs.
- */
-export async function writeReport(outDir: string, results: StudyResults, flopsPerToken?: FlopsPerTokenFn): Promise<ReportFiles> {
-  const plots = await writePlots(join(outDir, PLOTS_DIR), studyPlots(results, flopsPerToken));
+/** Writes `outDir/report.md` and the SVG charts in `outDir/plots/` (with their vega-lite specs). */
+export async function writeReport(outDir: string, results: StudyResults = readResults(outDir)): Promise<ReportFiles> {
+  const plots = await writePlots(join(outDir, PLOTS_DIR), studyPlots(results));
   const report = join(outDir, REPORT_FILE);
-  writeFileAtomic(report, reportMarkdown(results, { flops: flopsPerToken !== undefined }));
+  writeFileAtomic(report, reportMarkdown(results));
   return { report, plots };
 }
-
-/** Report and plots from `outDir/results.json` alone (`tarm report studies/NAME`). */
-export async function regenerateReport(outDir: string, flopsPerToken?: FlopsPerTokenFn): Promise<ReportFiles> {
-  return writeReport(outDir, readResults(outDir), flopsPerToken);
-}
-

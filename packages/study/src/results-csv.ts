@@ -12,9 +12,11 @@ export const RESULTS_CSV_FILE = 'results.csv';
  */
 export const RESULTS_CSV_COLUMNS = Object.freeze([
   'run_id',
-  'model',
+  'arm',
+  'rung',
   'task',
   'seed',
+  'backend',
   'status',
   'params',
   'block_passes',
@@ -39,7 +41,7 @@ export function resultsCsv(results: StudyResults): string {
     for (const p of r.curve) {
       for (const L of Object.keys(p.evals).sort((a, b) => Number(a) - Number(b))) {
         const m = p.evals[L]!;
-        rows.push([r.id, r.model, r.task, r.seed, r.status, r.params, r.blockPasses, p.step, Number(L), p.loss, p.wallSeconds, m.charAcc, m.exactMatch, m.firstCharAcc, m.lastCharAcc, ...m.quartiles]);
+        rows.push([r.id, r.arm, r.rung, r.task, r.seed, r.backend, r.status, r.params, r.blockPasses, p.step, Number(L), p.loss, p.wallSeconds, m.charAcc, m.exactMatch, m.firstCharAcc, m.lastCharAcc, ...m.quartiles]);
       }
     }
   }

@@ -1,12 +1,14 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { BACKEND_NAMES } from '@tarm/core';
 import { StudyError } from './errors.js';
 import { writeJsonAtomic } from './files.js';
 import { writeResultsCsv } from './results-csv.js';
-import { MODEL_NAMES, StudyConfigSchema, TASK_NAMES, runId, type ModelName, type TaskName } from './presets.js';
-import { LOG_FILES, RUN_FILES, logsDir, numberField, readJsonLines, readObject, runDir, runsDir } from './run-folder.js';
-import { readStudyFile, studyWallSeconds, STUDY_FILE } from './study-file.js';
+import { studyGrid, type GridRun } from './grid.js';
+import { LOG_FILES, RUN_FILES, logsDir, numberField, readJsonLines, readObject, runDir } from './run-folder.js';
+import { StudySchema } from './schema.js';
+import { readStudyFile, SessionSchema, studyWallSeconds, STUDY_FILE } from './study-file.js';
 
 /** A fraction in [0, 1], or null where nothing was measured (NaN in the run, e.g. an empty quartile). */
 const Fraction = z.number().nullable();
@@ -36,10 +38,13 @@ export const RUN_RESULT_STATUSES = ['finished', 'failed', 'incomplete', 'pending
 
 export const RunResultSchema = z.object({
   id: z.string(),
-  model: z.enum(MODEL_NAMES),
-  task: z.enum(TASK_NAMES),
+  arm: z.string(),
+  rung: z.string(),
+  task: z.string(),
   seed: z.int().min(0),
   status: z.enum(RUN_RESULT_STATUSES),
+  /** The backend the run trained on (from its config.json); null before it started. */
+  backend: z.enum(BACKEND_NAMES).nullable(),
   /** The run's config.json as `tarm train` wrote it (its format belongs to the CLI); null if none. */
   config: z.record(z.string(), z.unknown()).nullable(),
   params: z.number().nullable(),
@@ -60,19 +65,14 @@ export type RunResult = z.output<typeof RunResultSchema>;
 /** results.json: everything the report needs, so `tarm report` works from it alone. */
 export const StudyResultsSchema = z.object({
   schema: z.literal('tarm-study-results'),
-  version: z.literal(1),
+  version: z.literal(2),
   generatedAt: z.string(),
-  study: z.object({
-    preset: z.string(),
-    description: z.string(),
-    config: StudyConfigSchema,
-    notes: z.array(z.string()),
-    grid: z.object({ models: z.array(z.enum(MODEL_NAMES)), tasks: z.array(z.enum(TASK_NAMES)), seeds: z.array(z.int().min(0)) }),
-    createdAt: z.string(),
-    /** Wall time over every session of the study. */
-    wallSeconds: z.number(),
-    sessions: z.int().min(0),
-  }),
+  /** The resolved study file of the folder. */
+  study: StudySchema,
+  createdAt: z.string(),
+  /** Wall time over every session of the study. */
+  wallSeconds: z.number(),
+  sessions: z.array(SessionSchema),
   runs: z.array(RunResultSchema),
 });
 export type StudyResults = z.output<typeof StudyResultsSchema>;
@@ -126,7 +126,7 @@ export function readCurve(path: string): CurvePoint[] {
  * may be at its top level or under `result`; the final metrics fall back to the `--json` result line the runner
  * saved, then to the last evaluation of metrics.jsonl.
  */
-export function readRun(outDir: string, id: string, model: ModelName, task: TaskName, seed: number): RunResult {
+export function readRun(outDir: string, { id, arm, rung, task, seed }: GridRun): RunResult {
   const dir = runDir(outDir, id);
   const summary = readObject(join(dir, RUN_FILES.summary));
   const config = readObject(join(dir, RUN_FILES.config));
@@ -142,12 +142,15 @@ export function readRun(outDir: string, id: string, model: ModelName, task: Task
     (status === 'finished' ? toEvals(result?.evals) : undefined) ??
     last?.evals ??
     {};
+  const backend = BACKEND_NAMES.find((b) => b === config?.backend) ?? null;
   const run: RunResult = {
     id,
-    model,
+    arm,
+    rung,
     task,
     seed,
     status,
+    backend,
     config: config ?? null,
     params: field(['params', 'paramCount']),
     blockPasses: field(['blockPasses']),
@@ -161,51 +164,25 @@ export function readRun(outDir: string, id: string, model: ModelName, task: Task
   return run;
 }
 
-/** `<model>-<task>-s<seed>` back into its parts, for run folders outside the recorded grid. */
-export function parseRunId(id: string): { model: ModelName; task: TaskName; seed: number } | undefined {
-  const m = new RegExp(`^(${MODEL_NAMES.join('|')})-(${TASK_NAMES.join('|')})-s(\\d+)$`).exec(id);
-  return m ? { model: m[1] as ModelName, task: m[2] as TaskName, seed: Number(m[3]) } : undefined;
-}
-
 /**
  * Reads a study folder (study.json, runs/*, logs/*) into the versioned results, validates them and (unless
- * `write: false`) writes them atomically to `outDir/results.json`, and every evaluation as `outDir/results.csv`.
- * Runs are listed in ladder, task, seed order.
+ * `write: false`) writes them atomically to `outDir/results.json`. Runs are listed by task, arm, then seed.
  */
 export function collectResults(outDir: string, opts: { write?: boolean } = {}): StudyResults {
-  const study = readStudyFile(outDir);
-  if (!study) throw new StudyError(`${outDir} is not a study folder (no ${STUDY_FILE}); run \`tarm study\` first`);
-  const ids = new Map<string, { model: ModelName; task: TaskName; seed: number }>();
-  for (const seed of study.grid.seeds) for (const task of study.grid.tasks) for (const model of study.grid.models) ids.set(runId(model, task, seed), { model, task, seed });
-  const folder = runsDir(outDir);
-  if (existsSync(folder)) {
-    for (const name of readdirSync(folder)) {
-      const parts = parseRunId(name);
-      if (parts && !ids.has(name) && statSync(join(folder, name)).isDirectory()) ids.set(name, parts);
-    }
-  }
-  const seedOrder = (s: number) => {
-    const i = study.grid.seeds.indexOf(s);
-    return i < 0 ? study.grid.seeds.length + s : i;
-  };
-  const runs = [...ids.entries()]
-    .map(([id, p]) => readRun(outDir, id, p.model, p.task, p.seed))
-    .sort((a, b) => TASK_NAMES.indexOf(a.task) - TASK_NAMES.indexOf(b.task) || MODEL_NAMES.indexOf(a.model) - MODEL_NAMES.indexOf(b.model) || seedOrder(a.seed) - seedOrder(b.seed));
+  const file = readStudyFile(outDir);
+  if (!file) throw new StudyError(`${outDir} is not a study folder (no ${STUDY_FILE}); run \`tarm study\` first`);
+  const { study } = file;
+  const order = (r: GridRun) => [study.tasks.findIndex((t) => t.name === r.task), study.arms.findIndex((a) => a.name === r.arm), study.seeds.indexOf(r.seed)];
+  const grid = studyGrid(study).sort((a, b) => order(a).reduce((d, x, i) => d || x - order(b)[i]!, 0));
   const results: StudyResults = {
     schema: 'tarm-study-results',
-    version: 1,
+    version: 2,
     generatedAt: new Date().toISOString(),
-    study: {
-      preset: study.preset.name,
-      description: study.preset.description,
-      config: study.preset.config,
-      notes: study.preset.notes,
-      grid: study.grid,
-      createdAt: study.createdAt,
-      wallSeconds: studyWallSeconds(study),
-      sessions: study.sessions.length,
-    },
-    runs,
+    study,
+    createdAt: file.createdAt,
+    wallSeconds: studyWallSeconds(file),
+    sessions: file.sessions,
+    runs: grid.map((r) => readRun(outDir, r)),
   };
   const checked = StudyResultsSchema.parse(results);
   if (opts.write !== false) {
@@ -223,7 +200,7 @@ export function readResults(outDir: string): StudyResults {
   const parsed = StudyResultsSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new StudyError(`${path} is not tarm study results v1: ${issue.path.join('.')}: ${issue.message}`);
+    throw new StudyError(`${path} is not tarm study results v2: ${issue.path.join('.')}: ${issue.message}`);
   }
   return parsed.data;
 }

@@ -87,13 +87,6 @@ export function welchDiffCI(a: readonly (number | null | undefined)[], b: readon
   return { n1: A.n, n2: B.n, diff, se, df, halfWidth, lo: diff - halfWidth, hi: diff + halfWidth };
 }
 
-/** "+3.2 [-1.0, 7.4]" in points (fractions scaled by `scale`); "+3.2 (no interval)" without one; "-" for none. */
-export function formatDiffCI(d: DiffCI, scale = 100, digits = 1): string {
-  if (!Number.isFinite(d.diff)) return '-';
-  const f = (x: number) => formatSigned(x, scale, digits);
-  return d.lo === undefined || d.hi === undefined ? `${f(d.diff)} (no interval)` : `${f(d.diff)} [${f(d.lo)}, ${f(d.hi)}]`;
-}
-
 /** "+3.2", "-1.0", "0.0": `x * scale` with an explicit sign (none for a value that rounds to 0). */
 export function formatSigned(x: number, scale = 100, digits = 1): string {
   const v = Number((x * scale).toFixed(digits));

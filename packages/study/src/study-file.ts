@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { BACKEND_NAMES } from '@tarm/core';
 import { StudyError } from './errors.js';
 import { writeJsonAtomic } from './files.js';
-import { BACKEND_NAMES, MODEL_NAMES, StudyPresetSchema, TASK_NAMES, type StudyPreset } from './presets.js';
+import { StudySchema, type Study } from './schema.js';
 
 /** One invocation of `runStudy` on a study folder (a study resumed twice has three sessions). */
 export const SessionSchema = z.object({
@@ -11,19 +12,19 @@ export const SessionSchema = z.object({
   wallSeconds: z.number().min(0),
   backend: z.enum(BACKEND_NAMES),
   workers: z.int().min(1),
+  /** Threads per worker (the node backend's intra-op threads; 1 for wasm). */
+  threads: z.int().min(1),
 });
 export type Session = z.output<typeof SessionSchema>;
 
 /**
- * `study.json`: what a study folder was made with. Rerunning the same command compares its preset with this
- * one and resumes; a different configuration is refused.
+ * `study.json`: the resolved study file the folder was made with (every default and flag applied) and its
+ * sessions. Rerunning compares the study with this one and resumes; a changed field is refused.
  */
 export const StudyFileSchema = z.object({
   schema: z.literal('tarm-study'),
-  version: z.literal(1),
-  preset: StudyPresetSchema,
-  /** The union of every grid run in this folder so far (filters can grow a study). */
-  grid: z.object({ models: z.array(z.enum(MODEL_NAMES)), tasks: z.array(z.enum(TASK_NAMES)), seeds: z.array(z.int().min(0)) }),
+  version: z.literal(2),
+  study: StudySchema,
   createdAt: z.string(),
   sessions: z.array(SessionSchema),
 });
@@ -41,60 +42,85 @@ export function readStudyFile(outDir: string): StudyFile | undefined {
   } catch (e) {
     throw new StudyError(`${path} is not valid JSON (${(e as Error).message}); move it away to start a new study there`);
   }
-  const parsed = StudyFileSchema.safeParse(raw);
+  const parsed = StudyFileSchema.safeParse(upgradeV1(raw));
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new StudyError(`${path} is not a tarm study file: ${issue.path.join('.')}: ${issue.message}`);
+    throw new StudyError(`${path} is not a tarm study folder file (v2): ${issue.path.join('.')}: ${issue.message}`);
   }
   return parsed.data;
+}
+
+/**
+ * A version-1 study.json (a preset of rungs, before study files) as version 2: each rung an arm of its name, the
+ * recorded grid as the study's arms, tasks and seeds. Its run folders keep their names (`<rung>-<task>-s<seed>`).
+ */
+function upgradeV1(raw: unknown): unknown {
+  const v1 = raw as { version?: unknown; preset?: { name: string; description: string; config: object; notes: string[] }; grid?: { models: string[]; tasks: string[]; seeds: number[] }; sessions?: object[] };
+  if (v1?.version !== 1 || !v1.preset || !v1.grid) return raw;
+  const { preset, grid, sessions, ...rest } = v1 as Required<typeof v1>;
+  const study = { name: preset.name, description: preset.description, arms: grid.models.map((m) => ({ name: m, rung: m })), tasks: grid.tasks.map((t) => ({ name: t })), seeds: grid.seeds, config: preset.config, notes: preset.notes };
+  return { ...rest, version: 2, study, sessions: sessions.map((x) => ({ threads: 1, ...x })) };
 }
 
 export function writeStudyFile(outDir: string, file: StudyFile): void {
   writeJsonAtomic(join(outDir, STUDY_FILE), file);
 }
 
-/** Keys whose values differ between two flat configs, as `key: old -> new`. */
-export function configDiff(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
-  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${k}: ${JSON.stringify(a[k])} -> ${JSON.stringify(b[k])}`);
+/** The first paths at which two JSON values differ, as `path: old -> new`. */
+function diff(a: unknown, b: unknown, path: string): string[] {
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    return keys.flatMap((k) => diff((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [`${path}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`];
 }
 
-const union = <T>(a: readonly T[], b: readonly T[]): T[] => [...new Set([...a, ...b])];
+/** Fields that do not change what a run computes. */
+const wording = <T extends object>(x: T) => Object.fromEntries(Object.entries(x).filter(([k]) => !['label', 'change'].includes(k)));
 
 /**
- * Creates `outDir/study.json`, or checks that the existing one has the same preset (name and configuration) and
- * records the grid and a new session. Throws a StudyError naming every differing setting otherwise.
+ * The study a folder holds after this command: the recorded one grown by the new arms, tasks and seeds (the
+ * wording, comparisons and notes taken from the new one). A field that changes a run already defined (the
+ * shared configuration, an arm's switches, a task's settings, the name) is refused, naming every such field.
  */
-export function openStudyFile(
-  outDir: string,
-  preset: StudyPreset,
-  grid: StudyFile['grid'],
-  session: Session,
-): StudyFile {
+export function mergeStudy(old: Study, study: Study, where: string): Study {
+  const changed = [
+    ...diff(old.name, study.name, 'name'),
+    ...diff(old.config, study.config, 'config'),
+    ...study.arms.flatMap((a) => {
+      const o = old.arms.find((x) => x.name === a.name);
+      return o ? diff(wording(o), wording(a), `arms.${a.name}`) : [];
+    }),
+    ...study.tasks.flatMap((t) => {
+      const o = old.tasks.find((x) => x.name === t.name);
+      return o ? diff(o, t, `tasks.${t.name}`) : [];
+    }),
+  ];
+  if (changed.length) {
+    throw new StudyError(
+      `${where} was made with another study file: ${changed.join('; ')}. Rerun with the original file to resume it, or choose another --out.`,
+      changed[0]!.split(':')[0],
+    );
+  }
+  const union = <T>(a: readonly T[], b: readonly T[], key: (x: T) => unknown) => [...a, ...b.filter((x) => !a.some((y) => key(y) === key(x)))];
+  return {
+    ...study,
+    arms: union(old.arms.map((a) => study.arms.find((x) => x.name === a.name) ?? a), study.arms, (a) => a.name),
+    tasks: union(old.tasks, study.tasks, (t) => t.name),
+    seeds: union(old.seeds, study.seeds, (s) => s),
+  };
+}
+
+/**
+ * Creates `outDir/study.json`, or checks the recorded study against this one ({@link mergeStudy}) and records the
+ * grown study and a new session.
+ */
+export function openStudyFile(outDir: string, study: Study, session: Session): StudyFile {
   mkdirSync(outDir, { recursive: true });
   const old = readStudyFile(outDir);
-  let file: StudyFile;
-  if (old) {
-    const diff = configDiff(old.preset.config, preset.config);
-    if (old.preset.name !== preset.name || diff.length > 0) {
-      throw new StudyError(
-        `${join(outDir, STUDY_FILE)} was made with preset ${old.preset.name}` +
-          (diff.length ? ` and a different configuration (${diff.join('; ')})` : '') +
-          `; this command asks for preset ${preset.name}. Rerun with the original preset to resume it, or choose another --out.`,
-      );
-    }
-    file = {
-      ...old,
-      grid: {
-        models: MODEL_NAMES.filter((m) => old.grid.models.includes(m) || grid.models.includes(m)),
-        tasks: TASK_NAMES.filter((t) => old.grid.tasks.includes(t) || grid.tasks.includes(t)),
-        seeds: union(old.grid.seeds, grid.seeds),
-      },
-      sessions: [...old.sessions, session],
-    };
-  } else {
-    file = { schema: 'tarm-study', version: 1, preset: structuredClone(preset) as StudyFile['preset'], grid, createdAt: session.startedAt, sessions: [session] };
-  }
+  const file: StudyFile = old
+    ? { ...old, study: mergeStudy(old.study, study, join(outDir, STUDY_FILE)) as StudyFile['study'], sessions: [...old.sessions, session] }
+    : { schema: 'tarm-study', version: 2, study: structuredClone(study) as StudyFile['study'], createdAt: session.startedAt, sessions: [session] };
   writeStudyFile(outDir, file);
   return file;
 }
@@ -134,4 +160,3 @@ export function lockStudy(outDir: string): () => void {
   }
   throw new StudyError(`cannot take the lock ${path}`);
 }
-

@@ -2,24 +2,23 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
-import { agreement, collectResults, meanCI, regenerateReport, runStudy, writeReport, type FlopsPerTokenFn } from '../src/index.js';
+import { loadStudy } from '../src/presets.js';
+import { agreement, comparisons, writeReport } from '../src/report.js';
+import { collectResults } from '../src/results.js';
+import { runStudy } from '../src/runner.js';
+import { meanCI, welchDiffCI } from '../src/stats.js';
+import { defineStudy } from '../src/schema.js';
 import { copyFixtureStudy, FAKE_TARM, tempDir } from './helpers.js';
-
-/** A stand-in for @tarm/recursion's flopsPerToken (same signature). */
-const flops: FlopsPerTokenFn = (m, T) => {
-  const perPass = 24 * m.dModel ** 2 + 4 * T * m.dModel;
-  return { forward: m.budget * perPass, backward: 2 * m.budget * perPass };
-};
 
 describe('report', () => {
   const dir = copyFixtureStudy();
   const results = collectResults(dir);
 
   it('report.md holds the headline table with the paper numbers beside ours', async () => {
-    const { report } = await writeReport(dir, results, flops);
+    const { report } = await writeReport(dir, results);
     const md = readFileSync(report, 'utf8');
-    expect(md).toContain('## Headline: character accuracy at L = 10 (final step)');
-    expect(md).toContain('| model | addition | copy |');
+    expect(md).toContain('## Headline: character accuracy at the training length (final step)');
+    expect(md).toContain('| arm | addition (L = 10) | copy (L = 10) |');
     // dense addition: seeds 0.80 and 0.84 -> 82.0 ± 25.4 (t(1) = 12.706, sd 0.0283)
     expect(md).toContain('| dense | 82.0 ± 25.4 (paper 79.9) | 99.0 ± 12.7 (paper 100) |');
     // ut addition: one finished seed (the other is incomplete)
@@ -32,20 +31,24 @@ describe('report', () => {
     expect(md).toMatch(/dual-ut \/ addition Q4: ours .* below the paper by/);
     expect(md).toContain("This is not the paper's configuration");
     expect(md).toContain('Wall time of the study: 10m31s over 2 sessions');
-    expect(md).toContain('| dense | addition | 1 | finished | 28.0k | 4101 | 1m01s | 100 | 80.0 | 25.0 |');
+    expect(md).toContain('| dense | addition | 1 | finished | - | 28.0k | 4101 | 1m01s | 100 | 80.0 | 25.0 |');
     expect(md).toContain('Failed: ut-copy-s1');
+    // per cell: every seed and the success count
+    expect(md).toContain('| dense | addition | 80.0 (s1), 84.0 (s2) | 0/2 seeds >= 90% |');
+    expect(md).toContain('| dense | copy | 100.0 (s1), 98.0 (s2) | 2/2 seeds >= 90% |');
+    expect(md).not.toContain('## Comparisons'); // the fixture's study has no compare list
   });
 
   it('writes SVG plots that are valid XML with the expected titles', async () => {
     rmSync(join(dir, 'plots'), { recursive: true, force: true });
-    const { plots } = await writeReport(dir, results, flops);
+    const { plots } = await writeReport(dir, results);
     const expected: Record<string, string> = {
-      'headline.svg': 'Character accuracy at L=10, final step',
+      'headline.svg': 'Character accuracy at the training length, final step',
       'addition-quartiles.svg': 'Addition: character accuracy by answer quartile (L=10, final step)',
       'curves-addition.svg': 'addition: character accuracy at L=10 during training',
       'curves-copy.svg': 'copy: character accuracy at L=10 during training',
-      'last-char.svg': 'Last-character accuracy at L=10 vs training step',
-      'length-generalisation.svg': 'Length generalisation: character accuracy vs evaluation length (trained at L=10)',
+      'last-char.svg': 'Last-character accuracy at the training length vs training step',
+      'length-generalisation.svg': 'Length generalisation: character accuracy vs evaluation length',
     };
     expect(plots.map((p) => p.split('/').pop()).sort()).toEqual(Object.keys(expected).sort());
     for (const [file, title] of Object.entries(expected)) {
@@ -58,11 +61,19 @@ describe('report', () => {
     expect(readFileSync(join(dir, 'plots', 'curves-addition.svg'), 'utf8')).toContain('training FLOPs');
   });
 
-  it('regenerates from results.json alone; without a FLOPs function the FLOPs panel is left out', async () => {
+  it('the headline chart draws each seed beside its bar (a strip plot)', () => {
+    const spec = JSON.parse(readFileSync(join(dir, 'plots', 'headline.vl.json'), 'utf8'));
+    // dense addition has 2 finished seeds, ut addition 1 (the other is incomplete)
+    expect(spec.datasets.seeds.filter((r: { arm: string; task: string }) => r.arm === 'dense' && r.task === 'addition').map((r: { value: number }) => r.value)).toEqual([80, 84]);
+    expect(spec.datasets.seeds.filter((r: { arm: string; task: string }) => r.arm === 'ut' && r.task === 'addition')).toHaveLength(1);
+    expect(readFileSync(join(dir, 'plots', 'headline.svg'), 'utf8')).toContain('single seeds');
+  });
+
+  it('regenerates from results.json alone', async () => {
     rmSync(join(dir, 'report.md'));
-    const { report } = await regenerateReport(dir);
-    expect(readFileSync(report, 'utf8')).toContain('no FLOPs function was given');
-    expect(readFileSync(join(dir, 'plots', 'curves-addition.svg'), 'utf8')).not.toContain('training FLOPs');
+    rmSync(join(dir, 'runs'), { recursive: true });
+    const { report } = await writeReport(dir);
+    expect(readFileSync(report, 'utf8')).toContain('| dense | 82.0 ± 25.4 (paper 79.9) | 99.0 ± 12.7 (paper 100) |');
   });
 
   it('agreement sentences say within, above or below, plainly', () => {
@@ -75,19 +86,12 @@ describe('report', () => {
 describe('a study with trm-faithful (no published numbers)', () => {
   it('reports it without paper values and draws it in its own colour', async () => {
     const out = join(tempDir(), 'trm-faithful');
-    const outcome = await runStudy({
-      preset: 'smoke',
-      outDir: out,
-      cliEntry: FAKE_TARM,
-      models: ['ar-trm', 'trm-faithful'],
-      tasks: ['addition'],
-      workers: 2,
-      progress: false,
-    });
+    const study = loadStudy({ preset: 'smoke' }, { tasks: ['addition'], config: { budget: 6 } });
+    const outcome = await runStudy(defineStudy({ ...study, arms: [{ name: 'ar-trm', rung: 'ar-trm' }, { name: 'trm-faithful', rung: 'trm-faithful' }] }), { outDir: out, cliEntry: FAKE_TARM, backend: 'wasm', workers: 2, progress: false });
     expect(outcome.ok).toBe(true);
     const results = collectResults(out);
     expect(results.runs.map((r) => r.id)).toEqual(['ar-trm-addition-s1337', 'trm-faithful-addition-s1337']);
-    const { report, plots } = await writeReport(out, results, flops);
+    const { report, plots } = await writeReport(out, results);
     const md = readFileSync(report, 'utf8');
     // fake: ar-trm 0.2 + 0.02, trm-faithful + 0.5 (deep supervision) + 0.004 (all cycles)
     expect(md).toContain('| ar-trm | 22.0 (n=1) (paper 12.5) |');
@@ -99,5 +103,34 @@ describe('a study with trm-faithful (no published numbers)', () => {
     const headline = readFileSync(plots.find((p) => p.endsWith('headline.svg'))!, 'utf8');
     expect(headline).toContain('#9d755d');
     expect(headline).toContain('#b279a2');
+  });
+});
+
+describe('comparisons: a report section for any study with a compare list', () => {
+  it('the attribution preset on copy: every arm against its baseline with a Welch interval', async () => {
+    const out = join(tempDir(), 'attribution');
+    const study = loadStudy({ preset: 'attribution' }, { tasks: ['copy'], seeds: [1, 2, 3], config: { steps: 4, evalEvery: 2 } });
+    const outcome = await runStudy(study, { outDir: out, cliEntry: FAKE_TARM, backend: 'wasm', workers: 2, progress: false });
+    expect(outcome.ok).toBe(true);
+    const results = collectResults(out);
+    const rows = comparisons(results);
+    expect(rows.map((c) => `${c.arm}-${c.vs}`)).toEqual(study.compare.map((c) => `${c.arm}-${c.vs}`));
+    const seedsOf = (arm: string) => results.runs.filter((r) => r.arm === arm).map((r) => r.final['10']!.charAcc);
+    const ds = rows.find((c) => c.arm === 'deep-supervision')!;
+    expect(ds.diff).toEqual(welchDiffCI(seedsOf('deep-supervision'), seedsOf('paper')));
+    // fake: deep supervision +0.5 (a clear effect), the EMA nothing, the halting loss nothing
+    expect(ds.verdict).toBe('higher');
+    expect(ds.diff.diff).toBeCloseTo(0.5, 6);
+    expect(rows.find((c) => c.arm === 'ema')!.diff.diff).toBeCloseTo(0, 9);
+    expect(rows.find((c) => c.arm === 'paper-sampled')!.diff.diff).toBeCloseTo(-0.01, 6);
+    const md = readFileSync((await writeReport(out, results)).report, 'utf8');
+    expect(md).toContain('## Comparisons');
+    // seeds 1, 2, 3 give 0.21, 0.22, 0.20 (sd 0.01): se = sqrt(2 * 0.01^2 / 3), Welch df 4, t(0.975, 4) = 2.776
+    expect(md).toMatch(/^\| deep-supervision \| paper \| copy \| 71\.0 \| 21\.0 \| \+50\.0 \| \[\+47\.7, \+52\.3\] \| 4 \| higher \|$/m);
+    expect(md).toContain('## Arms');
+    expect(md).toMatch(/^\| deep-supervision \| ar-trm \| `--deep-supervision 0` \| one supervised segment per step/m);
+    // an arm with switches is not the rung as published: no paper value beside it
+    expect(md).toContain('| paper | 21.0 ± 2.5 (paper 11) |');
+    expect(md).toMatch(/^\| deep-supervision \| 71\.0 ± 2\.5 \|$/m);
   });
 });

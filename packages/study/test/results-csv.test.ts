@@ -29,9 +29,11 @@ describe('results.csv', () => {
       const m = p.evals[L]!;
       expect(row).toEqual({
         run_id: r.id,
-        model: r.model,
+        arm: r.arm,
+        rung: r.rung,
         task: r.task,
         seed: String(r.seed),
+        backend: cell(r.backend),
         status: r.status,
         params: cell(r.params),
         block_passes: cell(r.blockPasses),

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectResults, readCurve, readResults, StudyResultsSchema } from '../src/index.js';
+import { collectResults, readCurve, readResults, StudyResultsSchema } from '../src/results.js';
 import { copyFixtureStudy, tempDir } from './helpers.js';
 
 describe('collectResults on the fixture study', () => {
@@ -13,12 +13,19 @@ describe('collectResults on the fixture study', () => {
     expect(existsSync(join(dir, 'results.json'))).toBe(true);
     expect(StudyResultsSchema.safeParse(JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'))).success).toBe(true);
     expect(readResults(dir)).toEqual(results);
-    expect(results).toMatchObject({ schema: 'tarm-study-results', version: 1, study: { preset: 'mini', wallSeconds: 630.5, sessions: 2 } });
+    expect(results).toMatchObject({ schema: 'tarm-study-results', version: 2, study: { name: 'mini' }, wallSeconds: 630.5 });
+    expect(results.sessions).toHaveLength(2);
   });
 
-  it('lists the grid runs and stray run folders in ladder, task, seed order', () => {
-    // grid 3 x 2 x 2 = 12, plus the stray iterative-copy-s1 folder; runs/notes is not a run
-    expect(results.runs).toHaveLength(13);
+  it('reads a version-1 study.json (a preset of rungs) as a study whose arms are its rungs', () => {
+    expect(results.study.arms).toEqual([{ name: 'dense', rung: 'dense' }, { name: 'ut', rung: 'ut' }, { name: 'dual-ut', rung: 'dual-ut' }]);
+    expect(results.study.tasks).toEqual([{ name: 'addition' }, { name: 'copy' }]);
+    expect(results.sessions[0]).toMatchObject({ backend: 'wasm', workers: 2, threads: 1 });
+  });
+
+  it("lists the study's runs by task, arm, then seed; folders outside the study are not runs of it", () => {
+    // 3 arms x 2 tasks x 2 seeds; runs/iterative-copy-s1 and runs/notes are not in the study file
+    expect(results.runs).toHaveLength(12);
     expect(results.runs.slice(0, 6).map((r) => r.id)).toEqual([
       'dense-addition-s1',
       'dense-addition-s2',
@@ -27,7 +34,8 @@ describe('collectResults on the fixture study', () => {
       'dual-ut-addition-s1',
       'dual-ut-addition-s2',
     ]);
-    expect(results.runs.map((r) => r.id)).toContain('iterative-copy-s1');
+    expect(results.runs.map((r) => r.id)).not.toContain('iterative-copy-s1');
+    expect(results.runs[0]).toMatchObject({ arm: 'dense', rung: 'dense', task: 'addition', seed: 1 });
   });
 
   it('derives each status from the folder', () => {

@@ -1,30 +1,37 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectResults, runStudy, SMOKE_PRESET, writeReport, type GridProgress, type RunStudyOptions } from '../src/index.js';
+import { BackendError } from '@tarm/core';
+import { loadStudy } from '../src/presets.js';
+import { collectResults } from '../src/results.js';
+import { writeReport } from '../src/report.js';
+import { planWorkers, resumeStudy, runStudy, type RunStudyOptions } from '../src/runner.js';
+import type { GridProgress } from '../src/grid.js';
+import { defineStudy } from '../src/schema.js';
 import { FAKE_TARM, invocations, tempDir } from './helpers.js';
 
 /** A study on the fake train command: no progress display, env switches for the fake. */
 function options(outDir: string, log: string, env: Record<string, string> = {}, extra: Partial<RunStudyOptions> = {}): RunStudyOptions {
   return {
-    preset: 'smoke',
     outDir,
     cliEntry: FAKE_TARM,
     workers: 2,
+    backend: 'wasm',
     progress: false,
     env: { ...process.env, FAKE_TARM_LOG: log, ...env },
     ...extra,
   };
 }
 
-const GRID6 = { models: ['dense', 'ut', 'dual-ut'], tasks: ['copy', 'reverse'] };
+const SMOKE = loadStudy({ preset: 'smoke' });
+const GRID6 = loadStudy({ preset: 'smoke' }, { arms: ['dense', 'dual-ut'], tasks: ['copy', 'reverse'] });
 
 describe('runStudy with a fake train command', () => {
   it('runs the smoke grid, records study.json and reports grid progress', async () => {
     const out = join(tempDir(), 'smoke');
     const log = join(out, '..', 'invocations.log');
     const seen: GridProgress[] = [];
-    const outcome = await runStudy({ ...options(out, log), onProgress: (g) => seen.push(g) });
+    const outcome = await runStudy(SMOKE, { ...options(out, log), onProgress: (g) => seen.push(g) });
     expect(outcome.ok).toBe(true);
     expect(outcome.runs.map((r) => [r.id, r.status])).toEqual([
       ['dense-copy-s1337', 'done'],
@@ -32,46 +39,48 @@ describe('runStudy with a fake train command', () => {
     ]);
     expect(invocations(log)).toEqual(expect.arrayContaining([['dense-copy-s1337', 'fresh'], ['dual-ut-copy-s1337', 'fresh']]));
     const study = JSON.parse(readFileSync(join(out, 'study.json'), 'utf8'));
-    expect(study).toMatchObject({ schema: 'tarm-study', version: 1, preset: { name: 'smoke', config: SMOKE_PRESET.config }, grid: { models: ['dense', 'dual-ut'], tasks: ['copy'], seeds: [1337] } });
+    expect(study).toMatchObject({ schema: 'tarm-study', version: 2, study: JSON.parse(JSON.stringify(SMOKE)) });
+    expect(study.sessions[0]).toMatchObject({ backend: 'wasm', workers: 2, threads: 1 });
     expect(study.sessions).toHaveLength(1);
     expect(existsSync(join(out, '.lock'))).toBe(false);
-    // the stderr progress lines reached the grid: steps, accuracy, an estimate once runs finished
+    // the children's progress messages reached the grid: steps, accuracy, an estimate once runs finished
     expect(seen.some((g) => g.running.some((r) => r.step !== undefined && r.step > 0 && r.acc !== undefined))).toBe(true);
     expect(seen.at(-1)).toMatchObject({ total: 2, finished: 2, failed: 0, pending: 0 });
     expect(seen.some((g) => g.event?.kind === 'finished')).toBe(true);
-    // the child's JSON result line is kept
+    // the child's result message is kept
     expect(outcome.runs[0]!.result).toMatchObject({ model: 'dense', params: 26000 });
     // results and report follow
     const results = collectResults(out);
     expect(results.runs.every((r) => r.status === 'finished')).toBe(true);
     await writeReport(out, results);
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('| dense | 99.0 (n=1) (paper 100) |');
+    expect(results.runs.map((r) => r.backend)).toEqual(['wasm', 'wasm']);
   });
 
   it('a crashed worker is recorded as failed, the others finish, and a rerun resumes only it', async () => {
     const out = join(tempDir(), 'crash');
     const log = join(out, '..', 'invocations.log');
-    const first = await runStudy({ ...options(out, log, { FAKE_TARM_CRASH: 'ut-copy-s1337' }), ...GRID6 });
+    const first = await runStudy(GRID6, options(out, log, { FAKE_TARM_CRASH: 'dual-ut-copy-s1337' }));
     expect(first.ok).toBe(false);
-    expect(first.failed.map((r) => r.id)).toEqual(['ut-copy-s1337']);
+    expect(first.failed.map((r) => r.id)).toEqual(['dual-ut-copy-s1337']);
     expect(first.failed[0]!.exitCode).toBe(3);
     expect(first.failed[0]!.stderrTail).toContain('fake crash after config.json');
-    expect(first.runs.filter((r) => r.status === 'done')).toHaveLength(5);
-    expect(JSON.parse(readFileSync(join(out, 'logs', 'ut-copy-s1337.failed.json'), 'utf8'))).toMatchObject({ exitCode: 3 });
-    expect(collectResults(out).runs.find((r) => r.id === 'ut-copy-s1337')!.status).toBe('failed');
+    expect(first.runs.filter((r) => r.status === 'done')).toHaveLength(3);
+    expect(JSON.parse(readFileSync(join(out, 'logs', 'dual-ut-copy-s1337.failed.json'), 'utf8'))).toMatchObject({ exitCode: 3 });
+    expect(collectResults(out).runs.find((r) => r.id === 'dual-ut-copy-s1337')!.status).toBe('failed');
 
-    const second = await runStudy({ ...options(out, log, { FAKE_TARM_CRASH: 'ut-copy-s1337' }), ...GRID6 });
+    const second = await runStudy(GRID6, options(out, log, { FAKE_TARM_CRASH: 'dual-ut-copy-s1337' }));
     expect(second.ok).toBe(true);
-    expect(second.runs.filter((r) => r.status === 'skipped')).toHaveLength(5);
+    expect(second.runs.filter((r) => r.status === 'skipped')).toHaveLength(3);
     const calls = invocations(log);
-    expect(calls).toHaveLength(7);
-    expect(calls.at(-1)).toEqual(['ut-copy-s1337', 'resume']);
-    expect(existsSync(join(out, 'logs', 'ut-copy-s1337.failed.json'))).toBe(false);
+    expect(calls).toHaveLength(5);
+    expect(calls.at(-1)).toEqual(['dual-ut-copy-s1337', 'resume']);
+    expect(existsSync(join(out, 'logs', 'dual-ut-copy-s1337.failed.json'))).toBe(false);
     const results = collectResults(out);
-    expect(results.runs.map((r) => r.status)).toEqual(Array(6).fill('finished'));
-    expect(results.study.sessions).toBe(2);
+    expect(results.runs.map((r) => r.status)).toEqual(Array(4).fill('finished'));
+    expect(results.sessions).toHaveLength(2);
     // the torn line the crash left in metrics.jsonl does not break the curve
-    expect(results.runs.find((r) => r.id === 'ut-copy-s1337')!.curve.map((p) => p.step)).toEqual([10, 20]);
+    expect(results.runs.find((r) => r.id === 'dual-ut-copy-s1337')!.curve.map((p) => p.step)).toEqual([10, 20]);
   });
 
   it('a study killed midway resumes without repeating any finished run', async () => {
@@ -79,9 +88,8 @@ describe('runStudy with a fake train command', () => {
     const log = join(out, '..', 'invocations.log');
     const ac = new AbortController();
     const env = { FAKE_TARM_STEP_MS: '25' };
-    const first = await runStudy({
+    const first = await runStudy(GRID6, {
       ...options(out, log, env),
-      ...GRID6,
       signal: ac.signal,
       onProgress: (g) => {
         if (g.finished >= 2 && g.running.some((r) => (r.step ?? 0) >= 5)) ac.abort();
@@ -91,18 +99,19 @@ describe('runStudy with a fake train command', () => {
     expect(first.ok).toBe(false);
     const finishedFirst = first.runs.filter((r) => r.status === 'done').map((r) => r.id);
     expect(finishedFirst.length).toBeGreaterThanOrEqual(2);
-    expect(finishedFirst.length).toBeLessThan(6);
+    expect(finishedFirst.length).toBeLessThan(4);
     expect(first.failed).toEqual([]);
     const afterFirst = invocations(log).length;
 
-    const second = await runStudy({ ...options(out, log, env), ...GRID6 });
+    // resuming from the folder alone runs the recorded study
+    const second = await resumeStudy(options(out, log, env));
     expect(second.ok).toBe(true);
     const calls = invocations(log).slice(afterFirst);
     // no run finished in the first session is started again ...
     for (const id of finishedFirst) expect(calls.map((c) => c[0])).not.toContain(id);
     // ... every other run is started exactly once, interrupted ones with --resume
     expect(calls.map((c) => c[0]).sort()).toEqual(second.runs.filter((r) => r.status === 'done').map((r) => r.id).sort());
-    expect(calls.length).toBe(6 - finishedFirst.length);
+    expect(calls.length).toBe(4 - finishedFirst.length);
     expect(calls.some(([, mode]) => mode === 'resume')).toBe(true);
     const counts = new Map<string, number>();
     for (const [id] of invocations(log)) counts.set(id, (counts.get(id) ?? 0) + 1);
@@ -113,25 +122,80 @@ describe('runStudy with a fake train command', () => {
   it('a failing run does not stop the others', async () => {
     const out = join(tempDir(), 'fail');
     const log = join(out, '..', 'invocations.log');
-    const outcome = await runStudy({ ...options(out, log, { FAKE_TARM_FAIL: 'dense-copy-s1337' }), ...GRID6, workers: 1 });
+    const outcome = await runStudy(GRID6, { ...options(out, log, { FAKE_TARM_FAIL: 'dense-copy-s1337' }), workers: 1 });
     expect(outcome.failed.map((r) => r.id)).toEqual(['dense-copy-s1337']);
     expect(outcome.failed[0]!.stderrTail).toContain('out of memory');
-    expect(outcome.runs.filter((r) => r.status === 'done')).toHaveLength(5);
+    expect(outcome.runs.filter((r) => r.status === 'done')).toHaveLength(3);
   });
 
-  it('refuses a study folder made with another configuration, and a folder in use', async () => {
+  it('refuses a study folder made with another study file, and a folder in use', async () => {
     const out = join(tempDir(), 'refuse');
     const log = join(out, '..', 'invocations.log');
-    await runStudy(options(out, log));
-    const custom = { ...structuredClone(SMOKE_PRESET), config: { ...SMOKE_PRESET.config, steps: 30 } };
-    await expect(runStudy({ ...options(out, log), preset: custom })).rejects.toThrow(/preset smoke and a different configuration \(steps: 20 -> 30\)/);
-    await expect(runStudy({ ...options(out, log), preset: 'cpu' })).rejects.toThrow(/was made with preset smoke/);
+    await runStudy(SMOKE, options(out, log));
+    const custom = loadStudy({ preset: 'smoke' }, { config: { steps: 30 } });
+    await expect(runStudy(custom, options(out, log))).rejects.toThrow(/was made with another study file: config\.steps: 20 -> 30/);
+    await expect(runStudy(loadStudy({ preset: 'cpu' }), options(out, log))).rejects.toThrow(/name: "smoke" -> "cpu"/);
     // the same command again: nothing to do
-    const again = await runStudy(options(out, log));
+    const again = await runStudy(SMOKE, options(out, log));
     expect(again.runs.map((r) => r.status)).toEqual(['skipped', 'skipped']);
     expect(invocations(log)).toHaveLength(2);
     // a live process holding the lock (this one's parent) blocks a second study
     writeFileSync(join(out, '.lock'), String(process.ppid));
-    await expect(runStudy(options(out, log))).rejects.toThrow(/is being run by process/);
+    await expect(runStudy(SMOKE, options(out, log))).rejects.toThrow(/is being run by process/);
+  });
+
+  it('tracks runs from their messages, whatever the progress text on stderr says', async () => {
+    const track = async (bar: string) => {
+      const out = join(tempDir(), bar);
+      const seen: GridProgress[] = [];
+      const outcome = await runStudy(SMOKE, { ...options(out, join(out, '..', 'log'), { FAKE_TARM_BAR: bar, FAKE_TARM_STEP_MS: '5' }), onProgress: (g) => seen.push(g) });
+      expect(outcome.ok).toBe(true);
+      expect(readFileSync(join(out, 'logs', 'dense-copy-s1337.log'), 'utf8')).toMatch(bar === 'other' ? /\(20 of 20\), xent=/ : /step 20\/20 \| loss/);
+      const steps = seen.flatMap((g) => g.running.filter((r) => r.id === 'dense-copy-s1337').map((r) => r.step ?? 0));
+      const last = seen.flatMap((g) => g.running).filter((r) => r.id === 'dense-copy-s1337' && r.step === 20).at(-1);
+      const { wallSeconds: _, ...result } = outcome.runs[0]!.result!;
+      return { max: Math.max(...steps), increasing: steps.every((x, i) => i === 0 || x >= steps[i - 1]!), acc: last?.acc, loss: last?.loss, result };
+    };
+    const usual = await track('bar');
+    const changed = await track('other');
+    expect(usual.max).toBe(20);
+    expect(usual.increasing).toBe(true);
+    expect(changed).toEqual(usual);
+  });
+
+  it('backend auto: node where tfjs-node loads, wasm where it does not; the session and every run record it', async () => {
+    const out = join(tempDir(), 'auto');
+    const node = await runStudy(SMOKE, { ...options(out, join(out, '..', 'log')), backend: 'auto', resolve: async () => ({ name: 'node', reason: 'auto: loads' }), workers: 1 });
+    expect(node).toMatchObject({ backend: 'node', workers: 1 });
+    expect(collectResults(out).runs.map((r) => r.backend)).toEqual(['node', 'node']);
+    const out2 = join(tempDir(), 'auto2');
+    const { resolveBackend } = await import('@tarm/core');
+    const missing = async (name: string) => {
+      if (name === 'node') throw new BackendError('node', 'the package @tensorflow/tfjs-node is not installed');
+    };
+    const wasm = await runStudy(SMOKE, { ...options(out2, join(out2, '..', 'log')), backend: 'auto', resolve: (c) => resolveBackend(c, missing) });
+    expect(wasm.backend).toBe('wasm');
+    expect(wasm.backendReason).toMatch(/tfjs-node is not installed/);
+    expect(JSON.parse(readFileSync(join(out2, 'study.json'), 'utf8')).sessions[0].backend).toBe('wasm');
+  });
+
+  it('workers x threads for the machine: a worker per core; spare cores become node threads', () => {
+    expect(planWorkers({ cores: 2, runs: 10, backend: 'wasm' })).toEqual({ workers: 2, threads: 1 });
+    expect(planWorkers({ cores: 2, runs: 10, backend: 'node' })).toEqual({ workers: 2, threads: 1 });
+    expect(planWorkers({ cores: 16, runs: 4, backend: 'node' })).toEqual({ workers: 4, threads: 4 });
+    expect(planWorkers({ cores: 16, runs: 4, backend: 'wasm' })).toEqual({ workers: 4, threads: 1 });
+    expect(planWorkers({ cores: 8, runs: 20, backend: 'node', workers: 2 })).toEqual({ workers: 2, threads: 4 });
+    expect(() => planWorkers({ cores: 2, runs: 1, backend: 'node', threads: 0 })).toThrow(/--threads: a positive integer/);
+  });
+});
+
+describe('a study defined inline', () => {
+  it('runs arms that share a rung under their own names', async () => {
+    const out = join(tempDir(), 'inline');
+    const study = defineStudy({ name: 'two', arms: [{ name: 'plain', rung: 'ar-trm' }, { name: 'ds', rung: 'ar-trm', deepSupervision: 0 }], tasks: [{ name: 'copy' }], seeds: [1], config: { budget: 12, dModel: 16, nHeads: 2, steps: 4, evalEvery: 2, evalLengths: [10] } });
+    const outcome = await runStudy(study, options(out, join(out, '..', 'log')));
+    expect(outcome.runs.map((r) => r.id)).toEqual(['plain-copy-s1', 'ds-copy-s1']);
+    expect(JSON.parse(readFileSync(join(out, 'runs', 'ds-copy-s1', 'config.json'), 'utf8')).flags['deep-supervision']).toBe('0');
+    expect(existsSync(join(out, 'runs', 'plain-copy-s1', 'summary.json'))).toBe(true);
   });
 });

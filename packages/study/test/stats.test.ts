@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatMeanCI, meanCI, tQuantile975 } from '../src/index.js';
+import { formatMeanCI, meanCI, tQuantile975 } from '../src/stats.js';
 
 describe('stats', () => {
   it('t quantiles match the tables', () => {

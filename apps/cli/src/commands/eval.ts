@@ -4,9 +4,8 @@ import { z } from 'zod';
 import { BACKEND_NAMES, configDefiner, useBackend, type CausalLM } from '@tarm/core';
 import type { LadderModel } from '@tarm/recursion';
 import { encodeExamples, evaluationSet, getTask, sequenceLength, type Task } from '@tarm/tasks';
-import { evaluateLengths, formatMetricsTable } from '@tarm/eval';
+import { evaluateLengths, formatMetricsTable, pct, table } from '@tarm/eval';
 import { loadRunModel } from '../run-model.js';
-import { pct, table } from '../format.js';
 
 const EvalFlags = z.strictObject({
   run: z.string().min(1),

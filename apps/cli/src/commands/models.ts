@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { configDefiner } from '@tarm/core';
 import { ladderTable, RUNG_NAMES } from '@tarm/recursion';
-import { gib, human, table } from '../format.js';
+import { gib, human, table } from '@tarm/eval';
 import { renameFlags } from '../errors.js';
 
 const ModelsFlags = z.strictObject({

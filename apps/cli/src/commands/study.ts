@@ -1,113 +1,114 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { BACKEND_NAMES, configDefiner, TarmError } from '@tarm/core';
-import { flopsPerToken } from '@tarm/recursion';
-import {
-  armDir,
-  collectAttribution,
-  collectResults,
-  readResults,
-  writeResultsCsv,
-  isAttributionFolder,
-  PRESET_NAMES,
-  TASK_NAMES,
-  regenerateAttributionReport,
-  regenerateReport,
-  runAttribution,
-  runStudy,
-  StudyError,
-  writeAttributionReport,
-  writeReport,
-} from '@tarm/study';
+import { BACKEND_CHOICES, configDefiner } from '@tarm/core';
+import { DECODE_STRATEGIES, TASK_NAMES } from '@tarm/tasks';
+import { collectResults, loadStudy, PRESET_NAMES, readResults, resumeStudy, runStudy, StudyError, writeReport, writeResultsCsv, type StudyOverrides } from '@tarm/study';
 import { UsageError } from '../errors.js';
 
-const list = (s: string | undefined): string[] | undefined => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean));
+const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const ints = z.string().regex(/^\d+(,\d+)*$/, 'a comma-separated list of non-negative integers').transform((s) => s.split(',').map(Number));
+const int = z.coerce.number().int().min(1);
 
 const StudyFlags = z.strictObject({
-  preset: z.enum(PRESET_NAMES),
+  config: z.string().min(1).optional(),
+  preset: z.enum(PRESET_NAMES).optional(),
   out: z.string().min(1),
-  models: z.string().optional(),
-  tasks: z.string().optional(),
-  task: z.enum(TASK_NAMES).optional(),
-  seeds: z.string().regex(/^\d+(,\d+)*$/, 'a comma-separated list of integers').optional(),
-  workers: z.coerce.number().int().min(1).optional(),
-  backend: z.enum(BACKEND_NAMES).default('wasm'),
+  arms: list.optional(),
+  tasks: list.pipe(z.array(z.enum(TASK_NAMES as [string, ...string[]]))).optional(),
+  task: z.enum(TASK_NAMES as [string, ...string[]]).optional(),
+  seeds: ints.optional(),
+  workers: int.optional(),
+  threads: int.optional(),
+  backend: z.enum(BACKEND_CHOICES).default('auto'),
+  // overrides of the study file's shared configuration
+  length: int.optional(),
+  evalLengths: ints.optional(),
+  budget: int.optional(),
+  dModel: int.optional(),
+  heads: int.optional(),
+  steps: int.optional(),
+  batch: int.optional(),
+  lr: z.coerce.number().positive().optional(),
+  dropout: z.coerce.number().min(0).max(0.99).optional(),
+  decode: z.enum(DECODE_STRATEGIES).optional(),
+  evalEvery: int.optional(),
+  evalN: int.optional(),
   log: z.enum(['tensorboard']).optional(),
 });
+type StudyFlags = z.output<typeof StudyFlags>;
 
-/** The study's own errors are written for the user: show them like tarm's. */
-function asTarmError(e: unknown): unknown {
-  return e instanceof StudyError ? new TarmError(e.message) : e;
+/** The study a command asks for: a file or a preset with the flags applied; undefined to resume `--out` as recorded. */
+function studyOf(f: StudyFlags) {
+  if (f.tasks && f.task) throw new UsageError('give --tasks or --task, not both');
+  const overrides: StudyOverrides = {
+    arms: f.arms,
+    tasks: f.tasks ?? (f.task ? [f.task] : undefined),
+    seeds: f.seeds,
+    config: { length: f.length, evalLengths: f.evalLengths, budget: f.budget, dModel: f.dModel, nHeads: f.heads, steps: f.steps, batch: f.batch, lr: f.lr, dropout: f.dropout, decode: f.decode, evalEvery: f.evalEvery, evalN: f.evalN, log: f.log },
+  };
+  if (f.config === undefined && f.preset === undefined) {
+    if (!existsSync(join(f.out, 'study.json'))) throw new UsageError(`give --config FILE or --preset ${PRESET_NAMES.join('|')} (or --out a study folder to resume it)`);
+    if (Object.values(overrides).some((v) => v !== undefined && (typeof v !== 'object' || Object.values(v).some((x) => x !== undefined)))) {
+      throw new UsageError('flags that change the study need --config FILE or --preset NAME; --out alone resumes the folder as recorded');
+    }
+    return undefined;
+  }
+  return loadStudy({ file: f.config, preset: f.preset }, overrides);
+}
+
+/** The study's errors are the user's to fix (a field of the file, a folder made with another file): exit 2. */
+function asUsageError(e: unknown): unknown {
+  return e instanceof StudyError ? new UsageError(e.message) : e;
 }
 
 export function registerStudy(program: Command): void {
   program
     .command('study')
-    .description('run the compute-matched grid (rungs x tasks x seeds) in parallel workers; resumable; writes results, report and plots')
-    .requiredOption('--preset <name>', 'smoke | cpu | paper | attribution (ar-trm with one TRM fix at a time, then all; on --task)')
-    .requiredOption('--out <dir>', 'study folder (rerun the same command to resume)')
-    .option('--models <list>', 'comma-separated rungs (default: the preset\'s; not with attribution)')
-    .option('--tasks <list>', 'comma-separated tasks (default: the preset\'s; not with attribution)')
-    .option('--task <name>', `attribution only: the task every arm trains on, ${TASK_NAMES.join(' | ')} (default: addition)`)
-    .option('--seeds <list>', 'comma-separated seeds (default: the preset\'s)')
-    .option('--workers <n>', 'parallel training processes (default: one per core)')
-    .option('--backend <name>', 'wasm | cpu | node | webgpu', 'wasm')
+    .description('run a study file (arms x tasks x seeds) in parallel workers; resumable; writes results, report and plots')
+    .option('--config <file>', 'a study file (JSON; schema: @tarm/study/study.schema.json)')
+    .option('--preset <name>', `a shipped study file: ${PRESET_NAMES.join(' | ')}`)
+    .requiredOption('--out <dir>', 'study folder (rerun the same command, or give --out alone, to resume)')
+    .option('--arms <list>', "comma-separated arms to run (default: the file's)")
+    .option('--tasks <list>', `comma-separated tasks, ${TASK_NAMES.join(' | ')} (default: the file's)`)
+    .option('--task <name>', 'one task (same as --tasks with one name)')
+    .option('--seeds <list>', "comma-separated seeds (default: the file's)")
+    .option('--steps <n>', "override the file's training steps (every task)")
+    .option('--length <L>', "override the file's training length (every task)")
+    .option('--eval-lengths <list>', "override the file's evaluation lengths (every task)")
+    .option('--budget <B>', 'override the block passes per forward pass')
+    .option('--d-model <C>', 'override the residual width')
+    .option('--heads <n>', 'override the attention heads')
+    .option('--batch <n>', 'override the batch size')
+    .option('--lr <x>', 'override the learning rate')
+    .option('--dropout <p>', 'override the dropout rate')
+    .option('--decode <how>', 'override the evaluation decoding (an arm that sets its own keeps it)')
+    .option('--eval-every <K>', 'override the evaluation interval')
+    .option('--eval-n <n>', 'override the evaluation problems per length')
     .option('--log <sink>', 'every run also logs to: tensorboard (event files in each run folder; tensorboard --logdir <out>/runs)')
+    .option('--workers <n>', 'parallel training processes (default: chosen for the machine)')
+    .option('--threads <n>', 'threads per process, node backend (default: chosen for the machine)')
+    .option('--backend <name>', `${BACKEND_CHOICES.join(' | ')} (auto: node when @tensorflow/tfjs-node loads, else wasm)`, 'auto')
     .action(async (raw: Record<string, unknown>) => {
-      const f = configDefiner(StudyFlags)(raw as never);
-      if (f.preset === 'attribution' && f.log !== undefined) throw new UsageError('--log is not available with --preset attribution (its arms pass their own train flags); use it with smoke | cpu | paper');
-      if (f.preset === 'attribution' && (f.models !== undefined || f.tasks !== undefined)) {
-        throw new UsageError(
-          `${f.models !== undefined ? '--models' : '--tasks'} is not allowed with --preset attribution: its arms fix the model (ar-trm, trm-faithful) and train one task (choose it with --task ${TASK_NAMES.join(' | ')}); --seeds, --workers and --backend are`,
-        );
-      }
-      if (f.preset !== 'attribution' && f.task !== undefined) {
-        throw new UsageError(`--task is only for --preset attribution; for preset ${f.preset} use --tasks <list> (${TASK_NAMES.join(', ')})`);
-      }
-      if (f.preset !== 'attribution' && isAttributionFolder(f.out)) {
-        throw new UsageError(`${f.out} is an attribution study (attribution.json): resume it with --preset attribution, or choose another --out`);
-      }
       const cliEntry = fileURLToPath(new URL('../main.js', import.meta.url));
       const ac = new AbortController();
       const abort = () => ac.abort();
       process.once('SIGINT', abort);
       process.once('SIGTERM', abort);
       try {
-        if (f.preset === 'attribution') {
-          const outcome = await runAttribution({
-            outDir: f.out,
-            cliEntry,
-            task: f.task,
-            seeds: list(f.seeds)?.map(Number),
-            workers: f.workers,
-            backend: f.backend,
-            signal: ac.signal,
-          });
-          const { report } = await writeAttributionReport(f.out);
-          console.log(
-            `attribution ${f.out}: ${outcome.arms.length} arms, ${outcome.runs.length} runs, ${outcome.failed.length} failed, ${Math.round(outcome.wallSeconds)}s; report ${report}`,
-          );
-          process.exitCode = outcome.ok ? 0 : outcome.aborted ? 130 : 1;
-          return;
-        }
-        const outcome = await runStudy({
-          preset: f.preset,
-          outDir: f.out,
-          cliEntry,
-          models: list(f.models),
-          tasks: list(f.tasks),
-          seeds: list(f.seeds)?.map(Number),
-          workers: f.workers,
-          backend: f.backend,
-          signal: ac.signal,
-          spawnArgs: f.log ? ['--log', f.log] : undefined,
-        });
-        const { report } = await writeReport(f.out, collectResults(f.out), flopsPerToken);
+        const f = configDefiner(StudyFlags)(raw as never);
+        const study = studyOf(f); // every field checked before anything is written
+        const onStart = (p: { backend: string; reason: string; workers: number; threads: number }) =>
+          console.error(`tarm: backend ${p.backend} (${p.reason}), ${p.workers} worker${p.workers === 1 ? '' : 's'} x ${p.threads} thread${p.threads === 1 ? '' : 's'}`);
+        const opts = { outDir: f.out, cliEntry, workers: f.workers, threads: f.threads, backend: f.backend, signal: ac.signal, onStart };
+        const outcome = study ? await runStudy(study, opts) : await resumeStudy(opts);
+        const { report } = await writeReport(f.out, collectResults(f.out));
         console.log(`study ${f.out}: ${outcome.runs.length} runs, ${outcome.failed.length} failed, ${Math.round(outcome.wallSeconds)}s; report ${report}`);
         process.exitCode = outcome.ok ? 0 : outcome.aborted ? 130 : 1;
       } catch (e) {
-        throw asTarmError(e);
+        throw asUsageError(e);
       } finally {
         process.off('SIGINT', abort);
         process.off('SIGTERM', abort);
@@ -116,26 +117,18 @@ export function registerStudy(program: Command): void {
 
   program
     .command('report')
-    .description('regenerate report.md and plots of a study from its results.json alone (an attribution study: from its arms\' results)')
+    .description('regenerate report.md and plots of a study from its results.json alone')
     .argument('<dir>', 'study folder')
     .option('--csv', 'write results.csv (a row per run x step x length) from results.json alone, instead of the report')
     .action(async (dir: string, opts: { csv?: boolean }) => {
       try {
         if (opts.csv) {
-          console.log(`wrote ${reportCsv(dir).join(', ')}`);
+          console.log(`wrote ${writeResultsCsv(dir, readResults(dir))}`);
           return;
         }
-        const { report } = isAttributionFolder(dir) ? await regenerateAttributionReport(dir) : await regenerateReport(dir, flopsPerToken);
-        console.log(`wrote ${report}`);
+        console.log(`wrote ${(await writeReport(dir)).report}`);
       } catch (e) {
-        throw asTarmError(e);
+        throw asUsageError(e);
       }
     });
-}
-
-/** `tarm report --csv`: results.csv beside each results.json (every arm's, for an attribution study). */
-function reportCsv(dir: string): string[] {
-  if (!isAttributionFolder(dir)) return [writeResultsCsv(dir, readResults(dir))];
-  const arms = collectAttribution(dir, { write: false, fromResultsFiles: true }).arms;
-  return arms.flatMap((a) => (a.results ? [writeResultsCsv(armDir(dir, a.arm.id), a.results)] : []));
 }

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
-import { BACKEND_NAMES, TarmError, useBackend, type BackendAdapter } from '@tarm/core';
+import { TarmError, resolveBackend, type ResolvedBackend } from '@tarm/core';
 import { fitMicroBatch, flopsPerToken, RUNG_NAMES, trainingMemory, type ModelConfig } from '@tarm/recursion';
 import { getTask, sequenceLength, TASK_NAMES, type DecodeOptions } from '@tarm/tasks';
-import { evaluateLengths, formatMetricsTable, type LengthResult } from '@tarm/eval';
+import { evaluateLengths, formatMetricsTable, gib, type LengthResult } from '@tarm/eval';
+import { PAPER_DEFAULTS as D } from '@tarm/study';
 import { runTraining, type RunConfig } from '@tarm/train/node';
 import { createModel } from '@tarm/recursion';
 import { resolveTrain, type ResolvedTrain, type TrainFlags } from '../options.js';
 import { createProgress } from '../progress.js';
-import { gib, pct } from '../format.js';
 import { CODE_VERSION } from '../version.js';
 
 export function registerTrain(program: Command): void {
@@ -16,22 +16,22 @@ export function registerTrain(program: Command): void {
     .description('train one model of the ladder on one task; writes a resumable run folder')
     .option('--model <rung>', RUNG_NAMES.join(' | '), 'dense')
     .option('--task <name>', TASK_NAMES.join(' | '), 'addition')
-    .option('--length <L>', 'training problem length', '10')
-    .option('--eval-lengths <list>', 'comma-separated evaluation lengths', '10,20,30,40,50')
-    .option('--budget <B>', 'block passes per forward pass', '24')
-    .option('--d-model <C>', 'residual width', '384')
-    .option('--heads <n>', 'attention heads (must divide --d-model)', '6')
-    .option('--steps <n>', 'optimizer steps', '5000')
-    .option('--batch <n>', 'batch size', '64')
-    .option('--lr <x>', 'AdamW learning rate', '3e-4')
-    .option('--weight-decay <x>', 'AdamW decoupled weight decay', '0.01')
-    .option('--dropout <p>', 'dropout rate', '0.1')
-    .option('--seed <n>', 'run seed (weights, data, dropout, sampling)', '1337')
-    .option('--backend <name>', BACKEND_NAMES.join(' | '), 'wasm')
-    .option('--decode <how>', 'evaluation decoding: sample (the paper, T = 1) | greedy', 'sample')
-    .option('--temperature <T>', 'sampling temperature', '1')
-    .option('--eval-every <K>', 'evaluate every K steps (and at the end)', '250')
-    .option('--eval-n <n>', 'evaluation problems per length', '100')
+    .option('--length <L>', 'training problem length', String(D.length))
+    .option('--eval-lengths <list>', 'comma-separated evaluation lengths', D.evalLengths.join(','))
+    .option('--budget <B>', 'block passes per forward pass', String(D.budget))
+    .option('--d-model <C>', 'residual width', String(D.dModel))
+    .option('--heads <n>', 'attention heads (must divide --d-model)', String(D.nHeads))
+    .option('--steps <n>', 'optimizer steps', String(D.steps))
+    .option('--batch <n>', 'batch size', String(D.batch))
+    .option('--lr <x>', 'AdamW learning rate', String(D.lr))
+    .option('--weight-decay <x>', 'AdamW decoupled weight decay', String(D.weightDecay))
+    .option('--dropout <p>', 'dropout rate', String(D.dropout))
+    .option('--seed <n>', 'run seed (weights, data, dropout, sampling)', String(D.seed))
+    .option('--backend <name>', 'auto (node when @tensorflow/tfjs-node loads, else wasm) | wasm | cpu | node | webgpu', 'auto')
+    .option('--decode <how>', 'evaluation decoding: sample (the paper, T = 1) | greedy', D.decode)
+    .option('--temperature <T>', 'sampling temperature', String(D.temperature))
+    .option('--eval-every <K>', 'evaluate every K steps (and at the end)', String(D.evalEvery))
+    .option('--eval-n <n>', 'evaluation problems per length', String(D.evalN))
     .option('--ponder-weight <w>', 'ACT ponder-cost weight', '0')
     .option('--outer <H>', 'nested rungs: cycles per step (with --inner; overrides the budget solver)')
     .option('--inner <L>', 'nested rungs: latent updates per cycle (with --outer)')
@@ -53,7 +53,8 @@ export function registerTrain(program: Command): void {
 
 /** The training job: backend, run folder, progress line, final table and JSON line. */
 export async function trainCommand({ flags, model: modelConfig, out, ema }: ResolvedTrain): Promise<Record<string, unknown>> {
-  const backend = await useBackend(flags.backend);
+  const backend = await resolveBackend(flags.backend);
+  console.error(`tarm: backend ${backend.name}${flags.backend === 'auto' ? ` (${backend.reason})` : ''}`);
   const task = getTask(flags.task);
   const microBatch = chooseMicroBatch(flags, modelConfig, backend);
   const decode: DecodeOptions = { strategy: flags.decode, temperature: flags.temperature, seed: flags.seed };
@@ -71,16 +72,19 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
     seed: flags.seed,
     codeVersion: CODE_VERSION,
     eval: { lengths: flags.evalLengths, n: flags.evalN, decode: flags.decode, temperature: flags.temperature },
-    backend: flags.backend,
+    backend: backend.name,
   };
   const progress = createProgress(flags.steps, `${flags.model}/${flags.task}`);
-  let lastAcc = '-';
+  let lastAcc: number | undefined;
+  let last = { step: 0, loss: Number.NaN, tps: 0 };
   let stop = false;
   const onSignal = () => {
     stop = true;
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // a study's worker whose study died (its IPC channel closed) stops at the next step, resumable
+  if (process.connected) process.once('disconnect', onSignal);
   let finalEvals: Record<string, LengthResult> | undefined;
   let result;
   try {
@@ -90,10 +94,14 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
       resume: flags.resume,
       createModel: () => createModel(modelConfig, flags.seed),
       evaluate: async (m, _step) => evaluateLengths(m, task, flags.evalLengths, { n: flags.evalN, seed: 1337, decode }),
-      onStep: (info) => progress.update(info.step, { loss: info.loss, acc: lastAcc, tps: info.tokensPerSecond }),
+      onStep: (info) => {
+        last = { step: info.step, loss: info.loss, tps: info.tokensPerSecond };
+        progress.update(info.step, { loss: info.loss, acc: lastAcc, tps: info.tokensPerSecond });
+      },
       onEval: (_step, record) => {
         finalEvals = record as Record<string, LengthResult>;
-        lastAcc = pct((record[String(flags.length)] ?? Object.values(record)[0])!.charAcc);
+        lastAcc = 100 * (record[String(flags.length)] ?? Object.values(record)[0])!.charAcc;
+        if (last.step > 0) progress.update(last.step, { loss: last.loss, acc: lastAcc, tps: last.tps });
       },
       shouldStop: () => stop,
       tensorboard: flags.log === 'tensorboard',
@@ -104,6 +112,7 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
     progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('disconnect', onSignal);
   }
   const summary = result.summary;
   if (!summary) {
@@ -119,6 +128,7 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
     length: flags.length,
     budget: flags.budget,
     steps: flags.steps,
+    backend: backend.name,
     params: summary.paramCount,
     blockPasses: result.model.blockPasses,
     tokensPerSecond: Math.round(summary.tokensPerSecond),
@@ -135,6 +145,7 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
   for (const e of ex.slice(0, 5)) lines.push(`  ${e.prompt}${e.prediction.padEnd(e.answer.length)}   ${e.prediction === e.answer ? 'ok' : `expected ${e.answer}`}`);
   (flags.json ? console.error : console.log)(lines.join('\n'));
   if (flags.json) process.stdout.write(JSON.stringify(record) + '\n');
+  progress.result(record);
   result.model.params.dispose();
   return record;
 }
@@ -144,7 +155,7 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
  * memory limit (wasm's heap) that the estimated step exceeds, then the largest divisor of --batch that fits
  * (said on stderr). A model that does not fit even one row at a time is refused before anything is written.
  */
-export function chooseMicroBatch(flags: TrainFlags, model: ModelConfig, backend: BackendAdapter): number {
+export function chooseMicroBatch(flags: TrainFlags, model: ModelConfig, backend: Pick<ResolvedBackend, 'name' | 'memoryLimitBytes'>): number {
   if (flags.microBatch !== 'auto') return flags.microBatch;
   const limit = backend.memoryLimitBytes;
   if (limit === undefined) return flags.batchSize;
@@ -162,7 +173,7 @@ export function chooseMicroBatch(flags: TrainFlags, model: ModelConfig, backend:
 }
 
 /** A backend that ran out of memory mid-run, as an error that names the fix; undefined for any other error. */
-function outOfMemory(e: unknown, backend: BackendAdapter, microBatch: number): TarmError | undefined {
+function outOfMemory(e: unknown, backend: Pick<ResolvedBackend, 'name' | 'memoryLimitBytes'>, microBatch: number): TarmError | undefined {
   const message = e instanceof Error ? e.message : String(e);
   if (!/memory access out of bounds|Aborted\(\)|out of memory|OOM|Cannot allocate|Array buffer allocation failed/i.test(message)) return undefined;
   const limit = backend.memoryLimitBytes === undefined ? '' : ` (its limit is ${gib(backend.memoryLimitBytes)})`;

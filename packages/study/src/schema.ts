@@ -1,0 +1,227 @@
+import { z } from 'zod';
+import { ConfigError, deepFreeze } from '@tarm/core';
+import { defineModelConfig, RUNG_NAMES, solveBudget, type RungName } from '@tarm/recursion';
+import { CONTEXT_LENGTH, DECODE_STRATEGIES, getTask, sequenceLength, TASK_NAMES } from '@tarm/tasks';
+import { StudyError } from './errors.js';
+
+/** The model defaults of `@tarm/recursion` (the paper's: C = 384, 6 heads, budget 24, dropout 0.1). */
+const MODEL = defineModelConfig({});
+
+/**
+ * The paper's configuration (paper.md, "Training and evaluation"): every default of a study file, and of
+ * `tarm train`'s flags. The model's part is `@tarm/recursion`'s defaults; the rest is written only here.
+ */
+export const PAPER_DEFAULTS = deepFreeze({
+  length: 10,
+  evalLengths: [10, 20, 30, 40, 50],
+  budget: MODEL.budget,
+  dModel: MODEL.dModel,
+  nHeads: MODEL.nHeads,
+  steps: 5000,
+  batch: 64,
+  lr: 3e-4,
+  weightDecay: 0.01,
+  dropout: MODEL.dropout,
+  decode: 'sample' as const,
+  temperature: 1,
+  evalEvery: 250,
+  evalN: 100,
+  seed: 1337,
+});
+
+const Name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and hyphens');
+const D = PAPER_DEFAULTS;
+
+/** What every run of a study shares; field names follow `tarm train`'s flags (`dModel` is `--d-model`). */
+export const ConfigSchema = z.strictObject({
+  /** Training length L (digits per operand). */
+  length: z.int().min(1).default(D.length),
+  /** Evaluation lengths; must include the training length (the headline number is read there). */
+  evalLengths: z.array(z.int().min(1)).min(1).default([...D.evalLengths]),
+  /** Compute budget B in block passes, the same for every arm (compute matching). */
+  budget: z.int().min(1).default(D.budget),
+  /** C, the residual width. */
+  dModel: z.int().min(1).default(D.dModel),
+  nHeads: z.int().min(1).default(D.nHeads),
+  steps: z.int().min(1).default(D.steps),
+  batch: z.int().min(1).default(D.batch),
+  lr: z.number().positive().default(D.lr),
+  dropout: z.number().min(0).max(0.99).default(D.dropout),
+  /** Answer decoding at evaluation: the paper samples at temperature 1. */
+  decode: z.enum(DECODE_STRATEGIES).default(D.decode),
+  evalEvery: z.int().min(1).default(D.evalEvery),
+  /** Problems per (task, length) at each evaluation. */
+  evalN: z.int().min(1).default(D.evalN),
+  /** Every run also logs to TensorBoard event files in its folder (docs/interop.md); unset: metrics.jsonl only. */
+  log: z.enum(['tensorboard']).optional(),
+});
+
+/** One arm: a rung and the model / training switches it flips (unset: the rung's defaults). */
+export const ArmSchema = z.strictObject({
+  /** The arm's name in run folders (`<arm>-<task>-s<seed>`) and the report. */
+  name: Name,
+  rung: z.enum(RUNG_NAMES),
+  /** Row label of the report (default: the name). */
+  label: z.string().min(1).optional(),
+  /** What the arm changes, in words. */
+  change: z.string().optional(),
+  /** Nested rungs: supervised segments per batch (0: one per step). */
+  deepSupervision: z.int().min(0).optional(),
+  /** Binary-halting rungs: train the halting head with BCE. */
+  haltLoss: z.boolean().optional(),
+  gradCycles: z.enum(['last', 'all']).optional(),
+  /** Evaluate with an EMA of the weights (0: off). */
+  ema: z.number().min(0).lt(1).optional(),
+  ponderWeight: z.number().min(0).optional(),
+  haltExploration: z.number().min(0).max(1).optional(),
+  /** Nested rungs: H and L (given together); override the budget solver. */
+  outer: z.int().min(1).optional(),
+  inner: z.int().min(1).optional(),
+  /** This arm's evaluation decoding instead of the study's. */
+  decode: z.enum(DECODE_STRATEGIES).optional(),
+});
+
+/** A task of the study; each may set its own training length, steps and evaluation lengths. */
+export const TaskSchema = z.strictObject({
+  name: z.enum(TASK_NAMES as [string, ...string[]]),
+  length: z.int().min(1).optional(),
+  steps: z.int().min(1).optional(),
+  evalLengths: z.array(z.int().min(1)).min(1).optional(),
+});
+
+/** A study file: arms x tasks x seeds with one shared configuration. */
+export const StudySchema = z.strictObject({
+  /** Editors read the JSON Schema from here (`node_modules/@tarm/study/study.schema.json`). */
+  $schema: z.string().optional(),
+  name: Name,
+  description: z.string().default(''),
+  arms: z.array(ArmSchema).min(1),
+  tasks: z.array(TaskSchema).min(1),
+  seeds: z.array(z.int().min(0)).min(1),
+  config: ConfigSchema.default(ConfigSchema.parse({})),
+  /** Arm-vs-arm comparisons of the report (difference with a 95% Welch interval). */
+  compare: z.array(z.strictObject({ arm: Name, vs: Name })).default([]),
+  /** A seed "succeeds" when its character accuracy at the training length reaches this fraction. */
+  success: z.number().min(0).max(1).default(0.9),
+  /** What differs from the paper's configuration, one change per line. */
+  notes: z.array(z.string()).default([]),
+});
+
+export type StudyInput = z.input<typeof StudySchema>;
+export type Study = Readonly<z.output<typeof StudySchema>>;
+export type Arm = Readonly<z.output<typeof ArmSchema>>;
+export type StudyTask = Readonly<z.output<typeof TaskSchema>>;
+export type StudyConfig = Readonly<z.output<typeof ConfigSchema>>;
+
+/** The settings of a task after its own fields override the shared ones. */
+export interface TaskSettings {
+  readonly name: string;
+  readonly length: number;
+  readonly steps: number;
+  readonly evalLengths: readonly number[];
+}
+
+export function taskSettings(study: Pick<Study, 'config'>, task: StudyTask): TaskSettings {
+  const c = study.config;
+  return { name: task.name, length: task.length ?? c.length, steps: task.steps ?? c.steps, evalLengths: task.evalLengths ?? c.evalLengths };
+}
+
+/** The JSON Schema of a study file (what `study.schema.json` holds). */
+export function studyJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(StudySchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
+}
+
+function describe(issue: z.core.$ZodIssue, input: unknown): string {
+  const i = issue as unknown as Record<string, unknown>;
+  if (issue.code === 'unrecognized_keys') return `unknown key (remove it; see study.schema.json)`;
+  const got = issue.path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), input);
+  const allowed = issue.code === 'invalid_value' ? (i.values as unknown[]).map((v) => JSON.stringify(v)).join(', ') : issue.message;
+  return `${got === undefined ? 'missing' : `got ${JSON.stringify(got)}`}; allowed: ${allowed}`;
+}
+
+/** `arms.1.rung` -> `arms[1].rung`. */
+const fieldName = (path: readonly PropertyKey[]) => path.map((k, j) => (typeof k === 'number' ? `[${k}]` : `${j ? '.' : ''}${String(k)}`)).join('');
+
+function fail(source: string, field: string, message: string): never {
+  throw new StudyError(`${source}: ${field}: ${message}`, field);
+}
+
+/**
+ * Validates a study (unknown keys, rungs and tasks rejected), checks what the schema cannot (unique names,
+ * comparisons that name arms, a budget every arm can split, lengths that fit the context) and returns a deeply
+ * frozen copy with every default filled. `source` names the file in errors.
+ */
+export function defineStudy(input: unknown, source = 'study'): Study {
+  const parsed = StudySchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const keys = issue.code === 'unrecognized_keys' ? (issue as unknown as { keys: string[] }).keys : [];
+    fail(source, fieldName([...issue.path, ...keys.slice(0, 1)]) || '(file)', describe(issue, input));
+  }
+  const { $schema: _editorsOnly, ...s } = parsed.data;
+  const unique = (what: string, names: string[]) => names.forEach((n, i) => names.indexOf(n) !== i && fail(source, `${what}[${i}].name`, `${JSON.stringify(n)} appears twice`));
+  unique('arms', s.arms.map((a) => a.name));
+  unique('tasks', s.tasks.map((t) => t.name));
+  const arms = s.arms.map((a) => a.name);
+  s.compare.forEach((c, i) => {
+    for (const k of ['arm', 'vs'] as const) if (!arms.includes(c[k])) fail(source, `compare[${i}].${k}`, `${JSON.stringify(c[k])} is not an arm (arms: ${arms.join(', ')})`);
+    if (c.arm === c.vs) fail(source, `compare[${i}].vs`, 'an arm other than compare.arm');
+  });
+  if (s.config.dModel % s.config.nHeads !== 0) fail(source, 'config.nHeads', `a divisor of config.dModel (${s.config.dModel}); got ${s.config.nHeads}`);
+  s.tasks.forEach((t, i) => {
+    const ts = taskSettings(s, t);
+    const where = (f: 'length' | 'evalLengths') => (t[f] !== undefined ? `tasks[${i}].${f}` : `config.${f}`);
+    if (!ts.evalLengths.includes(ts.length)) fail(source, where('evalLengths'), `must include the training length ${ts.length} of ${t.name}`);
+    for (const L of [ts.length, ...ts.evalLengths]) {
+      const need = sequenceLength(getTask(t.name), L);
+      if (need > CONTEXT_LENGTH) fail(source, where(L === ts.length ? 'length' : 'evalLengths'), `${t.name} at L = ${L} needs ${need} positions; the context has ${CONTEXT_LENGTH}`);
+    }
+  });
+  s.arms.forEach((a, i) => {
+    try {
+      solveBudget(defineModelConfig(armModelConfig(a, s.config)));
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      const field = e.field === 'budget' ? 'config.budget' : `arms[${i}].${e.field}`;
+      fail(source, field, `arm ${a.name} (${a.rung}): ${e.allowed}; got ${JSON.stringify(e.got)}`);
+    }
+  });
+  return deepFreeze(structuredClone(s));
+}
+
+/** The `@tarm/recursion` model config of an arm under a study's configuration. */
+export function armModelConfig(arm: Arm, config: StudyConfig) {
+  return {
+    model: arm.rung as RungName,
+    dModel: config.dModel,
+    nHeads: config.nHeads,
+    budget: config.budget,
+    dropout: config.dropout,
+    outer: arm.outer,
+    inner: arm.inner,
+    deepSupervision: arm.deepSupervision,
+    haltLoss: arm.haltLoss,
+    gradCycles: arm.gradCycles,
+    ...(arm.ponderWeight !== undefined && { ponderWeight: arm.ponderWeight }),
+    ...(arm.haltExploration !== undefined && { haltExploration: arm.haltExploration }),
+  };
+}
+
+/** The switches an arm sets, as `tarm train` flags (`--deep-supervision 0 --ema 0.999`). */
+export function armFlags(arm: Arm): string[] {
+  const flag: [keyof Arm, string, (v: never) => string][] = [
+    ['deepSupervision', '--deep-supervision', String],
+    ['haltLoss', '--halt-loss', (v: boolean) => (v ? 'on' : 'off')],
+    ['gradCycles', '--grad-cycles', String],
+    ['ema', '--ema', String],
+    ['ponderWeight', '--ponder-weight', String],
+    ['haltExploration', '--halt-exploration', String],
+    ['outer', '--outer', String],
+    ['inner', '--inner', String],
+    ['decode', '--decode', String],
+  ];
+  return flag.flatMap(([k, f, show]) => (arm[k] === undefined ? [] : [f, show(arm[k] as never)]));
+}
+
+/** Whether an arm is its rung as published (no switch set): only such arms are compared with the paper. */
+export const isPlainRung = (arm: Arm): boolean => armFlags(arm).length === 0;
