@@ -3,18 +3,19 @@ export { Rng, mixSeeds, type RngState } from './rng.js';
 export { configDefiner, deepFreeze } from './config.js';
 export {
   useBackend,
+  backendCapabilities,
+  DEFAULT_CAPABILITIES,
   selectTfBackend,
   registerGradients,
   BACKEND_NAMES,
   BACKEND_PACKAGES,
   DEFAULT_BACKEND,
   type BackendAdapter,
+  type BackendCapabilities,
   type BackendName,
   type BackendOptions,
 } from './backend.js';
 export { ParamStore } from './params.js';
 export { FUSED_KERNELS, hasKernel } from './kernels.js';
-export { geluInto, geluGradInto } from './gelu-math.js';
-export { layerNormInto, layerNormGradInto, sumRowsInto } from './norm-math.js';
 export { encodeCheckpoint, decodeCheckpoint, checkCheckpointJson, fnv1a, type CheckpointJson } from './checkpoint.js';
 export type { CausalLM, DecodingSession, TrainableLM, TensorBatch, StepStats, SegmentInput } from './lm.js';

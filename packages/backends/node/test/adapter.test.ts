@@ -43,6 +43,10 @@ test('tfjs-node-gpu is preferred when installed', () => {
   expect(pickNodePackage(() => false)).toBeUndefined();
 });
 
+test('declares host-side optimizer arithmetic (per-op dispatch costs more than the reads)', () => {
+  expect(adapter.capabilities).toEqual({ hostOptimizer: true });
+});
+
 test('setup either selects the tensorflow backend or throws a BackendError that says how to fix it', async () => {
   try {
     await adapter.setup();
