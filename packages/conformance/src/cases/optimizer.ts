@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, mixSeeds, type TensorBatch } from '@tarm/core';
 import { causalMask } from '@tarm/layers';
-import { AdamW, resolveArithmetic, type AdamWConfig } from '@tarm/train';
+import { AdamW, type AdamWConfig } from '@tarm/train';
 import type { ConformanceCase } from '../harness.js';
 import { TINY_STACK, layerStack, shiftBatch } from './layers.js';
 
@@ -71,7 +71,7 @@ export const OPTIMIZER_CASES: ConformanceCase[] = [
       const model = layerStack(TINY_STACK, seed);
       const entries = model.params.entries();
       const opt = new AdamW(model.params, CONFIG);
-      const arithmetic = resolveArithmetic(opt.config.arithmetic);
+      const arithmetic = opt.arithmetic;
       const refs = new Map<string, Reference>();
       for (const [name, v] of entries) refs.set(name, new Reference(Float64Array.from(await v.data())));
       const d = shiftBatch(new Rng(mixSeeds(seed, 11)), 4, TINY_STACK.context, TINY_STACK.vocab);
