@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { backendCapabilities, ConfigError, type BackendCapabilities, type ParamStore } from '@tarm/core';
+import { backendCapabilities, ConfigError, type BackendCapabilities, type ParamStore, type TrainableLM } from '@tarm/core';
 import { HostArithmetic } from './adamw-host.js';
 import { OPTIMIZER_PREFIX, type AdamWState, type Grads, type LoadedSlot } from './adamw-state.js';
 import { TensorArithmetic } from './adamw-tensors.js';
@@ -78,6 +78,14 @@ export function resolveAdamWConfig(config: AdamWConfig = {}): ResolvedAdamWConfi
   check('ema', c.ema >= 0 && c.ema < 1, 'a number in [0, 1) (0: no weight average)');
   check('arithmetic', ADAMW_ARITHMETICS.includes(c.arithmetic), ADAMW_ARITHMETICS.map((a) => `"${a}"`).join(', '));
   return Object.freeze(c);
+}
+
+/**
+ * The AdamW settings for training `model`: `config`, with the model's recipe defaults
+ * ({@link TrainableLM.optimizerDefaults}, e.g. trm-faithful's EMA) for the fields it leaves unset.
+ */
+export function optimizerConfigFor(model: Pick<TrainableLM, 'optimizerDefaults'>, config: AdamWConfig = {}): AdamWConfig {
+  return { ...model.optimizerDefaults, ...stripUndefined(config) };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -58,3 +58,32 @@ describe('EMA of the weights', () => {
     m.dispose();
   });
 });
+
+describe("a rung's optimizer defaults in the library", () => {
+  it("createModel + train give trm-faithful its EMA of 0.999 (others none); the caller's setting wins", async () => {
+    const task = getTask('copy');
+    const run = async (model: 'trm-faithful' | 'ar-trm', optimizer?: { ema?: number; lr?: number }) => {
+      const m = createModel({ ...tiny, model, deepSupervision: 1 }, 1);
+      const res = await train({ model: m, task, length: 3, batchSize: 2, steps: 1, seed: 1, evalEvery: 1, optimizer });
+      const state = res.optimizer.state();
+      const out = { ema: res.optimizer.config.ema, lr: res.optimizer.config.lr, emaTensors: Object.keys(state).filter((k) => k.startsWith('optimizer.ema.')).length };
+      tf.dispose(Object.values(state));
+      res.optimizer.dispose();
+      m.dispose();
+      return out;
+    };
+    const paramCount = (model: 'trm-faithful' | 'ar-trm') => {
+      const m = createModel({ ...tiny, model }, 1);
+      const n = m.params.names().length;
+      m.dispose();
+      return n;
+    };
+    const faithful = createModel({ ...tiny, model: 'trm-faithful' }, 1);
+    expect(faithful.optimizerDefaults).toEqual({ ema: 0.999 });
+    faithful.dispose();
+    expect(await run('trm-faithful')).toEqual({ ema: 0.999, lr: 3e-4, emaTensors: paramCount('trm-faithful') });
+    expect(await run('trm-faithful', { lr: 1e-3, ema: undefined })).toEqual({ ema: 0.999, lr: 1e-3, emaTensors: paramCount('trm-faithful') });
+    expect(await run('trm-faithful', { ema: 0 })).toEqual({ ema: 0, lr: 3e-4, emaTensors: 0 });
+    expect(await run('ar-trm')).toEqual({ ema: 0, lr: 3e-4, emaTensors: 0 });
+  });
+});
