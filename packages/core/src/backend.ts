@@ -17,6 +17,56 @@ export interface BackendAdapter {
    * 4 GiB); absent where the machine's memory is the limit. Trainers size micro-batches from it.
    */
   readonly memoryLimitBytes?: number;
+  /**
+   * What the backend can do, for libraries to ask ({@link backendCapabilities}) instead of its name; fields left
+   * out take {@link DEFAULT_CAPABILITIES}. Fused kernels are the other half of the contract: an adapter registers
+   * them in `setup()` under the names of `FUSED_KERNELS` and layers ask `hasKernel`.
+   */
+  readonly capabilities?: Partial<BackendCapabilities>;
+}
+
+/**
+ * What a backend can do, as far as tarm's libraries care. Every answer only picks between two computations of the
+ * same numbers (to float32 rounding): a faster kernel sequence, or whether a synchronous read may be used.
+ */
+export interface BackendCapabilities {
+  /** `dataSync()` works (false: webgpu in Node reads only asynchronously). Halting's early exit needs it. */
+  readonly syncReads: boolean;
+  /**
+   * AdamW's update is faster as one float64 JavaScript loop over synchronously read weights than as ~13 tfjs ops per
+   * parameter: per-op dispatch costs more than the reads (libtensorflow eager calls; the JavaScript cpu backend).
+   * Implies syncReads. docs/decisions.md, "AdamW arithmetic on the host (node)".
+   */
+  readonly hostOptimizer: boolean;
+  /** matMul's transposeA/B flags run as fast as a plain matMul (false on wasm: they leave XNNPACK's fast path, ~10x slower). */
+  readonly matMulTransposeFlags: boolean;
+  /**
+   * Batched (3-D) matMuls and 5-D transposes are fast (false on wasm: ~2 GFLOP/s batched matmuls and ~20x slower
+   * 5-D transposes, so attention runs its core as depthwise convolutions).
+   */
+  readonly batchedMatMul: boolean;
+  /** `tf.sum(t, 0)` over the rows of a matrix is fast (false on wasm: 7-13x slower than `ones @ t` through XNNPACK). */
+  readonly sumOverRows: boolean;
+}
+
+/** The capabilities of a backend whose adapter declares none (a plain tfjs backend: tensors for everything). */
+export const DEFAULT_CAPABILITIES: BackendCapabilities = Object.freeze({
+  syncReads: true,
+  hostOptimizer: false,
+  matMulTransposeFlags: true,
+  batchedMatMul: true,
+  sumOverRows: true,
+});
+
+/** Capabilities by tfjs backend name, recorded by {@link useBackend}. */
+const capabilitiesByTfName = new Map<string, BackendCapabilities>();
+
+/**
+ * What the active tfjs backend can do: its adapter's declared {@link BackendCapabilities} (recorded when
+ * {@link useBackend} set it up), or {@link DEFAULT_CAPABILITIES} for a backend selected some other way.
+ */
+export function backendCapabilities(): BackendCapabilities {
+  return capabilitiesByTfName.get(tf.getBackend()) ?? DEFAULT_CAPABILITIES;
 }
 
 export interface BackendOptions {
@@ -115,6 +165,7 @@ export async function useBackend(backend: BackendName | BackendAdapter = DEFAULT
   }
   await adapter.setup(options);
   if (tf.getBackend() !== adapter.tfName) throw new BackendError(adapter.name, `tfjs selected "${tf.getBackend()}" instead of "${adapter.tfName}"`);
+  capabilitiesByTfName.set(adapter.tfName, Object.freeze({ ...DEFAULT_CAPABILITIES, ...adapter.capabilities }));
   return adapter;
 }
 

@@ -3,6 +3,8 @@ export { Rng, mixSeeds, type RngState } from './rng.js';
 export { configDefiner, deepFreeze } from './config.js';
 export {
   useBackend,
+  backendCapabilities,
+  DEFAULT_CAPABILITIES,
   selectTfBackend,
   registerGradients,
   BACKEND_NAMES,
@@ -13,13 +15,12 @@ export {
   BACKEND_PACKAGES,
   DEFAULT_BACKEND,
   type BackendAdapter,
+  type BackendCapabilities,
   type BackendName,
   type BackendOptions,
 } from './backend.js';
 export { ParamStore } from './params.js';
 export { FUSED_KERNELS, hasKernel } from './kernels.js';
-export { geluInto, geluGradInto } from './gelu-math.js';
-export { layerNormInto, layerNormGradInto, sumRowsInto } from './norm-math.js';
 export { encodeCheckpoint, decodeCheckpoint, checkCheckpointJson, fnv1a, type CheckpointJson } from './checkpoint.js';
 export { encodeSafetensors, decodeSafetensors, type SafetensorsTensor } from './safetensors.js';
 export type { CausalLM, DecodingSession, TrainableLM, TensorBatch, StepStats, SegmentInput } from './lm.js';

@@ -61,4 +61,9 @@ export interface TrainableLM extends CausalLM {
   readonly segments?: number;
   /** Block passes one forward pass applies at most (the compute budget). */
   readonly blockPasses: number;
+  /**
+   * Optimizer settings this model's recipe sets (trm-faithful: an EMA of the weights, 0.999). The trainer applies
+   * them where the caller's optimizer config leaves a field unset.
+   */
+  readonly optimizerDefaults?: Readonly<{ ema?: number }>;
 }

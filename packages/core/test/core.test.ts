@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { BackendError, CheckpointError, ConfigError, configDefiner, mixSeeds, ParamStore, Rng, useBackend } from '../src/index.js';
+import { backendCapabilities, BackendError, CheckpointError, ConfigError, configDefiner, DEFAULT_CAPABILITIES, mixSeeds, ParamStore, Rng, useBackend } from '../src/index.js';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../src/node/index.js';
 
 describe('Rng', () => {
@@ -58,6 +58,19 @@ describe('backends', () => {
   it('rejects unknown backend names and reports a missing adapter package with the install command', async () => {
     await expect(useBackend('tpu' as 'cpu')).rejects.toThrow(/backend.*"wasm", "cpu", "node", "webgpu"|allowed: wasm, cpu, node, webgpu/);
     await expect(useBackend({ name: 'fake', tfName: 'nope', setup: async () => {} })).rejects.toThrow(BackendError);
+  });
+
+  it("answers the active backend's declared capabilities, the defaults for what an adapter leaves out", async () => {
+    await import('@tensorflow/tfjs-backend-cpu');
+    await tf.setBackend('cpu');
+    expect(backendCapabilities()).toBe(DEFAULT_CAPABILITIES); // selected without an adapter
+    expect(DEFAULT_CAPABILITIES).toEqual({ syncReads: true, hostOptimizer: false, matMulTransposeFlags: true, batchedMatMul: true, sumOverRows: true });
+    const fake = { name: 'fake', tfName: 'cpu', setup: () => tf.setBackend('cpu').then(() => {}), capabilities: { hostOptimizer: true, sumOverRows: false } };
+    await useBackend(fake);
+    expect(backendCapabilities()).toEqual({ ...DEFAULT_CAPABILITIES, hostOptimizer: true, sumOverRows: false });
+    expect(Object.isFrozen(backendCapabilities())).toBe(true);
+    await useBackend({ ...fake, capabilities: undefined });
+    expect(backendCapabilities()).toEqual(DEFAULT_CAPABILITIES);
   });
 });
 

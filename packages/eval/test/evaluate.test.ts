@@ -1,24 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, useBackend, type CausalLM } from '@tarm/core';
+import { expect, it } from 'vitest';
+import { ConfigError, type CausalLM } from '@tarm/core';
+import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
 import { addition, copy, evaluationSet, VOCAB_SIZE } from '@tarm/tasks';
 import { evaluateLength, evaluateLengths } from '../src/index.js';
 import { additionAnswer, solverLM } from './helpers.js';
-
-beforeAll(async () => {
-  await useBackend('cpu');
-});
 
 const oracle = solverLM(additionAnswer);
 /** Right everywhere except the last answer digit, which it always gets wrong by one. */
 const lastDigitWrong = solverLM(additionAnswer, (i, n, id) => (i === n - 1 ? (id + 1) % 10 : id));
 const uniform: CausalLM = { logits: (ids) => tf.zeros([...ids.shape, VOCAB_SIZE]) as tf.Tensor3D };
 
-describe('evaluateLengths', () => {
+describeOnBackends('evaluateLengths', ['cpu'], () => {
   it('scores an oracle LM at 100% on every length, keyed by String(L), without leaking tensors', async () => {
-    const before = tf.memory().numTensors;
-    const res = await evaluateLengths(oracle, addition, [3, 10], { n: 20, decode: { strategy: 'greedy' } });
-    expect(tf.memory().numTensors).toBe(before);
+    const res = await expectNoLeaks(() => evaluateLengths(oracle, addition, [3, 10], { n: 20, decode: { strategy: 'greedy' } }));
     expect(Object.keys(res)).toEqual(['3', '10']);
     for (const r of Object.values(res)) {
       expect(r).toMatchObject({ charAcc: 1, exactMatch: 1, firstCharAcc: 1, lastCharAcc: 1, quartiles: [1, 1, 1, 1], n: 20 });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ParamStore } from '@tarm/core';
+import { backendCapabilities, type ParamStore } from '@tarm/core';
 import { createLinear, linear, type LinearParams } from './linear.js';
 import { dropout, dropoutKeep } from './dropout.js';
 import type { DropoutSource } from './types.js';
@@ -75,10 +75,10 @@ export function causalSelfAttentionRows(p: AttentionParams, x: tf.Tensor2D, B: n
   const qkv = linear(p.qkv, x); // [B*T, 3C]
   const rate = drop?.rate ?? 0;
   const seed = drop?.rng.seed();
-  if (tf.getBackend() === 'wasm') {
+  if (!backendCapabilities().batchedMatMul) {
     // Split columns, then one 4-D transpose per tensor: wasm's 5-D transpose and unstack are ~20x slower.
     const [qc, kc, vc] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // each [B*T, C]
-    // wasm: batched matmuls as depthwise convolutions (attention-core.ts); the same dropout mask, written in the
+    // Batched matmuls as depthwise convolutions (attention-core.ts); the same dropout mask, written in the
     // core's [i, n, j] layout
     const keep = rate > 0 && seed !== undefined ? (dropoutKeep([B * H, T, T], rate, seed, [1, 0, 2]) as tf.Tensor3D) : undefined;
     if (cache) storeKv(cache, rowsToHeads(kc, B, H), rowsToHeads(vc, B, H)); // [B*H, T, hs] each

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { FUSED_KERNELS, hasKernel, type ParamStore } from '@tarm/core';
+import { backendCapabilities, FUSED_KERNELS, hasKernel, type ParamStore } from '@tarm/core';
 
 /** Linear layer parameters. The weight is stored [in, out] so the forward pass is a plain `x @ W`. */
 export interface LinearParams {
@@ -14,16 +14,17 @@ export function createLinear(store: ParamStore, name: string, inDim: number, out
   };
 }
 
-/** dx = dy W^T and dW = x^T dy for y = x W; explicit transposes on wasm, transpose flags elsewhere. */
+/** dx = dy W^T and dW = x^T dy for y = x W; transpose flags where the backend runs them fast, else explicit transposes. */
 function matMulGrads(dy: tf.Tensor2D, x: tf.Tensor2D, w: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
-  if (tf.getBackend() !== 'wasm') return [tf.matMul(dy, w, false, true), tf.matMul(x, dy, true, false)];
+  if (backendCapabilities().matMulTransposeFlags) return [tf.matMul(dy, w, false, true), tf.matMul(x, dy, true, false)];
   return [tf.matMul(dy, tf.transpose(w)), tf.matMul(tf.transpose(x), dy)]; // [M, N] @ [N, K]; [K, M] @ [M, N]
 }
 
 /**
- * `x @ W` whose gradient transposes explicitly on the wasm backend. tfjs's own matMul gradient uses the
- * transposeA/B flags, which on wasm leave XNNPACK's fast path (~10x slower, platform.md); the other backends
- * (libtensorflow, webgpu, cpu) run the flags natively, so there the gradient uses them and saves two transposes.
+ * `x @ W` whose gradient transposes explicitly on a backend without fast `matMulTransposeFlags` (wasm). tfjs's own
+ * matMul gradient uses the transposeA/B flags, which on wasm leave XNNPACK's fast path (~10x slower, platform.md);
+ * the other backends (libtensorflow, webgpu, cpu) run the flags natively, so there the gradient uses them and
+ * saves two transposes.
  * Forward and gradients are the same numbers; only the kernels differ.
  */
 export const matMulExplicitT = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -39,12 +40,12 @@ export const matMulExplicitT = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, save:
  * Column sums of a 2-D tensor, [M, N] -> [N] (bias and LayerNorm parameter gradients). On wasm the reduction over
  * rows runs 7-13x slower than the same sum as `ones[1, M] @ t` through XNNPACK ([2112, 128] and [2112, 512]);
  * a backend with the fused {@link FUSED_KERNELS.sumRows} kernel (node: TensorFlow's BiasAddGrad) uses it;
- * elsewhere it is `tf.sum(t, 0)`.
+ * elsewhere it is `tf.sum(t, 0)`, or the matMul where the backend lacks a fast `sumOverRows`.
  */
 export function sumRows(t: tf.Tensor2D): tf.Tensor1D {
   const [M, N] = t.shape;
   if (hasKernel(FUSED_KERNELS.sumRows)) return tf.engine().runKernel(FUSED_KERNELS.sumRows, { x: t }) as tf.Tensor1D;
-  if (tf.getBackend() !== 'wasm') return tf.sum(t, 0);
+  if (backendCapabilities().sumOverRows) return tf.sum(t, 0);
   return tf.reshape(tf.matMul(tf.ones([1, M]), t), [N]); // [1, M] @ [M, N] -> [N]
 }
 

@@ -3,15 +3,12 @@
  * requested rate, be reproducible per seed, and the transposed layout (wasm attention) must equal tf.transpose.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng, useBackend } from '@tarm/core';
+import { expect, it } from 'vitest';
+import { Rng } from '@tarm/core';
+import { describeOnBackends } from '@tarm/test-utils/vitest';
 import { dropout, dropoutKeep, dropoutKeepValues } from '../src/dropout.js';
 
-beforeAll(async () => {
-  await useBackend('cpu');
-});
-
-describe('dropout masks', () => {
+describeOnBackends('dropout masks', ['cpu'], () => {
   it('keeps element 2j (2j + 1) exactly when the low (high) 16 bits of draw j of Rng(seed) are at or above rate * 2^16', () => {
     for (const rate of [0.1, 0.5, 0.9]) {
       for (const size of [20_000, 20_001]) {

@@ -3,8 +3,9 @@
  * outputs at those positions (cpu and wasm; the full pass runs the depthwise attention core on wasm).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ParamStore, Rng, useBackend, type BackendName } from '@tarm/core';
+import { expect, it } from 'vitest';
+import { ParamStore, Rng } from '@tarm/core';
+import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
 import { block, causalMask, causalMaskAt, createBlock, createEmbedding, disposeKvSlot, embed, kvLength, type KvSlot } from '../src/index.js';
 
 const [B, T, C, H] = [3, 9, 16, 2];
@@ -19,28 +20,24 @@ function perturbed(seed: number) {
 
 const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
 
-describe.each(['cpu', 'wasm'] as BackendName[])('KV cache on the %s backend', (backend) => {
-  beforeAll(async () => {
-    await useBackend(backend);
-  });
-
+describeOnBackends('KV cache', ['cpu', 'wasm'], () => {
   it.each([[[9]], [[1, 1, 1, 1, 1, 1, 1, 1, 1]], [[4, 1, 3, 1]], [[2, 7]]])('block in chunks %j equals the full block', (chunks) => {
     const { store, blk } = perturbed(3);
     const h = tf.randomNormal([B, T, C], 0, 1, 'float32', 5) as tf.Tensor3D;
     const full = block(blk, h);
     const slot: KvSlot = {};
     causalMask(chunks[0]!); // the first chunk uses the shared causal mask, kept on purpose: create it before counting
-    const before = tf.memory().numTensors;
     const parts: tf.Tensor[] = [];
-    let t = 0;
-    for (const n of chunks) {
-      parts.push(tf.tidy(() => block(blk, tf.slice(h, [0, t, 0], [B, n, C]), undefined, slot)));
-      t += n;
-      expect(kvLength(slot)).toBe(t);
-      expect(slot.k!.shape).toEqual([B * H, t, C / H]);
-    }
     // only the outputs and the slot's two tensors survive the tidy
-    expect(tf.memory().numTensors).toBe(before + parts.length + 2);
+    expectNoLeaks(() => {
+      let t = 0;
+      for (const n of chunks) {
+        parts.push(tf.tidy(() => block(blk, tf.slice(h, [0, t, 0], [B, n, C]), undefined, slot)));
+        t += n;
+        expect(kvLength(slot)).toBe(t);
+        expect(slot.k!.shape).toEqual([B * H, t, C / H]);
+      }
+    }, chunks.length + 2);
     const cached = tf.concat(parts, 1);
     expect(maxDiff(cached, full)).toBeLessThan(1e-5);
     disposeKvSlot(slot);
@@ -79,11 +76,7 @@ describe.each(['cpu', 'wasm'] as BackendName[])('KV cache on the %s backend', (b
   });
 });
 
-describe('causalMaskAt and embed with an offset', () => {
-  beforeAll(async () => {
-    await useBackend('cpu');
-  });
-
+describeOnBackends('causalMaskAt and embed with an offset', ['cpu'], () => {
   it('causalMaskAt(n, t) is rows t..t+n-1 of the full causal mask', () => {
     for (const [n, t] of [[1, 0], [3, 0], [1, 5], [3, 4]] as const) {
       const m = causalMaskAt(n, t);

@@ -3,8 +3,9 @@
  * same forward values and gradients as tf.matMul with tfjs's own gradient, and both must match a float64 reference.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ParamStore, Rng, useBackend, type BackendName } from '@tarm/core';
+import { expect, it } from 'vitest';
+import { ParamStore, Rng } from '@tarm/core';
+import { describeOnBackends } from '@tarm/test-utils/vitest';
 import { createLinear, linear, matMulExplicitT } from '../src/index.js';
 
 /** Deterministic values in [-1, 1) from a seeded generator (independent of the backend's RNG). */
@@ -42,12 +43,7 @@ const SHAPES: [number, number, number][] = [
   [64, 48, 40],
 ];
 
-describe.each(['cpu', 'wasm'] as BackendName[])('matMulExplicitT on the %s backend', (backend) => {
-  beforeAll(async () => {
-    await useBackend(backend);
-    expect(tf.getBackend()).toBe(backend);
-  });
-
+describeOnBackends('matMulExplicitT', ['cpu', 'wasm'], () => {
   it.each(SHAPES)('forward and gradients equal tf.matMul (M=%i, K=%i, N=%i)', (M, K, N) => {
     const rng = new Rng(M * 1000 + K * 10 + N);
     const xa = randomArray(rng, M * K);

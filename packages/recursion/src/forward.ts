@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, mixSeeds } from '@tarm/core';
+import { backendCapabilities, Rng, mixSeeds } from '@tarm/core';
 import { block, embed, readout, type BlockParams, type DropoutSource } from '@tarm/layers';
 import { ActAccumulator } from './act.js';
 import { detach, offTape } from './tape.js';
@@ -82,7 +82,7 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
   if (cache) checkCache(cache);
   const steps = opts.steps ?? cache?.steps ?? schedule.steps;
   if (!rung.tied && steps !== schedule.steps) throw new RangeError(`dense runs exactly its ${schedule.steps} blocks; steps override needs a tied rung`);
-  const syncReads = tf.getBackend() !== 'webgpu'; // webgpu in Node only reads asynchronously
+  const { syncReads } = backendCapabilities(); // webgpu in Node only reads asynchronously
   // With a cache every pass runs: the next token's pass p needs the keys/values of pass p at every earlier position.
   const earlyExit = (opts.earlyExit ?? true) && syncReads && !cache;
   const C = config.dModel;

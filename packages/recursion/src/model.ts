@@ -70,6 +70,7 @@ export function createModel(input: ModelConfigInput | ModelConfig, seed: number)
     p,
     params: store,
     blockPasses: schedule.blockPasses,
+    optimizerDefaults: rung.defaults?.ema !== undefined ? Object.freeze({ ema: rung.defaults.ema }) : undefined,
     forward: (ids, opts = {}) => forward(model, ids, opts),
     logits: (ids) => tf.tidy(() => forward(model, ids, { training: false }).logits),
     createCache: (batchSize, opts) => createKvCache(model, batchSize, opts),

@@ -4,16 +4,12 @@
  * active mid-budget (ACT positions halting at different steps; ar-trm sequences / positions halting early).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { useBackend } from '@tarm/core';
+import { describe, expect, it } from 'vitest';
+import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
 import { causalMask } from '@tarm/layers';
 import { decodeAnswers } from '@tarm/tasks';
 import { RUNGS, type LadderModel, type ModelConfigInput, type RungName } from '../src/index.js';
 import { build, randomIds } from './helpers.js';
-
-beforeAll(async () => {
-  await useBackend((process.env.TARM_BACKEND as 'cpu') ?? 'cpu');
-});
 
 const TOL = 1e-5;
 const [B, T] = [4, 14];
@@ -94,44 +90,44 @@ function cachedLogits(m: LadderModel, ids: tf.Tensor2D, chunks: readonly number[
 const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
 const prefillThenTokens = (P: number, total: number) => [P, ...Array.from({ length: total - P }, () => 1)];
 
-describe.each(CASES)('%s: cached logits equal the full forward pass', (_label, rung, extra) => {
-  it('halting happens mid-budget in this model (so the check covers early halting)', () => {
-    const m = halting(rung, extra);
-    const ids = tf.tensor2d(randomIds(B, T, 3), [B, T], 'int32');
-    const r = m.forward(ids, {});
-    if (r.stepsPerPosition) {
-      const perPos = r.stepsPerPosition.dataSync();
-      const lo = Math.min(...perPos);
-      const hi = Math.max(...perPos);
-      // some units halt before the last step, and not all at the same one
-      expect(lo, `steps per position ${Array.from(perPos)}`).toBeLessThan(m.schedule.steps);
-      expect(hi, `steps per position ${Array.from(perPos)}`).toBeGreaterThan(lo);
-      if (rung !== 'ut') expect(r.stepsRun, 'the full pass stops early').toBeLessThan(m.schedule.steps);
-    }
-    tf.dispose([ids, r.logits, r.ponderCost, r.stepsPerPosition, r.carry?.y, r.carry?.z, r.haltLogits].filter((t) => t !== undefined) as tf.Tensor[]);
-    m.dispose();
-  });
+describeOnBackends('cached logits', () => {
+  describe.each(CASES)('%s: cached logits equal the full forward pass', (_label, rung, extra) => {
+    it('halting happens mid-budget in this model (so the check covers early halting)', () => {
+      const m = halting(rung, extra);
+      const ids = tf.tensor2d(randomIds(B, T, 3), [B, T], 'int32');
+      const r = m.forward(ids, {});
+      if (r.stepsPerPosition) {
+        const perPos = r.stepsPerPosition.dataSync();
+        const lo = Math.min(...perPos);
+        const hi = Math.max(...perPos);
+        // some units halt before the last step, and not all at the same one
+        expect(lo, `steps per position ${Array.from(perPos)}`).toBeLessThan(m.schedule.steps);
+        expect(hi, `steps per position ${Array.from(perPos)}`).toBeGreaterThan(lo);
+        if (rung !== 'ut') expect(r.stepsRun, 'the full pass stops early').toBeLessThan(m.schedule.steps);
+      }
+      tf.dispose([ids, r.logits, r.ponderCost, r.stepsPerPosition, r.carry?.y, r.carry?.z, r.haltLogits].filter((t) => t !== undefined) as tf.Tensor[]);
+      m.dispose();
+    });
 
-  it.each([
-    ['prefill 5, then one token at a time', prefillThenTokens(5, T)],
-    ['one token at a time from the first', prefillThenTokens(1, T)],
-    ['uneven chunks 3, 1, 4, 2, 4', [3, 1, 4, 2, 4]],
-  ])('%s', (_name, chunks) => {
-    const m = halting(rung, extra);
-    const ids = tf.tensor2d(randomIds(B, T, 3), [B, T], 'int32');
-    const full = m.logits(ids);
-    causalMask(chunks[0]!); // the prefill uses the shared causal mask, kept on purpose: create it before counting
-    const before = tf.memory().numTensors;
-    const cached = cachedLogits(m, ids, chunks);
-    expect(tf.memory().numTensors).toBe(before + 1); // only the result: the cache is disposed
-    expect(cached.shape).toEqual(full.shape);
-    expect(maxDiff(cached, full)).toBeLessThan(TOL);
-    tf.dispose([ids, full, cached]);
-    m.dispose();
+    it.each([
+      ['prefill 5, then one token at a time', prefillThenTokens(5, T)],
+      ['one token at a time from the first', prefillThenTokens(1, T)],
+      ['uneven chunks 3, 1, 4, 2, 4', [3, 1, 4, 2, 4]],
+    ])('%s', (_name, chunks) => {
+      const m = halting(rung, extra);
+      const ids = tf.tensor2d(randomIds(B, T, 3), [B, T], 'int32');
+      const full = m.logits(ids);
+      causalMask(chunks[0]!); // the prefill uses the shared causal mask, kept on purpose: create it before counting
+      const cached = expectNoLeaks(() => cachedLogits(m, ids, chunks), 1); // only the result: the cache is disposed
+      expect(cached.shape).toEqual(full.shape);
+      expect(maxDiff(cached, full)).toBeLessThan(TOL);
+      tf.dispose([ids, full, cached]);
+      m.dispose();
+    });
   });
 });
 
-describe('KV cache details', () => {
+describeOnBackends('KV cache details', () => {
   it('refuses a cache whose slots disagree with its length (as a failed append leaves it)', () => {
     const m = halting('dense');
     const ids = tf.tensor2d(randomIds(B, T, 3), [B, T], 'int32');
@@ -218,7 +214,7 @@ describe('KV cache details', () => {
   });
 });
 
-describe('decodeAnswers with the ladder model: the cache gives the same strings as recomputing', () => {
+describeOnBackends('decodeAnswers with the ladder model: the cache gives the same strings as recomputing', () => {
   const prompts = Array.from({ length: 6 }, (_, i) => `${(i * 37) % 100}`.padStart(2, '0') + '+' + `${(i * 53 + 7) % 100}`.padStart(2, '0') + '=');
 
   it.each(['dense', 'ut', 'dual-nested-ut', 'ar-trm', 'trm-faithful'] as const)('%s (greedy and sample), no tensor leak', async (rung) => {
@@ -233,12 +229,12 @@ describe('decodeAnswers with the ladder model: the cache gives the same strings 
     };
     for (const opts of [{ strategy: 'greedy' as const }, { strategy: 'sample' as const, seed: 5 }]) {
       await decodeAnswers(lm, prompts, 8, { ...opts, cache: false }); // creates the causal masks (kept on purpose)
-      const before = tf.memory().numTensors;
       appends = 0;
-      const cached = await decodeAnswers(lm, prompts, 8, { ...opts });
-      expect(appends).toBeGreaterThan(1); // the cache path ran
-      const full = await decodeAnswers(lm, prompts, 8, { ...opts, cache: false });
-      expect(tf.memory().numTensors).toBe(before);
+      const [cached, full] = await expectNoLeaks(async () => {
+        const c = await decodeAnswers(lm, prompts, 8, { ...opts });
+        expect(appends).toBeGreaterThan(1); // the cache path ran
+        return [c, await decodeAnswers(lm, prompts, 8, { ...opts, cache: false })];
+      });
       expect(cached).toEqual(full);
       expect(cached.join('').length).toBeGreaterThan(0);
     }

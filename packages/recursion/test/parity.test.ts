@@ -8,16 +8,12 @@
  * training differentiates, including ar-trm's on-tape re-run of an early-halting sequence's last cycle) and
  * evaluation mode compute the same function; both are compared.
  */
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useBackend, type BackendName } from '@tarm/core';
+import { f32, i32, maxAbsDiff, PARITY_TOL as TOL, readFixture, type Enc } from '@tarm/test-utils';
+import { describeOnBackends } from '@tarm/test-utils/vitest';
 import { createModel, type ModelConfigInput } from '../src/index.js';
 
-interface Enc {
-  shape: number[];
-  data: number[];
-}
 interface Case {
   name: string;
   config: ModelConfigInput;
@@ -42,27 +38,9 @@ interface Fixture {
   cases: Case[];
 }
 
-const fx = JSON.parse(readFileSync(new URL('./fixtures/ladder-parity.json', import.meta.url), 'utf8')) as Fixture;
+const fx = readFixture<Fixture>(new URL('./fixtures/ladder-parity.json', import.meta.url));
 
-/** float32 (tfjs) against float64 (PyTorch): the bound asked of every compared quantity. */
-const TOL = 1e-5;
 const SEED = 1;
-
-const f32 = (e: Enc): tf.Tensor => tf.tensor(Float32Array.from(e.data), e.shape, 'float32');
-const i32 = (e: Enc): tf.Tensor => tf.tensor(Int32Array.from(e.data), e.shape, 'int32');
-
-/** Max abs difference between a tfjs tensor and a fixture tensor (shapes must be equal). */
-function maxAbsDiff(t: tf.Tensor, ref: Enc): number {
-  expect(t.shape).toEqual(ref.shape);
-  const a = t.dataSync();
-  expect(a.length).toBe(ref.data.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - ref.data[i]!);
-    if (!(d <= m)) m = d; // NaN propagates as a failure
-  }
-  return m;
-}
 
 const isAllZero = (e: Enc): boolean => e.data.every((v) => v === 0);
 
@@ -81,10 +59,8 @@ afterAll(() => {
   }
 });
 
-describe.each(['cpu', 'wasm'] as BackendName[])('ladder parity with PyTorch on the %s backend', (backend) => {
-  beforeAll(async () => {
-    await useBackend(backend);
-    expect(tf.getBackend()).toBe(backend);
+describeOnBackends('ladder parity with PyTorch', ['cpu', 'wasm'], (backend) => {
+  beforeAll(() => {
     measured[backend] = {};
   });
 

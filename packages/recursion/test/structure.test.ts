@@ -1,65 +1,63 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { useBackend } from '@tarm/core';
+import { describe, expect, it } from 'vitest';
+import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
 import { analyticParamCount, RUNG_NAMES, type PassInfo, type RungName } from '../src/index.js';
 import { build, randomIds, setParam, tiny } from './helpers.js';
 
-beforeAll(async () => {
-  await useBackend((process.env.TARM_BACKEND as 'cpu') ?? 'cpu');
-});
-
-describe.each(RUNG_NAMES)('%s', (name: RungName) => {
-  it('has exactly the analytic parameter count', () => {
-    const m = build(tiny(name));
-    expect(m.params.count()).toBe(analyticParamCount(tiny(name)));
-    m.dispose();
-  });
-
-  for (const training of [false, true]) {
-    it(`is causal in ${training ? 'training' : 'evaluation'} mode with halting active`, () => {
+describeOnBackends('every rung', () => {
+  describe.each(RUNG_NAMES)('%s', (name: RungName) => {
+    it('has exactly the analytic parameter count', () => {
       const m = build(tiny(name));
-      if (m.rung.halting === 'binary') {
-        // a random halting head (q = y[:,0] w, no bias): some sequences halt early, others run every step
-        const w = m.params.get('halt.weight');
-        w.assign(tf.randomNormal(w.shape, 0, 3, 'float32', 1));
-        setParam(m, 'halt.bias', 0);
-      }
-      const B = 4;
-      const T = 12;
-      const ids = randomIds(B, T, 3);
-      const t = 5;
-      const run = (rows: number[][]) =>
-        tf.tidy(() => m.forward(tf.tensor2d(rows, [B, T], 'int32'), { training, seed: 11 }).logits.arraySync() as number[][][]);
-      const base = run(ids);
-      for (const k of [1, 3, 6]) {
-        const changed = ids.map((row) => row.map((v, i) => (i === t + k ? (v + 5) % 14 : v)));
-        const out = run(changed);
-        let maxPast = 0;
-        let maxFuture = 0;
-        for (let b = 0; b < B; b++)
-          for (let i = 0; i < T; i++)
-            for (let v = 0; v < 14; v++) {
-              const d = Math.abs(out[b]![i]![v]! - base[b]![i]![v]!);
-              if (i <= t + k - 1) maxPast = Math.max(maxPast, d);
-              else maxFuture = Math.max(maxFuture, d);
-            }
-        expect(maxPast, `positions < ${t + k} moved`).toBeLessThanOrEqual(1e-6);
-        expect(maxFuture, 'the perturbation must change something').toBeGreaterThan(1e-6);
-      }
+      expect(m.params.count()).toBe(analyticParamCount(tiny(name)));
       m.dispose();
     });
-  }
 
-  it('gives the same logits for the same seed and different ones for another seed (training mode)', () => {
-    const m = build(tiny(name));
-    const ids = tf.tensor2d(randomIds(2, 8, 5), [2, 8], 'int32');
-    const a = tf.tidy(() => m.forward(ids, { training: true, seed: 1 }).logits.dataSync());
-    const b = tf.tidy(() => m.forward(ids, { training: true, seed: 1 }).logits.dataSync());
-    const c = tf.tidy(() => m.forward(ids, { training: true, seed: 2 }).logits.dataSync());
-    expect(Array.from(a)).toEqual(Array.from(b));
-    expect(Array.from(a)).not.toEqual(Array.from(c));
-    ids.dispose();
-    m.dispose();
+    for (const training of [false, true]) {
+      it(`is causal in ${training ? 'training' : 'evaluation'} mode with halting active`, () => {
+        const m = build(tiny(name));
+        if (m.rung.halting === 'binary') {
+          // a random halting head (q = y[:,0] w, no bias): some sequences halt early, others run every step
+          const w = m.params.get('halt.weight');
+          w.assign(tf.randomNormal(w.shape, 0, 3, 'float32', 1));
+          setParam(m, 'halt.bias', 0);
+        }
+        const B = 4;
+        const T = 12;
+        const ids = randomIds(B, T, 3);
+        const t = 5;
+        const run = (rows: number[][]) =>
+          tf.tidy(() => m.forward(tf.tensor2d(rows, [B, T], 'int32'), { training, seed: 11 }).logits.arraySync() as number[][][]);
+        const base = run(ids);
+        for (const k of [1, 3, 6]) {
+          const changed = ids.map((row) => row.map((v, i) => (i === t + k ? (v + 5) % 14 : v)));
+          const out = run(changed);
+          let maxPast = 0;
+          let maxFuture = 0;
+          for (let b = 0; b < B; b++)
+            for (let i = 0; i < T; i++)
+              for (let v = 0; v < 14; v++) {
+                const d = Math.abs(out[b]![i]![v]! - base[b]![i]![v]!);
+                if (i <= t + k - 1) maxPast = Math.max(maxPast, d);
+                else maxFuture = Math.max(maxFuture, d);
+              }
+          expect(maxPast, `positions < ${t + k} moved`).toBeLessThanOrEqual(1e-6);
+          expect(maxFuture, 'the perturbation must change something').toBeGreaterThan(1e-6);
+        }
+        m.dispose();
+      });
+    }
+
+    it('gives the same logits for the same seed and different ones for another seed (training mode)', () => {
+      const m = build(tiny(name));
+      const ids = tf.tensor2d(randomIds(2, 8, 5), [2, 8], 'int32');
+      const a = tf.tidy(() => m.forward(ids, { training: true, seed: 1 }).logits.dataSync());
+      const b = tf.tidy(() => m.forward(ids, { training: true, seed: 1 }).logits.dataSync());
+      const c = tf.tidy(() => m.forward(ids, { training: true, seed: 2 }).logits.dataSync());
+      expect(Array.from(a)).toEqual(Array.from(b));
+      expect(Array.from(a)).not.toEqual(Array.from(c));
+      ids.dispose();
+      m.dispose();
+    });
   });
 });
 
@@ -90,7 +88,7 @@ function gradientPasses(name: RungName): { ran: number[]; withGrad: number[] } {
   return { ran: [...new Set(ran)].sort((a, b) => a - b), withGrad: withGrad.sort((a, b) => a - b) };
 }
 
-describe('gradient paths at budget 24', () => {
+describeOnBackends('gradient paths at budget 24', () => {
   const all = Array.from({ length: 24 }, (_, i) => i);
   it.each(['dense', 'iterative', 'iterative-step', 'ut', 'dual-ut'] as const)('%s: every pass receives gradient', (name) => {
     const r = gradientPasses(name);
@@ -111,7 +109,7 @@ describe('gradient paths at budget 24', () => {
   });
 });
 
-describe('halting', () => {
+describeOnBackends('halting', () => {
   it('ut with default init halts every position after two steps (p ~ 0.5) and its output weights sum to 1', () => {
     const m = build(tiny('ut', { dropout: 0 }));
     const ids = tf.tensor2d(randomIds(2, 6, 1), [2, 6], 'int32');
@@ -140,7 +138,7 @@ describe('halting', () => {
   });
 });
 
-describe('memory', () => {
+describeOnBackends('memory', () => {
   it.each(['ut', 'ar-trm'] as const)('%s forward + backward leaks no tensors', (name) => {
     const m = build(tiny(name));
     const ids = tf.tensor2d(randomIds(2, 6, 9), [2, 6], 'int32');
@@ -151,9 +149,9 @@ describe('memory', () => {
       tf.dispose([value, ...Object.values(grads)]);
     };
     step(0);
-    const before = tf.memory().numTensors;
-    for (let s = 1; s < 6; s++) step(s);
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoLeaks(() => {
+      for (let s = 1; s < 6; s++) step(s);
+    });
     tf.dispose([ids, targets, mask]);
     m.dispose();
   });

@@ -1,12 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, useBackend } from '@tarm/core';
+import { expect, it } from 'vitest';
+import { ConfigError } from '@tarm/core';
+import { describeOnBackends } from '@tarm/test-utils/vitest';
 import { defineModelConfig, flopsPerToken, solveBudget, type LadderModel, type PassInfo } from '../src/index.js';
 import { build, randomIds, setParam, tiny } from './helpers.js';
-
-beforeAll(async () => {
-  await useBackend('cpu');
-});
 
 function batchOf(B: number, T: number) {
   return {
@@ -39,7 +36,7 @@ function segmentLosses(m: LadderModel, probes?: Map<number, tf.Variable>) {
   return out;
 }
 
-describe('deepSupervision', () => {
+describeOnBackends('deepSupervision', ['cpu'], () => {
   it('splits the steps into N_sup segments, one loss per segment, (y, z) carried between them', () => {
     const m = build(tiny('ar-trm', { dropout: 0, deepSupervision: 4 }));
     expect(m.segments).toBe(4);
@@ -74,7 +71,7 @@ describe('deepSupervision', () => {
   });
 });
 
-describe('gradCycles', () => {
+describeOnBackends('gradCycles', ['cpu'], () => {
   function probeRun(cfg: Parameters<typeof tiny>[1]) {
     const m = build(tiny('ar-trm', { dropout: 0, ...cfg }));
     const probes = new Map<number, tf.Variable>(Array.from({ length: 24 }, (_, i) => [i, tf.variable(tf.zeros([1, 1, 8]), true, `gc_probe_${JSON.stringify(cfg)}_${i}`)]));
@@ -96,7 +93,7 @@ describe('gradCycles', () => {
   });
 });
 
-describe('haltLoss', () => {
+describeOnBackends('haltLoss', ['cpu'], () => {
   it('the halting head receives gradient only when haltLoss is on', () => {
     for (const haltLoss of [false, true]) {
       const m = build(tiny('ar-trm', { dropout: 0, haltLoss }));
@@ -121,7 +118,7 @@ describe('haltLoss', () => {
   });
 });
 
-describe('trm-faithful', () => {
+describeOnBackends('trm-faithful', ['cpu'], () => {
   it('is ar-trm with deep supervision per step, a trained per-position head and gradient through all cycles', () => {
     const cfg = defineModelConfig({ model: 'trm-faithful', dModel: 384, nHeads: 6, budget: 24 });
     expect(cfg).toMatchObject({ haltLoss: true, gradCycles: 'all', deepSupervision: 0 });

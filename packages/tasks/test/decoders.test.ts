@@ -1,24 +1,18 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, useBackend } from '@tarm/core';
+import { expect, it } from 'vitest';
+import { ConfigError } from '@tarm/core';
+import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
 import { addition, decodeAnswers, evaluationSet, reverse, VOCAB_SIZE } from '../src/index.js';
 import { constantLM, oracleLM, withSession } from './helpers.js';
 
-beforeAll(async () => {
-  await useBackend('cpu');
-});
-
 const uniform = constantLM(new Array(VOCAB_SIZE).fill(0));
 
-describe('greedy decoding', () => {
+describeOnBackends('greedy decoding', ['cpu'], () => {
   it('returns exactly the answers of an oracle LM, one model call per new token, no tensor leak', async () => {
     for (const task of [addition, reverse]) {
       const L = 5;
       const set = evaluationSet(task, L, 12);
       const lm = oracleLM(new Map(set.map((e) => [e.prompt, e.answer])), task.promptLength(L));
-      const before = tf.memory().numTensors;
-      const out = await decodeAnswers(lm, set.map((e) => e.prompt), task.answerLength(L) + 5, { strategy: 'greedy' });
-      expect(tf.memory().numTensors).toBe(before);
+      const out = await expectNoLeaks(() => decodeAnswers(lm, set.map((e) => e.prompt), task.answerLength(L) + 5, { strategy: 'greedy' }));
       expect(out).toEqual(set.map((e) => e.answer));
       // prefix grows one token per call; stops as soon as every row emitted its newline
       const P = task.promptLength(L);
@@ -48,15 +42,15 @@ describe('greedy decoding', () => {
   });
 });
 
-describe('sampling', () => {
+describeOnBackends('sampling', ['cpu'], () => {
   const prompts = Array.from({ length: 16 }, (_, i) => String(i % 10) + '|');
 
   it('is deterministic for a seed and differs across seeds, without leaking tensors', async () => {
-    const before = tf.memory().numTensors;
-    const a = await decodeAnswers(uniform, prompts, 8, { strategy: 'sample', seed: 1 });
-    const b = await decodeAnswers(uniform, prompts, 8, { strategy: 'sample', seed: 1 });
-    const c = await decodeAnswers(uniform, prompts, 8, { strategy: 'sample', seed: 2 });
-    expect(tf.memory().numTensors).toBe(before);
+    const [a, b, c] = await expectNoLeaks(async () => [
+      await decodeAnswers(uniform, prompts, 8, { strategy: 'sample', seed: 1 }),
+      await decodeAnswers(uniform, prompts, 8, { strategy: 'sample', seed: 1 }),
+      await decodeAnswers(uniform, prompts, 8, { strategy: 'sample', seed: 2 }),
+    ]);
     expect(b).toEqual(a);
     expect(c).not.toEqual(a);
     for (const s of a) expect(s).not.toContain('\n');
@@ -85,16 +79,14 @@ describe('sampling', () => {
   });
 });
 
-describe('incremental decoding (startDecoding)', () => {
+describeOnBackends('incremental decoding (startDecoding)', ['cpu'], () => {
   it('prefills the prompts in one call, then appends one token per step, and disposes the session', async () => {
     const L = 4;
     const set = evaluationSet(addition, L, 5);
     const P = addition.promptLength(L);
     const oracle = oracleLM(new Map(set.map((e) => [e.prompt, e.answer])), P);
     const lm = withSession(oracle);
-    const before = tf.memory().numTensors;
-    const out = await decodeAnswers(lm, set.map((e) => e.prompt), addition.answerLength(L) + 5, { strategy: 'greedy' });
-    expect(tf.memory().numTensors).toBe(before);
+    const out = await expectNoLeaks(() => decodeAnswers(lm, set.map((e) => e.prompt), addition.answerLength(L) + 5, { strategy: 'greedy' }));
     expect(out).toEqual(set.map((e) => e.answer));
     expect(lm.appends).toEqual([[5, P], ...Array.from({ length: addition.answerLength(L) }, () => [5, 1])]);
     expect([lm.opened, lm.disposed]).toEqual([1, 1]);
@@ -133,7 +125,7 @@ describe('incremental decoding (startDecoding)', () => {
   });
 });
 
-describe('validation', () => {
+describeOnBackends('validation', ['cpu'], () => {
   it('rejects unknown strategies and non-positive temperatures with ConfigErrors naming the field', () => {
     const bad = [
       [{ strategy: 'beam' }, 'strategy', 'greedy'],

@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, type ParamStore } from '@tarm/core';
+import { backendCapabilities, ConfigError, type BackendCapabilities, type ParamStore, type TrainableLM } from '@tarm/core';
+import { HostArithmetic } from './adamw-host.js';
+import { OPTIMIZER_PREFIX, type AdamWState, type Grads, type LoadedSlot } from './adamw-state.js';
+import { TensorArithmetic } from './adamw-tensors.js';
+
+export { OPTIMIZER_PREFIX } from './adamw-state.js';
 
 /** AdamW hyper-parameters. Every field is optional; the defaults are torch.optim.AdamW's and the paper's. */
 export interface AdamWConfig {
@@ -19,14 +24,14 @@ export interface AdamWConfig {
    */
   readonly ema?: number;
   /**
-   * Where the update arithmetic runs (default 'auto'); the results agree to float32 rounding:
+   * Where the update arithmetic runs, chosen once when the optimizer is made (default 'auto'); the results agree to
+   * float32 rounding and a state saved by either loads into the other:
    * - 'tensors': tfjs ops on the active backend (~13 kernels per parameter), moments in tf.Variables;
    * - 'host': one JavaScript loop per parameter in float64 over synchronously read (`dataSync`) gradients and
    *   weights, moments and EMA in Float32Arrays, the new weights written back with one upload per parameter.
    *   Needs synchronous reads (not webgpu);
-   * - 'auto': decided at every `apply()` by {@link resolveArithmetic}: 'host' on the node (tf backend
-   *   'tensorflow') and cpu backends, 'tensors' elsewhere (wasm, webgpu, webgl).
-   * The optimizer state moves between the two forms when the choice changes between steps.
+   * - 'auto': {@link resolveArithmetic}: 'host' where the backend declares the `hostOptimizer` capability (node, cpu),
+   *   'tensors' elsewhere (wasm, webgpu, webgl).
    */
   readonly arithmetic?: AdamWArithmetic;
 }
@@ -42,8 +47,9 @@ export type ResolvedAdamWConfig = Required<AdamWConfig>;
 export const ADAMW_DEFAULTS: ResolvedAdamWConfig = Object.freeze({ lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, ema: 0, arithmetic: 'auto' });
 
 /**
- * The arithmetic an `apply()` uses on `backend` (default: the active tf backend): 'tensors' and 'host' as given;
- * 'auto' is 'host' on 'tensorflow' (node) and 'cpu', else 'tensors'.
+ * The arithmetic an optimizer made now uses on the active backend: 'tensors' and 'host' as given; 'auto' is 'host'
+ * where the backend can do host-side optimizer arithmetic faster ({@link BackendCapabilities}.hostOptimizer: node,
+ * cpu), else 'tensors'.
  *
  * Why: on node every tfjs op is a libtensorflow eager call costing ~10-60 us of dispatch, so the tensor chain
  * (~13 kernels and scalar uploads per parameter, ~690 kernels per step for the 818,432-parameter bench model)
@@ -53,13 +59,10 @@ export const ADAMW_DEFAULTS: ResolvedAdamWConfig = Object.freeze({ lr: 3e-4, bet
  * reads and writes copy out of and into the wasm heap; `apply()` within ~3 ms either way of a ~700 ms step);
  * webgpu and webgl have no (cheap) synchronous reads. Those stay on tensors.
  */
-export function resolveArithmetic(arithmetic: AdamWArithmetic = 'auto', backend: string = tf.getBackend()): 'tensors' | 'host' {
+export function resolveArithmetic(arithmetic: AdamWArithmetic = 'auto', capabilities: BackendCapabilities = backendCapabilities()): 'tensors' | 'host' {
   if (arithmetic !== 'auto') return arithmetic;
-  return backend === 'tensorflow' || backend === 'cpu' ? 'host' : 'tensors';
+  return capabilities.hostOptimizer ? 'host' : 'tensors';
 }
-
-/** Prefix of every optimizer tensor in a checkpoint: `optimizer.m.<param>`, `optimizer.v.<param>`, `optimizer.step.<param>`. */
-export const OPTIMIZER_PREFIX = 'optimizer.';
 
 /** Fills in defaults and checks ranges; a bad value is a ConfigError naming the field. */
 export function resolveAdamWConfig(config: AdamWConfig = {}): ResolvedAdamWConfig {
@@ -77,19 +80,16 @@ export function resolveAdamWConfig(config: AdamWConfig = {}): ResolvedAdamWConfi
   return Object.freeze(c);
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+/**
+ * The AdamW settings for training `model`: `config`, with the model's recipe defaults
+ * ({@link TrainableLM.optimizerDefaults}, e.g. trm-faithful's EMA) for the fields it leaves unset.
+ */
+export function optimizerConfigFor(model: Pick<TrainableLM, 'optimizerDefaults'>, config: AdamWConfig = {}): AdamWConfig {
+  return { ...model.optimizerDefaults, ...stripUndefined(config) };
 }
 
-/**
- * Per-parameter optimizer state, created on the parameter's first update (as torch does). The moments are
- * tf.Variables when the arithmetic runs on tensors, Float32Arrays when it runs on the host.
- */
-interface SlotState<M> {
-  readonly m: M;
-  readonly v: M;
-  /** Updates this parameter has received (torch's per-parameter `state['step']`). */
-  step: number;
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /**
@@ -109,43 +109,26 @@ interface SlotState<M> {
  *   update, its step count does not advance (torch skips params whose `.grad` is None).
  * - The step count and hence the bias correction are per parameter.
  *
- * Where the arithmetic runs is `config.arithmetic` ({@link resolveArithmetic}, decided at every `apply()`):
- * - 'tensors': float32 tfjs ops on the active backend, inside `tf.tidy`; parameters and moments are assigned in place;
- * - 'host': per element in float64 JavaScript numbers over `dataSync()` reads of the gradient and the parameter,
- *   moments and EMA stored as Float32Arrays, the parameter written back with one `assign` (default on node and cpu).
- * The two agree to float32 rounding. When the choice changes between two steps, the whole state is moved to the
- * other form first; `state()`, `loadState()`, `withEmaWeights()` and `dispose()` work in either.
+ * The arithmetic ({@link AdamWConfig.arithmetic}) is chosen at construction and keeps its state in its own form:
+ * TensorArithmetic (adamw-tensors.ts) or HostArithmetic (adamw-host.ts). This class checks inputs and reads
+ * checkpoints; the two agree to float32 rounding.
  */
 export class AdamW {
-  private resolved: ResolvedAdamWConfig;
+  readonly config: ResolvedAdamWConfig;
+  /** The arithmetic in use, resolved from `config.arithmetic` when the optimizer was made. */
+  readonly arithmetic: 'tensors' | 'host';
   private readonly params: ReadonlyMap<string, tf.Variable>;
-  // The state lives in one form at a time: the tensor maps or the host maps (the others are empty).
-  private readonly slots = new Map<string, SlotState<tf.Variable>>();
-  private readonly hostSlots = new Map<string, SlotState<Float32Array>>();
-  /** EMA shadow weights by parameter name (only when config.ema > 0). */
-  private readonly shadows = new Map<string, tf.Variable>();
-  private readonly hostShadows = new Map<string, Float32Array>();
+  private readonly impl: AdamWState<unknown>;
 
   constructor(params: ParamStore | Iterable<[string, tf.Variable]>, config: AdamWConfig = {}) {
-    this.resolved = resolveAdamWConfig(config);
+    this.config = resolveAdamWConfig(config);
+    this.arithmetic = resolveArithmetic(this.config.arithmetic);
     const entries = isParamStore(params) ? params.entries() : [...params];
     this.params = new Map(entries);
     for (const name of this.params.keys()) {
       if (name.startsWith(OPTIMIZER_PREFIX)) throw new ConfigError('parameter name', `a name not starting with "${OPTIMIZER_PREFIX}"`, name);
     }
-  }
-
-  /** The resolved, frozen settings. */
-  get config(): ResolvedAdamWConfig {
-    return this.resolved;
-  }
-
-  /**
-   * Changes where the arithmetic of the following steps runs (e.g. to compare the two modes on one run); the state
-   * moves to the other form at the next `apply()`. Same check as in {@link resolveAdamWConfig}.
-   */
-  setArithmetic(arithmetic: AdamWArithmetic): void {
-    this.resolved = resolveAdamWConfig({ ...this.resolved, arithmetic });
+    this.impl = this.arithmetic === 'host' ? new HostArithmetic(this.params, this.config) : new TensorArithmetic(this.params, this.config);
   }
 
   /** Parameter names, in store order. */
@@ -155,14 +138,14 @@ export class AdamW {
 
   /** Updates this parameter has received (0 before its first). */
   stepOf(name: string): number {
-    return this.slots.get(name)?.step ?? this.hostSlots.get(name)?.step ?? 0;
+    return this.impl.stepOf(name);
   }
 
   /**
    * One optimizer step. `grads` maps parameter names (as in the ParamStore) to gradients of the parameter's
    * shape; parameters without an entry are left untouched. The caller keeps ownership of `grads`.
    */
-  apply(grads: Readonly<Record<string, tf.Tensor | null | undefined>>): void {
+  apply(grads: Grads): void {
     for (const name of Object.keys(grads)) {
       if (!this.params.has(name)) throw new Error(`AdamW.apply: no parameter named ${name}`);
     }
@@ -171,88 +154,7 @@ export class AdamW {
       const g = grads[name];
       if (g != null && g.shape.join(',') !== p.shape.join(',')) throw new Error(`AdamW.apply: gradient of ${name} has shape [${g.shape}], parameter [${p.shape}]`);
     }
-    if (resolveArithmetic(this.config.arithmetic) === 'host') {
-      this.moveStateToHost();
-      this.applyHost(grads);
-    } else {
-      this.moveStateToTensors();
-      this.applyTensors(grads);
-    }
-  }
-
-  private applyTensors(grads: Readonly<Record<string, tf.Tensor | null | undefined>>): void {
-    const { lr, beta1, beta2, eps, weightDecay } = this.config;
-    for (const [name, p] of this.params) {
-      const g = grads[name];
-      if (g == null) continue;
-      const slot = this.slot(name, p);
-      slot.step += 1;
-      const t = slot.step;
-      // Scalars computed in float64 in JS, then used as float32 constants (torch computes them in Python floats too).
-      const decay = 1 - lr * weightDecay;
-      const stepSize = lr / (1 - beta1 ** t);
-      const bc2Sqrt = Math.sqrt(1 - beta2 ** t);
-      tf.tidy(() => {
-        const m = tf.add(tf.mul(slot.m, beta1), tf.mul(g, 1 - beta1));
-        const v = tf.add(tf.mul(slot.v, beta2), tf.mul(tf.mul(g, g), 1 - beta2));
-        const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), eps);
-        const decayed = weightDecay === 0 ? p : tf.mul(p, decay);
-        const next = tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize));
-        slot.m.assign(m);
-        slot.v.assign(v);
-        p.assign(next);
-      });
-    }
-    this.updateEma();
-  }
-
-  /**
-   * The same step in float64 JavaScript numbers, one loop per parameter (decay, moments, update and EMA in one
-   * pass). Never writes into a `dataSync()` result: on the cpu backend it is the tensor's own storage, and so is an
-   * array handed to `tf.tensor`, hence a fresh `next` array every step.
-   */
-  private applyHost(grads: Readonly<Record<string, tf.Tensor | null | undefined>>): void {
-    const { lr, beta1, beta2, weightDecay, ema } = this.config;
-    const decay = 1 - lr * weightDecay;
-    const ce = 1 - ema;
-    for (const [name, p] of this.params) {
-      const g = grads[name];
-      const shadow = ema > 0 ? this.hostShadows.get(name) : undefined;
-      if (g == null) {
-        // No update, but the weight average still moves towards the (unchanged) weight, as on tensors.
-        if (ema > 0) {
-          const pv = p.dataSync();
-          if (!shadow) this.hostShadows.set(name, Float32Array.from(pv));
-          else for (let i = 0; i < shadow.length; i++) shadow[i] = ema * shadow[i]! + ce * pv[i]!;
-        }
-        continue;
-      }
-      const slot = this.hostSlot(name, p.size);
-      slot.step += 1;
-      const t = slot.step;
-      const next = new Float32Array(p.size);
-      const stepSize = lr / (1 - beta1 ** t);
-      // 1 / sqrt(1 - beta2^t) as a factor: one division less per element (float64; the same to float32 rounding).
-      const invBc2Sqrt = 1 / Math.sqrt(1 - beta2 ** t);
-      hostUpdate(g.dataSync(), p.dataSync(), slot.m, slot.v, next, shadow ?? null, decay, stepSize, invBc2Sqrt, this.config);
-      if (ema > 0 && !shadow) this.hostShadows.set(name, next.slice()); // the average starts at the first updated weights
-      tf.tidy(() => {
-        p.assign(tf.tensor(next, p.shape, 'float32'));
-      });
-    }
-  }
-
-  /** shadow = d * shadow + (1 - d) * weight for every parameter (the shadow starts at the first weights). */
-  private updateEma(): void {
-    const d = this.config.ema;
-    if (d === 0) return;
-    tf.tidy(() => {
-      for (const [name, p] of this.params) {
-        const sh = this.shadows.get(name);
-        if (!sh) this.shadows.set(name, tf.variable(p, false));
-        else sh.assign(tf.add(tf.mul(sh, d), tf.mul(p, 1 - d)));
-      }
-    });
+    this.impl.apply(grads);
   }
 
   /**
@@ -260,18 +162,11 @@ export class AdamW {
    * Without an EMA (or before the first step) it just runs `fn`.
    */
   async withEmaWeights<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.shadows.size === 0 && this.hostShadows.size === 0) return fn();
-    const saved = new Map<string, tf.Tensor>();
+    const names = this.impl.emaNames();
+    if (names.length === 0) return fn();
+    const saved = new Map(names.map((name) => [name, tf.clone(this.params.get(name)!)]));
     try {
-      for (const [name, p] of this.params) {
-        const sh = this.shadows.get(name);
-        const hostSh = this.hostShadows.get(name);
-        if (!sh && !hostSh) continue;
-        saved.set(name, tf.clone(p));
-        if (sh) p.assign(sh);
-        // A copy: the cpu backend keeps the array it is given as the tensor's storage.
-        else tf.tidy(() => p.assign(tf.tensor(hostSh!.slice(), p.shape, 'float32')));
-      }
+      this.impl.assignEma();
       return await fn();
     } finally {
       for (const [name, t] of saved) {
@@ -284,33 +179,17 @@ export class AdamW {
   /**
    * A snapshot of the optimizer state as named tensors for a checkpoint: `optimizer.m.<name>`, `optimizer.v.<name>`
    * and the scalar `optimizer.step.<name>` (float32: exact up to 2^24 steps) for every parameter that has state,
-   * and `optimizer.ema.<name>` when an EMA is kept. The same in both arithmetic modes. The tensors are new (clones
-   * share storage until the next update replaces it): the caller disposes them.
+   * and `optimizer.ema.<name>` when an EMA is kept. The same in both arithmetics. The tensors are new: the caller
+   * disposes them.
    */
   state(): Record<string, tf.Tensor> {
-    const out: Record<string, tf.Tensor> = {};
-    const shapeOf = (name: string) => this.params.get(name)!.shape;
-    const fromHost = (a: Float32Array, name: string) => tf.tensor(a.slice(), shapeOf(name), 'float32'); // a copy: `a` changes in place
-    for (const [name, sh] of this.shadows) out[`${OPTIMIZER_PREFIX}ema.${name}`] = tf.clone(sh);
-    for (const [name, sh] of this.hostShadows) out[`${OPTIMIZER_PREFIX}ema.${name}`] = fromHost(sh, name);
-    for (const [name, s] of this.slots) {
-      out[`${OPTIMIZER_PREFIX}m.${name}`] = tf.clone(s.m);
-      out[`${OPTIMIZER_PREFIX}v.${name}`] = tf.clone(s.v);
-      out[`${OPTIMIZER_PREFIX}step.${name}`] = tf.scalar(s.step, 'float32');
-    }
-    for (const [name, s] of this.hostSlots) {
-      out[`${OPTIMIZER_PREFIX}m.${name}`] = fromHost(s.m, name);
-      out[`${OPTIMIZER_PREFIX}v.${name}`] = fromHost(s.v, name);
-      out[`${OPTIMIZER_PREFIX}step.${name}`] = tf.scalar(s.step, 'float32');
-    }
-    return out;
+    return this.impl.state();
   }
 
   /**
    * Replaces the whole optimizer state from checkpoint tensors (keys without the `optimizer.` prefix are ignored,
    * so a checkpoint's full tensor map can be passed). Values are copied: the caller keeps ownership of `tensors`.
-   * The state is loaded as tensors; in host mode the next `apply()` moves it to the host, like any other change of
-   * form (any saved state loads in either mode).
+   * A state saved in either arithmetic loads into either.
    * Throws when a state tensor names an unknown parameter, has the wrong shape, or lacks its partner.
    */
   async loadState(tensors: Readonly<Record<string, tf.Tensor>>): Promise<void> {
@@ -325,144 +204,24 @@ export class AdamW {
       if (dot < 0 || (kind !== 'm' && kind !== 'v' && kind !== 'step' && kind !== 'ema')) throw new Error(`optimizer state: unknown entry ${key}`);
       const p = this.params.get(name);
       if (!p) throw new Error(`optimizer state: ${key} names no parameter of this model`);
-      if (kind === 'ema') {
-        if (t.shape.join(',') !== p.shape.join(',')) throw new Error(`optimizer state: ${key} has shape [${t.shape}], expected [${p.shape}]`);
-        emas.set(name, t);
-        continue;
-      }
       const want = kind === 'step' ? '' : p.shape.join(',');
       if (t.shape.join(',') !== want) throw new Error(`optimizer state: ${key} has shape [${t.shape}], expected [${want}]`);
-      const e = found.get(name) ?? {};
-      e[kind] = t;
-      found.set(name, e);
+      if (kind === 'ema') emas.set(name, t);
+      else found.set(name, { ...found.get(name), [kind]: t });
     }
-    const steps = new Map<string, number>();
+    const slots = new Map<string, LoadedSlot>();
     for (const [name, e] of found) {
       if (!e.m || !e.v || !e.step) throw new Error(`optimizer state for ${name} is incomplete (needs m, v and step)`);
       const step = (await e.step.data())[0]!;
       if (!Number.isInteger(step) || step < 1) throw new Error(`optimizer state: step of ${name} is ${step}, expected an integer >= 1`);
-      steps.set(name, step);
+      slots.set(name, { m: e.m, v: e.v, step });
     }
-    this.disposeState();
-    for (const [name, e] of found) {
-      // A variable shares the loaded tensor's storage (reference counted): the caller may dispose its tensors.
-      const m = tf.variable(e.m!, false);
-      const v = tf.variable(e.v!, false);
-      this.slots.set(name, { m, v, step: steps.get(name)! });
-    }
-    for (const [name, t] of emas) this.shadows.set(name, tf.variable(t, false));
+    this.impl.load(slots, emas);
   }
 
   /** Frees the moment tensors and arrays (the parameters belong to their store). */
   dispose(): void {
-    this.disposeState();
-  }
-
-  private disposeState(): void {
-    for (const s of this.slots.values()) {
-      s.m.dispose();
-      s.v.dispose();
-    }
-    this.slots.clear();
-    for (const sh of this.shadows.values()) sh.dispose();
-    this.shadows.clear();
-    this.hostSlots.clear();
-    this.hostShadows.clear();
-  }
-
-  /** Moves tensor state (moments, EMA) into Float32Arrays: synchronous reads, copied, variables disposed. */
-  private moveStateToHost(): void {
-    if (this.slots.size === 0 && this.shadows.size === 0) return;
-    const read = (t: tf.Tensor) => Float32Array.from(t.dataSync());
-    for (const [name, s] of this.slots) {
-      this.hostSlots.set(name, { m: read(s.m), v: read(s.v), step: s.step });
-      s.m.dispose();
-      s.v.dispose();
-    }
-    this.slots.clear();
-    for (const [name, sh] of this.shadows) {
-      this.hostShadows.set(name, read(sh));
-      sh.dispose();
-    }
-    this.shadows.clear();
-  }
-
-  /** Moves host state into tf.Variables (each takes the array as its storage where the backend allows). */
-  private moveStateToTensors(): void {
-    if (this.hostSlots.size === 0 && this.hostShadows.size === 0) return;
-    const upload = (a: Float32Array, name: string) => tf.tidy(() => tf.variable(tf.tensor(a, this.params.get(name)!.shape, 'float32'), false));
-    for (const [name, s] of this.hostSlots) this.slots.set(name, { m: upload(s.m, name), v: upload(s.v, name), step: s.step });
-    this.hostSlots.clear();
-    for (const [name, sh] of this.hostShadows) this.shadows.set(name, upload(sh, name));
-    this.hostShadows.clear();
-  }
-
-  private slot(name: string, p: tf.Variable): SlotState<tf.Variable> {
-    let s = this.slots.get(name);
-    if (!s) {
-      s = {
-        m: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
-        v: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
-        step: 0,
-      };
-      this.slots.set(name, s);
-    }
-    return s;
-  }
-
-  private hostSlot(name: string, size: number): SlotState<Float32Array> {
-    let s = this.hostSlots.get(name);
-    if (!s) {
-      s = { m: new Float32Array(size), v: new Float32Array(size), step: 0 };
-      this.hostSlots.set(name, s);
-    }
-    return s;
-  }
-}
-
-/**
- * One host AdamW step of one parameter, in float64 per element: reads `gv` (gradient) and `pv` (weights), updates
- * the moments `m`, `v` in place, writes the new weights to `next` and, with a `shadow`, moves the EMA towards them
- * (shadow = d * shadow + (1 - d) * next, as float32 weights). A plain function over typed arrays, so V8 compiles
- * one tight loop.
- */
-function hostUpdate(
-  gv: ArrayLike<number>,
-  pv: ArrayLike<number>,
-  m: Float32Array,
-  v: Float32Array,
-  next: Float32Array,
-  shadow: Float32Array | null,
-  decay: number,
-  stepSize: number,
-  invBc2Sqrt: number,
-  c: ResolvedAdamWConfig,
-): void {
-  const { beta1, beta2, eps, ema } = c;
-  const c1 = 1 - beta1;
-  const c2 = 1 - beta2;
-  const n = next.length;
-  if (shadow === null) {
-    for (let i = 0; i < n; i++) {
-      const gi = gv[i]!;
-      const mi = beta1 * m[i]! + c1 * gi;
-      const vi = beta2 * v[i]! + c2 * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
-      next[i] = pv[i]! * decay - stepSize * (mi / (Math.sqrt(vi) * invBc2Sqrt + eps));
-    }
-    return;
-  }
-  const ce = 1 - ema;
-  for (let i = 0; i < n; i++) {
-    const gi = gv[i]!;
-    const mi = beta1 * m[i]! + c1 * gi;
-    const vi = beta2 * v[i]! + c2 * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    const pn = Math.fround(pv[i]! * decay - stepSize * (mi / (Math.sqrt(vi) * invBc2Sqrt + eps)));
-    next[i] = pn;
-    shadow[i] = ema * shadow[i]! + ce * pn;
+    this.impl.dispose();
   }
 }
 

@@ -8,6 +8,7 @@ export {
   ADAMW_DEFAULTS,
   OPTIMIZER_PREFIX,
   resolveAdamWConfig,
+  optimizerConfigFor,
   resolveArithmetic,
   type AdamWArithmetic,
   type AdamWConfig,

@@ -1,6 +1,6 @@
 import { ConfigError, mixSeeds, type TrainableLM } from '@tarm/core';
 import { SEED_PURPOSE, sequenceLength, type Task } from '@tarm/tasks';
-import { AdamW, type AdamWConfig } from './adamw.js';
+import { AdamW, optimizerConfigFor, type AdamWConfig } from './adamw.js';
 import { disposeBatch, trainingTensorBatch } from './batch.js';
 import { trainStep } from './step.js';
 
@@ -41,7 +41,10 @@ export interface TrainOptions {
   readonly steps: number;
   /** Run seed: drives the batch stream and the per-step dropout seeds. */
   readonly seed: number;
-  /** AdamW settings, or an optimizer (e.g. with state restored from a checkpoint) to continue with. */
+  /**
+   * AdamW settings (fields left unset take the model's `optimizerDefaults`, then AdamW's defaults), or an optimizer
+   * (e.g. with state restored from a checkpoint) to continue with.
+   */
   readonly optimizer?: AdamWConfig | AdamW;
   /** Evaluate every this many steps (and always after the final step). */
   readonly evalEvery: number;
@@ -135,7 +138,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   checkPositiveInt('train.startStep', startStep, 0);
   if (startStep > steps) throw new ConfigError('train.startStep', `at most train.steps (${steps})`, startStep);
 
-  const optimizer = opts.optimizer instanceof AdamW ? opts.optimizer : new AdamW(model.params, opts.optimizer);
+  const optimizer = opts.optimizer instanceof AdamW ? opts.optimizer : new AdamW(model.params, optimizerConfigFor(model, opts.optimizer));
   const tokensPerStep = batchSize * sequenceLength(task, length);
   const t0 = performance.now();
   let stepMs = 0;

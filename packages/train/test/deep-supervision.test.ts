@@ -1,17 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { useBackend } from '@tarm/core';
+import { expect, it } from 'vitest';
+import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
 import { createModel } from '@tarm/recursion';
 import { getTask } from '@tarm/tasks';
 import { AdamW, trainStep, trainingTensorBatch, disposeBatch, train } from '../src/index.js';
 
-beforeAll(async () => {
-  await useBackend('cpu');
-});
-
 const tiny = { dModel: 8, nHeads: 2, budget: 12, dropout: 0, contextLength: 16 } as const;
 
-describe('deep supervision in the trainer', () => {
+describeOnBackends('deep supervision in the trainer', ['cpu'], () => {
   it('takes one optimizer step per segment (N_sup per batch) and leaks nothing', async () => {
     const m = createModel({ ...tiny, model: 'ar-trm', deepSupervision: 2 }, 1);
     const opt = new AdamW(m.params, { lr: 1e-3 });
@@ -19,16 +15,14 @@ describe('deep supervision in the trainer', () => {
     const r = await trainStep(m, opt, batch, 5);
     expect(opt.stepOf('block.attn.qkv.weight')).toBe(2);
     expect(r.stats.lastLoss).toBeTypeOf('number');
-    const before = tf.memory().numTensors;
-    await trainStep(m, opt, batch, 6);
-    expect(tf.memory().numTensors).toBe(before);
+    await expectNoLeaks(() => trainStep(m, opt, batch, 6));
     disposeBatch(batch);
     opt.dispose();
     m.dispose();
   });
 });
 
-describe('EMA of the weights', () => {
+describeOnBackends('EMA of the weights', ['cpu'], () => {
   it('evaluates with the averaged weights and puts the trained ones back; the average survives a state round trip', async () => {
     const m = createModel({ ...tiny, model: 'dense', budget: 1 }, 1);
     const opt = new AdamW(m.params, { lr: 1e-2, ema: 0.9 });
@@ -56,5 +50,34 @@ describe('EMA of the weights', () => {
     opt.dispose();
     opt2.dispose();
     m.dispose();
+  });
+});
+
+describeOnBackends("a rung's optimizer defaults in the library", ['cpu'], () => {
+  it("createModel + train give trm-faithful its EMA of 0.999 (others none); the caller's setting wins", async () => {
+    const task = getTask('copy');
+    const run = async (model: 'trm-faithful' | 'ar-trm', optimizer?: { ema?: number; lr?: number }) => {
+      const m = createModel({ ...tiny, model, deepSupervision: 1 }, 1);
+      const res = await train({ model: m, task, length: 3, batchSize: 2, steps: 1, seed: 1, evalEvery: 1, optimizer });
+      const state = res.optimizer.state();
+      const out = { ema: res.optimizer.config.ema, lr: res.optimizer.config.lr, emaTensors: Object.keys(state).filter((k) => k.startsWith('optimizer.ema.')).length };
+      tf.dispose(Object.values(state));
+      res.optimizer.dispose();
+      m.dispose();
+      return out;
+    };
+    const paramCount = (model: 'trm-faithful' | 'ar-trm') => {
+      const m = createModel({ ...tiny, model }, 1);
+      const n = m.params.names().length;
+      m.dispose();
+      return n;
+    };
+    const faithful = createModel({ ...tiny, model: 'trm-faithful' }, 1);
+    expect(faithful.optimizerDefaults).toEqual({ ema: 0.999 });
+    faithful.dispose();
+    expect(await run('trm-faithful')).toEqual({ ema: 0.999, lr: 3e-4, emaTensors: paramCount('trm-faithful') });
+    expect(await run('trm-faithful', { lr: 1e-3, ema: undefined })).toEqual({ ema: 0.999, lr: 1e-3, emaTensors: paramCount('trm-faithful') });
+    expect(await run('trm-faithful', { ema: 0 })).toEqual({ ema: 0, lr: 3e-4, emaTensors: 0 });
+    expect(await run('ar-trm')).toEqual({ ema: 0, lr: 3e-4, emaTensors: 0 });
   });
 });

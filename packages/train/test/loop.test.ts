@@ -1,15 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, useBackend } from '@tarm/core';
+import { expect, it } from 'vitest';
+import { ConfigError } from '@tarm/core';
+import { describeOnBackends } from '@tarm/test-utils/vitest';
 import { copy, evaluationSet, encodeExamples, sequenceLength } from '@tarm/tasks';
 import { AdamW, train, type EvalRecord, type StepInfo } from '../src/index.js';
 import { createTinyLM, paramValues } from './helpers/tiny-model.js';
 
-beforeAll(() => useBackend('cpu'));
-
 const base = { task: copy, length: 3, batchSize: 8, seed: 1337 } as const;
 
-describe('train', () => {
+describeOnBackends('train', ['cpu'], () => {
   it('keeps the tensor count flat over 50 steps and reports B*T tokens per step', async () => {
     const lm = createTinyLM();
     const counts: number[] = [];

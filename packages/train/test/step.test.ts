@@ -1,14 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { useBackend } from '@tarm/core';
+import { expect, it } from 'vitest';
+import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
 import { copy } from '@tarm/tasks';
 import { AdamW, disposeBatch, trainStep, trainingTensorBatch } from '../src/index.js';
 import { createTinyLM } from './helpers/tiny-model.js';
 import { createModel, defineModelConfig } from '@tarm/recursion';
 
-beforeAll(() => useBackend('cpu'));
-
-describe('trainStep', () => {
+describeOnBackends('trainStep', ['cpu'], () => {
   it('updates reached parameters, leaves unreached ones untouched (torch skips grad=None), reads stats, leaks nothing', async () => {
     const lm = createTinyLM({ unused: true });
     const opt = new AdamW(lm.params, { lr: 1e-2, weightDecay: 0.1 });
@@ -19,9 +17,7 @@ describe('trainStep', () => {
     const unused0 = Array.from(lm.params.get('unused.weight').dataSync());
     const tok0 = Array.from(lm.params.get('embed.token').dataSync());
     const r1 = await trainStep(lm, opt, batch, 123);
-    const n1 = tf.memory().numTensors;
-    const r2 = await trainStep(lm, opt, batch, 124);
-    expect(tf.memory().numTensors).toBe(n1);
+    const r2 = await expectNoLeaks(() => trainStep(lm, opt, batch, 124));
     expect(Number.isFinite(r1.loss)).toBe(true);
     expect(r2.loss).toBeLessThan(r1.loss);
     expect(r1.stats).toEqual({ maskedTokens: 16 }); // 4 rows x (3 answer chars + newline)
@@ -52,7 +48,7 @@ describe('trainStep', () => {
   });
 });
 
-describe('trainStep with microBatch (gradient accumulation)', () => {
+describeOnBackends('trainStep with microBatch (gradient accumulation)', ['cpu'], () => {
   /** The gradients trainStep hands the optimizer, one record per update (the weights stay as they are). */
   const captured = async (model: ReturnType<typeof createModel>, microBatch?: number) => {
     const updates: Record<string, number[]>[] = [];
@@ -67,9 +63,7 @@ describe('trainStep with microBatch (gradient accumulation)', () => {
     it(`${model}: pieces of 3 + 3 + 2 rows give the full batch's gradient, loss and reached parameters`, async () => {
       const m = createModel(defineModelConfig({ model, dModel: 16, nHeads: 2, budget: 12, dropout: 0, haltExploration: 0, contextLength: 32, vocabSize: 14 }), 5);
       const full = await captured(m);
-      const n = tf.memory().numTensors;
-      const split = await captured(m, 3);
-      expect(tf.memory().numTensors).toBe(n); // the slices, weighted gradients and carries are all released
+      const split = await expectNoLeaks(() => captured(m, 3)); // the slices, weighted gradients and carries are all released
       expect(split.updates.length).toBe(full.updates.length); // one update per deep-supervision segment
       expect(split.noGradient).toEqual(full.noGradient);
       expect(split.loss).toBeCloseTo(full.loss, 5);

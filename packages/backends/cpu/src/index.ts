@@ -6,6 +6,7 @@ import { selectTfBackend } from '@tarm/core';
 export const adapter: BackendAdapter = {
   name: 'cpu',
   tfName: 'cpu',
+  capabilities: { hostOptimizer: true }, // every op allocates in JavaScript: one float64 loop is cheaper
   async setup() {
     await import('@tensorflow/tfjs-backend-cpu');
     await selectTfBackend('cpu');

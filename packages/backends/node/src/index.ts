@@ -36,6 +36,7 @@ let loaded: NodePackage | undefined;
 export const adapter: BackendAdapter = {
   name: 'node',
   tfName: 'tensorflow',
+  capabilities: { hostOptimizer: true }, // every op is a libtensorflow eager call (~10-60 us of dispatch)
   async setup() {
     if (!loaded) {
       const pkg = pickNodePackage();

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { BackendError } from '@tarm/core';
+import { expectNoLeaks } from '@tarm/test-utils/vitest';
 import { adapter, explainLoadError, pickNodePackage } from '../src/index.js';
 
 describe('explainLoadError', () => {
@@ -41,6 +42,10 @@ test('tfjs-node-gpu is preferred when installed', () => {
   expect(pickNodePackage((p) => p === '@tensorflow/tfjs-node-gpu' || p === '@tensorflow/tfjs-node')).toBe('@tensorflow/tfjs-node-gpu');
   expect(pickNodePackage((p) => p === '@tensorflow/tfjs-node')).toBe('@tensorflow/tfjs-node');
   expect(pickNodePackage(() => false)).toBeUndefined();
+});
+
+test('declares host-side optimizer arithmetic (per-op dispatch costs more than the reads)', () => {
+  expect(adapter.capabilities).toEqual({ hostOptimizer: true });
 });
 
 test('setup either selects the tensorflow backend or throws a BackendError that says how to fix it', async () => {
@@ -94,9 +99,9 @@ describe('fused kernels (LayerNorm as FusedBatchNormV3, column sums as BiasAddGr
     expect(dXhat).toBeLessThan(1e-5);
     expect(dDx).toBeLessThan(1e-5);
     expect(dSums).toBeLessThan(1e-4);
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 3; i++) run();
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoLeaks(() => {
+      for (let i = 0; i < 3; i++) run();
+    });
     const i32 = tf.zeros([4, 3], 'int32');
     const x3 = tf.zeros([2, 4, 3]);
     expect(() => tf.engine().runKernel(FUSED_KERNELS.sumRows, { x: i32 })).toThrow(/TarmSumRows: inputs must be float32, got int32/);

@@ -1,6 +1,8 @@
 import type { BackendAdapter, BackendOptions } from '@tarm/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { FUSED_KERNELS, geluGradInto, geluInto, layerNormGradInto, layerNormInto, selectTfBackend, sumRowsInto } from '@tarm/core';
+import { FUSED_KERNELS, selectTfBackend } from '@tarm/core';
+import { geluGradInto, geluInto } from './gelu-math.js';
+import { layerNormGradInto, layerNormInto, sumRowsInto } from './norm-math.js';
 
 let identityShared = false;
 
@@ -132,6 +134,9 @@ export const adapter: BackendAdapter = {
   name: 'wasm',
   tfName: 'wasm',
   memoryLimitBytes: 4294901760, // the wasm32 heap's maximum (Emscripten's getHeapMax in tfjs-backend-wasm 4.22)
+  // XNNPACK's fast path wants plain 2-D matMuls (platform.md); its reads copy out of the heap, so AdamW stays on
+  // tensors (docs/decisions.md)
+  capabilities: { matMulTransposeFlags: false, batchedMatMul: false, sumOverRows: false },
   async setup(options?: BackendOptions) {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     const inNode = typeof process !== 'undefined' && process.versions?.node !== undefined;

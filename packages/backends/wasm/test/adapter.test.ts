@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { useBackend } from '@tarm/core';
+import { backendCapabilities, DEFAULT_CAPABILITIES, useBackend } from '@tarm/core';
+import { expectNoLeaks } from '@tarm/test-utils/vitest';
 import { adapter } from '../src/index.js';
 
 describe('@tarm/backend-wasm', () => {
@@ -9,6 +10,7 @@ describe('@tarm/backend-wasm', () => {
     expect(tf.getBackend()).toBe(adapter.tfName);
     await useBackend('wasm');
     expect(tf.getBackend()).toBe(adapter.tfName);
+    expect(backendCapabilities()).toEqual({ ...DEFAULT_CAPABILITIES, matMulTransposeFlags: false, batchedMatMul: false, sumOverRows: false });
     const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(x, x)))(tf.tensor1d([1, 2, 3]));
     expect(Array.from(await g.data())).toEqual([2, 4, 6]);
   });
@@ -41,9 +43,9 @@ describe('fused kernels over the wasm heap', () => {
     expect(dDx).toBeLessThan(1e-5);
     expect(dSums).toBeLessThan(1e-4);
     expect(sumsShape).toBe('24');
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 3; i++) run();
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoLeaks(() => {
+      for (let i = 0; i < 3; i++) run();
+    });
     const i32 = tf.zeros([4, 3], 'int32');
     const x3 = tf.zeros([2, 4, 3]);
     expect(() => tf.engine().runKernel(FUSED_KERNELS.sumRows, { x: i32 })).toThrow(/TarmSumRows: inputs must be float32, got int32/);

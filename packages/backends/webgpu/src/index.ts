@@ -123,6 +123,7 @@ async function checkBrowserGpu(): Promise<void> {
 export const adapter: BackendAdapter = {
   name: 'webgpu',
   tfName: 'webgpu',
+  capabilities: { syncReads: false }, // in Node tfjs-backend-webgpu reads only asynchronously
   async setup() {
     if (!chosen) {
       if (isNode()) await setupDawn();

@@ -13,6 +13,10 @@ test('Dawn attempts: platform default first, then OpenGL ES compatibility; TARM_
   ]);
 });
 
+test('declares no synchronous reads (tfjs-backend-webgpu in Node reads only asynchronously)', () => {
+  expect(adapter.capabilities).toEqual({ syncReads: false });
+});
+
 test('setup either selects webgpu (async reads work) or throws a BackendError', async () => {
   try {
     await adapter.setup();

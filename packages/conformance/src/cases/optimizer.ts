@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, mixSeeds, type TensorBatch } from '@tarm/core';
 import { causalMask } from '@tarm/layers';
-import { AdamW, resolveArithmetic, type AdamWConfig } from '@tarm/train';
+import { AdamW, type AdamWConfig } from '@tarm/train';
+import { AdamW64 } from '@tarm/test-utils';
 import type { ConformanceCase } from '../harness.js';
 import { TINY_STACK, layerStack, shiftBatch } from './layers.js';
 
@@ -12,32 +13,6 @@ import { TINY_STACK, layerStack, shiftBatch } from './layers.js';
  */
 const CONFIG = { lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-3, weightDecay: 0.1, ema: 0.9 } as const satisfies AdamWConfig;
 const STEPS = 2;
-
-/** torch.optim.AdamW in float64 for one parameter (the gradients and start weights read from the backend). */
-class Reference {
-  readonly m: Float64Array;
-  readonly v: Float64Array;
-  ema: Float64Array | undefined;
-  t = 0;
-  constructor(readonly p: Float64Array) {
-    this.m = new Float64Array(p.length);
-    this.v = new Float64Array(p.length);
-  }
-  step(g: ArrayLike<number>): void {
-    const { lr, beta1, beta2, eps, weightDecay, ema } = CONFIG;
-    this.t += 1;
-    const bc1 = 1 - beta1 ** this.t;
-    const bc2 = 1 - beta2 ** this.t;
-    for (let i = 0; i < this.p.length; i++) {
-      this.p[i] = this.p[i]! * (1 - lr * weightDecay);
-      this.m[i] = beta1 * this.m[i]! + (1 - beta1) * g[i]!;
-      this.v[i] = beta2 * this.v[i]! + (1 - beta2) * g[i]! * g[i]!;
-      this.p[i] = this.p[i]! - (lr / bc1) * (this.m[i]! / (Math.sqrt(this.v[i]!) / Math.sqrt(bc2) + eps));
-    }
-    if (!this.ema) this.ema = Float64Array.from(this.p);
-    else for (let i = 0; i < this.p.length; i++) this.ema[i] = ema * this.ema[i]! + (1 - ema) * this.p[i]!;
-  }
-}
 
 /** Largest |got - want| over the largest |want| (0 for two zero arrays). */
 function scaledError(got: ArrayLike<number>, want: ArrayLike<number>): number {
@@ -71,9 +46,9 @@ export const OPTIMIZER_CASES: ConformanceCase[] = [
       const model = layerStack(TINY_STACK, seed);
       const entries = model.params.entries();
       const opt = new AdamW(model.params, CONFIG);
-      const arithmetic = resolveArithmetic(opt.config.arithmetic);
-      const refs = new Map<string, Reference>();
-      for (const [name, v] of entries) refs.set(name, new Reference(Float64Array.from(await v.data())));
+      const arithmetic = opt.arithmetic;
+      const refs = new Map<string, AdamW64>();
+      for (const [name, v] of entries) refs.set(name, new AdamW64(Float64Array.from(await v.data()), CONFIG));
       const d = shiftBatch(new Rng(mixSeeds(seed, 11)), 4, TINY_STACK.context, TINY_STACK.vocab);
       const batch: TensorBatch = {
         inputs: tf.tensor2d(d.inputs, [d.B, d.T], 'int32'),

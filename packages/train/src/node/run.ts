@@ -4,7 +4,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ConfigError, type TrainableLM } from '@tarm/core';
 import { loadCheckpoint, readJsonIfExists, saveCheckpoint, writeJsonAtomic } from '@tarm/core/node';
 import { getTask, type Task } from '@tarm/tasks';
-import { AdamW, OPTIMIZER_PREFIX } from '../adamw.js';
+import { AdamW, OPTIMIZER_PREFIX, optimizerConfigFor } from '../adamw.js';
 import { checkSchedule, train, type EvalRecord, type StepInfo } from '../loop.js';
 import { appendJsonLine, readJsonLines, syncFile, writeJsonLinesAtomic } from './jsonl.js';
 import { RunFolderError, firstDifference, toJson, type RunConfig } from './run-config.js';
@@ -169,7 +169,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   const model = opts.createModel();
   let optimizer: AdamW | undefined;
   try {
-    optimizer = new AdamW(model.params, t.optimizer);
+    optimizer = new AdamW(model.params, optimizerConfigFor(model, t.optimizer));
     let startStep = 0;
     let wallOffset = 0;
     let lastLoss = NaN;
