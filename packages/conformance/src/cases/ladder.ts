@@ -29,7 +29,11 @@ async function aimHalting(m: LadderModel, ids: tf.Tensor2D, seed: number): Promi
   proj!.dispose();
   const units = m.p.halt && !m.config.haltLoss ? all.filter((_, r) => r % T === 0) : all;
   const s = [...units].sort((a, b) => a - b);
-  const median = (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
+  // Between two neighbouring units, never on one: a unit exactly at the threshold (an odd count's middle, e.g.
+  // ar-trm's 3 sequences) halts or not by float rounding, which differs between backends and between the full
+  // pass and the cache.
+  const i = (s.length - 1) >> 1;
+  const median = s.length > 1 ? (s[i]! + s[i + 1]!) / 2 : s[0]!;
   tf.tidy(() => unit.weight.assign(tf.mul(unit.weight, median < 0 ? -1 : 1)));
   tf.tidy(() => unit.bias.assign(tf.fill([1], (m.p.act ? 14 : 0) - Math.abs(median))));
 }
