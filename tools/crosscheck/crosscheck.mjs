@@ -108,7 +108,7 @@ const backend = o.backend ?? 'node';
 const jobs = num(o, 'jobs', 1);
 const out = resolve(o.out ?? join(ROOT, 'docs/results/crosscheck'));
 const tag = `L${cfg.length}-d${cfg.dModel}-h${cfg.heads}-steps${cfg.steps}-batch${cfg.batch}-lr${cfg.lr}-drop${cfg.dropout}-n${cfg.evalN}`;
-const runsDir = join(out, 'runs', tag);
+const runsDir = join(out, 'cells', tag);
 const authors = o.authors ? resolve(o.authors) : undefined;
 const python = o.python ?? 'python3';
 if (!o['table-only'] && side !== 'tarm') {
@@ -147,7 +147,7 @@ async function runOne(s, rung, task, budget, seed) {
     if (r.code !== 0) return console.error(`tarm ${rung} ${task} b${budget} s${seed} failed (${r.code}):\n${r.err.slice(-2000)}`);
     const sum = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
     const ev = sum.evals[String(cfg.length)];
-    writeAtomic(file, JSON.stringify({ side: 'tarm', rung, task, budget, seed, charAcc: ev.charAcc, exactMatch: ev.exactMatch, finalLoss: sum.loss, wallSeconds: sum.wallSeconds, command: `node ${args.join(' ')}` }) + '\n');
+    writeAtomic(file, JSON.stringify({ side: 'tarm', rung, task, budget, seed, charAcc: ev.charAcc, exactMatch: ev.exactMatch, finalLoss: sum.loss, wallSeconds: sum.wallSeconds, command: `node ${args.slice(0, -1).join(' ')} <dir>` }) + '\n');
     rmSync(dir, { recursive: true, force: true });
   } else {
     const tmp = file + '.raw';
@@ -156,7 +156,7 @@ async function runOne(s, rung, task, budget, seed) {
     if (r.code !== 0) return console.error(`authors ${AUTHORS_MODEL[rung]} ${task} b${budget} s${seed} failed (${r.code}):\n${r.err.slice(-2000)}`);
     const raw = JSON.parse(readFileSync(tmp, 'utf8'));
     const ev = raw.eval[String(cfg.length)];
-    writeAtomic(file, JSON.stringify({ side: 'authors', rung, authorsModel: AUTHORS_MODEL[rung], task, budget, seed, charAcc: ev.char_acc, exactMatch: ev.seq_acc, finalLoss: raw.finalLoss, compute: raw.compute, wallSeconds: raw.trainSeconds, command: `${python} ${args.slice(0, -2).join(' ')}` }) + '\n');
+    writeAtomic(file, JSON.stringify({ side: 'authors', rung, authorsModel: AUTHORS_MODEL[rung], task, budget, seed, charAcc: ev.char_acc, exactMatch: ev.seq_acc, finalLoss: raw.finalLoss, compute: raw.compute, wallSeconds: raw.trainSeconds, command: `${python} ${args.slice(0, -2).join(' ').replace(authors, '<checkout>').replace(ROOT + '/', '')}` }) + '\n');
     rmSync(tmp, { force: true });
   }
   console.log(`${s} ${rung} ${task} b${budget} s${seed}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
@@ -182,7 +182,7 @@ function writeTable() {
     `${cfg.steps} steps, batch ${cfg.batch}, AdamW lr ${cfg.lr} (weight decay 0.01), dropout ${cfg.dropout}, sampled decoding (T = 1), ${cfg.evalN} evaluation problems.`,
     `tarm: \`node apps/cli/dist/main.js train --model <rung> --task <task> --budget <B> --seed <s> ...\` (backend ${backend}); authors: \`tools/crosscheck/authors_run.py --model <theirs> ...\`.`,
     `Per seed: character accuracy % / final training loss (the last step's batch). Success: accuracy >= ${SUCCESS * 100}%. p: two-sided Fisher exact test on the success counts.`,
-    'The exact command of every run is in its JSON file under runs/.',
+    'The exact command of every run is in its JSON file under cells/.',
     '',
     '| rung (authors) | task | B | tarm acc % (seeds) | tarm final loss | authors acc % | authors final loss | success tarm | success authors | Fisher p |',
     '|---|---|---|---|---|---|---|---|---|---|',
