@@ -187,7 +187,15 @@ function writeTable() {
     '| rung (authors) | task | B | tarm acc % (seeds) | tarm final loss | authors acc % | authors final loss | success tarm | success authors | Fisher p |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
-  for (const task of tasks) for (const budget of budgets) for (const rung of rungs) {
+  // every cell with a result on either side (not only the ones this invocation runs), in ladder order
+  const present = new Set();
+  for (const s of ['tarm', 'authors']) {
+    const d = join(runsDir, s);
+    if (existsSync(d)) for (const f of readdirSync(d)) { const m = /^(.+)-(copy|reverse|addition)-b(\d+)-s-?\d+\.json$/.exec(f); if (m) present.add(`${m[2]} ${m[3]} ${m[1]}`); }
+  }
+  const order = Object.keys(AUTHORS_MODEL);
+  const cells = [...present].map((k) => k.split(' ')).sort((a, b) => a[0].localeCompare(b[0]) || a[1] - b[1] || order.indexOf(a[2]) - order.indexOf(b[2]));
+  for (const [task, budget, rung] of cells) {
     const t = readCell('tarm', rung, task, budget);
     const a = readCell('authors', rung, task, budget);
     if (!t.length && !a.length) continue;
