@@ -13,6 +13,7 @@
 // `npm run build` first (the tarm side runs apps/cli/dist/main.js).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -140,7 +141,7 @@ async function runOne(s, rung, task, budget, seed) {
   mkdirSync(dirname(file), { recursive: true });
   const t0 = Date.now();
   if (s === 'tarm') {
-    const dir = join(runsDir, 'tarm', '.work', `${rung}-${task}-b${budget}-s${seed}`);
+    const dir = join(tmpdir(), 'tarm-crosscheck', tag, `${rung}-${task}-b${budget}-s${seed}`); // the run folder, removed after
     rmSync(dir, { recursive: true, force: true });
     const args = tarmArgs(rung, task, budget, seed, dir);
     const r = await run('node', args);
