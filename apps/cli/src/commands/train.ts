@@ -175,10 +175,10 @@ export function chooseMicroBatch(flags: TrainFlags, model: ModelConfig, backend:
 /** A backend that ran out of memory mid-run, as an error that names the fix; undefined for any other error. */
 function outOfMemory(e: unknown, backend: Pick<ResolvedBackend, 'name' | 'memoryLimitBytes'>, microBatch: number): TarmError | undefined {
   const message = e instanceof Error ? e.message : String(e);
-  if (!/memory access out of bounds|Aborted\(\)|out of memory|OOM|Cannot allocate|Array buffer allocation failed/i.test(message)) return undefined;
+  if (!/memory access out of bounds|Aborted\(\)|out of memory|\bOOM\b|Cannot allocate|Array buffer allocation failed/i.test(message)) return undefined;
   const limit = backend.memoryLimitBytes === undefined ? '' : ` (its limit is ${gib(backend.memoryLimitBytes)})`;
   return new TarmError(
-    `the ${backend.name} backend ran out of memory during training${limit}: rerun in a new --out with a smaller --micro-batch ` +
-      `than ${microBatch}, or use --backend node; the run folder keeps its last checkpoint (${message.split('\n')[0]})`,
+    `the ${backend.name} backend ran out of memory${limit}; the run folder keeps its last checkpoint. Use --backend node, ` +
+      `or rerun in a new --out with a --micro-batch smaller than ${microBatch} (${message.split('\n')[0]})`,
   );
 }
