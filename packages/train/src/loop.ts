@@ -92,7 +92,7 @@ export interface TrainResult {
 }
 
 /** Steps counted from 1: the evaluation/checkpoint schedule is "every `every` steps, plus the final step". */
-function due(step: number, every: number, steps: number): boolean {
+export function due(step: number, every: number, steps: number): boolean {
   return step === steps || step % every === 0;
 }
 

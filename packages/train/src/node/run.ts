@@ -5,7 +5,7 @@ import { CheckpointError, ConfigError, type TrainableLM } from '@tarm/core';
 import { loadCheckpoint, readJsonIfExists, saveCheckpoint, writeJsonAtomic } from '@tarm/core/node';
 import { getTask, type Task } from '@tarm/tasks';
 import { AdamW, OPTIMIZER_PREFIX, optimizerConfigFor } from '../adamw.js';
-import { checkSchedule, train, type EvalRecord, type StepInfo } from '../loop.js';
+import { checkSchedule, due, train, type EvalRecord, type StepInfo } from '../loop.js';
 import { appendJsonLine, readJsonLines, syncFile, writeJsonLinesAtomic } from './jsonl.js';
 import { RunFolderError, firstDifference, toJson, type RunConfig } from './run-config.js';
 import { TensorBoardLog } from './tensorboard.js';
@@ -195,7 +195,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     }
     let lastEval: EvalLine | undefined = [...lines].reverse().find((l): l is EvalLine => l.kind === 'eval');
     // The checkpoint is written before its step's evaluation: a process that died while evaluating left it undone.
-    const evalDue = startStep > 0 && (startStep % t.evalEvery === 0 || startStep === t.steps);
+    const evalDue = startStep > 0 && due(startStep, t.evalEvery, t.steps);
     const evaluateStart = opts.evaluate !== undefined && evalDue && lastEval?.step !== startStep;
     const tb = opts.tensorboard ? await TensorBoardLog.open(outDir, t.task, lines, wallOffset) : undefined;
 
