@@ -7,6 +7,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerStudy } from './commands/study.js';
 import { registerEval } from './commands/eval.js';
 import { registerExport } from './commands/export.js';
+import { registerWorker } from './commands/worker.js';
 import { toUsageError, UsageError } from './errors.js';
 
 export function buildProgram(): Command {
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerStudy(program);
   registerEval(program);
   registerExport(program);
+  registerWorker(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

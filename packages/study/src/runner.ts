@@ -1,13 +1,13 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BACKEND_CHOICES, resolveBackend, type BackendChoice, type BackendName } from '@tarm/core';
 import { StudyError } from './errors.js';
-import { writeJsonAtomic } from './files.js';
-import { snapshot, studyGrid, trainArgs, type GridProgress, type RunState, type TrainMessage } from './grid.js';
+import { snapshot, studyGrid, type GridProgress, type RunState } from './grid.js';
 import { createGridProgress, type GridRenderer } from './progress.js';
-import { LOG_FILES, RUN_FILES, isFinished, isStarted, logsDir, numberField, readObject, runDir, runsDir } from './run-folder.js';
+import { RUN_FILES, isFinished, logsDir, numberField, readObject, runDir, runsDir } from './run-folder.js';
+import { trainRun } from './train-run.js';
 import { taskSettings, type Study } from './schema.js';
 import { lockStudy, openStudyFile, readStudyFile, STUDY_FILE, writeStudyFile, type Session } from './study-file.js';
 
@@ -76,7 +76,6 @@ export function planWorkers(o: { cores: number; runs: number; backend: BackendNa
   return { workers, threads };
 }
 
-const STDERR_TAIL_LINES = 30;
 const KILL_GRACE_MS = 5_000;
 
 /** Resumes the study a folder records (its study.json), with the same options as {@link runStudy}. */
@@ -152,69 +151,28 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
     const env = { ...(opts.env ?? process.env), ...(backend.name === 'node' && { TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: '1' }) };
 
     /** Runs one grid run to its end; never rejects. */
-    const runOne = (state: RunState): Promise<void> =>
-      new Promise((done) => {
-        const dir = runDir(outDir, state.id);
-        const logs = logsDir(outDir);
-        rmSync(join(logs, LOG_FILES.failed(state.id)), { force: true });
-        state.resumed = isStarted(dir);
-        state.status = 'running';
-        state.startedAt = Date.now();
-        const args = trainArgs(state, merged, { runDir: dir, backend: backend.name, resume: state.resumed });
-        const log = createWriteStream(join(logs, LOG_FILES.stderr(state.id)), { flags: 'a' });
-        log.write(`# ${new Date().toISOString()} ${process.execPath} ${[...(opts.nodeArgs ?? []), opts.cliEntry, ...args].join(' ')}\n`);
-        const child = fork(opts.cliEntry, args, { env, execArgv: [...(opts.nodeArgs ?? [])], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-        children.add(child);
-        emit({ kind: 'started', run: state });
-
-        let stderr = '';
-        child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-          log.write(d);
-          stderr = (stderr + d).slice(-16_384);
-        });
-        child.on('message', (m: TrainMessage) => {
-          if (m?.type === 'tarm:progress') {
-            state.firstStep ??= m.step;
-            Object.assign(state, { step: m.step, steps: m.steps, loss: m.loss, tokensPerSecond: m.tokensPerSecond });
-            if (m.acc !== undefined) state.acc = m.acc;
-            emit();
-          } else if (m?.type === 'tarm:result') state.result = m.result;
-        });
-        const finish = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
-          children.delete(child);
-          log.end();
-          Object.assign(state, { exitCode: code, signal, wallSeconds: (Date.now() - state.startedAt!) / 1000 });
-          if (aborted && !spawnError && !isFinished(dir)) {
-            // stopped by the abort (a child that stops on SIGTERM may exit 0): left resumable
-            state.status = 'pending';
-            done();
-            return;
-          }
-          if (code === 0 && isFinished(dir)) {
-            state.status = 'done';
-            state.step = state.steps;
-            if (state.result) writeJsonAtomic(join(logs, LOG_FILES.result(state.id)), state.result);
-          } else {
-            state.status = 'failed';
-            const tail = stderr.split('\n').map((l) => l.trim()).filter(Boolean).slice(-STDERR_TAIL_LINES);
-            if (spawnError) tail.push(`cannot start: ${spawnError.message}`);
-            else if (code === 0) tail.push(`tarm train exited 0 but wrote no ${RUN_FILES.summary} in ${dir}`);
-            state.stderrTail = tail.join('\n');
-            writeJsonAtomic(join(logs, LOG_FILES.failed(state.id)), { id: state.id, at: new Date().toISOString(), exitCode: code, signal, command: [process.execPath, opts.cliEntry, ...args], stderrTail: state.stderrTail });
-          }
-          saveSession();
-          emit({ kind: state.status === 'done' ? 'finished' : 'failed', run: state });
-          done();
-        };
-        let ended = false;
-        const end = (code: number | null, signal: NodeJS.Signals | null, e?: Error) => {
-          if (ended) return;
-          ended = true;
-          finish(code, signal, e);
-        };
-        child.on('error', (e) => end(null, null, e));
-        child.on('close', (code, signal) => end(code, signal));
+    const runOne = async (state: RunState): Promise<void> => {
+      let child: ChildProcess | undefined;
+      await trainRun(state, {
+        outDir,
+        study: merged,
+        cliEntry: opts.cliEntry,
+        backend: backend.name,
+        env,
+        nodeArgs: opts.nodeArgs,
+        onSpawn: (c) => {
+          child = c;
+          children.add(c);
+          emit({ kind: 'started', run: state });
+        },
+        onProgress: () => emit(),
+        stopped: () => aborted,
       });
+      if (child) children.delete(child);
+      if (state.status === 'pending') return;
+      saveSession();
+      emit({ kind: state.status === 'done' ? 'finished' : 'failed', run: state });
+    };
 
     emit();
     let next = 0;

@@ -6,15 +6,27 @@ import { StudyError } from './errors.js';
 import { writeJsonAtomic } from './files.js';
 import { StudySchema, type Study } from './schema.js';
 
-/** One invocation of `runStudy` on a study folder (a study resumed twice has three sessions). */
-export const SessionSchema = z.object({
-  startedAt: z.string(),
-  wallSeconds: z.number().min(0),
-  backend: z.enum(BACKEND_NAMES),
-  workers: z.int().min(1),
-  /** Threads per worker (the node backend's intra-op threads; 1 for wasm). */
-  threads: z.int().min(1),
-});
+/**
+ * One invocation of `runStudy` on a study folder (a study resumed twice has three sessions). A session that
+ * drove the study through a queue (@tarm/queue) records the queue (its URL without any password) instead of a
+ * backend and workers: each worker machine chose its own.
+ */
+export const SessionSchema = z.union([
+  z.object({
+    startedAt: z.string(),
+    wallSeconds: z.number().min(0),
+    backend: z.enum(BACKEND_NAMES),
+    workers: z.int().min(1),
+    /** Threads per worker (the node backend's intra-op threads; 1 for wasm). */
+    threads: z.int().min(1),
+  }),
+  z.object({
+    startedAt: z.string(),
+    wallSeconds: z.number().min(0),
+    /** `redis://host:port/db` (never the password) and the queue name. */
+    queue: z.string(),
+  }),
+]);
 export type Session = z.output<typeof SessionSchema>;
 
 /**

@@ -7,6 +7,7 @@ import { BACKEND_CHOICES, configDefiner } from '@tarm/core';
 import { DECODE_STRATEGIES, TASK_NAMES } from '@tarm/tasks';
 import { collectResults, loadStudy, PRESET_NAMES, readResults, resumeStudy, runStudy, StudyError, writeReport, writeResultsCsv, type StudyOverrides } from '@tarm/study';
 import { UsageError } from '../errors.js';
+import { loadQueue, queueUrl } from '../queue.js';
 
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 const ints = z.string().regex(/^\d+(,\d+)*$/, 'a comma-separated list of non-negative integers').transform((s) => s.split(',').map(Number));
@@ -37,6 +38,10 @@ const StudyFlags = z.strictObject({
   evalEvery: int.optional(),
   evalN: int.optional(),
   log: z.enum(['tensorboard']).optional(),
+  // queue mode (@tarm/queue)
+  queue: z.string().min(1, '--queue alone reads the URL from $TARM_QUEUE, which is not set').optional(),
+  detach: z.boolean().optional(),
+  attempts: int.optional(),
 });
 type StudyFlags = z.output<typeof StudyFlags>;
 
@@ -65,12 +70,12 @@ function asUsageError(e: unknown): unknown {
 }
 
 export function registerStudy(program: Command): void {
-  program
+  const studyCmd = program
     .command('study')
     .description('run a study file (arms x tasks x seeds) in parallel workers; resumable; writes results, report and plots')
     .option('--config <file>', 'a study file (JSON; schema: @tarm/study/study.schema.json)')
     .option('--preset <name>', `a shipped study file: ${PRESET_NAMES.join(' | ')}`)
-    .requiredOption('--out <dir>', 'study folder (rerun the same command, or give --out alone, to resume)')
+    .option('--out <dir>', 'study folder, required (rerun the same command, or give --out alone, to resume)')
     .option('--arms <list>', "comma-separated arms to run (default: the file's)")
     .option('--tasks <list>', `comma-separated tasks, ${TASK_NAMES.join(' | ')} (default: the file's)`)
     .option('--task <name>', 'one task (same as --tasks with one name)')
@@ -91,6 +96,9 @@ export function registerStudy(program: Command): void {
     .option('--workers <n>', 'parallel training processes (default: chosen for the machine)')
     .option('--threads <n>', 'threads per process, node backend (default: chosen for the machine)')
     .option('--backend <name>', `${BACKEND_CHOICES.join(' | ')} (auto: node when @tensorflow/tfjs-node loads, else wasm)`, 'auto')
+    .option('--queue [url]', 'put the runs on a queue for `tarm worker`s on many machines (docs/distributed.md): redis://[:password@]host:port[/db][?queue=name] or rediss:// (TLS); --queue alone: the URL in $TARM_QUEUE')
+    .option('--detach', 'with --queue: enqueue and return at once (follow with `tarm study status`)')
+    .option('--attempts <n>', 'with --queue: tries of a run that fails before it is marked failed (default 2)')
     .action(async (raw: Record<string, unknown>) => {
       const cliEntry = fileURLToPath(new URL('../main.js', import.meta.url));
       const ac = new AbortController();
@@ -98,8 +106,15 @@ export function registerStudy(program: Command): void {
       process.once('SIGINT', abort);
       process.once('SIGTERM', abort);
       try {
-        const f = configDefiner(StudyFlags)(raw as never);
+        // not commander's requiredOption: `tarm study status` has no --out
+        if (raw.out === undefined) throw new UsageError("required option '--out <dir>' not specified");
+        const f = configDefiner(StudyFlags)({ ...raw, queue: raw.queue === undefined ? undefined : (queueUrl(raw.queue) ?? '') } as never);
         const study = studyOf(f); // every field checked before anything is written
+        if (f.queue !== undefined) {
+          await studyOnQueue(f, study, ac.signal);
+          return;
+        }
+        if (f.detach || f.attempts !== undefined) throw new UsageError('--detach and --attempts need --queue URL');
         const onStart = (p: { backend: string; reason: string; workers: number; threads: number }) =>
           console.error(`tarm: backend ${p.backend} (${p.reason}), ${p.workers} worker${p.workers === 1 ? '' : 's'} x ${p.threads} thread${p.threads === 1 ? '' : 's'}`);
         const opts = { outDir: f.out, cliEntry, workers: f.workers, threads: f.threads, backend: f.backend, signal: ac.signal, onStart };
@@ -112,6 +127,25 @@ export function registerStudy(program: Command): void {
       } finally {
         process.off('SIGINT', abort);
         process.off('SIGTERM', abort);
+      }
+    });
+
+  studyCmd
+    .command('status')
+    .description('where a study stands: done, running (on which worker, at which step), failed (with the error), left, time left')
+    .argument('[dir]', 'study folder')
+    .option('--queue [url]', "read the study's queue too (workers, steps, failures); --queue alone: the URL in $TARM_QUEUE")
+    .action(async (dir: string | undefined, _o: unknown, cmd: Command) => {
+      const flag = cmd.optsWithGlobals().queue;
+      const url = flag === undefined ? undefined : queueUrl(flag);
+      if (flag !== undefined && !url) throw new UsageError('--queue alone reads the URL from $TARM_QUEUE, which is not set');
+      if (!dir && !url) throw new UsageError('give a study folder, --queue URL, or both');
+      try {
+        const q = await loadQueue();
+        const s = await q.studyStatus({ outDir: dir, location: url ? q.parseQueueUrl(url) : undefined });
+        console.log(q.formatStatus(s));
+      } catch (e) {
+        throw asUsageError(e);
       }
     });
 
@@ -131,4 +165,27 @@ export function registerStudy(program: Command): void {
         throw asUsageError(e);
       }
     });
+}
+
+/** `tarm study --queue URL`: enqueue the study's runs, then follow them (or return with --detach); writes the report when all are done. */
+async function studyOnQueue(f: StudyFlags, study: ReturnType<typeof studyOf>, signal: AbortSignal): Promise<void> {
+  for (const k of ['workers', 'threads'] as const) if (f[k] !== undefined) throw new UsageError(`--${k} is for local studies; with --queue each \`tarm worker\` chooses its own (--concurrency)`);
+  const q = await loadQueue();
+  const location = q.parseQueueUrl(f.queue!);
+  const outcome = await q.runStudyOnQueue(study, {
+    location,
+    outDir: f.out,
+    attempts: f.attempts,
+    detach: f.detach,
+    signal,
+    onEnqueued: (r) => console.error(`tarm: queue ${location.display}: ${r.added.length} runs enqueued, ${r.queued.length} already queued, ${r.retried.length} failed ones retried, ${r.finished.length} finished earlier`),
+  });
+  if (outcome.detached) {
+    console.log(`study ${outcome.outDir}: ${outcome.runs.length} runs on ${location.display}; follow with: tarm study status ${outcome.outDir} --queue URL`);
+    return;
+  }
+  const { report } = await writeReport(outcome.outDir, collectResults(outcome.outDir));
+  console.log(`study ${outcome.outDir}: ${outcome.runs.length} runs, ${outcome.failed.length} failed, ${Math.round(outcome.wallSeconds)}s; report ${report}`);
+  for (const r of outcome.failed) console.error(`tarm: FAILED ${r.id}: ${(r.stderrTail ?? '').trim().split('\n').pop()}`);
+  process.exitCode = outcome.ok ? 0 : outcome.aborted ? 130 : 1;
 }

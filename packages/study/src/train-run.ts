@@ -1,0 +1,94 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { createWriteStream, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BackendName } from '@tarm/core';
+import { writeJsonAtomic } from './files.js';
+import { trainArgs, type RunState, type TrainMessage } from './grid.js';
+import { LOG_FILES, RUN_FILES, isFinished, isStarted, logsDir, runDir } from './run-folder.js';
+import type { Study } from './schema.js';
+
+const STDERR_TAIL_LINES = 30;
+
+/** Options of {@link trainRun}. */
+export interface TrainRunOptions {
+  /** The study folder (runs/ and logs/ exist). */
+  readonly outDir: string;
+  readonly study: Study;
+  /** Path of the tarm CLI entry script: the run is `node <cliEntry> train ...`, forked with an IPC channel. */
+  readonly cliEntry: string;
+  readonly backend: BackendName;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly nodeArgs?: readonly string[];
+  /** Called once the child is forked (the caller may kill it). */
+  onSpawn?(child: ChildProcess): void;
+  /** Called after every progress message of the child. */
+  onProgress?(): void;
+  /** Asked when the child ends: true when it was stopped on purpose, so that an unfinished run is left `pending` (resumable), not `failed`. */
+  stopped?(): boolean;
+}
+
+/**
+ * Trains one run of a study to its end as a `tarm train` child process, in `runs/<id>/` (with `--resume` when the
+ * folder holds a started run), its stderr appended to `logs/<id>.log`. Updates `state` as the child reports
+ * (status, step, loss, ...) and leaves it `done` (summary.json written, `logs/<id>.result.json` saved), `failed`
+ * (`logs/<id>.failed.json` with the stderr tail) or `pending` (stopped on purpose). Never rejects. The local
+ * runner and the queue workers both train through it, so that a run folder is the same whoever trained it.
+ */
+export function trainRun(state: RunState, opts: TrainRunOptions): Promise<void> {
+  return new Promise((done) => {
+    const { outDir, cliEntry } = opts;
+    const dir = runDir(outDir, state.id);
+    const logs = logsDir(outDir);
+    rmSync(join(logs, LOG_FILES.failed(state.id)), { force: true });
+    state.resumed = isStarted(dir);
+    state.status = 'running';
+    state.startedAt = Date.now();
+    const args = trainArgs(state, opts.study, { runDir: dir, backend: opts.backend, resume: state.resumed });
+    const log = createWriteStream(join(logs, LOG_FILES.stderr(state.id)), { flags: 'a' });
+    log.write(`# ${new Date().toISOString()} ${process.execPath} ${[...(opts.nodeArgs ?? []), cliEntry, ...args].join(' ')}\n`);
+    const child = fork(cliEntry, args, { env: opts.env ?? process.env, execArgv: [...(opts.nodeArgs ?? [])], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    opts.onSpawn?.(child);
+
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      log.write(d);
+      stderr = (stderr + d).slice(-16_384);
+    });
+    child.on('message', (m: TrainMessage) => {
+      if (m?.type === 'tarm:progress') {
+        state.firstStep ??= m.step;
+        Object.assign(state, { step: m.step, steps: m.steps, loss: m.loss, tokensPerSecond: m.tokensPerSecond });
+        if (m.acc !== undefined) state.acc = m.acc;
+        opts.onProgress?.();
+      } else if (m?.type === 'tarm:result') state.result = m.result;
+    });
+    const finish = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
+      log.end();
+      Object.assign(state, { exitCode: code, signal, wallSeconds: (Date.now() - state.startedAt!) / 1000 });
+      if (!spawnError && !isFinished(dir) && opts.stopped?.()) {
+        // stopped on purpose (a child that stops on SIGTERM may exit 0): left resumable
+        state.status = 'pending';
+      } else if (code === 0 && isFinished(dir)) {
+        state.status = 'done';
+        state.step = state.steps;
+        if (state.result) writeJsonAtomic(join(logs, LOG_FILES.result(state.id)), state.result);
+      } else {
+        state.status = 'failed';
+        const tail = stderr.split('\n').map((l) => l.trim()).filter(Boolean).slice(-STDERR_TAIL_LINES);
+        if (spawnError) tail.push(`cannot start: ${spawnError.message}`);
+        else if (code === 0) tail.push(`tarm train exited 0 but wrote no ${RUN_FILES.summary} in ${dir}`);
+        state.stderrTail = tail.join('\n');
+        writeJsonAtomic(join(logs, LOG_FILES.failed(state.id)), { id: state.id, at: new Date().toISOString(), exitCode: code, signal, command: [process.execPath, cliEntry, ...args], stderrTail: state.stderrTail });
+      }
+      done();
+    };
+    let ended = false;
+    const end = (code: number | null, signal: NodeJS.Signals | null, e?: Error) => {
+      if (ended) return;
+      ended = true;
+      finish(code, signal, e);
+    };
+    child.on('error', (e) => end(null, null, e));
+    child.on('close', (code, signal) => end(code, signal));
+  });
+}
