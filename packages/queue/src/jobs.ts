@@ -23,6 +23,8 @@ export interface RunJobProgress {
   readonly tokensPerSecond?: number;
   /** The run folder held a started run: trained with `--resume` from its checkpoint. */
   readonly resumed: boolean;
+  /** The checkpoint step a resumed run continues from. */
+  readonly resumedFrom?: number;
   /** The first step this worker reported (a resumed run's is past its checkpoint). */
   readonly firstStep?: number;
   /** Date.now() when this worker started the run. */
@@ -33,6 +35,7 @@ export interface RunJobProgress {
 export interface RunJobResult {
   readonly worker: string;
   readonly resumed: boolean;
+  readonly resumedFrom?: number;
   readonly firstStep?: number;
   readonly wallSeconds?: number;
   /** The run folder already held summary.json: nothing was trained. */

@@ -65,7 +65,8 @@ export async function studyStatus(o: { outDir?: string; location?: QueueLocation
     if (!existsSync(join(outDir, STUDY_FILE))) throw new StudyError(`the queue's study folder ${outDir} holds no ${STUDY_FILE} on this machine (it must be on storage every machine sees)`, 'out');
     const study = recordedStudy(outDir);
     const runs = await readQueuedRuns(queue, study, outDir);
-    const workers = (await queue.getWorkers()).map((w) => String(w.name ?? w.id ?? '?'));
+    // BullMQ names each worker's Redis connections `<prefix>:<queue>:w:<name>`; a worker holds more than one
+    const workers = [...new Set((await queue.getWorkers()).map((w) => String(w.rawname ?? '').split(':w:')[1]).filter((x): x is string => !!x))];
     return { outDir, study, queue: o.location.display, runs, workers, etaSeconds: estimateSecondsLeft(runs, Math.max(1, workers.length)) };
   } finally {
     await queue.close().catch(() => {});
@@ -80,7 +81,7 @@ export function formatStatus(s: StudyStatus): string {
   const lines = [
     `study ${s.study.name} (${s.outDir})${s.queue ? ` on ${s.queue}` : ''}: ${done}/${s.runs.length} done, ${n('running')} running, ${n('failed')} failed, ${n('pending')} left | left ${duration(s.etaSeconds)}`,
   ];
-  for (const r of s.runs.filter((x) => x.status === 'running')) lines.push(`  running ${r.id} on ${r.worker ?? '?'}: step ${r.step ?? 0}/${r.steps}${r.resumed ? ` (resumed at step ${r.firstStep ?? '?'})` : ''}`);
+  for (const r of s.runs.filter((x) => x.status === 'running')) lines.push(`  running ${r.id} on ${r.worker ?? '?'}: step ${r.step ?? 0}/${r.steps}${r.resumedFrom !== undefined ? ` (resumed from step ${r.resumedFrom})` : ''}`);
   for (const r of s.runs.filter((x) => x.status === 'pending' && x.step !== undefined)) lines.push(`  started ${r.id}: step ${r.step}/${r.steps} (interrupted or running)`);
   for (const r of s.runs.filter((x) => x.status === 'failed')) lines.push(`  failed  ${r.id}: ${(r.stderrTail ?? '').trim().split('\n').slice(-3).join(' | ')}`);
   if (s.queue) lines.push(`workers: ${s.workers.length ? s.workers.join(', ') : 'none connected'}`);

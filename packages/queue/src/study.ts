@@ -30,6 +30,8 @@ import type { QueueLocation } from './url.js';
 export interface QueuedRun extends RunState {
   /** `host:pid` of the worker training it (running) or that finished it. */
   worker?: string;
+  /** The checkpoint step the worker resumed it from (a run taken over from a dead worker). */
+  resumedFrom?: number;
   /** BullMQ's state of the job (`waiting`, `active`, `completed`, `failed`, ...), or `missing`. */
   jobState: string;
 }
@@ -86,9 +88,9 @@ export async function readQueuedRuns(queue: Queue<RunJobData, RunJobResult>, stu
       const summary = readObject(join(runDir(outDir, r.id), RUN_FILES.summary));
       Object.assign(run, { status: finishedBefore.has(r.id) ? 'skipped' : 'done', step: steps, wallSeconds: typeof summary?.wallSeconds === 'number' ? summary.wallSeconds : undefined });
       if (job?.returnvalue?.worker) run.worker = job.returnvalue.worker;
-      if (job?.returnvalue) Object.assign(run, { resumed: job.returnvalue.resumed, firstStep: job.returnvalue.firstStep });
+      if (job?.returnvalue) Object.assign(run, { resumed: job.returnvalue.resumed, resumedFrom: job.returnvalue.resumedFrom, firstStep: job.returnvalue.firstStep });
     } else if (jobState === 'active') {
-      Object.assign(run, { status: 'running', worker: p?.worker, step: p?.step, loss: p?.loss, acc: p?.acc, tokensPerSecond: p?.tokensPerSecond, resumed: p?.resumed ?? false, firstStep: p?.firstStep, startedAt: p?.startedAt });
+      Object.assign(run, { status: 'running', worker: p?.worker, step: p?.step, loss: p?.loss, acc: p?.acc, tokensPerSecond: p?.tokensPerSecond, resumed: p?.resumed ?? false, resumedFrom: p?.resumedFrom, firstStep: p?.firstStep, startedAt: p?.startedAt });
     } else if (jobState === 'failed') {
       Object.assign(run, { status: 'failed', stderrTail: job!.failedReason });
     }

@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { hostname, availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { Worker, WaitingError, UnrecoverableError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BACKEND_CHOICES, resolveBackend, type BackendChoice, type BackendName } from '@tarm/core';
 import { planWorkers } from '@tarm/study';
-import { isFinished, readStudyFile, runDir, studyGrid, taskSettings, trainRun, type RunState } from '@tarm/study/engine';
+import { isFinished, isStarted, readObject, readStudyFile, runDir, studyGrid, taskSettings, trainRun, type RunState } from '@tarm/study/engine';
 import { QueueError } from './errors.js';
 import type { RunJobData, RunJobProgress, RunJobResult } from './jobs.js';
 import type { QueueLocation } from './url.js';
@@ -44,6 +45,12 @@ export interface QueueWorker {
 }
 
 const PROGRESS_EVERY_MS = 1_000;
+
+/** The step of a run folder's checkpoint (`tarm train`'s checkpoint/model.json meta), 0 when there is none. */
+function checkpointStep(dir: string): number {
+  const meta = readObject(join(dir, 'checkpoint', 'model.json'))?.meta as { step?: unknown } | undefined;
+  return typeof meta?.step === 'number' ? meta.step : 0;
+}
 const FAILED_REASON_LINES = 8;
 
 function positive(name: string, v: number | undefined, fallback: number): number {
@@ -95,12 +102,14 @@ export async function startWorker(opts: WorkerOptions): Promise<QueueWorker> {
     if (isFinished(runDir(outDir, id))) return { worker: name, resumed: false, alreadyFinished: true };
     const steps = taskSettings(study, study.tasks.find((t) => t.name === run.task)!).steps;
     const state: RunState = { ...run, steps, resumed: false, status: 'pending' };
+    // the step a started run continues from: its last checkpoint (0 when it died before its first)
+    const resumedFrom = isStarted(runDir(outDir, id)) ? checkpointStep(runDir(outDir, id)) : undefined;
     let sentAt = 0;
     const progress = (force = false) => {
       const now = Date.now();
       if (!force && now - sentAt < PROGRESS_EVERY_MS) return;
       sentAt = now;
-      const p: RunJobProgress = { worker: name, step: state.step, steps: state.steps, loss: state.loss, acc: state.acc, tokensPerSecond: state.tokensPerSecond, resumed: state.resumed, firstStep: state.firstStep, startedAt: state.startedAt ?? now };
+      const p: RunJobProgress = { worker: name, step: state.step, steps: state.steps, loss: state.loss, acc: state.acc, tokensPerSecond: state.tokensPerSecond, resumed: state.resumed, resumedFrom, firstStep: state.firstStep, startedAt: state.startedAt ?? now };
       job.updateProgress(p as unknown as object).catch(() => {}); // progress is best effort; Redis may be restarting
     };
     await trainRun(state, {
@@ -111,7 +120,7 @@ export async function startWorker(opts: WorkerOptions): Promise<QueueWorker> {
       env,
       onSpawn: (c) => {
         children.set(id, c);
-        log(`${state.resumed ? 'resuming' : 'started'} ${id} (${outDir})`);
+        log(state.resumed ? `resuming ${id} from step ${resumedFrom} (${outDir})` : `started ${id} (${outDir})`);
         progress(true);
       },
       onProgress: () => progress(),
@@ -119,8 +128,8 @@ export async function startWorker(opts: WorkerOptions): Promise<QueueWorker> {
     });
     children.delete(id);
     if (state.status === 'done') {
-      log(`finished ${id} in ${state.wallSeconds?.toFixed(1)}s${state.resumed ? ` (resumed at step ${state.firstStep ?? '?'})` : ''}`);
-      return { worker: name, resumed: state.resumed, firstStep: state.firstStep, wallSeconds: state.wallSeconds };
+      log(`finished ${id} in ${state.wallSeconds?.toFixed(1)}s${state.resumed ? ` (resumed from step ${resumedFrom})` : ''}`);
+      return { worker: name, resumed: state.resumed, resumedFrom, firstStep: state.firstStep, wallSeconds: state.wallSeconds };
     }
     if (state.status === 'pending') {
       // stopped by this worker's close (or its lock was lost): the run is resumable, another worker continues it
