@@ -122,4 +122,38 @@ describe.skipIf(!HAVE_REDIS)('the queue on a real redis-server', () => {
       await worker.close();
     }
   });
+
+  it('a worker that is stopped (close, as on SIGTERM) puts its running run back on the queue at once; another resumes it', async () => {
+    const loc = parseQueueUrl(`${redis.url}?queue=stop`);
+    const out = join(tmp(), 'study');
+    const log = join(out, '..', 'invocations.log');
+    const env = { ...process.env, FAKE_TARM_LOG: log, FAKE_TARM_STEP_MS: '100' };
+    const a = await startWorker({ location: loc, cliEntry: FAKE_TARM, backend: 'wasm', env });
+    const following = runStudyOnQueue(STUDY, { location: loc, outDir: out, progress: false, pollMs: 100 });
+    const client = await connect(loc);
+    const queue = openQueue(loc, client);
+    try {
+      let active: string | undefined;
+      for (let t = 0; !active && t < 200; t++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const [job] = await queue.getJobs(['active']);
+        if (job && (job.progress as { step?: number })?.step) active = job.id;
+      }
+      expect(active).toBeDefined();
+      await a.close();
+      const job = (await queue.getJob(active!))!;
+      expect(await job.getState()).toBe('waiting');
+      expect(job.attemptsMade).toBe(0);
+      const b = await startWorker({ location: loc, cliEntry: FAKE_TARM, backend: 'wasm', env });
+      try {
+        expect((await following).ok).toBe(true);
+      } finally {
+        await b.close();
+      }
+      expect(readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith(`${active} `))).toEqual([`${active} fresh`, `${active} resume`]);
+    } finally {
+      await queue.close();
+      client.disconnect();
+    }
+  });
 });
