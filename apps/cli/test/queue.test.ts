@@ -219,10 +219,18 @@ describe.skipIf(!HAVE_REDIS)('tarm study --queue with tarm workers (real redis-s
     const file = writeStudy(dir, { ...STUDY, arms: [STUDY.arms[0]], seeds: [1, 2], config: { ...STUDY.config, steps: 20 } });
     // the worker reads the URL from TARM_QUEUE (kept out of the process list), the study from --queue
     const [w] = workers(1, [], { ...process.env, TARM_QUEUE: redis.url });
+    // --detach enqueues and returns; the same command without it follows to the end
+    const detached = await tarm(['study', '--config', file, '--queue', redis.url, '--out', out, '--detach']);
+    expect(detached.code, detached.stderr).toBe(0);
+    expect(detached.stderr).toMatch(/tarm: queue redis:\/\/127\.0\.0\.1:\d+\/0: 2 runs enqueued/);
+    expect(detached.stdout).toMatch(/2 runs on redis:\/\/127\.0\.0\.1:\d+\/0; follow with: tarm study status/);
     const driver = spawnTarm(['study', '--config', file, '--queue', redis.url, '--out', out]);
     expect(await driver.exit, driver.output()).toBe(0);
+    expect(driver.output()).toMatch(/0 runs enqueued, \d already queued/);
     const status = await tarm(['study', 'status', '--queue', redis.url]);
     expect(status.stdout).toContain('2/2 done');
+    const folder = await tarm(['study', 'status', out]);
+    expect(folder.stdout).toMatch(/^study six \(.+\): 2\/2 done, 0 running, 0 failed, 0 left/);
     const wrong = await tarm(['study', 'status', '--queue', `redis://:not-${password}@127.0.0.1:${redis.port}`]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/^tarm: cannot reach the queue at redis:\/\/127\.0\.0\.1:\d+\/0: WRONGPASS/);
@@ -231,7 +239,7 @@ describe.skipIf(!HAVE_REDIS)('tarm study --queue with tarm workers (real redis-s
     killGroup(w!, 'SIGTERM');
     await w!.exit;
 
-    const outputs = [driver.output(), w!.output(), status.stdout, status.stderr, wrong.stdout, wrong.stderr, bad.stdout, bad.stderr];
+    const outputs = [detached.stdout, detached.stderr, driver.output(), w!.output(), status.stdout, status.stderr, folder.stdout, folder.stderr, wrong.stdout, wrong.stderr, bad.stdout, bad.stderr];
     expect(outputs.join('\n')).toContain('2 runs, 0 failed');
     for (const o of outputs) expect(o).not.toContain(password);
     const files = filesUnder(out);
