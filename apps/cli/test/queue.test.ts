@@ -70,8 +70,8 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.stop();
 });
 
-async function redisServer(password?: string): Promise<TestRedis> {
-  const s = await startTestRedis({ password });
+async function redisServer(password?: string, tls = false): Promise<TestRedis> {
+  const s = await startTestRedis({ password, tls });
   servers.push(s);
   return s;
 }
@@ -245,5 +245,22 @@ describe.skipIf(!HAVE_REDIS)('tarm study --queue with tarm workers (real redis-s
     const files = filesUnder(out);
     expect(files.length).toBeGreaterThan(10);
     for (const f of files) expect(readFileSync(f).includes(password), f).toBe(false);
+  });
+
+  it('rediss://: enqueue and status over TLS, the server certificate checked (refused without its CA)', { timeout: 120_000 }, async () => {
+    const redis = await redisServer(undefined, true);
+    expect(redis.url).toMatch(/^rediss:\/\/127\.0\.0\.1:\d+$/);
+    const dir = tmp();
+    const out = join(dir, 'out');
+    const file = writeStudy(dir, { ...STUDY, arms: [STUDY.arms[0]], seeds: [1, 2] });
+    const trusting = { ...process.env, NODE_EXTRA_CA_CERTS: redis.caFile! };
+    const untrusted = await tarm(['study', 'status', '--queue', redis.url]);
+    expect(untrusted.code).toBe(2);
+    expect(untrusted.stderr).toMatch(/cannot reach the queue at rediss:\/\/127\.0\.0\.1:\d+\/0: .*(self.signed|unable to (verify|get)).*certificate/i);
+    const enqueued = await tarm(['study', '--config', file, '--queue', redis.url, '--out', out, '--detach'], trusting);
+    expect(enqueued.code, enqueued.stderr).toBe(0);
+    expect(enqueued.stderr).toContain('2 runs enqueued');
+    const status = await tarm(['study', 'status', '--queue', redis.url], trusting);
+    expect(status.stdout).toMatch(/^study six \(.+\) on rediss:\/\/127\.0\.0\.1:\d+\/0: 0\/2 done, 0 running, 0 failed, 2 left/);
   });
 });

@@ -7,9 +7,9 @@ const exec = promisify(execFile);
 export const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 /** Runs `tarm ...args` in a child process; resolves with its exit code and output (never rejects). */
-export async function tarm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function tarm(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [MAIN, ...args], { maxBuffer: 1 << 24 });
+    const { stdout, stderr } = await exec(process.execPath, [MAIN, ...args], { maxBuffer: 1 << 24, env });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

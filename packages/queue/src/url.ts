@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { RedisOptions } from 'ioredis';
 import { QueueError } from './errors.js';
 
@@ -18,7 +19,7 @@ const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
  * Parses `redis://[[user]:password@]host[:port][/db][?queue=NAME]` (`rediss://` for TLS: ioredis gets
- * `tls: { servername: host }`, and checks the server's certificate against the system's CAs). Errors name the part
+ * `tls: { servername: host }` (`{}` for an IP address), and checks the server's certificate against Node's CAs, NODE_EXTRA_CA_CERTS included). Errors name the part
  * at fault and never repeat the password.
  */
 export function parseQueueUrl(raw: string): QueueLocation {
@@ -52,7 +53,8 @@ export function parseQueueUrl(raw: string): QueueLocation {
     db,
     ...(u.username && { username: decodeURIComponent(u.username) }),
     ...(password && { password }),
-    ...(u.protocol === 'rediss:' && { tls: { servername: host } }),
+    // TLS checks the certificate against Node's CAs (NODE_EXTRA_CA_CERTS adds one); SNI only for a host name
+    ...(u.protocol === 'rediss:' && { tls: isIP(host) ? {} : { servername: host } }),
     // BullMQ's workers need commands that wait across a reconnection rather than fail
     maxRetriesPerRequest: null,
   };

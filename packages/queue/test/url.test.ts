@@ -16,6 +16,7 @@ describe('parseQueueUrl', () => {
     const tls = parseQueueUrl('rediss://:pw@redis.lab:6390');
     expect(tls.connection.tls).toEqual({ servername: 'redis.lab' });
     expect(tls.display).toBe('rediss://redis.lab:6390/0');
+    expect(parseQueueUrl('rediss://10.0.0.1').connection.tls).toEqual({}); // no SNI for an address
   });
 
   it.each([
