@@ -127,7 +127,7 @@ describe.skipIf(!HAVE_REDIS)('the queue on a real redis-server', () => {
     const loc = parseQueueUrl(`${redis.url}?queue=stop`);
     const out = join(tmp(), 'study');
     const log = join(out, '..', 'invocations.log');
-    const env = { ...process.env, FAKE_TARM_LOG: log, FAKE_TARM_STEP_MS: '100' };
+    const env = { ...process.env, FAKE_TARM_LOG: log, FAKE_TARM_STEP_MS: '200' }; // 2 s a run; progress once a second
     const a = await startWorker({ location: loc, cliEntry: FAKE_TARM, backend: 'wasm', env });
     const following = runStudyOnQueue(STUDY, { location: loc, outDir: out, progress: false, pollMs: 100 });
     const client = await connect(loc);
@@ -152,6 +152,36 @@ describe.skipIf(!HAVE_REDIS)('the queue on a real redis-server', () => {
       }
       expect(readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith(`${active} `))).toEqual([`${active} fresh`, `${active} resume`]);
     } finally {
+      await queue.close();
+      client.disconnect();
+    }
+  });
+
+  it('a worker whose lock of a run is lost (Redis no longer has it) kills that training at once; the run is resumed, not repeated', async () => {
+    const loc = parseQueueUrl(`${redis.url}?queue=lost`);
+    const out = join(tmp(), 'study');
+    const log = join(out, '..', 'invocations.log');
+    const lines: string[] = [];
+    // one run of 10 steps of 300 ms; the lock (1 s) is renewed every 500 ms
+    const env = { ...process.env, FAKE_TARM_LOG: log, FAKE_TARM_STEP_MS: '300' };
+    const worker = await startWorker({ location: loc, cliEntry: FAKE_TARM, backend: 'wasm', env, lockDuration: 1000, stalledInterval: 500, log: (l) => lines.push(l) });
+    const following = runStudyOnQueue({ ...STUDY, arms: [STUDY.arms[0]!], seeds: [1] }, { location: loc, outDir: out, progress: false, pollMs: 100 });
+    const client = await connect(loc);
+    const queue = openQueue(loc, client);
+    try {
+      let victim: string | undefined;
+      for (let t = 0; !victim && t < 200; t++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const [job] = await queue.getJobs(['active']);
+        if (job?.progress && typeof job.progress === 'object') victim = job.id; // its training has started
+      }
+      expect(victim).toBe('dense-copy-s1');
+      await client.del(`bull:lost:${victim}:lock`); // as after an outage longer than the lock
+      expect((await following).ok).toBe(true);
+      expect(lines, lines.join('\n')).toContain(`lost the lock of ${victim}: stopping it (another worker may take it)`);
+      expect(readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith(`${victim} `))).toEqual([`${victim} fresh`, `${victim} resume`]);
+    } finally {
+      await worker.close();
       await queue.close();
       client.disconnect();
     }
