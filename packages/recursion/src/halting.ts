@@ -107,23 +107,13 @@ export function binaryHalting(o: BinaryHaltingOptions): Halting {
   const [B, T, C] = o.shape;
   const [k0, k1] = o.range;
   const { perPosition, training, decided } = o;
-  const units = perPosition ? B * T : B; // halting units: sequences or positions
-  const minSteps = new Int32Array(units); // exploration: a random minimum number of steps (training only)
-  if (training && o.exploration > 0) {
-    const rng = new Rng(mixSeeds(o.seed!, HALT_PURPOSE, k0));
-    for (let b = 0; b < B; b++) {
-      const explore = rng.next() < o.exploration;
-      const draw = k0 + 2 + rng.int(Math.max(k1 - k0 - 1, 1)); // uniform in [2, steps of this range]
-      for (let u = 0; u < units / B; u++) minSteps[b * (units / B) + u] = explore ? draw : 0;
-    }
-  }
   const shape: [number, number, number] = perPosition ? [B, T, 1] : [B, 1, 1];
-  const minStepsT = tf.tensor3d(Float32Array.from(minSteps), shape);
+  const minStepsT = tf.tensor3d(Float32Array.from(explorationMinimum(o)), shape);
   let halted = tf.zeros(shape) as tf.Tensor3D; // 1 once a unit halted
   let haltedAt = tf.zeros(shape) as tf.Tensor3D; // the step (within this range) it halted at
   let yTerminal: tf.Tensor3D | undefined;
   let stepsRun = 0; // steps observed, within this range
-  /** q = y w + b per sequence (position 0) or per position. [units, 1] */
+  /** q = y w + b per sequence (position 0) or per position. [B or B*T, 1] */
   const q = (y: tf.Tensor3D): tf.Tensor => {
     const rows = perPosition ? tf.reshape(y, [B * T, C]) : tf.reshape(tf.slice(y, [0, 0, 0], [B, 1, C]), [B, C]);
     return tf.add(tf.matMul(rows, o.head.weight), o.head.bias);
@@ -168,4 +158,24 @@ export function binaryHalting(o: BinaryHaltingOptions): Halting {
       return { out: yTerminal!, stepsPerPosition, haltLogits };
     },
   };
+}
+
+/**
+ * TRM's exploration, training only: with probability `exploration` a sequence (all its positions) must run a random
+ * minimum number of steps, uniform in [2, steps of this range]; 0 (no minimum) otherwise. One draw pair per sequence.
+ */
+function explorationMinimum(o: BinaryHaltingOptions): Int32Array {
+  const [B, T] = o.shape;
+  const [k0, k1] = o.range;
+  const perUnit = o.perPosition ? T : 1; // halting units per sequence: its positions, or the sequence
+  const minSteps = new Int32Array(B * perUnit);
+  if (o.training && o.exploration > 0) {
+    const rng = new Rng(mixSeeds(o.seed!, HALT_PURPOSE, k0));
+    for (let b = 0; b < B; b++) {
+      const explore = rng.next() < o.exploration;
+      const draw = k0 + 2 + rng.int(Math.max(k1 - k0 - 1, 1)); // uniform in [2, steps of this range]
+      for (let u = 0; u < perUnit; u++) minSteps[b * perUnit + u] = explore ? draw : 0;
+    }
+  }
+  return minSteps;
 }
