@@ -60,6 +60,6 @@ for model in RUNGS:
                 t += n
             dc = max(dc, (torch.cat(parts, 1) - mine).abs().max().item())
         worst = max(worst, dc)
-        print(f"{model:15s} B={budget:2d}  max |logits diff| = {d:.2e}, KV-cached vs full {dc:.2e}{halts}")
+        print(f"{model:15s} budget {budget:2d}  max |logits diff| = {d:.2e}, KV-cached vs full {dc:.2e}{halts}")
 print("OK" if worst < 1e-9 else "MISMATCH", f"(worst {worst:.2e})")
 sys.exit(0 if worst < 1e-9 else 1)

@@ -357,7 +357,7 @@ function round(x, d = 0) {
 // --- report --------------------------------------------------------------------------------------------------------
 const loadEnd = os.loadavg();
 const fmt = (x) => (x === null || x === undefined ? '-' : String(x));
-const table = [['backend', 'what', 'model', 'B', 'passes', 'tok/s', 'torch tok/s', 'thr', 'ratio', 'cpu-time ratio', 'steps', 'load', 'note']];
+const table = [['backend', 'what', 'model', 'budget', 'passes', 'tok/s', 'torch tok/s', 'thr', 'ratio', 'cpu-time ratio', 'steps', 'load', 'note']];
 for (const r of rows) {
   table.push([
     r.backend,

@@ -392,7 +392,7 @@ def main():
             t0 = time.perf_counter()
             r = bench_decode(item, plan) if item["kind"] == "decode" else bench_train(item, plan)
             what = item["kind"] + ("" if item.get("cache", True) or item["kind"] != "decode" else " (no cache)")
-            print(f"[bench torch x{a.threads}] {what} {item['model']} B={item['budget']}: {r['tokensPerSecond']:.0f} tok/s ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
+            print(f"[bench torch x{a.threads}] {what} {item['model']} budget {item['budget']}: {r['tokensPerSecond']:.0f} tok/s ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
             print("BENCH_RESULT " + json.dumps({**base, **r}), flush=True)
         except Exception as e:  # one failing item becomes a reason, never a crash
             print("BENCH_RESULT " + json.dumps({**base, "reason": f"failed: {type(e).__name__}: {e}"}), flush=True)

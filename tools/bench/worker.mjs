@@ -174,7 +174,7 @@ function estimateSeconds(item) {
 }
 
 for (const item of plan.items ?? []) {
-  const label = `${item.kind}${item.kind === 'decode' && item.cache === false ? ' (no cache)' : ''} ${item.model} B=${item.budget}`;
+  const label = `${item.kind}${item.kind === 'decode' && item.cache === false ? ' (no cache)' : ''} ${item.model} budget ${item.budget}`;
   const base = { kind: item.kind, config: item.config, model: item.model, budget: item.budget, cache: item.cache };
   const est = estimateSeconds(item);
   if (left() <= 0 || (est !== undefined && est > left() * 1.5)) {

@@ -6,9 +6,10 @@ import type { ModelConfig } from './config.js';
 export interface Schedule {
   /** Outer iterations: blocks (dense), applications (tied single-stream), or ACT / halting steps (dual, nested). */
   readonly steps: number;
-  /** Cycles per step (nested rungs), else 1. */
+  /** H, cycles per step (nested rungs; config `outer`), else 1. */
   readonly H: number;
-  /** Latent z updates per cycle (nested rungs), else 0 (dual-ut: 1 z update per step). */
+  /** L, latent z updates per cycle (nested rungs; config `inner`), else 0 (dual-ut: 1 z update per step). Not the
+   *  problem length, which the tasks also call L. */
   readonly L: number;
   /** Block passes per step. */
   readonly passesPerStep: number;
@@ -28,24 +29,26 @@ const NESTED_FALLBACK: readonly [number, number][] = [
 ];
 
 /**
- * The budget solver. dense / iterative / iterative-step / ut: N = B. dual-ut: B / 2 steps of two passes.
- * Nested rungs: steps x H x (L + 1) = B, from (H, L) = (2, 2), falling back as above; `outer`/`inner` override.
+ * The budget solver (the paper's "Budget solver (budget B)"; `budget` here, B being the batch in shapes).
+ * dense / iterative / iterative-step / ut: N = budget. dual-ut: budget / 2 steps of two passes. Nested rungs:
+ * steps x H x (L + 1) = budget, from (H, L) = (2, 2), falling back as above; config `outer` = H and `inner` = L
+ * override.
  */
 export function solveBudget(
   config: Pick<ModelConfig, 'model' | 'budget' | 'outer' | 'inner'> & Partial<Pick<ModelConfig, 'deepSupervision' | 'gradCycles'>>,
 ): Schedule {
   const rung = RUNGS[config.model];
-  const B = config.budget;
-  if (!rung.dualStream) return { steps: B, H: 1, L: 0, passesPerStep: 1, blockPasses: B, gradPasses: B, segments: 1 };
+  const { budget } = config;
+  if (!rung.dualStream) return { steps: budget, H: 1, L: 0, passesPerStep: 1, blockPasses: budget, gradPasses: budget, segments: 1 };
   if (!rung.nested) {
-    if (B % 2 !== 0) throw new ConfigError('budget', `an even number for ${config.model} (2 passes per step)`, B);
-    return { steps: B / 2, H: 1, L: 1, passesPerStep: 2, blockPasses: B, gradPasses: B, segments: 1 };
+    if (budget % 2 !== 0) throw new ConfigError('budget', `an even number for ${config.model} (2 passes per step)`, budget);
+    return { steps: budget / 2, H: 1, L: 1, passesPerStep: 2, blockPasses: budget, gradPasses: budget, segments: 1 };
   }
   const candidates: readonly [number, number][] = config.outer !== undefined && config.inner !== undefined ? [[config.outer, config.inner]] : NESTED_FALLBACK;
   for (const [H, L] of candidates) {
     const per = H * (L + 1);
-    if (B % per === 0) {
-      const steps = B / per;
+    if (budget % per === 0) {
+      const steps = budget / per;
       const ds = config.deepSupervision ?? 1;
       const segments = ds === 0 ? steps : ds;
       if (steps % segments !== 0) {
@@ -55,12 +58,12 @@ export function solveBudget(
       const perGradStep = config.gradCycles === 'all' ? per : L + 1;
       // dual-nested-ut: every step's readout enters the ACT sum; binary halting: the terminal step of each segment
       const gradPasses = (rung.halting === 'binary' ? segments : steps) * perGradStep;
-      return { steps, H, L, passesPerStep: per, blockPasses: B, gradPasses, segments };
+      return { steps, H, L, passesPerStep: per, blockPasses: budget, gradPasses, segments };
     }
   }
   const allowed =
     config.outer !== undefined
       ? `a multiple of outer x (inner + 1) = ${config.outer * ((config.inner ?? 0) + 1)}`
       : 'a multiple of 6, 3 or 2 for the nested rungs';
-  throw new ConfigError('budget', allowed, B);
+  throw new ConfigError('budget', allowed, budget);
 }

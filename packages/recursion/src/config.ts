@@ -11,17 +11,18 @@ export const ModelConfigSchema = z
     model: z.enum(RUNG_NAMES).default('dense'),
     /** Characters in the vocabulary (the paper's tasks use 14). */
     vocabSize: z.int().min(2).default(14),
-    /** Learned absolute positions (the paper: 180, enough for addition at L = 50). */
+    /** Learned absolute positions (the paper: 180, enough for addition at length 50). */
     contextLength: z.int().min(1).default(180),
     /** C, the residual width. */
     dModel: z.int().min(1).default(384),
     nHeads: z.int().min(1).default(6),
-    /** Compute budget B in block passes (applications of f per forward pass, at most). */
+    /** Compute budget (the paper's B) in block passes: applications of f per forward pass, at most. */
     budget: z.int().min(1).default(24),
     dropout: z.number().min(0).max(0.99).default(0.1),
-    /** H, outer cycles per step for the nested rungs; overrides the budget solver (with `inner`). */
+    /** The nested rungs' H (Schedule.H): cycles per step; overrides the budget solver (with `inner`). */
     outer: z.int().min(1).optional(),
-    /** L, latent (z) updates per cycle for the nested rungs; overrides the budget solver (with `outer`). */
+    /** The nested rungs' L (Schedule.L): latent (z) updates per cycle, not the problem length; overrides the budget
+     *  solver (with `outer`). */
     inner: z.int().min(1).optional(),
     /** ACT ponder-cost weight (the paper's runs: 0). */
     ponderWeight: z.number().min(0).default(0),

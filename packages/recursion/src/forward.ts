@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backendCapabilities, Rng, mixSeeds } from '@tarm/core';
 import { block, embed, readout, type BlockParams, type DropoutSource } from '@tarm/layers';
-import { ActAccumulator } from './act.js';
+import { actHalting, binaryHalting, noHalting, type Halting, type HaltingResult } from './halting.js';
 import { detach, offTape } from './tape.js';
 import type { KvCache } from './kv-cache.js';
 import type { LadderModel } from './model.js';
@@ -67,249 +67,200 @@ export interface ForwardResult {
 }
 
 const DROPOUT_PURPOSE = 3;
-const HALT_PURPOSE = 6;
 
 /**
- * The one implementation of the ladder. The rung's switches (tied, stepEmbedding, halting, dualStream, nested)
- * select the path; shapes: ids [B, T] -> x, h, y, z [B, T, C] -> logits [B, T, V].
+ * The one implementation of the ladder (the paper, "The ladder"). The rung's switches (tied, stepEmbedding,
+ * halting, dualStream, nested) select the recursion; shapes: ids [B, T] -> x, h, y, z [B, T, C] -> logits [B, T, V].
  */
 export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptions): ForwardResult {
+  const run = begin(model, ids, opts);
+  const { rung } = model;
+  const r = !rung.dualStream ? singleStream(run) : !rung.nested ? dualStream(run) : nested(run);
+  opts.cache?.advance(ids.shape[1]);
+  const { ponderCost, passesRun, stepsRun, carry, haltLogits, stepsPerPosition } = r;
+  return { logits: readout(model.p.head, r.out), ponderCost, passesRun, stepsRun, carry, haltLogits, stepsPerPosition };
+}
+
+/** What a recursion returns: the readout state, what its halting reports, and the work done. */
+interface Recursion extends HaltingResult {
+  readonly passesRun: number;
+  readonly stepsRun: number;
+  readonly carry?: Carry;
+}
+
+/**
+ * dense, iterative, iterative-step, ut (the ladder's first four rows): h_k = f_k(h_{k-1} + s_k) from h = x, with f_k
+ * block k (dense) or the shared block, s_k only from iterative-step on; ACT over the h_k for ut.
+ */
+function singleStream(run: Run): Recursion {
+  const { p, rung, config } = run.model;
+  const halting = rung.halting === 'act' ? actHalting(p.act!, run.shape, config.actThreshold, run.steps, run.earlyExit) : noHalting(run.steps, run.x);
+  let h = run.x;
+  let stepsRun = 0;
+  for (let k = 0; k < run.steps; k++) {
+    h = run.f(p.blocks[rung.tied ? 0 : k]!, run.withStep(h, k), { index: k, step: k, cycle: 0, stream: 'h', grad: true }); // [B, T, C]
+    stepsRun = k + 1;
+    if (halting.observe(h, k)) break;
+  }
+  return { ...halting.finish(), stepsRun, passesRun: stepsRun };
+}
+
+/** dual-ut (the ladder's dual-ut row): per ACT step k, z = f(x + y + z + s_k); y = f(y + z + s_k); ACT on y; full backprop. */
+function dualStream(run: Run): Recursion {
+  const { x, f, withStep, steps } = run;
+  const { p, config } = run.model;
+  const halting = actHalting(p.act!, run.shape, config.actThreshold, steps, run.earlyExit);
+  let [y, z] = initialStreams(run);
+  let stepsRun = 0;
+  for (let k = 0; k < steps; k++) {
+    z = f(p.blocks[0]!, withStep(tf.add(tf.add(x, y), z), k), { index: 2 * k, step: k, cycle: 0, stream: 'z', grad: true }); // [B, T, C]
+    y = f(p.blocks[0]!, withStep(tf.add(y, z), k), { index: 2 * k + 1, step: k, cycle: 0, stream: 'y', grad: true }); // [B, T, C]
+    stepsRun = k + 1;
+    if (halting.observe(y, k)) break;
+  }
+  return { ...halting.finish(), stepsRun, passesRun: 2 * stepsRun };
+}
+
+/**
+ * dual-nested-ut, ar-trm, trm-faithful (the ladder's dual-nested-ut and ar-trm rows; "The original TRM" for deep
+ * supervision): each step k starts from (y, z) detached and runs H cycles (nestedStep); ACT over the y_k
+ * (dual-nested-ut) or TRM's binary halting head (ar-trm: logits from each sequence's terminal y). With a stepRange
+ * only steps [k0, k1) run, from the carried (y, z) of the previous deep-supervision segment.
+ */
+function nested(run: Run): Recursion {
+  const { model, opts } = run;
+  const [k0, k1] = opts.stepRange ?? [0, run.steps];
+  const halting = model.rung.halting === 'act' ? actHalting(model.p.act!, run.shape, model.config.actThreshold, k1, run.earlyExit) : binaryHead(run, k0, k1);
+  let [y, z]: Pair = opts.carry ? [opts.carry.y, opts.carry.z] : initialStreams(run);
+  let stepsRun = 0;
+  let passesRun = 0;
+  for (let k = k0; k < halting.end; k++) {
+    const [yIn, zIn] = [detach(y), detach(z)]; // y, z detached at the start of every step (the first one included)
+    [y, z] = nestedStep(run, yIn, zIn, k, halting.onTape(k));
+    passesRun += model.schedule.passesPerStep;
+    stepsRun = k + 1;
+    if (halting.observe(y, k, () => nestedStep(run, yIn, zIn, k, true)[0])) break;
+  }
+  return { ...halting.finish(), stepsRun, passesRun, carry: { y: detach(y), z: detach(z) } };
+}
+
+/**
+ * One nested step k: H cycles of {L times z = f(x + y + z + s_k); then y = f(y + z + s_k)}. With `grad` the last
+ * cycle (every cycle with gradCycles 'all') runs on the tape and the first H - 1 off it (the paper: "the first H-1
+ * cycles carry no gradient"); without `grad` the whole step runs off the tape.
+ */
+function nestedStep(run: Run, y0: tf.Tensor3D, z0: tf.Tensor3D, k: number, grad: boolean): Pair {
+  const { x, f, withStep, model } = run;
+  const { H, L, passesPerStep } = model.schedule;
+  const shared = model.p.blocks[0]!;
+  /** Cycle c; `grad` only labels the passes (the caller decides tape or not). */
+  const cycle = ([y, z]: Pair, c: number, grad: boolean): Pair => {
+    const base = k * passesPerStep + c * (L + 1);
+    for (let l = 0; l < L; l++) z = f(shared, withStep(tf.add(tf.add(x, y), z), k), { index: base + l, step: k, cycle: c, stream: 'z', grad }); // [B, T, C]
+    y = f(shared, withStep(tf.add(y, z), k), { index: base + L, step: k, cycle: c, stream: 'y', grad }); // [B, T, C]
+    return [y, z];
+  };
+  const onTapeFrom = !grad ? H : model.config.gradCycles === 'all' ? 0 : H - 1; // first cycle that runs on the tape
+  let yz: Pair = [y0, z0];
+  if (onTapeFrom > 0) {
+    yz = offTapePair(() => {
+      let a: Pair = [y0, z0];
+      for (let c = 0; c < onTapeFrom; c++) a = cycle(a, c, false);
+      return a;
+    });
+  }
+  for (let c = onTapeFrom; c < H; c++) yz = cycle(yz, c, true);
+  return yz;
+}
+
+/** ar-trm's binary halting (halting.ts) for steps [k0, k1), with the KV cache's reuse of the prefill's decision. */
+function binaryHead(run: Run, k0: number, k1: number): Halting {
+  const { model, opts } = run;
+  const { config, p } = model;
+  const cache = opts.cache;
+  const perPosition = config.haltLoss;
+  return binaryHalting({
+    head: p.halt!,
+    shape: run.shape,
+    range: [k0, k1],
+    perPosition,
+    training: run.training,
+    seed: opts.seed,
+    exploration: config.haltExploration,
+    syncReads: run.syncReads,
+    // Per-sequence halting may stop at the batch's last halting step even with a cache: later tokens stop there too.
+    earlyExit: cache ? !perPosition && (opts.earlyExit ?? true) && run.syncReads : run.earlyExit,
+    decided: cache?.haltDecision(perPosition),
+    record: cache ? (d) => cache.recordHalting(d) : undefined,
+  });
+}
+
+type Pair = [tf.Tensor3D, tf.Tensor3D];
+
+/** Runs `f` off tape and returns its (y, z) pair. */
+function offTapePair(f: () => Pair): Pair {
+  const both = offTape(() => tf.stack(f())); // [2, B, T, C]
+  const [y, z] = tf.unstack(both) as tf.Tensor3D[];
+  return [y!, z!];
+}
+
+/** (y0, z0), the learned initial states broadcast over [B, T, C]. */
+function initialStreams(run: Run): Pair {
+  const { init } = run.model.p;
+  return [tf.add(tf.zeros(run.shape), init!.y) as tf.Tensor3D, tf.add(tf.zeros(run.shape), init!.z) as tf.Tensor3D];
+}
+
+/** What the recursions of one forward pass share. */
+interface Run {
+  readonly model: LadderModel;
+  readonly opts: ForwardOptions;
+  /** x = embed(ids) at positions offset..offset+T-1 (offset: the cache's length). [B, T, C] */
+  readonly x: tf.Tensor3D;
+  readonly shape: [number, number, number]; // [B, T, C]
+  /** Outer steps: the schedule's, or the test-time override. */
+  readonly steps: number;
+  readonly training: boolean;
+  readonly syncReads: boolean;
+  /** Stop once every position halted (later steps cannot change the output): sync reads, no cache. */
+  readonly earlyExit: boolean;
+  /** One application of f: block `blk` on `input` as pass `info`. [B, T, C] -> [B, T, C] */
+  readonly f: (blk: BlockParams, input: tf.Tensor3D, info: PassInfo) => tf.Tensor3D;
+  /** h + s_k, s_k the step embedding (index clamped to the last trained step when run longer); h without one. */
+  readonly withStep: (h: tf.Tensor, k: number) => tf.Tensor3D;
+}
+
+/** Checks the options and builds the shared pieces: f with its dropout and hooks, s_k, x. */
+function begin(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptions): Run {
   const { rung, schedule, p, config } = model;
   const training = opts.training ?? false;
   if (training && opts.seed === undefined) throw new Error('forward: training mode needs a seed');
   const [B, T] = ids.shape;
   const cache = opts.cache;
-  if (cache) checkCache(cache);
+  if (cache) cache.checkUse(model, { training, steps: opts.steps, segment: !!(opts.stepRange || opts.carry), batch: B, n: T });
   const steps = opts.steps ?? cache?.steps ?? schedule.steps;
   if (!rung.tied && steps !== schedule.steps) throw new RangeError(`dense runs exactly its ${schedule.steps} blocks; steps override needs a tied rung`);
   const { syncReads } = backendCapabilities(); // webgpu in Node only reads asynchronously
-  // With a cache every pass runs: the next token's pass p needs the keys/values of pass p at every earlier position.
-  const earlyExit = (opts.earlyExit ?? true) && syncReads && !cache;
   const C = config.dModel;
-  let passesRun = 0;
-
   const dropFor = (index: number): DropoutSource | undefined =>
     training && config.dropout > 0 ? { rate: config.dropout, rng: new Rng(mixSeeds(opts.seed!, DROPOUT_PURPOSE, index)) } : undefined;
-
-  /**
-   * One application of f to `input` ([B, T, C]); block k for dense, the shared block otherwise. Without a tape
-   * (evaluation, decoding) each pass frees its intermediates at once, so memory holds one pass's activations,
-   * not every pass's until the caller's tidy ends (the paper's dense model decoding 100 problems needed ~2.4 GiB).
-   */
-  const pass = (blk: BlockParams, input: tf.Tensor3D, info: PassInfo): tf.Tensor3D => {
+  // Speed-up (tidy per block pass): without a tape (evaluation, decoding) each pass frees its intermediates at once,
+  // so memory holds one pass's activations, not every pass's until the caller's tidy ends (the paper's dense model
+  // decoding 100 problems needed ~2.4 GiB).
+  const f = (blk: BlockParams, input: tf.Tensor3D, info: PassInfo): tf.Tensor3D => {
     const apply = () => {
       const out = block(blk, input, dropFor(info.index), cache?.slot(info.index)); // [B, T, C]
       return (opts.onPass?.(info, out) ?? out) as tf.Tensor3D;
     };
     return training ? apply() : tf.tidy(apply);
   };
-  const shared = p.blocks[0]!;
-
-  /** s_k as [1, 1, C], index clamped to the last trained step when run longer. */
+  /** s_k as [1, 1, C]. */
   const stepEmb = (k: number): tf.Tensor => {
     const S = p.stepEmbedding!.shape[0]!;
     return tf.reshape(tf.slice(p.stepEmbedding!, [Math.min(k, S - 1), 0], [1, C]), [1, 1, C]);
   };
   const withStep = (h: tf.Tensor, k: number): tf.Tensor3D => (p.stepEmbedding ? tf.add(h, stepEmb(k)) : h) as tf.Tensor3D;
-
-  /** ACT halting probability per position: sigmoid(h w + b). [B, T, C] -> [B, T, 1] */
-  const actProb = (h: tf.Tensor3D): tf.Tensor =>
-    tf.sigmoid(tf.add(tf.reshape(tf.matMul(tf.reshape(h, [B * T, C]), p.act!.weight), [B, T, 1]), p.act!.bias));
-
-  const x = embed(p.embed, ids, cache?.length ?? 0); // [B, T, C] at positions offset..offset+T-1
-  let hOut: tf.Tensor3D;
-  let act: ActAccumulator | undefined;
-  let stepsRun = 0;
-  let carryOut: Carry | undefined;
-  let haltLogitsOut: tf.Tensor2D | undefined;
-  let unitSteps: tf.Tensor2D | undefined;
-
-  if (!rung.dualStream) {
-    // dense / iterative / iterative-step / ut: one stream h, N applications.
-    act = rung.halting === 'act' ? new ActAccumulator([B, T], config.actThreshold) : undefined;
-    let h = x;
-    for (let k = 0; k < steps; k++) {
-      const blk = rung.tied ? shared : p.blocks[k]!;
-      h = pass(blk, withStep(h, k), { index: k, step: k, cycle: 0, stream: 'h', grad: true }); // [B, T, C]
-      passesRun += 1;
-      stepsRun = k + 1;
-      if (act) {
-        act.add(h, actProb(h), k === steps - 1);
-        if (earlyExit && k < steps - 1 && act.allHalted()) break;
-      }
-    }
-    hOut = act ? act.output() : h;
-  } else if (!rung.nested) {
-    // dual-ut: per ACT step z = f(x + y + z + s_k); y = f(y + z + s_k); ACT on y; full backprop.
-    act = new ActAccumulator([B, T], config.actThreshold);
-    let y = tf.add(tf.zeros([B, T, C]), p.init!.y) as tf.Tensor3D; // [B, T, C]
-    let z = tf.add(tf.zeros([B, T, C]), p.init!.z) as tf.Tensor3D; // [B, T, C]
-    for (let k = 0; k < steps; k++) {
-      z = pass(shared, withStep(tf.add(tf.add(x, y), z), k), { index: 2 * k, step: k, cycle: 0, stream: 'z', grad: true });
-      y = pass(shared, withStep(tf.add(y, z), k), { index: 2 * k + 1, step: k, cycle: 0, stream: 'y', grad: true });
-      passesRun += 2;
-      stepsRun = k + 1;
-      act.add(y, actProb(y), k === steps - 1);
-      if (earlyExit && k < steps - 1 && act.allHalted()) break;
-    }
-    hOut = act.output();
-  } else {
-    const res = nestedSteps();
-    hOut = res;
-  }
-
-  if (cache) cache.length += T;
-  return { logits: readout(p.head, hOut), ponderCost: act?.ponderCost(), passesRun, stepsRun, carry: carryOut, haltLogits: haltLogitsOut, stepsPerPosition: unitSteps ?? act?.stepsPerPosition() };
-
-  /** dual-nested-ut, ar-trm, trm-faithful: each step = H cycles of {L x z-update, one y-update}. */
-  function nestedSteps(): tf.Tensor3D {
-    const { H, L, passesPerStep } = schedule;
-    const gradAll = config.gradCycles === 'all';
-    /** One cycle c of step k; `grad` only labels the passes (the caller decides tape or not). */
-    const cycle = (y0: tf.Tensor3D, z0: tf.Tensor3D, k: number, c: number, grad: boolean): [tf.Tensor3D, tf.Tensor3D] => {
-      let y = y0;
-      let z = z0;
-      const base = k * passesPerStep + c * (L + 1);
-      for (let l = 0; l < L; l++) {
-        z = pass(shared, withStep(tf.add(tf.add(x, y), z), k), { index: base + l, step: k, cycle: c, stream: 'z', grad }); // [B, T, C]
-      }
-      y = pass(shared, withStep(tf.add(y, z), k), { index: base + L, step: k, cycle: c, stream: 'y', grad }); // [B, T, C]
-      return [y, z];
-    };
-    /** Runs `f` off tape and returns its (y, z) pair. */
-    const offTapePair = (f: () => [tf.Tensor3D, tf.Tensor3D]): [tf.Tensor3D, tf.Tensor3D] => {
-      const both = offTape(() => tf.stack(f())); // [2, B, T, C]
-      const [y, z] = tf.unstack(both) as tf.Tensor3D[];
-      return [y!, z!];
-    };
-    /**
-     * One whole step from detached (y, z). With `grad`, the last cycle (every cycle with gradCycles 'all') runs on
-     * the tape; the others always run off it. Without `grad` the whole step runs off tape.
-     */
-    const runStep = (yIn: tf.Tensor3D, zIn: tf.Tensor3D, k: number, grad: boolean): [tf.Tensor3D, tf.Tensor3D] => {
-      const onTapeFrom = !grad ? H : gradAll ? 0 : H - 1; // first cycle index that runs on the tape
-      let yz: [tf.Tensor3D, tf.Tensor3D] = [yIn, zIn];
-      if (onTapeFrom > 0) {
-        yz = offTapePair(() => {
-          let a: [tf.Tensor3D, tf.Tensor3D] = [yIn, zIn];
-          for (let c = 0; c < Math.min(onTapeFrom, H); c++) a = cycle(a[0], a[1], k, c, false);
-          return a;
-        });
-      }
-      for (let c = onTapeFrom; c < H; c++) yz = cycle(yz[0], yz[1], k, c, true);
-      return yz;
-    };
-
-    const k0 = opts.stepRange?.[0] ?? 0;
-    const k1 = opts.stepRange?.[1] ?? steps;
-    let y = opts.carry ? opts.carry.y : (tf.add(tf.zeros([B, T, C]), p.init!.y) as tf.Tensor3D); // [B, T, C]
-    let z = opts.carry ? opts.carry.z : (tf.add(tf.zeros([B, T, C]), p.init!.z) as tf.Tensor3D); // [B, T, C]
-    const finish = (out: tf.Tensor3D): tf.Tensor3D => {
-      carryOut = { y: detach(y), z: detach(z) };
-      return out;
-    };
-
-    if (rung.halting === 'act') {
-      // dual-nested-ut: ACT over steps; each step's last cycle carries gradient into the ACT readout.
-      act = new ActAccumulator([B, T], config.actThreshold);
-      for (let k = k0; k < k1; k++) {
-        [y, z] = runStep(detach(y), detach(z), k, true);
-        passesRun += passesPerStep;
-        stepsRun = k + 1;
-        act.add(y, actProb(y), k === k1 - 1);
-        if (earlyExit && k < k1 - 1 && act.allHalted()) break;
-      }
-      return finish(act.output());
-    }
-
-    // ar-trm: TRM's binary halting head q = y w + b, read at position 0 per sequence (the paper), or at every
-    // position when the head is trained (haltLoss): each position then stops at its own step. Logits come from
-    // the terminal y of each sequence / position.
-    const perPosition = config.haltLoss;
-    // Cached decoding, per-sequence halting: position 0 decides, so after the prefill the decision is the cache's.
-    const decided = cache && !perPosition && cache.length > 0 ? cache : undefined;
-    const kEnd = decided ? k0 + decided.haltSteps! : k1; // later tokens need only the steps up to the last halt
-    // Per-sequence halting may stop at the batch's last halting step even with a cache: later tokens stop there too.
-    const stopWhenAllHalted = cache ? !perPosition && (opts.earlyExit ?? true) && syncReads : earlyExit;
-    const units = perPosition ? B * T : B; // halting units: sequences or positions
-    const minSteps = new Int32Array(units); // exploration: a random minimum number of steps (training only)
-    if (training && config.haltExploration > 0) {
-      const rng = new Rng(mixSeeds(opts.seed!, HALT_PURPOSE, k0));
-      for (let b = 0; b < B; b++) {
-        const explore = rng.next() < config.haltExploration;
-        const draw = k0 + 2 + rng.int(Math.max(k1 - k0 - 1, 1)); // uniform in [2, steps of this range]
-        for (let u = 0; u < units / B; u++) minSteps[b * (units / B) + u] = explore ? draw : 0;
-      }
-    }
-    // Halting state lives on the device (webgpu in Node cannot read synchronously); with sync reads one small
-    // read per step tells whether any unit halted (re-run on tape) and whether all did (early exit).
-    const shape: [number, number, number] = perPosition ? [B, T, 1] : [B, 1, 1];
-    const minStepsT = tf.tensor3d(Float32Array.from(minSteps), shape);
-    let halted = tf.zeros(shape) as tf.Tensor3D; // 1 once a unit halted
-    let haltedAt = tf.zeros(shape) as tf.Tensor3D; // the step (within this range) it halted at
-    let yTerminal: tf.Tensor3D | undefined;
-    for (let k = k0; k < kEnd; k++) {
-      const isLast = k === k1 - 1;
-      const [yIn, zIn] = [detach(y), detach(z)];
-      // Non-terminal steps can carry no gradient (the next step detaches): run them off tape, and re-run the
-      // step on tape (same dropout seeds, same values) only when some unit halts here in training.
-      [y, z] = runStep(yIn, zIn, k, isLast && training);
-      passesRun += passesPerStep;
-      stepsRun = k + 1;
-      const yNow = y;
-      const before = halted;
-      const haltNow = offTape(() => {
-        if (decided) return tf.cast(tf.equal(decided.haltedAt!, k + 1 - k0), 'float32'); // [B, 1, 1]
-        if (isLast) return tf.sub(1, before);
-        const q = tf.reshape(haltLogits(yNow, perPosition), shape); // q = y w + b
-        const allowed = tf.logicalAnd(tf.greater(q, 0), tf.lessEqual(minStepsT, k + 1));
-        return tf.mul(tf.sub(1, before), tf.cast(allowed, 'float32'));
-      }) as tf.Tensor3D; // [B, 1 or T, 1]
-      halted = offTape(() => tf.add(before, haltNow)) as tf.Tensor3D;
-      const at = haltedAt;
-      haltedAt = offTape(() => tf.add(at, tf.mul(haltNow, k + 1 - k0))) as tf.Tensor3D;
-      let any = true;
-      let all = false;
-      if (syncReads && !decided) {
-        const flags = tf.tidy(() => tf.stack([tf.max(haltNow), tf.min(halted)]).dataSync());
-        any = flags[0]! > 0;
-        all = flags[1]! > 0;
-      }
-      if (any) {
-        const yUsed = !isLast && training ? runStep(yIn, zIn, k, true)[0] : y;
-        const term = tf.mul(yUsed, haltNow) as tf.Tensor3D; // [B, T, C]
-        yTerminal = yTerminal ? (tf.add(yTerminal, term) as tf.Tensor3D) : term;
-      }
-      if (all && (stopWhenAllHalted || isLast)) break;
-    }
-    const atFinal = haltedAt;
-    if (cache && !perPosition && !decided) {
-      cache.haltedAt = tf.keep(tf.clone(atFinal));
-      cache.haltSteps = stepsRun - k0;
-    }
-    unitSteps = offTape(() => (perPosition ? tf.reshape(atFinal, [B, T]) : tf.tile(tf.reshape(atFinal, [B, 1]), [1, T]))) as tf.Tensor2D;
-    if (config.haltLoss) {
-      // q of each position's terminal y, on the tape: the halting head's training signal (haltLoss).
-      haltLogitsOut = tf.add(tf.reshape(tf.matMul(tf.reshape(yTerminal!, [B * T, C]), p.halt!.weight), [B, T]), p.halt!.bias) as tf.Tensor2D;
-    }
-    return finish(yTerminal!);
-  }
-
-  /** A cache can only serve evaluation of the model it was made for, the whole schedule, its own step count. */
-  function checkCache(c: KvCache): void {
-    if (training) throw new Error('forward: a KV cache is for evaluation only (training mode has dropout and exploration)');
-    if (c.model !== model) throw new Error('forward: this KV cache was created for another model');
-    if (opts.stepRange || opts.carry) throw new Error('forward: stepRange / carry (deep-supervision segments) cannot be used with a KV cache');
-    if (opts.steps !== undefined && opts.steps !== c.steps) throw new RangeError(`forward: the KV cache runs ${c.steps} steps; create it with { steps: ${opts.steps} }`);
-    c.check(B, T);
-    if (rung.halting === 'binary' && !config.haltLoss && c.length > 0 && !c.haltedAt) throw new Error('forward: the KV cache holds no halting decision');
-  }
-
-  /** q = y w + b per sequence (position 0) or per position, for the halting decision. [units, 1] */
-  function haltLogits(y: tf.Tensor3D, perPosition: boolean): tf.Tensor {
-    const rows = perPosition ? tf.reshape(y, [B * T, C]) : tf.reshape(tf.slice(y, [0, 0, 0], [B, 1, C]), [B, C]);
-    return tf.add(tf.matMul(rows, p.halt!.weight), p.halt!.bias);
-  }
-
-
+  const x = embed(p.embed, ids, cache?.length ?? 0); // [B, T, C]
+  // With a cache every pass runs: the next token's pass p needs the keys/values of pass p at every earlier position.
+  const earlyExit = (opts.earlyExit ?? true) && syncReads && !cache;
+  return { model, opts, x, shape: [B, T, C], steps, training, syncReads, earlyExit, f, withStep };
 }

@@ -2,6 +2,23 @@ import * as tf from '@tensorflow/tfjs-core';
 import { disposeKvSlot, kvLength, type KvSlot } from '@tarm/layers';
 import type { LadderModel } from './model.js';
 
+/** ar-trm with per-sequence halting: the step (1-based, [B, 1, 1]) each sequence halted at, and the batch's last. */
+export interface HaltDecision {
+  readonly haltedAt: tf.Tensor3D;
+  readonly steps: number;
+}
+
+/** What a forward pass asks of the cache it is given (forward's options). */
+export interface CacheUse {
+  readonly training: boolean;
+  readonly steps?: number;
+  /** stepRange or carry given (a deep-supervision segment). */
+  readonly segment: boolean;
+  readonly batch: number;
+  /** New tokens. */
+  readonly n: number;
+}
+
 /**
  * What incremental decoding keeps between calls of `forward(model, ids, { cache })`: one KV slot per block pass
  * (PassInfo.index), each holding the keys and values that pass computed at every position decoded so far,
@@ -52,6 +69,37 @@ export class KvCache {
     if (this.slots.some((s) => kvLength(s) !== this.length)) {
       throw new Error('KvCache: inconsistent after a failed append (some passes hold more positions than others); start a new cache');
     }
+  }
+
+  /** Throws unless a forward pass of `model` with these options may use the cache: evaluation of the model it was
+   *  made for, the whole schedule, its own step count, n more tokens that fit (see `check`). */
+  checkUse(model: LadderModel, use: CacheUse): void {
+    if (use.training) throw new Error('forward: a KV cache is for evaluation only (training mode has dropout and exploration)');
+    if (this.model !== model) throw new Error('forward: this KV cache was created for another model');
+    if (use.segment) throw new Error('forward: stepRange / carry (deep-supervision segments) cannot be used with a KV cache');
+    if (use.steps !== undefined && use.steps !== this.steps) throw new RangeError(`forward: the KV cache runs ${this.steps} steps; create it with { steps: ${use.steps} }`);
+    this.check(use.batch, use.n);
+    if (model.rung.halting === 'binary' && !model.config.haltLoss && this.length > 0 && !this.haltedAt) throw new Error('forward: the KV cache holds no halting decision');
+  }
+
+  /**
+   * Speed-up (reuse of ar-trm's halting decision): with per-sequence halting, position 0 decides, so after the
+   * prefill the decision is the cache's and later tokens run only the steps up to the batch's last halting step.
+   * Undefined at the prefill and for per-position halting (each new position decides for itself).
+   */
+  haltDecision(perPosition: boolean): HaltDecision | undefined {
+    return !perPosition && this.length > 0 ? { haltedAt: this.haltedAt!, steps: this.haltSteps! } : undefined;
+  }
+
+  /** Keeps the prefill's per-sequence halting decision (a copy) for the tokens after it. */
+  recordHalting(d: HaltDecision): void {
+    this.haltedAt = tf.keep(tf.clone(d.haltedAt));
+    this.haltSteps = d.steps;
+  }
+
+  /** After a forward pass appended n tokens to every slot. */
+  advance(n: number): void {
+    this.length += n;
   }
 
   /** Frees every tensor the cache holds; the cache cannot be used afterwards. Idempotent. */

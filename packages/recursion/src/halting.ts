@@ -1,0 +1,181 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng, mixSeeds } from '@tarm/core';
+import { ActAccumulator } from './act.js';
+import { offTape } from './tape.js';
+import type { HaltDecision } from './kv-cache.js';
+
+/**
+ * How a recursion decides how many steps each position runs and which state it reads out (the paper, "The ladder":
+ * fixed N; ut's ACT; ar-trm's binary head). The recursion calls `observe` with the state after each step k; the
+ * halting answers whether later steps can no longer change the output (early exit) and, at the end, gives the state
+ * the readout reads.
+ */
+export interface Halting {
+  /** Steps [k0, end) the recursion runs at most. */
+  readonly end: number;
+  /** Whether step k runs on the gradient tape (binary halting runs non-terminal steps off it). */
+  onTape(k: number): boolean;
+  /**
+   * Folds in the state after step k ([B, T, C]); true when the recursion may stop. `rerunOnTape` re-runs step k on
+   * the tape (same inputs, same dropout seeds, same values) for a halting that needs its gradient.
+   */
+  observe(state: tf.Tensor3D, k: number, rerunOnTape?: () => tf.Tensor3D): boolean;
+  /** The readout state and what the halting reports. */
+  finish(): HaltingResult;
+}
+
+export interface HaltingResult {
+  /** The state the readout reads. [B, T, C] */
+  readonly out: tf.Tensor3D;
+  readonly ponderCost?: tf.Scalar;
+  /** Outer steps each position ran before it halted (constant). [B, T] */
+  readonly stepsPerPosition?: tf.Tensor2D;
+  /** Binary halting with haltLoss: q at each position's terminal y, on the tape. [B, T] */
+  readonly haltLogits?: tf.Tensor2D;
+}
+
+/** dense, iterative, iterative-step: every step runs; the readout reads the last state (`initial` after none). */
+export function noHalting(end: number, initial: tf.Tensor3D): Halting {
+  let last = initial;
+  return {
+    end,
+    onTape: () => true,
+    observe: (h) => {
+      last = h;
+      return false;
+    },
+    finish: () => ({ out: last }),
+  };
+}
+
+type Head = { readonly weight: tf.Variable; readonly bias: tf.Variable };
+
+/**
+ * ACT (the paper's ut row; Graves 2016): p_k = sigmoid(w . h_k + b) per position after step k, threshold, remainder,
+ * output = the ACT-weighted sum of the states (act.ts). Early exit once every position halted (one scalar read).
+ */
+export function actHalting(head: Head, shape: [number, number, number], threshold: number, end: number, earlyExit: boolean): Halting {
+  const [B, T, C] = shape;
+  const act = new ActAccumulator([B, T], threshold);
+  /** p = sigmoid(h w + b). [B, T, C] -> [B, T, 1] */
+  const prob = (h: tf.Tensor3D): tf.Tensor => tf.sigmoid(tf.add(tf.reshape(tf.matMul(tf.reshape(h, [B * T, C]), head.weight), [B, T, 1]), head.bias));
+  return {
+    end,
+    onTape: () => true,
+    observe: (h, k) => {
+      act.add(h, prob(h), k === end - 1);
+      return earlyExit && k < end - 1 && act.allHalted();
+    },
+    finish: () => ({ out: act.output(), ponderCost: act.ponderCost(), stepsPerPosition: act.stepsPerPosition() }),
+  };
+}
+
+export interface BinaryHaltingOptions {
+  readonly head: Head;
+  readonly shape: [number, number, number];
+  /** This range's steps [k0, k1) (a deep-supervision segment, or every step). */
+  readonly range: readonly [number, number];
+  /** Read q at every position (haltLoss: each position stops at its own step) instead of at position 0. */
+  readonly perPosition: boolean;
+  /** Training: exploration on, and the step a unit halts at is re-run on the tape. Needs `seed`. */
+  readonly training: boolean;
+  readonly seed?: number;
+  /** TRM's exploration: probability of a random minimum number of steps, training only. */
+  readonly exploration: number;
+  /** One small read per step is possible (not webgpu in Node): skip the re-run when none halted, and exit early. */
+  readonly syncReads: boolean;
+  /** Stop once every unit halted. */
+  readonly earlyExit: boolean;
+  /** KV-cache decoding after the prefill: the halting steps decided there, reused (no q, no read). */
+  readonly decided?: HaltDecision;
+  /** KV-cache prefill with per-sequence halting: receives the decision, for the tokens after it. */
+  readonly record?: (decision: HaltDecision) => void;
+}
+
+const HALT_PURPOSE = 6;
+
+/**
+ * ar-trm's halting (the paper's ar-trm row): TRM's head q = w . y[:, 0] + b per sequence (or per position with
+ * haltLoss); a unit halts at the first step with q > 0 (and at least its exploration minimum, training only) or at
+ * the last step, and the readout takes its terminal y. Halting state lives on the device.
+ *
+ * Speed-up (the on-tape re-run): the next step detaches (y, z), so a non-terminal step's passes can carry gradient
+ * only into the y of a unit that halts there. Those steps run off the tape; when some unit halts at one in training,
+ * the step is re-run on the tape (same dropout seeds: same values) for its terminal y.
+ */
+export function binaryHalting(o: BinaryHaltingOptions): Halting {
+  const [B, T, C] = o.shape;
+  const [k0, k1] = o.range;
+  const { perPosition, training, decided } = o;
+  const shape: [number, number, number] = perPosition ? [B, T, 1] : [B, 1, 1];
+  const minStepsT = tf.tensor3d(Float32Array.from(explorationMinimum(o)), shape);
+  let halted = tf.zeros(shape) as tf.Tensor3D; // 1 once a unit halted
+  let haltedAt = tf.zeros(shape) as tf.Tensor3D; // the step (within this range) it halted at
+  let yTerminal: tf.Tensor3D | undefined;
+  let stepsRun = 0; // steps observed, within this range
+  /** q = y w + b per sequence (position 0) or per position. [B or B*T, 1] */
+  const q = (y: tf.Tensor3D): tf.Tensor => {
+    const rows = perPosition ? tf.reshape(y, [B * T, C]) : tf.reshape(tf.slice(y, [0, 0, 0], [B, 1, C]), [B, C]);
+    return tf.add(tf.matMul(rows, o.head.weight), o.head.bias);
+  };
+  return {
+    end: decided ? k0 + decided.steps : k1, // decoding after the prefill: only the steps up to the batch's last halt
+    onTape: (k) => k === k1 - 1 && training,
+    observe(y, k, rerunOnTape) {
+      const isLast = k === k1 - 1;
+      stepsRun = k + 1 - k0;
+      const before = halted;
+      const haltNow = offTape(() => {
+        if (decided) return tf.cast(tf.equal(decided.haltedAt, k + 1 - k0), 'float32'); // [B, 1, 1]
+        if (isLast) return tf.sub(1, before);
+        const allowed = tf.logicalAnd(tf.greater(tf.reshape(q(y), shape), 0), tf.lessEqual(minStepsT, k + 1));
+        return tf.mul(tf.sub(1, before), tf.cast(allowed, 'float32'));
+      }) as tf.Tensor3D; // [B, 1 or T, 1]
+      halted = offTape(() => tf.add(before, haltNow)) as tf.Tensor3D;
+      const at = haltedAt;
+      haltedAt = offTape(() => tf.add(at, tf.mul(haltNow, k + 1 - k0))) as tf.Tensor3D;
+      let any = true;
+      let all = false;
+      if (o.syncReads && !decided) {
+        const flags = tf.tidy(() => tf.stack([tf.max(haltNow), tf.min(halted)]).dataSync());
+        any = flags[0]! > 0;
+        all = flags[1]! > 0;
+      }
+      if (any) {
+        const term = tf.mul(!isLast && training ? rerunOnTape!() : y, haltNow) as tf.Tensor3D; // [B, T, C]
+        yTerminal = yTerminal ? (tf.add(yTerminal, term) as tf.Tensor3D) : term;
+      }
+      return all && (o.earlyExit || isLast);
+    },
+    finish() {
+      const at = haltedAt;
+      if (!perPosition && !decided) o.record?.({ haltedAt: at, steps: stepsRun });
+      const stepsPerPosition = offTape(() => (perPosition ? tf.reshape(at, [B, T]) : tf.tile(tf.reshape(at, [B, 1]), [1, T]))) as tf.Tensor2D;
+      // q of each position's terminal y, on the tape: the halting head's training signal (haltLoss).
+      const haltLogits = perPosition
+        ? (tf.add(tf.reshape(tf.matMul(tf.reshape(yTerminal!, [B * T, C]), o.head.weight), [B, T]), o.head.bias) as tf.Tensor2D)
+        : undefined;
+      return { out: yTerminal!, stepsPerPosition, haltLogits };
+    },
+  };
+}
+
+/**
+ * TRM's exploration, training only: with probability `exploration` a sequence (all its positions) must run a random
+ * minimum number of steps, uniform in [2, steps of this range]; 0 (no minimum) otherwise. One draw pair per sequence.
+ */
+function explorationMinimum(o: BinaryHaltingOptions): Int32Array {
+  const [B, T] = o.shape;
+  const [k0, k1] = o.range;
+  const perUnit = o.perPosition ? T : 1; // halting units per sequence: its positions, or the sequence
+  const minSteps = new Int32Array(B * perUnit);
+  if (o.training && o.exploration > 0) {
+    const rng = new Rng(mixSeeds(o.seed!, HALT_PURPOSE, k0));
+    for (let b = 0; b < B; b++) {
+      const explore = rng.next() < o.exploration;
+      const draw = k0 + 2 + rng.int(Math.max(k1 - k0 - 1, 1)); // uniform in [2, steps of this range]
+      for (let u = 0; u < perUnit; u++) minSteps[b * perUnit + u] = explore ? draw : 0;
+    }
+  }
+  return minSteps;
+}
