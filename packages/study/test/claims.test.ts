@@ -137,7 +137,7 @@ describe('checkClaims on synthetic results', () => {
     expect(byId(learns, 'C2').verdict).toBe('contradicted');
     const flatFails = checkClaims(results({ ...PAPER_LIKE, dense: { ...PAPER_LIKE.dense!, acc: [0.5, 0.6, 0.95] } }, COPY_LIKE));
     expect(byId(flatFails, 'C2').verdict).toBe('undecided');
-    expect(byId(flatFails, 'C2').parts[0]!.text).toContain('1/3 seeds');
+    expect(byId(flatFails, 'C2').parts[0]!.text).toContain('1/3 seeds; 50.0 (s1), 60.0 (s2), 95.0 (s3) -> undecided: the flat reference does not learn the task at this scale');
   });
 
   it('C3: a tied rung that learns its last digits contradicts it', () => {
