@@ -10,3 +10,5 @@ export type { GridProgress, RunState, TrainMessage, TrainResult } from './grid.j
 export { collectResults, readResults, type StudyResults, type RunResult } from './results.js';
 export { resultsCsv, writeResultsCsv, RESULTS_CSV_FILE, RESULTS_CSV_COLUMNS } from './results-csv.js';
 export { writeReport, comparisons, type Comparison, type ReportFiles } from './report.js';
+export { checkClaims, type Claim, type ClaimPart, type ClaimVerdict } from './claims.js';
+export { PLATEAU_POINTS, isStillRising, lastChange } from './plateau.js';

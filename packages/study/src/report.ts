@@ -7,6 +7,8 @@ import { AGREEMENT_POINTS, PAPER_ADDITION_QUARTILES, PAPER_CHANCE, paperHeadline
 import { studyPlots, writePlots } from './plots.js';
 import { readResults, type StudyResults } from './results.js';
 import { armFlags, ConfigSchema, isPlainRung, type Arm, type TaskSettings } from './schema.js';
+import { checkClaims, EQUIVALENCE_POINTS, NEAR_CHANCE_POINTS, TRANSITION_LEVEL } from './claims.js';
+import { PLATEAU_POINTS, risingSeeds } from './plateau.js';
 import { formatMeanCI, formatSigned, welchDiffCI, type DiffCI, type MeanCI } from './stats.js';
 
 export const REPORT_FILE = 'report.md';
@@ -78,14 +80,15 @@ function armsSection(arms: readonly Arm[]): string[] {
 }
 
 function headlineSection(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSettings[]): string {
-  const rows = arms.map((a) => [a.name, ...tasks.map((t) => cellText(finalCell(results, a.name, t.name, t.length), published(a, t.name)))]);
+  const rising = (a: Arm, t: TaskSettings) => (risingSeeds(results, a.name, t.name, t.length).length ? ' still rising' : '');
+  const rows = arms.map((a) => [a.name, ...tasks.map((t) => cellText(finalCell(results, a.name, t.name, t.length), published(a, t.name)) + rising(a, t))]);
   const ours = arms.filter((a) => isPlainRung(a) && !PAPER_RUNGS.includes(a.rung as never)).map((a) => a.name);
   return [
     `## Headline: character accuracy at the training length (final step)`,
     '',
     md(['arm', ...tasks.map((t) => `${t.name} (L = ${t.length})`)], rows),
     '',
-    `Percent of answer characters correct at the final evaluation; mean ± 95% confidence interval over seeds (Student t), "n=1" for a single seed; finished runs only. "(paper X)": the published value at budget 24, 5000 steps, for an arm that is its rung as published. Chance is about ${PAPER_CHANCE}%.`,
+    `Percent of answer characters correct at the final evaluation; mean ± 95% confidence interval over seeds (Student t), "n=1" for a single seed; finished runs only. "still rising": a seed's last two evaluations differ by >= ${PLATEAU_POINTS} points, so the cell's number is not a plateau (see Seeds). "(paper X)": the published value at budget 24, 5000 steps, for an arm that is its rung as published. Chance is about ${PAPER_CHANCE}%.`,
     ...(ours.length ? ['', `${ours.join(', ')}: not in the paper (ours: ar-trm with TRM's training recipe switched on), so no published value to compare with.`] : []),
     '',
     `![headline](${PLOTS_DIR}/headline.svg)`,
@@ -99,15 +102,17 @@ function seedsSection(results: StudyResults, arms: readonly Arm[], tasks: readon
     arms.map((a) => {
       const seeds = seedValues(results, a.name, t.name, t.length);
       const { hits, n } = successCount(results, a.name, t);
-      return [a.name, t.name, seeds.length ? seeds.map((s) => `${pct(s.value)} (s${s.seed})`).join(', ') : '-', n ? `${hits}/${n} seeds >= ${threshold}%` : '-'];
+      const rising = risingSeeds(results, a.name, t.name, t.length);
+      const plateau = !seeds.length ? '-' : rising.length ? `still rising: ${rising.map((r) => `s${r.seed} ${formatSigned(r.change)}`).join(', ')}` : 'yes';
+      return [a.name, t.name, seeds.length ? seeds.map((s) => `${pct(s.value)} (s${s.seed})`).join(', ') : '-', n ? `${hits}/${n} seeds >= ${threshold}%` : '-', plateau];
     }),
   );
   return [
     '## Seeds',
     '',
-    `Character accuracy (%) of each finished seed at the training length, and how many seeds reach ${threshold}% (the study's \`success\`): a cell whose seeds split into two groups is misdescribed by its mean and interval alone. The headline chart draws these values beside the bars.`,
+    `Character accuracy (%) of each finished seed at the training length, and how many seeds reach ${threshold}% (the study's \`success\`): a cell whose seeds split into two groups is misdescribed by its mean and interval alone. The headline chart draws these values beside the bars. "plateau": yes when every seed's last two evaluations differ by < ${PLATEAU_POINTS} points; otherwise "still rising" with the seeds that do not and their last change in points.`,
     '',
-    md(['arm', 'task', 'per seed', 'success'], rows, ['l', 'l', 'l', 'r']),
+    md(['arm', 'task', 'per seed', 'success', 'plateau'], rows, ['l', 'l', 'l', 'r', 'l']),
   ].join('\n');
 }
 
@@ -253,6 +258,18 @@ function runsSection(results: StudyResults, tasks: readonly TaskSettings[]): str
   return out.join('\n');
 }
 
+function claimsSection(results: StudyResults): string {
+  const label = { supported: 'supported', contradicted: 'contradicted', undecided: 'undecided at this scale' } as const;
+  const lines = checkClaims(results).flatMap((c) => [`- **${c.id}** ${c.statement}: **${label[c.verdict]}**`, ...c.parts.map((p) => `  - ${p.text}`)]);
+  return [
+    '## Claims',
+    '',
+    `Each claim of the paper, judged from the finished runs of this study at its training lengths (final evaluation; differences in points, 95% Welch intervals over seeds). A part is supported or contradicted only when its interval says so: \`a > b\` needs the interval of a - b above 0 (below 0 contradicts); \`a >= b\` is contradicted below 0 and supported above -${EQUIVALENCE_POINTS}; \`a ~ b\` is supported inside ±${EQUIVALENCE_POINTS} and contradicted outside it; "near chance" means a 95% upper bound <= chance + ${NEAR_CHANCE_POINTS} points; the last-digit transition is the first evaluation with last-digit accuracy >= ${100 * TRANSITION_LEVEL}%. A part is undecided when a cell is missing, has < 2 seeds, or is still rising (its last two evaluations differ by >= ${PLATEAU_POINTS} points). A claim is contradicted by any contradicted part, supported when every part is, and otherwise undecided.`,
+    '',
+    ...lines,
+  ].join('\n');
+}
+
 /** The whole report.md text for a study's results. */
 export function reportMarkdown(results: StudyResults): string {
   const { arms, tasks } = presentAxes(results);
@@ -273,6 +290,8 @@ export function reportMarkdown(results: StudyResults): string {
       '.',
     `- Wall time of the study: ${duration(results.wallSeconds)} over ${n} session${n === 1 ? '' : 's'} (sum of run wall times: ${duration(compute)}).`,
     `- Created ${results.createdAt}; report generated from results.json (${results.generatedAt}).`,
+    '',
+    claimsSection(results),
     '',
     configSection(results, tasks),
     '',

@@ -20,10 +20,10 @@ describe('report', () => {
     expect(md).toContain('## Headline: character accuracy at the training length (final step)');
     expect(md).toContain('| arm | addition (L = 10) | copy (L = 10) |');
     // dense addition: seeds 0.80 and 0.84 -> 82.0 ± 25.4 (t(1) = 12.706, sd 0.0283)
-    expect(md).toContain('| dense | 82.0 ± 25.4 (paper 79.9) | 99.0 ± 12.7 (paper 100) |');
+    expect(md).toContain('| dense | 82.0 ± 25.4 (paper 79.9) still rising | 99.0 ± 12.7 (paper 100) still rising |');
     // ut addition: one finished seed (the other is incomplete)
-    expect(md).toContain('| ut | 66.0 (n=1) (paper 65.8) | - (paper 100) |');
-    expect(md).toContain('| dual-ut | 83.0 ± 25.4 (paper 83) | - |');
+    expect(md).toContain('| ut | 66.0 (n=1) (paper 65.8) still rising | - (paper 100) |');
+    expect(md).toContain('| dual-ut | 83.0 ± 25.4 (paper 83) still rising | - |');
     expect(md).toContain('## Addition by answer quartile');
     expect(md).toContain('## Agreement with the paper');
     expect(md).toContain('- dense / addition: ours 82.0 ± 25.4 vs paper 79.9: within 5 points of the paper (+2.1); the paper value lies inside our 95% CI.');
@@ -34,8 +34,8 @@ describe('report', () => {
     expect(md).toContain('| dense | addition | 1 | finished | - | 28.0k | 4101 | 1m01s | 100 | 80.0 | 25.0 |');
     expect(md).toContain('Failed: ut-copy-s1');
     // per cell: every seed and the success count
-    expect(md).toContain('| dense | addition | 80.0 (s1), 84.0 (s2) | 0/2 seeds >= 90% |');
-    expect(md).toContain('| dense | copy | 100.0 (s1), 98.0 (s2) | 2/2 seeds >= 90% |');
+    expect(md).toContain('| dense | addition | 80.0 (s1), 84.0 (s2) | 0/2 seeds >= 90% | still rising: s1 +30.0, s2 +29.0 |');
+    expect(md).toContain('| dense | copy | 100.0 (s1), 98.0 (s2) | 2/2 seeds >= 90% | still rising: s1 +10.0, s2 +6.0 |');
     expect(md).not.toContain('## Comparisons'); // the fixture's study has no compare list
   });
 
@@ -73,7 +73,7 @@ describe('report', () => {
     rmSync(join(dir, 'report.md'));
     rmSync(join(dir, 'runs'), { recursive: true });
     const { report } = await writeReport(dir);
-    expect(readFileSync(report, 'utf8')).toContain('| dense | 82.0 ± 25.4 (paper 79.9) | 99.0 ± 12.7 (paper 100) |');
+    expect(readFileSync(report, 'utf8')).toContain('| dense | 82.0 ± 25.4 (paper 79.9) still rising | 99.0 ± 12.7 (paper 100) still rising |');
   });
 
   it('agreement sentences say within, above or below, plainly', () => {
@@ -94,7 +94,7 @@ describe('a study with trm-faithful (no published numbers)', () => {
     const { report, plots } = await writeReport(out, results);
     const md = readFileSync(report, 'utf8');
     // fake: ar-trm 0.2 + 0.02, trm-faithful + 0.5 (deep supervision) + 0.004 (all cycles)
-    expect(md).toContain('| ar-trm | 22.0 (n=1) (paper 12.5) |');
+    expect(md).toContain('| ar-trm | 22.0 (n=1) (paper 12.5) still rising |');
     expect(md).toContain('| trm-faithful | 72.4 (n=1) |');
     expect(md).toContain('trm-faithful: not in the paper');
     expect(md).toMatch(/\| trm-faithful \| [\d.]+ \(n=1\)( \| [\d.]+ \(n=1\)){3} \| - \|/); // quartiles, no paper summary
@@ -130,7 +130,8 @@ describe('comparisons: a report section for any study with a compare list', () =
     expect(md).toContain('## Arms');
     expect(md).toMatch(/^\| deep-supervision \| ar-trm \| `--deep-supervision 0` \| one supervised segment per step/m);
     // an arm with switches is not the rung as published: no paper value beside it
-    expect(md).toContain('| paper | 21.0 ± 2.5 (paper 11) |');
-    expect(md).toMatch(/^\| deep-supervision \| 71\.0 ± 2\.5 \|$/m);
+    // (the fake's curves climb to their last evaluation: every cell is marked still rising)
+    expect(md).toContain('| paper | 21.0 ± 2.5 (paper 11) still rising |');
+    expect(md).toMatch(/^\| deep-supervision \| 71\.0 ± 2\.5 still rising \|$/m);
   });
 });

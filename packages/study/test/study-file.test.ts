@@ -30,7 +30,11 @@ describe('study files', () => {
     expect(paper.arms.map((a) => a.rung)).toEqual([...PAPER_RUNGS]);
     expect(paper.tasks.map((t) => t.name)).toEqual(['addition', 'copy', 'reverse']);
     expect(studyGrid(paper)).toHaveLength(21);
-    expect(studyGrid(loadStudy({ preset: 'cpu' }))).toHaveLength(63);
+    // cpu: the seven rungs and trm-faithful x 3 tasks x 5 seeds, addition at its own length and steps
+    const cpu = loadStudy({ preset: 'cpu' });
+    expect(cpu.arms.map((a) => a.rung)).toEqual([...PAPER_RUNGS, 'trm-faithful']);
+    expect(studyGrid(cpu)).toHaveLength(120);
+    expect(cpu.config.budget).toBeGreaterThanOrEqual(12);
     expect(Object.isFrozen(paper.config)).toBe(true);
   });
 
