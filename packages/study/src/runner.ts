@@ -64,7 +64,8 @@ export interface StudyOutcome {
  * Workers x threads per worker for a machine. wasm runs one thread per process in Node (platform.md), so one
  * worker per core. node (libtensorflow) can use several threads per process; measured on a 2-core machine
  * (docs/compute.md, "Workers and threads"), one single-threaded process per core gave the most runs per hour,
- * so it gets the same rule, with the cores left over (fewer runs than cores) given to each worker as threads.
+ * so it gets the same rule. Each worker runs one thread unless `threads` is given: the numbers of a study then do
+ * not depend on the machine's cores or on how many runs were left when a session started.
  */
 export function planWorkers(o: { cores: number; runs: number; backend: BackendName; workers?: number; threads?: number }): { workers: number; threads: number } {
   for (const k of ['workers', 'threads'] as const) {
@@ -72,7 +73,10 @@ export function planWorkers(o: { cores: number; runs: number; backend: BackendNa
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new StudyError(`--${k}: a positive integer, got ${v}`, k);
   }
   const workers = o.workers ?? Math.max(1, Math.min(o.cores, o.runs));
-  const threads = o.threads ?? (o.backend === 'node' ? Math.max(1, Math.floor(o.cores / workers)) : 1);
+  // One intra-op thread unless asked: libtensorflow's multi-threaded kernels sum in another order, so a run trained
+  // with 2 threads is not bit-identical to the same run with 1 (docs/compute.md); a study must not depend on how
+  // many runs were left when a session started.
+  const threads = o.threads ?? 1;
   return { workers, threads };
 }
 
