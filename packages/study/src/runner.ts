@@ -26,7 +26,11 @@ export interface RunStudyOptions {
   /** Resolves `auto` (default: @tarm/core's resolveBackend; a test passes one that simulates a machine without tfjs-node). */
   resolve?: (choice: BackendChoice) => Promise<{ name: BackendName; reason: string }>;
   /** Called once the backend and the workers x threads are chosen, before any run starts. */
-  onStart?(plan: { readonly backend: BackendName; readonly reason: string; readonly workers: number; readonly threads: number }): void;
+  /**
+   * Called once the plan is known. `mixed` names the earlier sessions of the folder whose backend or threads per
+   * worker differ from this one's: runs trained under them are not bit-identical to runs trained now.
+   */
+  onStart?(plan: { readonly backend: BackendName; readonly reason: string; readonly workers: number; readonly threads: number; readonly mixed?: string }): void;
   /** Called with a grid snapshot at every run start, end and progress message, and once a second. */
   onProgress?(grid: GridProgress): void;
   /** The progress display on stderr: `true` (default) for the built-in one, `false` for none, or your own. */
@@ -80,6 +84,17 @@ export function planWorkers(o: { cores: number; runs: number; backend: BackendNa
   return { workers, threads };
 }
 
+/** The earlier sessions whose backend or threads differ from the last one's, in words; undefined when none. */
+export function mixedSessions(sessions: readonly Session[]): string | undefined {
+  const local = sessions.filter((x): x is Extract<Session, { backend: unknown }> => 'backend' in x);
+  const now = local[local.length - 1];
+  if (!now || now !== sessions[sessions.length - 1]) return undefined;
+  const other = local.slice(0, -1).filter((x) => x.backend !== now.backend || (x.backend === 'node' && x.threads !== now.threads));
+  if (!other.length) return undefined;
+  const kinds = [...new Set(other.map((x) => `${x.backend}${x.backend === 'node' ? ` x ${x.threads} thread${x.threads === 1 ? '' : 's'}` : ''}`))];
+  return `${other.length} earlier session${other.length === 1 ? '' : 's'} of this folder ran ${kinds.join(', ')}`;
+}
+
 const KILL_GRACE_MS = 5_000;
 
 /** Resumes the study a folder records (its study.json), with the same options as {@link runStudy}. */
@@ -114,8 +129,9 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
     const toRun = studyGrid(study).filter((r) => !isFinished(runDir(outDir, r.id))).length;
     const { workers, threads } = planWorkers({ cores: availableParallelism(), runs: toRun, backend: backend.name, workers: opts.workers, threads: opts.threads });
     const session: Session = { startedAt: new Date(startedAt).toISOString(), wallSeconds: 0, backend: backend.name, workers, threads };
-    const merged = openStudyFile(outDir, study, session).study;
-    opts.onStart?.({ backend: backend.name, reason: backend.reason, workers, threads });
+    const file = openStudyFile(outDir, study, session);
+    const merged = file.study;
+    opts.onStart?.({ backend: backend.name, reason: backend.reason, workers, threads, mixed: mixedSessions(file.sessions) });
     mkdirSync(runsDir(outDir), { recursive: true });
     mkdirSync(logsDir(outDir), { recursive: true });
     const saveSession = () => {

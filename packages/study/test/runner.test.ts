@@ -5,7 +5,7 @@ import { BackendError } from '@tarm/core';
 import { loadStudy } from '../src/presets.js';
 import { collectResults } from '../src/results.js';
 import { writeReport } from '../src/report.js';
-import { planWorkers, resumeStudy, runStudy, type RunStudyOptions } from '../src/runner.js';
+import { mixedSessions, planWorkers, resumeStudy, runStudy, type RunStudyOptions } from '../src/runner.js';
 import type { GridProgress } from '../src/grid.js';
 import { defineStudy } from '../src/schema.js';
 import { FAKE_TARM, invocations, tempDir } from './helpers.js';
@@ -179,7 +179,7 @@ describe('runStudy with a fake train command', () => {
     expect(JSON.parse(readFileSync(join(out2, 'study.json'), 'utf8')).sessions[0].backend).toBe('wasm');
   });
 
-  it('workers x threads for the machine: a worker per core; spare cores become node threads', () => {
+  it('workers x threads for the machine: a worker per core, one thread each unless asked', () => {
     expect(planWorkers({ cores: 2, runs: 10, backend: 'wasm' })).toEqual({ workers: 2, threads: 1 });
     expect(planWorkers({ cores: 2, runs: 10, backend: 'node' })).toEqual({ workers: 2, threads: 1 });
     expect(planWorkers({ cores: 16, runs: 4, backend: 'node' })).toEqual({ workers: 4, threads: 1 });
@@ -187,6 +187,14 @@ describe('runStudy with a fake train command', () => {
     expect(planWorkers({ cores: 8, runs: 20, backend: 'node', workers: 2 })).toEqual({ workers: 2, threads: 1 });
     expect(planWorkers({ cores: 8, runs: 20, backend: 'node', workers: 2, threads: 4 })).toEqual({ workers: 2, threads: 4 });
     expect(() => planWorkers({ cores: 2, runs: 1, backend: 'node', threads: 0 })).toThrow(/--threads: a positive integer/);
+  });
+
+  it('names the earlier sessions that trained under another backend or thread count', () => {
+    const at = (backend: 'node' | 'wasm', threads: number) => ({ startedAt: '2026-12-04T00:00:00.000Z', wallSeconds: 1, backend, workers: 2, threads });
+    expect(mixedSessions([at('node', 1), at('node', 1)])).toBeUndefined();
+    expect(mixedSessions([at('wasm', 1), at('wasm', 1)])).toBeUndefined();
+    expect(mixedSessions([at('node', 1), at('node', 2), at('node', 2), at('node', 1)])).toBe('2 earlier sessions of this folder ran node x 2 threads');
+    expect(mixedSessions([at('wasm', 1), at('node', 1)])).toBe('1 earlier session of this folder ran wasm');
   });
 });
 
