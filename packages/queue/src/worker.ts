@@ -78,7 +78,7 @@ export async function startWorker(opts: WorkerOptions): Promise<QueueWorker> {
   const stalledInterval = positive('stalled-interval', opts.stalledInterval, 30_000);
   const maxStalledCount = positive('max-stalled', opts.maxStalledCount, 5);
   const backend = choice === 'auto' ? await resolveBackend(choice) : { name: choice, reason: 'asked for' };
-  const { threads } = planWorkers({ cores: availableParallelism(), runs: concurrency, backend: backend.name, workers: concurrency });
+  const { threads } = planWorkers({ cores: availableParallelism(), runs: concurrency, workers: concurrency });
   const name = `${hostname()}:${process.pid}`;
   const { TARM_QUEUE: _url, ...base } = opts.env ?? process.env;
   const env = { ...base, ...(backend.name === 'node' && { TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: '1' }) };

@@ -71,7 +71,7 @@ export interface StudyOutcome {
  * so it gets the same rule. Each worker runs one thread unless `threads` is given: the numbers of a study then do
  * not depend on the machine's cores or on how many runs were left when a session started.
  */
-export function planWorkers(o: { cores: number; runs: number; backend: BackendName; workers?: number; threads?: number }): { workers: number; threads: number } {
+export function planWorkers(o: { cores: number; runs: number; workers?: number; threads?: number }): { workers: number; threads: number } {
   for (const k of ['workers', 'threads'] as const) {
     const v = o[k];
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new StudyError(`--${k}: a positive integer, got ${v}`, k);
@@ -127,7 +127,7 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
     // only `auto` is tried here (node loads in this process); a named backend is loaded by each child
     const backend = choice === 'auto' ? await (opts.resolve ?? resolveBackend)(choice) : { name: choice, reason: 'asked for' };
     const toRun = studyGrid(study).filter((r) => !isFinished(runDir(outDir, r.id))).length;
-    const { workers, threads } = planWorkers({ cores: availableParallelism(), runs: toRun, backend: backend.name, workers: opts.workers, threads: opts.threads });
+    const { workers, threads } = planWorkers({ cores: availableParallelism(), runs: toRun, workers: opts.workers, threads: opts.threads });
     const session: Session = { startedAt: new Date(startedAt).toISOString(), wallSeconds: 0, backend: backend.name, workers, threads };
     const file = openStudyFile(outDir, study, session);
     const merged = file.study;

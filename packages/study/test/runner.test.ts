@@ -180,13 +180,11 @@ describe('runStudy with a fake train command', () => {
   });
 
   it('workers x threads for the machine: a worker per core, one thread each unless asked', () => {
-    expect(planWorkers({ cores: 2, runs: 10, backend: 'wasm' })).toEqual({ workers: 2, threads: 1 });
-    expect(planWorkers({ cores: 2, runs: 10, backend: 'node' })).toEqual({ workers: 2, threads: 1 });
-    expect(planWorkers({ cores: 16, runs: 4, backend: 'node' })).toEqual({ workers: 4, threads: 1 });
-    expect(planWorkers({ cores: 16, runs: 4, backend: 'wasm' })).toEqual({ workers: 4, threads: 1 });
-    expect(planWorkers({ cores: 8, runs: 20, backend: 'node', workers: 2 })).toEqual({ workers: 2, threads: 1 });
-    expect(planWorkers({ cores: 8, runs: 20, backend: 'node', workers: 2, threads: 4 })).toEqual({ workers: 2, threads: 4 });
-    expect(() => planWorkers({ cores: 2, runs: 1, backend: 'node', threads: 0 })).toThrow(/--threads: a positive integer/);
+    expect(planWorkers({ cores: 2, runs: 10 })).toEqual({ workers: 2, threads: 1 });
+    expect(planWorkers({ cores: 16, runs: 4 })).toEqual({ workers: 4, threads: 1 });
+    expect(planWorkers({ cores: 8, runs: 20, workers: 2 })).toEqual({ workers: 2, threads: 1 });
+    expect(planWorkers({ cores: 8, runs: 20, workers: 2, threads: 4 })).toEqual({ workers: 2, threads: 4 });
+    expect(() => planWorkers({ cores: 2, runs: 1, threads: 0 })).toThrow(/--threads: a positive integer/);
   });
 
   it('names the earlier sessions that trained under another backend or thread count', () => {
