@@ -73,20 +73,35 @@ interface Cell {
   readonly values: number[];
   /** Why the cell cannot be used: no arm, no finished seed, or still rising. */
   readonly problem?: string;
+  /** How seeds that moved at the end were counted (the upper-bound policy), to print beside the numbers. */
+  readonly note?: string;
 }
 
-function cellOf(results: StudyResults, arms: readonly Arm[], rung: string, task: TaskSettings, length: number, pick: MetricPick = charAcc): Cell {
+/**
+ * How a cell's seeds that fail the plateau rule are treated. `strict`: any such seed leaves the cell undecided.
+ * `upper-bound` (for "stays near chance", a claim that a value is low): a seed whose last evaluation *fell* is
+ * judged on the higher of its last two evaluations, which can only make "near chance" harder to support, so a
+ * drop (drift at chance, an unstable run) does not hide the answer; a seed that rose still leaves it undecided.
+ */
+type RisingPolicy = 'strict' | 'upper-bound';
+
+function cellOf(results: StudyResults, arms: readonly Arm[], rung: string, task: TaskSettings, length: number, pick: MetricPick = charAcc, policy: RisingPolicy = 'strict'): Cell {
   const arm = plainArm(arms, rung);
   if (!arm) return { name: rung, seeds: [], values: [], problem: `no ${rung} arm in this study` };
-  const seeds = seedValues(results, arm.name, task.name, length, pick);
+  let seeds = seedValues(results, arm.name, task.name, length, pick);
+  const moving = risingSeeds(results, arm.name, task.name, task.length);
+  const fell = policy === 'upper-bound' ? moving.filter((r) => r.change < 0) : [];
+  const rising = moving.filter((r) => !fell.includes(r));
+  // a fallen seed counts at its previous evaluation: value - change (change < 0)
+  if (fell.length) seeds = seeds.map((s) => { const f = fell.find((r) => r.seed === s.seed); return f && s.value !== null ? { seed: s.seed, value: s.value - f.change } : s; });
   const values = seeds.map((s) => s.value).filter((v): v is number => v !== null);
   if (!values.length) return { name: arm.name, seeds, values, problem: `${arm.name} has no finished run on ${task.name}` };
-  const rising = risingSeeds(results, arm.name, task.name, task.length);
   if (rising.length) {
     const which = rising.map((r) => `s${r.seed} ${formatSigned(r.change)}`).join(', ');
     return { name: arm.name, seeds, values, problem: `${arm.name} on ${task.name} is still rising (last two evaluations differ by >= 2 points: ${which})` };
   }
-  return { name: arm.name, seeds, values };
+  const note = fell.length ? ` (fell at the last evaluation, so counted at the previous one: ${fell.map((r) => `s${r.seed} ${formatSigned(r.change)}`).join(', ')})` : '';
+  return { name: arm.name, seeds, values, note };
 }
 
 /** A part comparing two cells by a relation, or an undecided part naming the cell that is missing or moving. */
@@ -128,9 +143,9 @@ function c2(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSet
       text: `dense learns ${t.name} (every seed >= ${pct1(results.study.success)}%): ${dense.problem ? `${dense.problem}. ` : ''}${hits}/${dense.values.length} seeds; ${perSeed(dense.seeds)}${learns ? ' -> supported' : dense.values.length < 2 ? ' -> undecided: fewer than 2 seeds' : ' -> undecided: the flat reference does not learn the task at this scale'}`,
     });
     for (const rung of NESTED) {
-      const c = cellOf(results, arms, rung, t, t.length);
+      const c = cellOf(results, arms, rung, t, t.length, charAcc, 'upper-bound');
       const ci = meanCI(c.values);
-      const stat = `${c.name} on ${t.name}: ${ci.n ? pct1(ci.mean) : '-'}${ci.lo === undefined ? '' : ` [${pct1(ci.lo)}, ${pct1(ci.hi!)}]`}; ${perSeed(c.seeds)}`;
+      const stat = `${c.name} on ${t.name}: ${ci.n ? pct1(ci.mean) : '-'}${ci.lo === undefined ? '' : ` [${pct1(ci.lo)}, ${pct1(ci.hi!)}]`}; ${perSeed(c.seeds)}${c.note ?? ''}`;
       if (c.problem) {
         parts.push({ verdict: 'undecided', text: c.values.length ? `${c.problem}. ${stat}` : c.problem });
         continue;

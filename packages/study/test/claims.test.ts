@@ -132,6 +132,20 @@ describe('checkClaims on synthetic results', () => {
     expect(checkClaims(results({})).every((c) => c.verdict === 'undecided')).toBe(true);
   });
 
+  it('C2: a nested cell that fell at its last evaluation is judged on the higher previous one; one that rose is undecided', () => {
+    const nested = (rise: number, acc = [0.1, 0.12, 0.11]) => ({ ...COPY_LIKE, 'ar-trm': { acc, rise } });
+    const fell = byId(checkClaims(results(PAPER_LIKE, nested(-0.03))), 'C2');
+    expect(fell.verdict).toBe('supported'); // 13, 15, 14 at the previous evaluation: still near chance
+    const part = fell.parts.find((p) => p.text.startsWith('ar-trm on copy'))!;
+    expect(part.text).toContain('13.0 (s1), 15.0 (s2), 14.0 (s3) (fell at the last evaluation, so counted at the previous one: s1 -3.0, s2 -3.0, s3 -3.0)');
+    // a collapse from 50% to 12%: the previous evaluation is far above chance, so "near chance" is not supported
+    const collapsed = byId(checkClaims(results(PAPER_LIKE, nested(-0.4))), 'C2');
+    expect(collapsed.verdict).toBe('contradicted');
+    const rose = byId(checkClaims(results(PAPER_LIKE, nested(0.03))), 'C2');
+    expect(rose.verdict).toBe('undecided');
+    expect(rose.parts.find((p) => p.text.startsWith('ar-trm on copy is still rising'))!.text).toContain('s1 +3.0');
+  });
+
   it('C2: nested rungs that learn contradict it; an unlearned flat reference leaves it undecided', () => {
     const learns = checkClaims(results(PAPER_LIKE, { ...COPY_LIKE, 'ar-trm': { acc: [0.95, 0.97, 0.99] } }));
     expect(byId(learns, 'C2').verdict).toBe('contradicted');
