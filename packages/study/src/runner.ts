@@ -8,6 +8,7 @@ import { snapshot, studyGrid, type GridProgress, type RunState } from './grid.js
 import { createGridProgress, type GridRenderer } from './progress.js';
 import { RUN_FILES, isFinished, logsDir, numberField, readObject, runDir, runsDir } from './run-folder.js';
 import { trainRun } from './train-run.js';
+import { describeCpu } from './host.js';
 import { taskSettings, type Study } from './schema.js';
 import { lockStudy, openStudyFile, readStudyFile, STUDY_FILE, writeStudyFile, type Session } from './study-file.js';
 
@@ -84,14 +85,19 @@ export function planWorkers(o: { cores: number; runs: number; workers?: number; 
   return { workers, threads };
 }
 
-/** The earlier sessions whose backend or threads differ from the last one's, in words; undefined when none. */
+/**
+ * The earlier sessions whose backend, threads or CPU kind differ from the last one's, in words; undefined when
+ * none. Sessions recorded before the CPU was are compared on backend and threads only.
+ */
 export function mixedSessions(sessions: readonly Session[]): string | undefined {
   const local = sessions.filter((x): x is Extract<Session, { backend: unknown }> => 'backend' in x);
   const now = local[local.length - 1];
   if (!now || now !== sessions[sessions.length - 1]) return undefined;
-  const other = local.slice(0, -1).filter((x) => x.backend !== now.backend || (x.backend === 'node' && x.threads !== now.threads));
+  const otherCpu = (x: typeof now) => x.cpu !== undefined && now.cpu !== undefined && x.cpu !== now.cpu;
+  const other = local.slice(0, -1).filter((x) => x.backend !== now.backend || (x.backend === 'node' && x.threads !== now.threads) || otherCpu(x));
   if (!other.length) return undefined;
-  const kinds = [...new Set(other.map((x) => `${x.backend}${x.backend === 'node' ? ` x ${x.threads} thread${x.threads === 1 ? '' : 's'}` : ''}`))];
+  const kind = (x: typeof now) => `${x.backend}${x.backend === 'node' ? ` x ${x.threads} thread${x.threads === 1 ? '' : 's'}` : ''}${otherCpu(x) ? ` on ${x.cpu}` : ''}`;
+  const kinds = [...new Set(other.map(kind))];
   return `${other.length} earlier session${other.length === 1 ? '' : 's'} of this folder ran ${kinds.join(', ')}`;
 }
 
@@ -128,7 +134,7 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
     const backend = choice === 'auto' ? await (opts.resolve ?? resolveBackend)(choice) : { name: choice, reason: 'asked for' };
     const toRun = studyGrid(study).filter((r) => !isFinished(runDir(outDir, r.id))).length;
     const { workers, threads } = planWorkers({ cores: availableParallelism(), runs: toRun, workers: opts.workers, threads: opts.threads });
-    const session: Session = { startedAt: new Date(startedAt).toISOString(), wallSeconds: 0, backend: backend.name, workers, threads };
+    const session: Session = { startedAt: new Date(startedAt).toISOString(), wallSeconds: 0, backend: backend.name, workers, threads, cpu: describeCpu() };
     const file = openStudyFile(outDir, study, session);
     const merged = file.study;
     opts.onStart?.({ backend: backend.name, reason: backend.reason, workers, threads, mixed: mixedSessions(file.sessions) });

@@ -19,6 +19,8 @@ export const SessionSchema = z.union([
     workers: z.int().min(1),
     /** Threads per worker (the node backend's intra-op threads; 1 for wasm). */
     threads: z.int().min(1),
+    /** The CPU kind, e.g. "AMD EPYC (avx2, avx512f)" (absent in sessions recorded before it was). */
+    cpu: z.string().optional(),
   }),
   z.object({
     startedAt: z.string(),

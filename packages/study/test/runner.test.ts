@@ -5,6 +5,7 @@ import { BackendError } from '@tarm/core';
 import { loadStudy } from '../src/presets.js';
 import { collectResults } from '../src/results.js';
 import { writeReport } from '../src/report.js';
+import { describeCpu } from '../src/host.js';
 import { mixedSessions, planWorkers, resumeStudy, runStudy, type RunStudyOptions } from '../src/runner.js';
 import type { GridProgress } from '../src/grid.js';
 import { defineStudy } from '../src/schema.js';
@@ -187,12 +188,23 @@ describe('runStudy with a fake train command', () => {
     expect(() => planWorkers({ cores: 2, runs: 1, threads: 0 })).toThrow(/--threads: a positive integer/);
   });
 
-  it('names the earlier sessions that trained under another backend or thread count', () => {
+  it('names the earlier sessions that trained under another backend, thread count or CPU kind', () => {
     const at = (backend: 'node' | 'wasm', threads: number) => ({ startedAt: '2026-12-04T00:00:00.000Z', wallSeconds: 1, backend, workers: 2, threads });
     expect(mixedSessions([at('node', 1), at('node', 1)])).toBeUndefined();
     expect(mixedSessions([at('wasm', 1), at('wasm', 1)])).toBeUndefined();
     expect(mixedSessions([at('node', 1), at('node', 2), at('node', 2), at('node', 1)])).toBe('2 earlier sessions of this folder ran node x 2 threads');
     expect(mixedSessions([at('wasm', 1), at('node', 1)])).toBe('1 earlier session of this folder ran wasm');
+    // the CPU kind counts where both sessions recorded it (oneDNN picks kernels by instruction set)
+    const on = (cpu?: string) => ({ ...at('node', 1), cpu });
+    expect(mixedSessions([on('Intel Xeon (avx2)'), on('AMD EPYC (avx2, avx512f)')])).toBe('1 earlier session of this folder ran node x 1 thread on Intel Xeon (avx2)');
+    expect(mixedSessions([on(undefined), on('AMD EPYC (avx2, avx512f)')])).toBeUndefined();
+    expect(mixedSessions([on('AMD EPYC (avx2, avx512f)'), on('AMD EPYC (avx2, avx512f)')])).toBeUndefined();
+  });
+
+  it('describes the CPU with the instruction sets that pick kernels', () => {
+    expect(describeCpu('processor : 0\nflags : fpu sse2 avx avx2 fma avx512f avx512bw\n')).toMatch(/ \(avx2, avx512f\)$/);
+    expect(describeCpu('Features : fp asimd sve\n')).toMatch(/ \(asimd, sve\)$/);
+    expect(describeCpu('')).not.toContain('(');
   });
 });
 

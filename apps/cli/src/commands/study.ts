@@ -117,7 +117,7 @@ export function registerStudy(program: Command): void {
         if (f.detach || f.attempts !== undefined) throw new UsageError('--detach and --attempts need --queue URL');
         const onStart = (p: { backend: string; reason: string; workers: number; threads: number; mixed?: string }) => {
           console.error(`tarm: backend ${p.backend} (${p.reason}), ${p.workers} worker${p.workers === 1 ? '' : 's'} x ${p.threads} thread${p.threads === 1 ? '' : 's'}`);
-          if (p.mixed) console.error(`tarm: note: ${p.mixed}; a run trained under another backend or thread count is not bit-identical to one trained now (docs/compute.md)`);
+          if (p.mixed) console.error(`tarm: note: ${p.mixed}; a run trained under another backend, thread count or CPU kind is not bit-identical to one trained now (docs/compute.md)`);
         };
         const opts = { outDir: f.out, cliEntry, workers: f.workers, threads: f.threads, backend: f.backend, signal: ac.signal, onStart };
         const outcome = study ? await runStudy(study, opts) : await resumeStudy(opts);
