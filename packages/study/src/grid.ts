@@ -108,18 +108,30 @@ export interface GridProgress {
 
 const mean = (xs: number[]): number | undefined => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
 
+/** Seconds per step of a run measured in this session: finished (not resumed) or running past its first step. */
+function ownRate(r: RunState, now: number): number | undefined {
+  if (r.status === 'done' && !r.resumed && r.wallSeconds !== undefined && r.wallSeconds > 0) return r.wallSeconds / r.steps;
+  const done = (r.step ?? 0) - (r.firstStep ?? 0);
+  return r.status === 'running' && r.startedAt !== undefined && done > 0 ? (now - r.startedAt) / 1000 / done : undefined;
+}
+
 /**
- * Seconds per training step, estimated for a run: from finished runs of the same (model, task), else of any
- * finished run, else from the rates of the runs in progress. `undefined` when nothing has been measured yet.
+ * Seconds per training step, estimated for a run: from this session's finished runs of the same (model, task);
+ * else from earlier sessions' runs of that cell (summary.json) times this session's pace relative to them (an
+ * earlier session may have run on a slower or busier machine, or with other workers); else from any finished
+ * run the same way; else from the runs in progress. `undefined` when nothing has been measured yet.
  */
 function secondsPerStep(run: RunState, runs: readonly RunState[], now: number): number | undefined {
-  const finished = runs.filter((r) => (r.status === 'done' || r.status === 'skipped') && r.wallSeconds !== undefined && r.wallSeconds > 0 && !r.resumed);
+  const earlier = runs.filter((r) => r.status === 'skipped' && r.wallSeconds !== undefined && r.wallSeconds > 0);
   const rate = (rs: RunState[]) => mean(rs.map((r) => r.wallSeconds! / r.steps));
-  const same = finished.filter((r) => r.arm === run.arm && r.task === run.task);
-  const live = runs
-    .filter((r) => r.status === 'running' && r.startedAt !== undefined && r.step !== undefined && r.step > (r.firstStep ?? 0))
-    .map((r) => (now - r.startedAt!) / 1000 / (r.step! - (r.firstStep ?? 0)));
-  return rate(same) ?? rate(finished) ?? mean(live);
+  const earlierRate = (arm: string, task: string) => rate(earlier.filter((r) => r.arm === arm && r.task === task));
+  const measured = runs.map((r) => ({ r, own: ownRate(r, now) })).filter((m): m is { r: RunState; own: number } => m.own !== undefined);
+  // this session's seconds per step over the earlier sessions', on the cells both measured (1 when none)
+  const pace = mean(measured.flatMap(({ r, own }) => { const e = earlierRate(r.arm, r.task); return e ? [own / e] : []; })) ?? 1;
+  const scaled = (x: number | undefined) => (x === undefined ? undefined : x * pace);
+  const doneHere = measured.filter(({ r }) => r.status === 'done');
+  const same = mean(doneHere.filter(({ r }) => r.arm === run.arm && r.task === run.task).map((m) => m.own));
+  return same ?? scaled(earlierRate(run.arm, run.task)) ?? mean(doneHere.map((m) => m.own)) ?? scaled(rate(earlier)) ?? mean(measured.map((m) => m.own));
 }
 
 /**
@@ -135,9 +147,7 @@ export function estimateSecondsLeft(runs: readonly RunState[], workers: number, 
       if (sps === undefined) return undefined;
       work += sps * r.steps;
     } else if (r.status === 'running') {
-      const done = (r.step ?? 0) - (r.firstStep ?? 0);
-      const own = done > 0 && r.startedAt !== undefined ? (now - r.startedAt) / 1000 / done : undefined;
-      const sps = own ?? secondsPerStep(r, runs, now);
+      const sps = ownRate(r, now) ?? secondsPerStep(r, runs, now);
       if (sps === undefined) return undefined;
       const rest = sps * Math.max(0, r.steps - (r.step ?? 0));
       work += rest;
