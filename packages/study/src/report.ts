@@ -57,6 +57,7 @@ function configSection(results: StudyResults, tasks: readonly TaskSettings[]): s
     ['evaluation', `every ${c.evalEvery} steps on ${c.evalN} problems per length`],
     ['seeds', results.study.seeds.join(', ')],
     ['backend', [...new Set(results.runs.map((r) => r.backend).filter(Boolean))].join(', ') || '-'],
+    ['CPU (finished runs)', cpuCounts(results)],
   ];
   const out = ['## Configuration', '', md(['setting', 'value'], rows, ['l', 'l'])];
   if (results.study.notes.length) out.push('', "Changes from the paper's configuration:", '', ...results.study.notes.map((n) => `- ${n}`));
@@ -64,6 +65,13 @@ function configSection(results: StudyResults, tasks: readonly TaskSettings[]): s
     out.push('', `> This is not the paper's configuration: the paper's numbers are shown for orientation; a gap to them is expected and is not a failed reproduction by itself.`);
   }
   return out.join('\n');
+}
+
+/** "AMD EPYC (avx2, avx512f): 40 runs; not recorded: 24": node's kernels, so its numbers, depend on the CPU kind. */
+function cpuCounts(results: StudyResults): string {
+  const counts = new Map<string, number>();
+  for (const r of results.runs.filter((x) => x.status === 'finished')) counts.set(r.cpu ?? 'not recorded', (counts.get(r.cpu ?? 'not recorded') ?? 0) + 1);
+  return [...counts].map(([cpu, n]) => `${cpu}: ${n} run${n === 1 ? '' : 's'}`).join('; ') || '-';
 }
 
 function armsSection(arms: readonly Arm[]): string[] {

@@ -59,6 +59,8 @@ export const RunResultSchema = z.object({
   curve: z.array(CurvePointSchema),
   /** Stderr tail of a failed run. */
   error: z.string().optional(),
+  /** The CPU kind its last session trained on (summary.json; absent for runs finished before it was recorded). */
+  cpu: z.string().optional(),
 });
 export type RunResult = z.output<typeof RunResultSchema>;
 
@@ -161,6 +163,7 @@ export function readRun(outDir: string, { id, arm, rung, task, seed }: GridRun):
     curve,
   };
   if (status === 'failed' && typeof failed?.stderrTail === 'string') run.error = failed.stderrTail;
+  if (typeof summary?.cpu === 'string') run.cpu = summary.cpu;
   return run;
 }
 

@@ -3,12 +3,12 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BACKEND_CHOICES, resolveBackend, type BackendChoice, type BackendName } from '@tarm/core';
+import { describeCpu } from '@tarm/core/node';
 import { StudyError } from './errors.js';
 import { snapshot, studyGrid, type GridProgress, type RunState } from './grid.js';
 import { createGridProgress, type GridRenderer } from './progress.js';
 import { RUN_FILES, isFinished, logsDir, numberField, readObject, runDir, runsDir } from './run-folder.js';
 import { trainRun } from './train-run.js';
-import { describeCpu } from './host.js';
 import { taskSettings, type Study } from './schema.js';
 import { lockStudy, openStudyFile, readStudyFile, STUDY_FILE, writeStudyFile, type Session } from './study-file.js';
 

@@ -33,6 +33,7 @@ describe('report', () => {
     expect(md).toContain('Wall time of the study: 10m31s over 2 sessions');
     expect(md).toContain('| dense | addition | 1 | finished | - | 28.0k | 4101 | 1m01s | 100 | 80.0 | 25.0 |');
     expect(md).toContain('Failed: ut-copy-s1');
+    expect(md).toMatch(/\| CPU \(finished runs\) \| Test CPU \(avx2\): 1 run; not recorded: \d+ runs \|/);
     // per cell: every seed and the success count
     expect(md).toContain('| dense | addition | 80.0 (s1), 84.0 (s2) | 0/2 seeds >= 90% | still rising: s1 +30.0, s2 +29.0 |');
     expect(md).toContain('| dense | copy | 100.0 (s1), 98.0 (s2) | 2/2 seeds >= 90% | still rising: s1 +10.0, s2 +6.0 |');

@@ -57,6 +57,9 @@ describe('collectResults on the fixture study', () => {
     expect(run('ut-addition-s1').curve.map((p) => p.step)).toEqual([50, 100]);
     // NaN written as null survives as null
     expect(run('dual-ut-addition-s1').final['10']!.quartiles).toEqual([0.97, 0.98, null, 0.6]);
+    // the CPU kind, where summary.json records it
+    expect(run('dense-addition-s1').cpu).toBe('Test CPU (avx2)');
+    expect(run('dense-addition-s2').cpu).toBeUndefined();
     // the run config is kept as written
     expect(run('dense-addition-s1').config).toMatchObject({ task: 'addition', seed: 1 });
   });

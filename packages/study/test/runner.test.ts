@@ -5,7 +5,6 @@ import { BackendError } from '@tarm/core';
 import { loadStudy } from '../src/presets.js';
 import { collectResults } from '../src/results.js';
 import { writeReport } from '../src/report.js';
-import { describeCpu } from '../src/host.js';
 import { mixedSessions, planWorkers, resumeStudy, runStudy, type RunStudyOptions } from '../src/runner.js';
 import type { GridProgress } from '../src/grid.js';
 import { defineStudy } from '../src/schema.js';
@@ -199,12 +198,6 @@ describe('runStudy with a fake train command', () => {
     expect(mixedSessions([on('Intel Xeon (avx2)'), on('AMD EPYC (avx2, avx512f)')])).toBe('1 earlier session of this folder ran node x 1 thread on Intel Xeon (avx2)');
     expect(mixedSessions([on(undefined), on('AMD EPYC (avx2, avx512f)')])).toBeUndefined();
     expect(mixedSessions([on('AMD EPYC (avx2, avx512f)'), on('AMD EPYC (avx2, avx512f)')])).toBeUndefined();
-  });
-
-  it('describes the CPU with the instruction sets that pick kernels', () => {
-    expect(describeCpu('processor : 0\nflags : fpu sse2 avx avx2 fma avx512f avx512bw\n')).toMatch(/ \(avx2, avx512f\)$/);
-    expect(describeCpu('Features : fp asimd sve\n')).toMatch(/ \(asimd, sve\)$/);
-    expect(describeCpu('')).not.toContain('(');
   });
 });
 

@@ -2,7 +2,7 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ConfigError, type TrainableLM } from '@tarm/core';
-import { loadCheckpoint, readJsonIfExists, saveCheckpoint, writeJsonAtomic } from '@tarm/core/node';
+import { describeCpu, loadCheckpoint, readJsonIfExists, saveCheckpoint, writeJsonAtomic } from '@tarm/core/node';
 import { getTask, type Task } from '@tarm/tasks';
 import { AdamW, OPTIMIZER_PREFIX, optimizerConfigFor } from '../adamw.js';
 import { checkSchedule, due, train, type EvalRecord, type StepInfo } from '../loop.js';
@@ -64,6 +64,8 @@ export interface RunSummary {
   readonly tokensPerSecond: number;
   readonly paramCount: number;
   readonly codeVersion: string;
+  /** The CPU kind of the last session, e.g. "AMD EPYC (avx2, avx512f)": node's kernels depend on it (docs/compute.md). */
+  readonly cpu: string;
 }
 
 export interface RunOptions {
@@ -271,6 +273,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
         tokensPerSecond: result.tokensPerSecond,
         paramCount: model.params.count(),
         codeVersion: config.codeVersion,
+        cpu: describeCpu(),
       };
       await writeJsonAtomic(paths.summary, summary);
     }

@@ -7,7 +7,8 @@ const KERNEL_FLAGS = ['avx2', 'avx512f', 'avx512_bf16', 'amx_tile', 'asimd', 'sv
 /**
  * The CPU this process runs on, as a session records it: "AMD EPYC (avx2, avx512f)". Runs of one seed agree to
  * the bit only on the same backend, threads *and* CPU kind: oneDNN dispatches its matmul kernels by instruction
- * set, so the same study on another CPU gives other (equally valid) numbers (docs/compute.md).
+ * set, so the same run on another CPU gives other (equally valid) numbers (docs/compute.md). Each run's summary.json
+ * and each study session record it.
  */
 export function describeCpu(cpuinfo = readCpuinfo()): string {
   const model = cpus()[0]?.model.trim() || 'unknown CPU';
