@@ -94,10 +94,10 @@ describe('tarm study --config: a study file a researcher writes', () => {
     expect(recorded.study.$schema).toBeUndefined();
 
     // a changed file is refused, naming the field, before anything runs
-    const changed = writeStudy(dir, { ...HAND_WRITTEN, config: { ...HAND_WRITTEN.config, steps: 31 } });
+    const changed = writeStudy(dir, { ...HAND_WRITTEN, config: { ...HAND_WRITTEN.config, steps: 29 } }); // fewer steps: more would continue the runs
     const refused = await tarm(['study', '--config', changed, '--out', out, '--backend', 'wasm']);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/was made with another study file: config\.steps: 30 -> 31/);
+    expect(refused.stderr).toMatch(/was made with another study file: config\.steps: 30 -> 29/);
 
     // --out alone resumes the recorded study; finished runs are not repeated
     const resumed = await tarm(['study', '--out', out, '--backend', 'wasm', '--workers', '2']);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { duration } from '@tarm/eval';
 import { StudyError, type Study } from '@tarm/study';
-import { estimateSecondsLeft, isFinished, isStarted, LOG_FILES, logsDir, readJsonLines, readObject, readStudyFile, runDir, studyGrid, taskSettings, RUN_FILES, STUDY_FILE } from '@tarm/study/engine';
+import { estimateSecondsLeft, isFinished, isStarted, LOG_FILES, logsDir, readJsonLines, readObject, readStudyFile, runDir, studyGrid, runSteps, RUN_FILES, STUDY_FILE } from '@tarm/study/engine';
 import { connect, openQueue } from './jobs.js';
 import { readQueuedRuns, type QueuedRun } from './study.js';
 import type { QueueLocation } from './url.js';
@@ -28,7 +28,7 @@ function recordedStudy(outDir: string): Study {
 /** The runs of a folder without Redis: finished, failed (logs/<id>.failed.json), started (its last logged step) or not. */
 function folderRuns(outDir: string, study: Study): QueuedRun[] {
   return studyGrid(study).map((r) => {
-    const steps = taskSettings(study, study.tasks.find((t) => t.name === r.task)!).steps;
+    const steps = runSteps(study, r);
     const dir = runDir(outDir, r.id);
     const run: QueuedRun = { ...r, steps, resumed: false, status: 'pending', jobState: 'unknown' };
     const failed = readObject(join(logsDir(outDir), LOG_FILES.failed(r.id)));

@@ -14,7 +14,7 @@ import {
   runsDir,
   snapshot,
   studyGrid,
-  taskSettings,
+  runSteps,
   writeStudyFile,
   RUN_FILES,
   STUDY_FILE,
@@ -79,7 +79,7 @@ const PENDING_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-ch
 export async function readQueuedRuns(queue: Queue<RunJobData, RunJobResult>, study: Study, outDir: string, finishedBefore: ReadonlySet<string> = new Set()): Promise<QueuedRun[]> {
   const runs: QueuedRun[] = [];
   for (const r of studyGrid(study)) {
-    const steps = taskSettings(study, study.tasks.find((t) => t.name === r.task)!).steps;
+    const steps = runSteps(study, r);
     const job: Job<RunJobData, RunJobResult> | undefined = await queue.getJob(r.id);
     const jobState = job ? await job.getState() : 'missing';
     const run: QueuedRun = { ...r, steps, resumed: false, status: 'pending', jobState };

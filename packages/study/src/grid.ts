@@ -21,6 +21,9 @@ export function studyGrid(study: Pick<Study, 'arms' | 'tasks' | 'seeds'>): GridR
   return study.seeds.flatMap((seed) => study.tasks.flatMap((t) => study.arms.map((a) => ({ id: runId(a.name, t.name, seed), arm: a.name, rung: a.rung, task: t.name, seed }))));
 }
 
+/** The training steps of a run: its task's `steps`, else the study's `config.steps`. */
+export const runSteps = (study: Study, run: Pick<GridRun, 'task'>): number => taskSettings(study, study.tasks.find((t) => t.name === run.task)!).steps;
+
 /** The `tarm train` arguments of one run (after the CLI entry point). */
 export function trainArgs(run: GridRun, study: Study, opts: { runDir: string; backend: BackendName; resume: boolean }): string[] {
   const c = study.config;

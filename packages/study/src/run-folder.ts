@@ -21,7 +21,16 @@ export const runsDir = (outDir: string): string => join(outDir, 'runs');
 export const logsDir = (outDir: string): string => join(outDir, 'logs');
 export const runDir = (outDir: string, id: string): string => join(runsDir(outDir), id);
 
-export const isFinished = (dir: string): boolean => existsSync(join(dir, RUN_FILES.summary));
+/**
+ * Whether a run folder holds a finished run: summary.json exists and, when `steps` is given, records at least
+ * that many steps (a study whose task grew to more steps continues its shorter runs; see mergeStudy).
+ */
+export function isFinished(dir: string, steps?: number): boolean {
+  const file = join(dir, RUN_FILES.summary);
+  if (!existsSync(file)) return false;
+  const step = steps === undefined ? undefined : numberField(readObject(file), ['step'], ['result']);
+  return step === undefined || step >= steps!;
+}
 export const isStarted = (dir: string): boolean => existsSync(join(dir, RUN_FILES.config));
 
 /**

@@ -5,11 +5,11 @@ import { join, resolve } from 'node:path';
 import { BACKEND_CHOICES, resolveBackend, type BackendChoice, type BackendName } from '@tarm/core';
 import { describeCpu } from '@tarm/core/node';
 import { StudyError } from './errors.js';
-import { snapshot, studyGrid, type GridProgress, type RunState } from './grid.js';
+import { runSteps, snapshot, studyGrid, type GridProgress, type RunState } from './grid.js';
 import { createGridProgress, type GridRenderer } from './progress.js';
 import { RUN_FILES, isFinished, logsDir, numberField, readObject, runDir, runsDir } from './run-folder.js';
 import { trainRun } from './train-run.js';
-import { taskSettings, type Study } from './schema.js';
+import type { Study } from './schema.js';
 import { lockStudy, openStudyFile, readStudyFile, STUDY_FILE, writeStudyFile, type Session } from './study-file.js';
 
 /** Options of {@link runStudy} and {@link resumeStudy}. */
@@ -132,10 +132,10 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
   try {
     // only `auto` is tried here (node loads in this process); a named backend is loaded by each child
     const backend = choice === 'auto' ? await (opts.resolve ?? resolveBackend)(choice) : { name: choice, reason: 'asked for' };
-    const toRun = studyGrid(study).filter((r) => !isFinished(runDir(outDir, r.id))).length;
+    const toRun = studyGrid(study).filter((r) => !isFinished(runDir(outDir, r.id), runSteps(study, r))).length;
     const { workers, threads } = planWorkers({ cores: availableParallelism(), runs: toRun, workers: opts.workers, threads: opts.threads });
     const session: Session = { startedAt: new Date(startedAt).toISOString(), wallSeconds: 0, backend: backend.name, workers, threads, cpu: describeCpu() };
-    const file = openStudyFile(outDir, study, session);
+    const file = openStudyFile(outDir, study, session, { growSteps: true });
     const merged = file.study;
     opts.onStart?.({ backend: backend.name, reason: backend.reason, workers, threads, mixed: mixedSessions(file.sessions) });
     mkdirSync(runsDir(outDir), { recursive: true });
@@ -148,9 +148,9 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
 
     const runs: RunState[] = studyGrid(merged).map((r) => {
       const dir = runDir(outDir, r.id);
-      const done = isFinished(dir);
+      const steps = runSteps(merged, r);
+      const done = isFinished(dir, steps); // a run short of steps the study grew to is continued
       const summary = done ? readObject(join(dir, RUN_FILES.summary)) : undefined;
-      const steps = taskSettings(merged, merged.tasks.find((t) => t.name === r.task)!).steps;
       return { ...r, steps, resumed: false, status: done ? 'skipped' : 'pending', wallSeconds: numberField(summary, ['wallSeconds'], ['result']) };
     });
 

@@ -80,24 +80,36 @@ export function writeStudyFile(outDir: string, file: StudyFile): void {
   writeJsonAtomic(join(outDir, STUDY_FILE), file);
 }
 
-/** The first paths at which two JSON values differ, as `path: old -> new`. */
-function diff(a: unknown, b: unknown, path: string): string[] {
+interface Change {
+  readonly path: string;
+  readonly a: unknown;
+  readonly b: unknown;
+}
+
+/** The paths at which two JSON values differ. */
+function diff(a: unknown, b: unknown, path: string): Change[] {
   if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
     return keys.flatMap((k) => diff((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`));
   }
-  return JSON.stringify(a) === JSON.stringify(b) ? [] : [`${path}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`];
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [{ path, a, b }];
 }
+
+/** More training steps than recorded (config.steps or a task's steps): finished runs are continued, not redone. */
+const moreSteps = (c: Change) => c.path.endsWith('.steps') && typeof c.a === 'number' && typeof c.b === 'number' && c.b > c.a;
 
 /** Fields that do not change what a run computes. */
 const wording = <T extends object>(x: T) => Object.fromEntries(Object.entries(x).filter(([k]) => !['label', 'change'].includes(k)));
 
 /**
  * The study a folder holds after this command: the recorded one grown by the new arms, tasks and seeds (the
- * wording, comparisons and notes taken from the new one). A field that changes a run already defined (the
- * shared configuration, an arm's switches, a task's settings, the name) is refused, naming every such field.
+ * wording, comparisons and notes taken from the new one) and, with `growSteps`, by more training steps (a task's
+ * `steps` or `config.steps` larger than recorded: the runner continues each finished run from its checkpoint, bit
+ * for bit the longer run, or retrains it where the checkpoint is gone). Any other field that changes a run
+ * already defined (the shared configuration, an arm's switches, a task's settings, the name) is refused, naming
+ * every such field.
  */
-export function mergeStudy(old: Study, study: Study, where: string): Study {
+export function mergeStudy(old: Study, study: Study, where: string, opts: { growSteps?: boolean } = {}): Study {
   const changed = [
     ...diff(old.name, study.name, 'name'),
     ...diff(old.config, study.config, 'config'),
@@ -109,12 +121,11 @@ export function mergeStudy(old: Study, study: Study, where: string): Study {
       const o = old.tasks.find((x) => x.name === t.name);
       return o ? diff(o, t, `tasks.${t.name}`) : [];
     }),
-  ];
+  ].filter((c) => !(opts.growSteps && moreSteps(c)));
   if (changed.length) {
-    throw new StudyError(
-      `${where} was made with another study file: ${changed.join('; ')}. Rerun with the original file to resume it, or choose another --out.`,
-      changed[0]!.split(':')[0],
-    );
+    const text = changed.map((c) => `${c.path}: ${JSON.stringify(c.a)} -> ${JSON.stringify(c.b)}`).join('; ');
+    const steps = !opts.growSteps && changed.every(moreSteps) ? ' (more steps continue a study with a local `tarm study`, not through a queue)' : '';
+    throw new StudyError(`${where} was made with another study file: ${text}${steps}. Rerun with the original file to resume it, or choose another --out.`, changed[0]!.path);
   }
   const union = <T>(a: readonly T[], b: readonly T[], key: (x: T) => unknown) => [...a, ...b.filter((x) => !a.some((y) => key(y) === key(x)))];
   return {
@@ -129,11 +140,11 @@ export function mergeStudy(old: Study, study: Study, where: string): Study {
  * Creates `outDir/study.json`, or checks the recorded study against this one ({@link mergeStudy}) and records the
  * grown study and a new session.
  */
-export function openStudyFile(outDir: string, study: Study, session: Session): StudyFile {
+export function openStudyFile(outDir: string, study: Study, session: Session, opts: { growSteps?: boolean } = {}): StudyFile {
   mkdirSync(outDir, { recursive: true });
   const old = readStudyFile(outDir);
   const file: StudyFile = old
-    ? { ...old, study: mergeStudy(old.study, study, join(outDir, STUDY_FILE)) as StudyFile['study'], sessions: [...old.sessions, session] }
+    ? { ...old, study: mergeStudy(old.study, study, join(outDir, STUDY_FILE), opts) as StudyFile['study'], sessions: [...old.sessions, session] }
     : { schema: 'tarm-study', version: 2, study: structuredClone(study) as StudyFile['study'], createdAt: session.startedAt, sessions: [session] };
   writeStudyFile(outDir, file);
   return file;

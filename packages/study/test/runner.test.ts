@@ -8,6 +8,7 @@ import { writeReport } from '../src/report.js';
 import { mixedSessions, planWorkers, resumeStudy, runStudy, type RunStudyOptions } from '../src/runner.js';
 import type { GridProgress } from '../src/grid.js';
 import { defineStudy } from '../src/schema.js';
+import { readStudyFile } from '../src/study-file.js';
 import { FAKE_TARM, invocations, tempDir } from './helpers.js';
 
 /** A study on the fake train command: no progress display, env switches for the fake. */
@@ -132,8 +133,8 @@ describe('runStudy with a fake train command', () => {
     const out = join(tempDir(), 'refuse');
     const log = join(out, '..', 'invocations.log');
     await runStudy(SMOKE, options(out, log));
-    const custom = loadStudy({ preset: 'smoke' }, { config: { steps: 30 } });
-    await expect(runStudy(custom, options(out, log))).rejects.toThrow(/was made with another study file: config\.steps: 20 -> 30/);
+    const custom = loadStudy({ preset: 'smoke' }, { config: { steps: 10 } });
+    await expect(runStudy(custom, options(out, log))).rejects.toThrow(/was made with another study file: config\.steps: 20 -> 10/);
     await expect(runStudy(loadStudy({ preset: 'cpu' }), options(out, log))).rejects.toThrow(/name: "smoke" -> "cpu"/);
     // the same command again: nothing to do
     const again = await runStudy(SMOKE, options(out, log));
@@ -142,6 +143,26 @@ describe('runStudy with a fake train command', () => {
     // a live process holding the lock (this one's parent) blocks a second study
     writeFileSync(join(out, '.lock'), String(process.ppid));
     await expect(runStudy(SMOKE, options(out, log))).rejects.toThrow(/is being run by process/);
+  });
+
+  it('a study grown to more steps continues its finished runs from their checkpoints', async () => {
+    const out = join(tempDir(), 'grow');
+    const log = join(out, '..', 'invocations.log');
+    await runStudy(SMOKE, options(out, log));
+    const longer = loadStudy({ preset: 'smoke' }, { config: { steps: 30 } });
+    const outcome = await runStudy(longer, options(out, log));
+    expect(outcome.runs.map((r) => [r.status, r.resumed])).toEqual([['done', true], ['done', true]]);
+    expect(invocations(log).slice(2).map(([, how]) => how)).toEqual(['resume', 'resume']);
+    for (const r of outcome.runs) {
+      const dir = join(out, 'runs', r.id);
+      expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).step).toBe(30);
+      // steps 21-30 were trained on top of the first 20, once each
+      const steps = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.lr !== undefined).map((l) => l.step);
+      expect(steps).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    }
+    expect(readStudyFile(out)!.study.config.steps).toBe(30);
+    // the same command again: nothing to do
+    expect((await runStudy(longer, options(out, log))).runs.map((r) => r.status)).toEqual(['skipped', 'skipped']);
   });
 
   it('tracks runs from their messages, whatever the progress text on stderr says', async () => {

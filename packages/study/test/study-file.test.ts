@@ -111,7 +111,7 @@ describe('study files', () => {
     const session = { startedAt: 'now', wallSeconds: 0, backend: 'wasm' as const, workers: 1, threads: 1 };
     openStudyFile(dir, defineStudy(tiny), session);
     const steps = errorOf(() => openStudyFile(dir, defineStudy({ ...tiny, config: { ...tiny.config, steps: 5 } }), session));
-    expect(steps.message).toMatch(/was made with another study file: config\.steps: 4 -> 5\./);
+    expect(steps.message).toMatch(/was made with another study file: config\.steps: 4 -> 5 \(more steps continue a study with a local `tarm study`, not through a queue\)\./);
     expect(steps.field).toBe('config.steps');
     const arm = errorOf(() => openStudyFile(dir, defineStudy({ ...tiny, arms: [{ name: 'a', rung: 'iterative' }] }), session));
     expect(arm.message).toMatch(/arms\.a\.rung: "dense" -> "iterative"/);
@@ -121,5 +121,9 @@ describe('study files', () => {
     expect(grown.sessions).toHaveLength(2);
     // wording is not part of a run: a new label is taken
     expect(mergeStudy(grown.study, defineStudy({ ...tiny, arms: [{ name: 'a', rung: 'dense', label: 'A!' }] }), 'x').arms[0]!.label).toBe('A!');
+    // the local runner lets steps grow (its runs are continued), never shrink
+    expect(openStudyFile(dir, defineStudy({ ...tiny, config: { ...tiny.config, steps: 5 } }), session, { growSteps: true }).study.config.steps).toBe(5);
+    const fewer = errorOf(() => openStudyFile(dir, defineStudy({ ...tiny, config: { ...tiny.config, steps: 3 } }), session, { growSteps: true }));
+    expect(fewer.message).toMatch(/config\.steps: 5 -> 3\. Rerun/);
   });
 });
