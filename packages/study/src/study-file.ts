@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { BACKEND_NAMES } from '@tarm/core';
 import { StudyError } from './errors.js';
 import { writeJsonAtomic } from './files.js';
-import { StudySchema, type Study } from './schema.js';
+import { StudySchema, taskSettings, type Study } from './schema.js';
 
 /**
  * One invocation of `runStudy` on a study folder (a study resumed twice has three sessions). A session that
@@ -119,7 +119,10 @@ export function mergeStudy(old: Study, study: Study, where: string, opts: { grow
     }),
     ...study.tasks.flatMap((t) => {
       const o = old.tasks.find((x) => x.name === t.name);
-      return o ? diff(o, t, `tasks.${t.name}`) : [];
+      if (!o) return [];
+      // as the runs see them; a field neither version of the task sets is the config's, compared above
+      const own = (k: string) => (o as Record<string, unknown>)[k] !== undefined || (t as Record<string, unknown>)[k] !== undefined;
+      return diff(taskSettings(old, o), taskSettings(study, t), `tasks.${t.name}`).filter((c) => own(c.path.slice(`tasks.${t.name}.`.length)));
     }),
   ].filter((c) => !(opts.growSteps && moreSteps(c)));
   if (changed.length) {
@@ -131,7 +134,7 @@ export function mergeStudy(old: Study, study: Study, where: string, opts: { grow
   return {
     ...study,
     arms: union(old.arms.map((a) => study.arms.find((x) => x.name === a.name) ?? a), study.arms, (a) => a.name),
-    tasks: union(old.tasks, study.tasks, (t) => t.name),
+    tasks: union(old.tasks.map((t) => study.tasks.find((x) => x.name === t.name) ?? t), study.tasks, (t) => t.name), // a task's steps may have grown
     seeds: union(old.seeds, study.seeds, (s) => s),
   };
 }

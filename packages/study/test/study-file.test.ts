@@ -125,5 +125,9 @@ describe('study files', () => {
     expect(openStudyFile(dir, defineStudy({ ...tiny, config: { ...tiny.config, steps: 5 } }), session, { growSteps: true }).study.config.steps).toBe(5);
     const fewer = errorOf(() => openStudyFile(dir, defineStudy({ ...tiny, config: { ...tiny.config, steps: 3 } }), session, { growSteps: true }));
     expect(fewer.message).toMatch(/config\.steps: 5 -> 3\. Rerun/);
+    // a task's own steps grow the same way, and the folder records the new number
+    const withTask = { ...tiny, config: { ...tiny.config, steps: 5 } };
+    const longerTask = openStudyFile(dir, defineStudy({ ...withTask, tasks: withTask.tasks.map((t) => ({ ...t, steps: 9 })) }), session, { growSteps: true });
+    expect(longerTask.study.tasks.map((t) => t.steps)).toEqual(withTask.tasks.map(() => 9));
   });
 });
