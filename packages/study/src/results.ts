@@ -1,12 +1,11 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BACKEND_NAMES } from '@tarm/core';
 import { StudyError } from './errors.js';
 import { writeJsonAtomic } from './files.js';
 import { writeResultsCsv } from './results-csv.js';
-import { studyGrid, type GridRun } from './grid.js';
-import { LOG_FILES, RUN_FILES, logsDir, numberField, readJsonLines, readObject, runDir } from './run-folder.js';
+import { runSteps, studyGrid, type GridRun } from './grid.js';
+import { LOG_FILES, RUN_FILES, isFinished, logsDir, numberField, readJsonLines, readObject, runDir } from './run-folder.js';
 import { StudySchema } from './schema.js';
 import { readStudyFile, SessionSchema, studyWallSeconds, STUDY_FILE } from './study-file.js';
 
@@ -128,7 +127,7 @@ export function readCurve(path: string): CurvePoint[] {
  * may be at its top level or under `result`; the final metrics fall back to the `--json` result line the runner
  * saved, then to the last evaluation of metrics.jsonl.
  */
-export function readRun(outDir: string, { id, arm, rung, task, seed }: GridRun): RunResult {
+export function readRun(outDir: string, { id, arm, rung, task, seed }: GridRun, steps?: number): RunResult {
   const dir = runDir(outDir, id);
   const summary = readObject(join(dir, RUN_FILES.summary));
   const config = readObject(join(dir, RUN_FILES.config));
@@ -137,7 +136,7 @@ export function readRun(outDir: string, { id, arm, rung, task, seed }: GridRun):
   const curve = readCurve(join(dir, RUN_FILES.metrics));
   const last = curve[curve.length - 1];
   const field = (keys: string[]) => numberField(summary, keys, ['result', 'final']) ?? numberField(result, keys) ?? numberField(config, keys) ?? null;
-  const finished = existsSync(join(dir, RUN_FILES.summary));
+  const finished = isFinished(dir, steps); // a run short of the steps its study grew to is not finished
   const status: RunResult['status'] = finished ? 'finished' : failed ? 'failed' : config || curve.length ? 'incomplete' : 'pending';
   const final =
     (summary && (toEvals(summary.evals) ?? toEvals((summary.result as Record<string, unknown> | undefined)?.evals) ?? toEvals(summary.final))) ??
@@ -185,7 +184,7 @@ export function collectResults(outDir: string, opts: { write?: boolean } = {}): 
     createdAt: file.createdAt,
     wallSeconds: studyWallSeconds(file),
     sessions: file.sessions,
-    runs: grid.map((r) => readRun(outDir, r)),
+    runs: grid.map((r) => readRun(outDir, r, runSteps(study, r))),
   };
   const checked = StudyResultsSchema.parse(results);
   if (opts.write !== false) {

@@ -8,7 +8,7 @@ import { writeReport } from '../src/report.js';
 import { mixedSessions, planWorkers, resumeStudy, runStudy, type RunStudyOptions } from '../src/runner.js';
 import type { GridProgress } from '../src/grid.js';
 import { defineStudy } from '../src/schema.js';
-import { readStudyFile } from '../src/study-file.js';
+import { openStudyFile, readStudyFile } from '../src/study-file.js';
 import { FAKE_TARM, invocations, tempDir } from './helpers.js';
 
 /** A study on the fake train command: no progress display, env switches for the fake. */
@@ -150,6 +150,9 @@ describe('runStudy with a fake train command', () => {
     const log = join(out, '..', 'invocations.log');
     await runStudy(SMOKE, options(out, log));
     const longer = loadStudy({ preset: 'smoke' }, { config: { steps: 30 } });
+    // once the folder records the longer study, its 20-step runs are not finished results
+    openStudyFile(out, longer, { startedAt: 'now', wallSeconds: 0, backend: 'wasm', workers: 1, threads: 1 }, { growSteps: true });
+    expect(collectResults(out, { write: false }).runs.map((r) => r.status)).toEqual(['incomplete', 'incomplete']);
     const outcome = await runStudy(longer, options(out, log));
     expect(outcome.runs.map((r) => [r.status, r.resumed])).toEqual([['done', true], ['done', true]]);
     expect(invocations(log).slice(2).map(([, how]) => how)).toEqual(['resume', 'resume']);
