@@ -19,7 +19,8 @@ export interface ClaimPart {
 }
 
 export interface Claim {
-  readonly id: 'C1' | 'C2' | 'C3' | 'C4' | 'C5';
+  /** C1-C5: the paper's claims. C1s: ours, C1's order read as learning speed (for scales where every rung learns). */
+  readonly id: 'C1' | 'C1s' | 'C2' | 'C3' | 'C4' | 'C5';
   readonly statement: string;
   readonly verdict: ClaimVerdict;
   readonly parts: readonly ClaimPart[];
@@ -178,38 +179,69 @@ function c3(results: StudyResults, arms: readonly Arm[], add: TaskSettings | und
   return { id: 'C3', statement, verdict: combine(parts), parts };
 }
 
-/** The first evaluation step at which the last answer character is right on >= TRANSITION_LEVEL of problems. */
-export function transitionStep(run: RunResult, length: number, level = TRANSITION_LEVEL): number | undefined {
+/** The first evaluation step at which `pick` of the metrics at `length` is >= `level`; undefined if none. */
+export function firstStepAt(run: RunResult, length: number, pick: MetricPick, level: number): number | undefined {
   return run.curve.find((p) => {
     const m = p.evals[String(length)];
-    const v = m ? lastCharAcc(m) : null;
+    const v = m ? pick(m) : null;
     return v !== null && v >= level;
   })?.step;
+}
+
+/** The first evaluation step at which the last answer character is right on >= TRANSITION_LEVEL of problems. */
+export function transitionStep(run: RunResult, length: number, level = TRANSITION_LEVEL): number | undefined {
+  return firstStepAt(run, length, lastCharAcc, level);
+}
+
+type StepsRelation = 'before' | 'no later' | '~';
+
+/**
+ * A part comparing how soon two rungs reach a level (per seed, the first evaluation step at which `pick` >= level):
+ * `a before b` (a needs fewer steps; Welch interval of steps(b) - steps(a) above 0), `a no later than b` (that
+ * interval not below 0, supported above -margin), or `a ~ b` (within ±margin steps). A seed that never reaches the level counts as the step after training's end, a lower bound of its true
+ * step, so a verdict that a censored seed could overturn is undecided.
+ */
+function stepsPart(results: StudyResults, arms: readonly Arm[], task: TaskSettings, label: string, a: string, b: string, rel: StepsRelation, pick: MetricPick, level: number, margin: number): ClaimPart {
+  const censor = task.steps + results.study.config.evalEvery;
+  const side = (rung: string) => {
+    const arm = plainArm(arms, rung);
+    const runs = arm ? finishedRuns(results).filter((r) => r.arm === arm.name && r.task === task.name) : [];
+    const steps = runs.map((r) => ({ seed: r.seed, step: firstStepAt(r, task.length, pick, level) }));
+    return { name: arm?.name ?? rung, steps, values: steps.map((s) => s.step ?? censor), censored: steps.some((s) => s.step === undefined) };
+  };
+  const [sa, sb] = [side(a), side(b)];
+  const list = (s: typeof sa) => s.steps.map((x) => `${x.step ?? 'never'} (s${x.seed})`).join(', ') || '-';
+  const d = welchDiffCI(sb.values, sa.values);
+  const stat = `${sb.name} - ${sa.name} steps: ${diffText(d, 1, 0)}; ${sa.name} ${list(sa)}; ${sb.name} ${list(sb)} (a seed that never gets there counts as step ${censor}, a lower bound)`;
+  let verdict = relationVerdict(d, rel === 'before' ? '>' : rel === 'no later' ? '>=' : '~', margin);
+  let why: string = verdict;
+  if (!sa.steps.length || !sb.steps.length) [verdict, why] = ['undecided', 'a side has no finished run'];
+  else if (sa.censored && sb.censored) [verdict, why] = ['undecided', 'seeds of both rungs never get there within training'];
+  else if (verdict !== 'undecided' && (rel === '~' ? sa.censored || sb.censored : verdict === 'supported' ? sa.censored : sb.censored)) [verdict, why] = ['undecided', 'a censored seed could change it'];
+  else if (verdict === 'undecided') why = d.lo === undefined ? 'fewer than 2 seeds' : 'the interval includes the boundary';
+  return { verdict, text: `${label}${rel === '~' ? ` (|d| <= ${margin} steps)` : rel === 'no later' ? ` (d > -${margin} steps)` : ''}: ${stat} -> ${why}` };
+}
+
+function c1s(results: StudyResults, arms: readonly Arm[], add: TaskSettings | undefined): Claim {
+  const success = results.study.success;
+  const statement = `(ours, not the paper's) C1's order as learning speed on addition: the first evaluation step with character accuracy >= ${pct1(success)}%, dual-ut no later than dense, dense before ut before iterative-step, iterative-step ~ iterative`;
+  if (!add) return { id: 'C1s', statement, verdict: 'undecided', parts: [{ verdict: 'undecided', text: 'the study has no addition task' }] };
+  const margin = 2 * results.study.config.evalEvery;
+  const part = (label: string, a: string, b: string, rel: StepsRelation) => stepsPart(results, arms, add, label, a, b, rel, charAcc, success, margin);
+  const parts = [
+    part('dual-ut no later than dense', 'dual-ut', 'dense', 'no later'),
+    part('dense before ut', 'dense', 'ut', 'before'),
+    part('ut before iterative-step', 'ut', 'iterative-step', 'before'),
+    part('iterative-step ~ iterative', 'iterative-step', 'iterative', '~'),
+  ];
+  return { id: 'C1s', statement, verdict: combine(parts), parts };
 }
 
 function c4(results: StudyResults, arms: readonly Arm[], add: TaskSettings | undefined): Claim {
   const statement = `dual-ut crosses the last-digit transition before dense (first evaluation with last-digit accuracy >= ${pct1(TRANSITION_LEVEL)}%, per seed)`;
   if (!add) return { id: 'C4', statement, verdict: 'undecided', parts: [{ verdict: 'undecided', text: 'the study has no addition task' }] };
-  const censor = add.steps + results.study.config.evalEvery;
-  const side = (rung: string) => {
-    const arm = plainArm(arms, rung);
-    const runs = arm ? finishedRuns(results).filter((r) => r.arm === arm.name && r.task === add.name) : [];
-    const steps = runs.map((r) => ({ seed: r.seed, step: transitionStep(r, add.length) }));
-    return { name: arm?.name ?? rung, steps, values: steps.map((s) => s.step ?? censor), censored: steps.some((s) => s.step === undefined) };
-  };
-  const du = side('dual-ut');
-  const de = side('dense');
-  const list = (s: typeof du) => s.steps.map((x) => `${x.step ?? 'never'} (s${x.seed})`).join(', ') || '-';
-  const d = welchDiffCI(de.values, du.values);
-  const stat = `dense - dual-ut step: ${diffText(d, 1, 0)}; dual-ut ${list(du)}; dense ${list(de)} (a seed that never crosses counts as step ${censor}, a lower bound)`;
-  let verdict = relationVerdict(d, '>');
-  let why: string = verdict;
-  if (!du.steps.length || !de.steps.length) [verdict, why] = ['undecided', 'a side has no finished run'];
-  else if (du.censored && de.censored) [verdict, why] = ['undecided', 'seeds of both rungs never cross within training'];
-  else if (verdict === 'supported' && du.censored) [verdict, why] = ['undecided', 'dual-ut has seeds that never cross'];
-  else if (verdict === 'contradicted' && de.censored) [verdict, why] = ['undecided', 'dense has seeds that never cross'];
-  else if (verdict === 'undecided') why = d.lo === undefined ? 'fewer than 2 seeds' : 'the interval includes 0';
-  return { id: 'C4', statement, verdict, parts: [{ verdict, text: `${stat} -> ${why}` }] };
+  const part = stepsPart(results, arms, add, 'dual-ut before dense', 'dual-ut', 'dense', 'before', lastCharAcc, TRANSITION_LEVEL, 0);
+  return { id: 'C4', statement, verdict: part.verdict, parts: [part] };
 }
 
 function c5(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSettings[]): Claim {
@@ -240,5 +272,5 @@ export function checkClaims(results: StudyResults, chance = PAPER_CHANCE): Claim
   const { tasks } = presentAxes(results);
   const arms = results.study.arms;
   const add = tasks.find((t) => t.name === 'addition');
-  return [c1(results, arms, add), c2(results, arms, tasks, chance), c3(results, arms, add), c4(results, arms, add), c5(results, arms, tasks)];
+  return [c1(results, arms, add), c1s(results, arms, add), c2(results, arms, tasks, chance), c3(results, arms, add), c4(results, arms, add), c5(results, arms, tasks)];
 }

@@ -102,6 +102,7 @@ describe('checkClaims on synthetic results', () => {
     const cs = checkClaims(results(PAPER_LIKE, COPY_LIKE));
     expect(cs.map((c) => [c.id, c.verdict])).toEqual([
       ['C1', 'supported'],
+      ['C1s', 'undecided'], // the slow rungs never reach 90%: censored on both sides
       ['C2', 'supported'],
       ['C3', 'supported'],
       ['C4', 'supported'],
@@ -167,6 +168,42 @@ describe('checkClaims on synthetic results', () => {
     expect(byId(denseNever, 'C4').parts[0]!.text).toContain('dense never (s1)');
     const dualNever = checkClaims(results({ ...PAPER_LIKE, 'dual-ut': { ...PAPER_LIKE['dual-ut']!, jump: [undefined, 250, 250] }, dense: { ...PAPER_LIKE.dense!, jump: [1000, 1000, 1000] } }));
     expect(byId(dualNever, 'C4').verdict).toBe('undecided');
+  });
+
+  it('C1s: every rung learns, and the order is read from the step at which each first reaches 90%', () => {
+    // 5000 steps, evaluations every 250: accuracy 30% before the seed's step, 98% from it (every seed plateaus)
+    const long = defineStudy({ ...study, tasks: [{ name: 'addition', length: 4, steps: 5000, evalLengths: [4, 6] }] });
+    const speedRun = (arm: string, seed: number, at: number | undefined): RunResult => {
+      const curve = Array.from({ length: 20 }, (_, i) => (i + 1) * 250).map((step) => {
+        const a = at !== undefined && step >= at ? 0.98 : 0.3;
+        return { step, loss: 1, wallSeconds: step, evals: { '4': metrics(a), '6': metrics(0.05) } };
+      });
+      return { id: `${arm}-addition-s${seed}`, arm, rung: arm, task: 'addition', seed, status: 'finished', backend: 'node', config: null, params: 1, blockPasses: 12, tokensPerSecond: 1, wallSeconds: 1, lastStep: 5000, final: curve[19]!.evals, curve };
+    };
+    const speeds = (at: Record<string, (number | undefined)[]>): StudyResults => ({
+      ...results({}),
+      study: { ...long, arms: RUNGS.map((r) => ({ name: r, rung: r })) } as StudyResults['study'],
+      runs: Object.entries(at).flatMap(([arm, steps]) => steps.map((s, i) => speedRun(arm, SEEDS[i]!, s))),
+    });
+    const ordered = { 'dual-ut': [500, 750, 500], dense: [750, 750, 1000], ut: [2000, 2250, 2500], 'iterative-step': [4250, 4250, 4500], iterative: [4250, 4500, 4500] };
+    const ok = byId(checkClaims(speeds(ordered)), 'C1s');
+    expect(ok.parts.map((p) => p.verdict)).toEqual(['supported', 'supported', 'supported', 'supported']);
+    expect(ok.verdict).toBe('supported');
+    expect(ok.parts[1]!.text).toContain('dense before ut: ut - dense steps: +1417 [');
+    expect(ok.parts[1]!.text).toContain('dense 750 (s1), 750 (s2), 1000 (s3); ut 2000 (s1), 2250 (s2), 2500 (s3)');
+    // dense clearly first contradicts "dual-ut no later than dense"
+    const denseFirst = byId(checkClaims(speeds({ ...ordered, 'dual-ut': [2000, 2250, 2500], dense: [500, 750, 500] })), 'C1s');
+    expect(denseFirst.parts[0]!.verdict).toBe('contradicted');
+    expect(denseFirst.verdict).toBe('contradicted');
+    // a seed of the slower rung that never gets there is a lower bound: "ut before iterative-step" still holds ...
+    expect(byId(checkClaims(speeds({ ...ordered, 'iterative-step': [4250, undefined, 4500] })), 'C1s').parts[2]!.text).toContain('never (s2)');
+    // ... a rung that never gets there is slower than one that does (its true step is later still) ...
+    const never = byId(checkClaims(speeds({ ...ordered, ut: [undefined, undefined, undefined] })), 'C1s');
+    expect(never.parts[2]!.verdict).toBe('contradicted');
+    // ... and two that never get there are not ordered
+    const neither = byId(checkClaims(speeds({ ...ordered, ut: [undefined, undefined, undefined], 'iterative-step': [undefined, undefined, undefined] })), 'C1s');
+    expect(neither.parts[2]!.verdict).toBe('undecided');
+    expect(neither.parts[2]!.text).toContain('seeds of both rungs never get there within training');
   });
 
   it('C5: an arm that keeps its accuracy at the longer length contradicts it', () => {
