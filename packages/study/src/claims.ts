@@ -198,8 +198,9 @@ type StepsRelation = 'before' | 'no later' | '~';
 /**
  * A part comparing how soon two rungs reach a level (per seed, the first evaluation step at which `pick` >= level):
  * `a before b` (a needs fewer steps; Welch interval of steps(b) - steps(a) above 0), `a no later than b` (that
- * interval not below 0, supported above -margin), or `a ~ b` (within ±margin steps). A seed that never reaches the level counts as the step after training's end, a lower bound of its true
- * step, so a verdict that a censored seed could overturn is undecided.
+ * interval not below 0, supported above -margin), or `a ~ b` (within ±margin steps). A seed that never reaches
+ * the level counts as the step after training's end, a lower bound of its true step, so a verdict that a
+ * censored seed could overturn is undecided.
  */
 function stepsPart(results: StudyResults, arms: readonly Arm[], task: TaskSettings, label: string, a: string, b: string, rel: StepsRelation, pick: MetricPick, level: number, margin: number): ClaimPart {
   const censor = task.steps + results.study.config.evalEvery;
