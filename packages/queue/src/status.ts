@@ -32,7 +32,7 @@ function folderRuns(outDir: string, study: Study): QueuedRun[] {
     const dir = runDir(outDir, r.id);
     const run: QueuedRun = { ...r, steps, resumed: false, status: 'pending', jobState: 'unknown' };
     const failed = readObject(join(logsDir(outDir), LOG_FILES.failed(r.id)));
-    if (isFinished(dir)) Object.assign(run, { status: 'done', step: steps });
+    if (isFinished(dir, steps)) Object.assign(run, { status: 'done', step: steps });
     else if (failed) Object.assign(run, { status: 'failed', stderrTail: failed.stderrTail });
     else if (isStarted(dir)) {
       const lines = readJsonLines(join(dir, RUN_FILES.metrics));

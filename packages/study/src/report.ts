@@ -70,7 +70,7 @@ function configSection(results: StudyResults, tasks: readonly TaskSettings[]): s
 /** "AMD EPYC (avx2, avx512f): 40 runs; not recorded: 24": node's kernels, so its numbers, depend on the CPU kind. */
 function cpuCounts(results: StudyResults): string {
   const counts = new Map<string, number>();
-  for (const r of results.runs.filter((x) => x.status === 'finished')) counts.set(r.cpu ?? 'not recorded', (counts.get(r.cpu ?? 'not recorded') ?? 0) + 1);
+  for (const { cpu = 'not recorded' } of results.runs.filter((x) => x.status === 'finished')) counts.set(cpu, (counts.get(cpu) ?? 0) + 1);
   return [...counts].map(([cpu, n]) => `${cpu}: ${n} run${n === 1 ? '' : 's'}`).join('; ') || '-';
 }
 
