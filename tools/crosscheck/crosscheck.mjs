@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { welchDiffCI } from '@tarm/study';
 
 /** The one rung-name mapping: tarm's ladder name -> the authors' --model name (their models/__init__.py). */
 const AUTHORS_MODEL = Object.freeze({
@@ -183,10 +184,11 @@ function writeTable() {
     `${cfg.steps} steps, batch ${cfg.batch}, AdamW lr ${cfg.lr} (weight decay 0.01), dropout ${cfg.dropout}, sampled decoding (T = 1), ${cfg.evalN} evaluation problems.`,
     `tarm: \`node apps/cli/dist/main.js train --model <rung> --task <task> --budget <B> --seed <s> ...\` (backend ${backend}); authors: \`tools/crosscheck/authors_run.py --model <theirs> ...\`.`,
     `Per seed: character accuracy % / final training loss (the last step's batch). Success: accuracy >= ${SUCCESS * 100}%. p: two-sided Fisher exact test on the success counts.`,
+    'tarm - authors: the difference of the mean accuracies in points with its 95% Welch interval (the test for cells where neither side reaches the success level).',
     'The exact command of every run is in its JSON file under cells/.',
     '',
-    '| rung (authors) | task | B | tarm acc % (seeds) | tarm final loss | authors acc % | authors final loss | success tarm | success authors | Fisher p |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| rung (authors) | task | B | tarm acc % (seeds) | tarm final loss | authors acc % | authors final loss | success tarm | success authors | Fisher p | tarm - authors (Welch 95%) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   // every cell with a result on either side (not only the ones this invocation runs), in ladder order
   const present = new Set();
@@ -204,7 +206,10 @@ function writeTable() {
     const losses = (rs) => rs.map((r) => r.finalLoss.toFixed(3)).join(', ') || '-';
     const ok = (rs) => rs.filter((r) => r.charAcc >= SUCCESS).length;
     const p = t.length && a.length ? fisherExact(ok(t), t.length - ok(t), ok(a), a.length - ok(a)).toFixed(3) : '-';
-    lines.push(`| ${rung} (${AUTHORS_MODEL[rung]}) | ${task} | ${budget} | ${accs(t)} | ${losses(t)} | ${accs(a)} | ${losses(a)} | ${t.length ? `${ok(t)}/${t.length}` : '-'} | ${a.length ? `${ok(a)}/${a.length}` : '-'} | ${p} |`);
+    const w = welchDiffCI(t.map((r) => r.charAcc), a.map((r) => r.charAcc));
+    const signed = (x) => `${x >= 0.0005 ? '+' : x <= -0.0005 ? '-' : ''}${Math.abs(100 * x).toFixed(1)}`;
+    const diff = w.lo === undefined ? '-' : `${signed(w.diff)} [${signed(w.lo)}, ${signed(w.hi)}]`;
+    lines.push(`| ${rung} (${AUTHORS_MODEL[rung]}) | ${task} | ${budget} | ${accs(t)} | ${losses(t)} | ${accs(a)} | ${losses(a)} | ${t.length ? `${ok(t)}/${t.length}` : '-'} | ${a.length ? `${ok(a)}/${a.length}` : '-'} | ${p} | ${diff} |`);
   }
   writeAtomic(join(out, `${tag}.md`), lines.join('\n') + '\n');
 }

@@ -68,7 +68,9 @@ describe('tarm study --config: a study file a researcher writes', () => {
     // first session: killed (SIGTERM) once a run has finished
     const child = spawn(process.execPath, [MAIN, 'study', '--config', file, '--out', out, '--backend', 'wasm', '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
+    let stdout = '';
     child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d) => (stdout += d));
     const finished = () => (existsSync(join(out, 'runs')) ? readdirSync(join(out, 'runs')).filter((r) => existsSync(join(out, 'runs', r, 'summary.json'))) : []);
     const code = await new Promise<number | null>((resolve) => {
       const poll = setInterval(() => {
@@ -86,6 +88,8 @@ describe('tarm study --config: a study file a researcher writes', () => {
     const afterKill = finished();
     expect(code, stderr + (existsSync(join(out, 'logs')) ? readdirSync(join(out, 'logs')).map((f) => readFileSync(join(out, 'logs', f), 'utf8')).join('\n') : '')).toBe(130);
     expect(afterKill.length).toBeGreaterThanOrEqual(1);
+    // the last line says how far it got and that it was interrupted, not that the study is complete
+    expect(stdout).toMatch(new RegExp(`study ${out}: ${afterKill.length} of 4 runs finished \\(${afterKill.length} in this session\\), 0 failed, \\d+s; interrupted: the same command resumes it`));
     expect(afterKill.length).toBeLessThan(4);
 
     // the folder records the resolved file: defaults filled, no editor-only $schema
@@ -102,7 +106,7 @@ describe('tarm study --config: a study file a researcher writes', () => {
     // --out alone resumes the recorded study; finished runs are not repeated
     const resumed = await tarm(['study', '--out', out, '--backend', 'wasm', '--workers', '2']);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stdout).toContain(`study ${out}: 4 runs, 0 failed`);
+    expect(resumed.stdout).toContain(`study ${out}: 4 of 4 runs finished (${4 - afterKill.length} in this session), 0 failed`);
     for (const id of afterKill) expect(readFileSync(join(out, 'logs', `${id}.log`), 'utf8').match(/^# /gm)).toHaveLength(1);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(results.runs.map((r: { id: string; status: string; backend: string }) => [r.id, r.status, r.backend])).toEqual([

@@ -12,3 +12,4 @@ export { resultsCsv, writeResultsCsv, RESULTS_CSV_FILE, RESULTS_CSV_COLUMNS } fr
 export { writeReport, comparisons, type Comparison, type ReportFiles } from './report.js';
 export { checkClaims, type Claim, type ClaimPart, type ClaimVerdict } from './claims.js';
 export { PLATEAU_POINTS, isStillRising, lastChange } from './plateau.js';
+export { welchDiffCI, type DiffCI } from './stats.js';

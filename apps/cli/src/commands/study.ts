@@ -69,6 +69,14 @@ function asUsageError(e: unknown): unknown {
   return e instanceof StudyError ? new UsageError(e.message) : e;
 }
 
+/** The last line of `tarm study`: how many runs are finished, and whether the command was interrupted (resumable). */
+function outcomeLine(dir: string, o: { runs: readonly { status: string }[]; failed: readonly unknown[]; aborted?: boolean; wallSeconds: number }, report: string): string {
+  const finished = o.runs.filter((r) => r.status === 'done' || r.status === 'skipped').length;
+  const here = o.runs.filter((r) => r.status === 'done').length;
+  const state = o.aborted ? '; interrupted: the same command resumes it' : '';
+  return `study ${dir}: ${finished} of ${o.runs.length} runs finished (${here} in this session), ${o.failed.length} failed, ${Math.round(o.wallSeconds)}s${state}; report ${report}`;
+}
+
 export function registerStudy(program: Command): void {
   const studyCmd = program
     .command('study')
@@ -122,7 +130,7 @@ export function registerStudy(program: Command): void {
         const opts = { outDir: f.out, cliEntry, workers: f.workers, threads: f.threads, backend: f.backend, signal: ac.signal, onStart };
         const outcome = study ? await runStudy(study, opts) : await resumeStudy(opts);
         const { report } = await writeReport(f.out, collectResults(f.out));
-        console.log(`study ${f.out}: ${outcome.runs.length} runs, ${outcome.failed.length} failed, ${Math.round(outcome.wallSeconds)}s; report ${report}`);
+        console.log(outcomeLine(f.out, outcome, report));
         process.exitCode = outcome.ok ? 0 : outcome.aborted ? 130 : 1;
       } catch (e) {
         throw asUsageError(e);
@@ -187,7 +195,7 @@ async function studyOnQueue(f: StudyFlags, study: ReturnType<typeof studyOf>, si
     return;
   }
   const { report } = await writeReport(outcome.outDir, collectResults(outcome.outDir));
-  console.log(`study ${outcome.outDir}: ${outcome.runs.length} runs, ${outcome.failed.length} failed, ${Math.round(outcome.wallSeconds)}s; report ${report}`);
+  console.log(outcomeLine(outcome.outDir, outcome, report));
   for (const r of outcome.failed) console.error(`tarm: FAILED ${r.id}: ${(r.stderrTail ?? '').trim().split('\n').pop()}`);
   process.exitCode = outcome.ok ? 0 : outcome.aborted ? 130 : 1;
 }
