@@ -1,6 +1,6 @@
 import { charAcc, finishedRuns, lastCharAcc, presentAxes, quartile, seedValues, type MetricPick } from './aggregate.js';
-import { PAPER_CHANCE } from './paper.js';
-import { risingSeeds } from './plateau.js';
+import { taskChance } from './chance.js';
+import { PLATEAU_POINTS, lateWindow, risingSeeds } from './plateau.js';
 import type { RunResult, StudyResults } from './results.js';
 import { isPlainRung, type Arm, type TaskSettings } from './schema.js';
 import { formatSigned, meanCI, welchDiffCI, type DiffCI } from './stats.js';
@@ -74,34 +74,49 @@ interface Cell {
   readonly values: number[];
   /** Why the cell cannot be used: no arm, no finished seed, or still rising. */
   readonly problem?: string;
-  /** How seeds that moved at the end were counted (the upper-bound policy), to print beside the numbers. */
+  /** How the seeds were counted (the upper-bound policy: at their highest late evaluation), to print beside the numbers. */
   readonly note?: string;
 }
 
 /**
  * How a cell's seeds that fail the plateau rule are treated. `strict`: any such seed leaves the cell undecided.
- * `upper-bound` (for "stays near chance", a claim that a value is low): a seed whose last evaluation *fell* is
- * judged on the higher of its last two evaluations, which can only make "near chance" harder to support, so a
- * drop (drift at chance, an unstable run) does not hide the answer; a seed that rose still leaves it undecided.
+ * `upper-bound` (for "stays near chance", a claim that a value is low): each seed is judged on the highest of its
+ * evaluations in the last half of training (lateWindow), which can only make "near chance" harder to support, so
+ * drift at chance (fixed problems, greedy decoding: the model moving by 2-16 points either way) does not hide the
+ * answer however long the runs train; a seed whose late evaluations climb (the slope's 95% interval above 0)
+ * still leaves the cell undecided.
  */
 type RisingPolicy = 'strict' | 'upper-bound';
 
 function cellOf(results: StudyResults, arms: readonly Arm[], rung: string, task: TaskSettings, length: number, pick: MetricPick = charAcc, policy: RisingPolicy = 'strict'): Cell {
   const arm = plainArm(arms, rung);
   if (!arm) return { name: rung, seeds: [], values: [], problem: `no ${rung} arm in this study` };
-  let seeds = seedValues(results, arm.name, task.name, length, pick);
-  const moving = risingSeeds(results, arm.name, task.name, task.length);
-  const fell = policy === 'upper-bound' ? moving.filter((r) => r.change < 0) : [];
-  const rising = moving.filter((r) => !fell.includes(r));
-  // a fallen seed counts at its previous evaluation: value - change (change < 0)
-  if (fell.length) seeds = seeds.map((s) => { const f = fell.find((r) => r.seed === s.seed); return f && s.value !== null ? { seed: s.seed, value: s.value - f.change } : s; });
+  if (policy === 'upper-bound') return lateCell(results, arm, task, length, pick);
+  const seeds = seedValues(results, arm.name, task.name, length, pick);
+  const rising = risingSeeds(results, arm.name, task.name, task.length);
   const values = seeds.map((s) => s.value).filter((v): v is number => v !== null);
   if (!values.length) return { name: arm.name, seeds, values, problem: `${arm.name} has no finished run on ${task.name}` };
   if (rising.length) {
     const which = rising.map((r) => `s${r.seed} ${formatSigned(r.change)}`).join(', ');
-    return { name: arm.name, seeds, values, problem: `${arm.name} on ${task.name} is still rising (last two evaluations differ by >= 2 points: ${which})` };
+    return { name: arm.name, seeds, values, problem: `${arm.name} on ${task.name} is still rising (last two evaluations differ by >= ${PLATEAU_POINTS} points: ${which})` };
   }
-  const note = fell.length ? ` (fell at the last evaluation, so counted at the previous one: ${fell.map((r) => `s${r.seed} ${formatSigned(r.change)}`).join(', ')})` : '';
+  return { name: arm.name, seeds, values };
+}
+
+/** A cell judged by the upper-bound policy: each seed at its highest late evaluation, undecided while one climbs. */
+function lateCell(results: StudyResults, arm: Arm, task: TaskSettings, length: number, pick: MetricPick): Cell {
+  const runs = finishedRuns(results).filter((r) => r.arm === arm.name && r.task === task.name);
+  const late = runs.map((r) => ({ seed: r.seed, w: lateWindow(r, length, pick) }));
+  const seeds = late.map(({ seed, w }) => ({ seed, value: w ? w.max : null }));
+  const values = seeds.map((s) => s.value).filter((v): v is number => v !== null);
+  if (!values.length) return { name: arm.name, seeds, values, problem: `${arm.name} has no finished run on ${task.name}` };
+  const span = late.find((l) => l.w)!.w!.steps;
+  const note = ` (each seed at its highest evaluation from step ${span[0]} on)`;
+  const climbing = late.filter((l) => l.w?.climbing);
+  if (climbing.length) {
+    const which = climbing.map((l) => `s${l.seed} ${formatSigned(l.w!.rise)}`).join(', ');
+    return { name: arm.name, seeds, values, note, problem: `${arm.name} on ${task.name} is still climbing (its evaluations from step ${span[0]} on rise, the slope's 95% interval above 0: ${which})` };
+  }
   return { name: arm.name, seeds, values, note };
 }
 
@@ -129,11 +144,12 @@ function c1(results: StudyResults, arms: readonly Arm[], add: TaskSettings | und
   return { id: 'C1', statement, verdict: combine(parts), parts };
 }
 
-function c2(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSettings[], chance: number): Claim {
+function c2(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSettings[], chance?: number): Claim {
   const statement = 'dual-nested-ut and ar-trm stay near chance on every task while the flat rungs learn them';
-  const bound = (chance + NEAR_CHANCE_POINTS) / 100;
   const parts: ClaimPart[] = [];
   for (const t of tasks) {
+    const level = chance ?? taskChance(t);
+    const bound = (level + NEAR_CHANCE_POINTS) / 100;
     const dense = cellOf(results, arms, 'dense', t, t.length);
     const hits = dense.values.filter((v) => v >= results.study.success).length;
     const learns = !dense.problem && dense.values.length >= 2 && hits === dense.values.length;
@@ -152,7 +168,7 @@ function c2(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSet
         continue;
       }
       const verdict: ClaimVerdict = ci.hi === undefined ? 'undecided' : ci.hi <= bound ? 'supported' : ci.lo! > bound ? 'contradicted' : 'undecided';
-      parts.push({ verdict, text: `${stat} (near chance: 95% upper bound <= ${pct1(bound)}%) -> ${verdict}` });
+      parts.push({ verdict, text: `${stat} (near chance: 95% upper bound <= ${pct1(bound)}%, chance ${level.toFixed(1)}% + ${NEAR_CHANCE_POINTS}) -> ${verdict}` });
     }
   }
   return { id: 'C2', statement, verdict: combine(parts), parts };
@@ -268,8 +284,12 @@ function c5(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSet
   return { id: 'C5', statement, verdict: combine(parts), parts };
 }
 
-/** The paper's five claims checked against a study's results (cells that do not exist make them undecided). */
-export function checkClaims(results: StudyResults, chance = PAPER_CHANCE): Claim[] {
+
+/**
+ * The paper's five claims checked against a study's results (cells that do not exist make them undecided).
+ * `chance` (percent) replaces every task's own chance level (taskChance) in C2.
+ */
+export function checkClaims(results: StudyResults, chance?: number): Claim[] {
   const { tasks } = presentAxes(results);
   const arms = results.study.arms;
   const add = tasks.find((t) => t.name === 'addition');

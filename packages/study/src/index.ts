@@ -11,5 +11,5 @@ export { collectResults, readResults, type StudyResults, type RunResult } from '
 export { resultsCsv, writeResultsCsv, RESULTS_CSV_FILE, RESULTS_CSV_COLUMNS } from './results-csv.js';
 export { writeReport, comparisons, type Comparison, type ReportFiles } from './report.js';
 export { checkClaims, type Claim, type ClaimPart, type ClaimVerdict } from './claims.js';
-export { PLATEAU_POINTS, isStillRising, lastChange } from './plateau.js';
-export { welchDiffCI, type DiffCI } from './stats.js';
+export { LATE_MIN_EVALS, PLATEAU_POINTS, isStillRising, lastChange, lateWindow, type LateWindow } from './plateau.js';
+export { slopeCI, welchDiffCI, type DiffCI, type SlopeCI } from './stats.js';

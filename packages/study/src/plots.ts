@@ -5,6 +5,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { RUNG_NAMES } from '@tarm/recursion';
 import { charAcc, lastCharAcc, lengthSeries, presentAxes, quartile, seedValues, stepSeries, finalCell, type SeriesPoint } from './aggregate.js';
 import { flopsPerStep } from './flops.js';
+import { taskChance } from './chance.js';
 import { PAPER_ADDITION_QUARTILES, PAPER_CHANCE, paperHeadline } from './paper.js';
 import type { StudyResults } from './results.js';
 import { isPlainRung, type Arm, type TaskSettings } from './schema.js';
@@ -56,7 +57,7 @@ const LINE_LEGEND = { symbolType: 'stroke', symbolStrokeWidth: 3, symbolOpacity:
 const seedsNote = (seeds: number) => (seeds > 1 ? `mean over ${seeds} seeds, 95% CI` : '1 seed');
 
 /** Line per arm with a CI band where n > 1 and dots at the evaluations. */
-function lineLayers(x: object, arms: readonly Arm[], yTitle: string) {
+function lineLayers(x: object, arms: readonly Arm[], yTitle: string, chance: number) {
   const color = { field: 'arm', type: 'nominal' as const, scale: armScale(arms), sort: arms.map((a) => a.name), title: 'arm', legend: LINE_LEGEND };
   return [
     {
@@ -70,7 +71,7 @@ function lineLayers(x: object, arms: readonly Arm[], yTitle: string) {
     },
     {
       mark: { type: 'rule' as const, strokeDash: [4, 4], color: '#888888' },
-      encoding: { y: { datum: PAPER_CHANCE } },
+      encoding: { y: { datum: chance } },
     },
   ];
 }
@@ -84,7 +85,7 @@ export function headlinePlot(results: StudyResults): Plot {
   const rows = tasks.flatMap((t) =>
     arms.map((a) => {
       const ci = finalCell(results, a.name, t.name, t.length, charAcc);
-      return { arm: a.name, task: t.name, n: ci.n, mean: ci.n ? 100 * ci.mean : null, lo: ci.lo === undefined ? null : 100 * ci.lo, hi: ci.hi === undefined ? null : 100 * ci.hi, paper: paperValue(a, t.name) };
+      return { arm: a.name, task: t.name, n: ci.n, mean: ci.n ? 100 * ci.mean : null, lo: ci.lo === undefined ? null : 100 * ci.lo, hi: ci.hi === undefined ? null : 100 * ci.hi, paper: paperValue(a, t.name), chance: taskChance(t) };
     }),
   );
   const seedRows = tasks.flatMap((t) => arms.flatMap((a) => seedValues(results, a.name, t.name, t.length).filter((s) => s.value !== null).map((s) => ({ arm: a.name, task: t.name, seed: s.seed, value: 100 * s.value! }))));
@@ -121,7 +122,7 @@ export function headlinePlot(results: StudyResults): Plot {
             encoding: { x, y: { field: 'value', type: 'quantitative' }, tooltip: [{ field: 'arm' }, { field: 'seed' }, { field: 'value', format: '.1f' }] },
           },
           { transform: [{ filter: 'isValid(datum.paper)' }], mark: { type: 'tick', color: 'black', opacity: 1, thickness: 3, bandSize: 24 }, encoding: { x, y: { field: 'paper', type: 'quantitative' } } },
-          { mark: { type: 'rule', strokeDash: [4, 4], color: '#888888' }, encoding: { y: { datum: PAPER_CHANCE } } },
+          { mark: { type: 'rule', strokeDash: [4, 4], color: '#888888' }, encoding: { y: { field: 'chance', type: 'quantitative', aggregate: 'max' } } }, // the task's own chance level
         ],
       },
       config: CONFIG,
@@ -178,7 +179,7 @@ export function learningCurvePlot(results: StudyResults, task: TaskSettings): Pl
   const rows = stepSeries(results, task.name, task.length, charAcc).map(pctRow).map((r) => ({ ...r, flops: r.x * perStep.get(r.arm)! }));
   const title = `${task.name}: character accuracy at L=${task.length} during training`;
   const yTitle = 'character accuracy (%)';
-  const panel = (x: object) => ({ width: 330, height: 240, layer: lineLayers(x, arms, yTitle) });
+  const panel = (x: object) => ({ width: 330, height: 240, layer: lineLayers(x, arms, yTitle, taskChance(task)) });
   return {
     name: `curves-${task.name}`,
     title,
@@ -208,7 +209,7 @@ export function lastCharPlot(results: StudyResults): Plot {
       title: { text: title, subtitle: ['the last answer digit is the bottleneck of addition', 'paper (5000 steps): dual-ut learns it near step 1,600, dense near 4,100', `${seedsNote(seeds.length)}; dashed: chance`] },
       data: { values: rows },
       facet: { column: { field: 'task', type: 'nominal', sort: tasks.map((t) => t.name), title: null } },
-      spec: { width: 260, height: 220, layer: lineLayers({ field: 'x', type: 'quantitative', title: 'training step', scale: { zero: true } }, arms, 'last-character accuracy (%)') },
+      spec: { width: 260, height: 220, layer: lineLayers({ field: 'x', type: 'quantitative', title: 'training step', scale: { zero: true } }, arms, 'last-character accuracy (%)', PAPER_CHANCE) }, // the last digit is uniform on every task: 10%
       config: CONFIG,
     } as TopLevelSpec,
   };

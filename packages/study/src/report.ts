@@ -1,14 +1,15 @@
 import { join } from 'node:path';
 import { duration, human, pct, table } from '@tarm/eval';
 import { PAPER_RUNGS } from '@tarm/recursion';
-import { charAcc, finalCell, presentAxes, quartile, seedValues, successCount } from './aggregate.js';
+import { charAcc, finalCell, finishedRuns, presentAxes, quartile, seedValues, successCount } from './aggregate.js';
 import { writeFileAtomic } from './files.js';
 import { AGREEMENT_POINTS, PAPER_ADDITION_QUARTILES, PAPER_CHANCE, paperHeadline } from './paper.js';
 import { studyPlots, writePlots } from './plots.js';
 import { readResults, type StudyResults } from './results.js';
 import { armFlags, ConfigSchema, isPlainRung, type Arm, type TaskSettings } from './schema.js';
+import { taskChance } from './chance.js';
 import { checkClaims, EQUIVALENCE_POINTS, NEAR_CHANCE_POINTS, TRANSITION_LEVEL } from './claims.js';
-import { PLATEAU_POINTS, risingSeeds } from './plateau.js';
+import { LATE_MIN_EVALS, PLATEAU_POINTS, lateWindow, risingSeeds } from './plateau.js';
 import { formatMeanCI, formatSigned, welchDiffCI, type DiffCI, type MeanCI } from './stats.js';
 
 export const REPORT_FILE = 'report.md';
@@ -96,7 +97,7 @@ function headlineSection(results: StudyResults, arms: readonly Arm[], tasks: rea
     '',
     md(['arm', ...tasks.map((t) => `${t.name} (L = ${t.length})`)], rows),
     '',
-    `Percent of answer characters correct at the final evaluation; mean ± 95% confidence interval over seeds (Student t), "n=1" for a single seed; finished runs only. "still rising": a seed's last two evaluations differ by >= ${PLATEAU_POINTS} points, so the cell's number is not a plateau (see Seeds). "(paper X)": the published value at budget 24, 5000 steps, for an arm that is its rung as published. Chance is about ${PAPER_CHANCE}%.`,
+    `Percent of answer characters correct at the final evaluation; mean ± 95% confidence interval over seeds (Student t), "n=1" for a single seed; finished runs only. "still rising": a seed's last two evaluations differ by >= ${PLATEAU_POINTS} points, so the cell's number is not a plateau (see Seeds). "(paper X)": the published value at budget 24, 5000 steps, for an arm that is its rung as published. Chance (the best predictor that ignores the prompt): ${tasks.map((t) => `${t.name} ${taskChance(t).toFixed(1)}%`).join(', ')}.`,
     ...(ours.length ? ['', `${ours.join(', ')}: not in the paper (ours: ar-trm with TRM's training recipe switched on), so no published value to compare with.`] : []),
     '',
     `![headline](${PLOTS_DIR}/headline.svg)`,
@@ -112,15 +113,20 @@ function seedsSection(results: StudyResults, arms: readonly Arm[], tasks: readon
       const { hits, n } = successCount(results, a.name, t);
       const rising = risingSeeds(results, a.name, t.name, t.length);
       const plateau = !seeds.length ? '-' : rising.length ? `still rising: ${rising.map((r) => `s${r.seed} ${formatSigned(r.change)}`).join(', ')}` : 'yes';
-      return [a.name, t.name, seeds.length ? seeds.map((s) => `${pct(s.value)} (s${s.seed})`).join(', ') : '-', n ? `${hits}/${n} seeds >= ${threshold}%` : '-', plateau];
+      const climbing = finishedRuns(results)
+        .filter((r) => r.arm === a.name && r.task === t.name && (r.final[String(t.length)]?.charAcc ?? 0) < results.study.success)
+        .map((r) => ({ seed: r.seed, w: lateWindow(r, t.length) }))
+        .filter((x) => x.w?.climbing);
+      const late = !seeds.length ? '-' : climbing.length ? `climbing: ${climbing.map((x) => `s${x.seed} ${formatSigned(x.w!.rise)}`).join(', ')}` : 'no';
+      return [a.name, t.name, seeds.length ? seeds.map((s) => `${pct(s.value)} (s${s.seed})`).join(', ') : '-', n ? `${hits}/${n} seeds >= ${threshold}%` : '-', plateau, late];
     }),
   );
   return [
     '## Seeds',
     '',
-    `Character accuracy (%) of each finished seed at the training length, and how many seeds reach ${threshold}% (the study's \`success\`): a cell whose seeds split into two groups is misdescribed by its mean and interval alone. The headline chart draws these values beside the bars. "plateau": yes when every seed's last two evaluations differ by < ${PLATEAU_POINTS} points; otherwise "still rising" with the seeds that do not and their last change in points.`,
+    `Character accuracy (%) of each finished seed at the training length, and how many seeds reach ${threshold}% (the study's \`success\`): a cell whose seeds split into two groups is misdescribed by its mean and interval alone. The headline chart draws these values beside the bars. "plateau": yes when every seed's last two evaluations differ by < ${PLATEAU_POINTS} points; otherwise "still rising" with the seeds that do not and their last change in points. "late climb": the seeds whose evaluations in the last half of training (at least the last ${LATE_MIN_EVALS}) climb, least-squares slope with its 95% interval above 0 and a rise of >= ${PLATEAU_POINTS} points over them (the fitted rise in points), among the seeds below ${threshold}% (a seed that learned the task climbed to get there); a cell that is "still rising" with no late climb is drifting between evaluations, not learning (see Claims, C2).`,
     '',
-    md(['arm', 'task', 'per seed', 'success', 'plateau'], rows, ['l', 'l', 'l', 'r', 'l']),
+    md(['arm', 'task', 'per seed', 'success', 'plateau', 'late climb'], rows, ['l', 'l', 'l', 'r', 'l', 'l']),
   ].join('\n');
 }
 
@@ -272,7 +278,7 @@ function claimsSection(results: StudyResults): string {
   return [
     '## Claims',
     '',
-    `Each claim of the paper, judged from the finished runs of this study at its training lengths (final evaluation; differences in points, 95% Welch intervals over seeds). A part is supported or contradicted only when its interval says so: \`a > b\` needs the interval of a - b above 0 (below 0 contradicts); \`a >= b\` is contradicted below 0 and supported above -${EQUIVALENCE_POINTS}; \`a ~ b\` is supported inside ±${EQUIVALENCE_POINTS} and contradicted outside it; "near chance" means a 95% upper bound <= chance + ${NEAR_CHANCE_POINTS} points; the last-digit transition is the first evaluation with last-digit accuracy >= ${100 * TRANSITION_LEVEL}%. C1s is ours, not the paper's: C1's order read as learning speed, the first evaluation at which each seed reaches the study's success level on addition (fewer steps is better; \`~\` within ±2 evaluation intervals), for scales where every rung learns the task by the end; a seed that never gets there counts as the step after training, a lower bound. A part is undecided when a cell is missing, has < 2 seeds, or is still rising (its last two evaluations differ by >= ${PLATEAU_POINTS} points); for "near chance", a seed whose last evaluation *fell* by that much is counted at its previous, higher evaluation instead (a stricter test of a low value, so drift at chance does not leave the part undecided), and only a rise does. A claim is contradicted by any contradicted part, supported when every part is, and otherwise undecided.`,
+    `Each claim of the paper, judged from the finished runs of this study at its training lengths (final evaluation; differences in points, 95% Welch intervals over seeds). A part is supported or contradicted only when its interval says so: \`a > b\` needs the interval of a - b above 0 (below 0 contradicts); \`a >= b\` is contradicted below 0 and supported above -${EQUIVALENCE_POINTS}; \`a ~ b\` is supported inside ±${EQUIVALENCE_POINTS} and contradicted outside it; "near chance" means a 95% upper bound <= chance + ${NEAR_CHANCE_POINTS} points, chance being the task's own (the character accuracy of the best predictor that ignores the prompt: 10% on copy and reverse, about 18% on addition at L = 4, whose padded sum starts with 0 or 1); the last-digit transition is the first evaluation with last-digit accuracy >= ${100 * TRANSITION_LEVEL}%. C1s is ours, not the paper's: C1's order read as learning speed, the first evaluation at which each seed reaches the study's success level on addition (fewer steps is better; \`~\` within ±2 evaluation intervals), for scales where every rung learns the task by the end; a seed that never gets there counts as the step after training, a lower bound. A part is undecided when a cell is missing, has < 2 seeds, or is still rising (its last two evaluations differ by >= ${PLATEAU_POINTS} points); "near chance" instead judges each seed at its highest evaluation in the last half of training (at least its last ${LATE_MIN_EVALS}), a stricter test of a low value that drift at chance cannot leave undecided, and is undecided only while a seed's late evaluations climb (least-squares slope with its 95% interval above 0, rising >= ${PLATEAU_POINTS} points). A claim is contradicted by any contradicted part, supported when every part is, and otherwise undecided.`,
     '',
     ...lines,
   ].join('\n');

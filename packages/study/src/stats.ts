@@ -92,3 +92,33 @@ export function formatSigned(x: number, scale = 100, digits = 1): string {
   const v = Number((x * scale).toFixed(digits));
   return `${v > 0 ? '+' : v < 0 ? '-' : ''}${Math.abs(v).toFixed(digits)}`;
 }
+
+/** Least-squares line through (x, y) points, with the 95% interval of its slope. */
+export interface SlopeCI {
+  readonly n: number;
+  /** dy/dx; NaN for fewer than 2 distinct x. */
+  readonly slope: number;
+  /** slope ± t(0.975, n - 2) * se; undefined for n < 3. */
+  readonly lo?: number;
+  readonly hi?: number;
+}
+
+/** Ordinary least squares slope of y on x and its 95% t interval (n - 2 degrees of freedom). */
+export function slopeCI(xs: readonly number[], ys: readonly number[]): SlopeCI {
+  const n = Math.min(xs.length, ys.length);
+  const mx = xs.slice(0, n).reduce((a, b) => a + b, 0) / n;
+  const my = ys.slice(0, n).reduce((a, b) => a + b, 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  for (let i = 0; i < n; i++) {
+    sxx += (xs[i]! - mx) ** 2;
+    sxy += (xs[i]! - mx) * (ys[i]! - my);
+  }
+  if (n < 2 || sxx === 0) return { n, slope: Number.NaN };
+  const slope = sxy / sxx;
+  if (n < 3) return { n, slope };
+  let sse = 0;
+  for (let i = 0; i < n; i++) sse += (ys[i]! - my - slope * (xs[i]! - mx)) ** 2;
+  const half = tQuantile975(n - 2) * Math.sqrt(sse / (n - 2) / sxx);
+  return { n, slope, lo: slope - half, hi: slope + half };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkClaims, combine, relationVerdict, transitionStep, type Claim } from '../src/claims.js';
-import { isStillRising, lastChange } from '../src/plateau.js';
+import { isStillRising, lastChange, lateWindow } from '../src/plateau.js';
 import { reportMarkdown } from '../src/report.js';
 import type { Metrics, RunResult, StudyResults } from '../src/results.js';
 import { defineStudy } from '../src/schema.js';
@@ -31,6 +31,8 @@ interface CellSpec {
   jump?: (number | undefined)[];
   /** the previous evaluation's accuracy is acc - rise (default 0: a plateau). */
   rise?: number;
+  /** instead: a straight climb, acc - climb at step 250 up to acc at step 1000. */
+  climb?: number;
 }
 
 const metrics = (acc: number, q1 = acc, q4 = acc, last = q4): Metrics => ({ charAcc: acc, exactMatch: null, firstCharAcc: q1, lastCharAcc: last, quartiles: [q1, acc, acc, q4] });
@@ -42,7 +44,7 @@ function run(arm: string, task: 'addition' | 'copy', seedIndex: number, spec: Ce
   const [q1, q4] = spec.q14?.[seedIndex] ?? [acc, acc];
   const jump = spec.jump?.[seedIndex];
   const curve = [250, 500, 750, 1000].map((step) => {
-    const a = step === 1000 ? acc : acc - (spec.rise ?? 0);
+    const a = spec.climb !== undefined ? acc - (spec.climb * (1000 - step)) / 750 : step === 1000 ? acc : acc - (spec.rise ?? 0);
     const last = jump !== undefined && step >= jump ? 0.9 : 0.1;
     return { step, loss: 1, wallSeconds: step, evals: { [String(L)]: metrics(a, q1, q4, last), [String(longL)]: metrics(spec.long?.[seedIndex] ?? 0.1) } };
   });
@@ -133,18 +135,25 @@ describe('checkClaims on synthetic results', () => {
     expect(checkClaims(results({})).every((c) => c.verdict === 'undecided')).toBe(true);
   });
 
-  it('C2: a nested cell that fell at its last evaluation is judged on the higher previous one; one that rose is undecided', () => {
-    const nested = (rise: number, acc = [0.1, 0.12, 0.11]) => ({ ...COPY_LIKE, 'ar-trm': { acc, rise } });
-    const fell = byId(checkClaims(results(PAPER_LIKE, nested(-0.03))), 'C2');
-    expect(fell.verdict).toBe('supported'); // 13, 15, 14 at the previous evaluation: still near chance
+  it('C2: a nested cell is judged at its highest late evaluation, so drift either way decides; a climbing one is undecided', () => {
+    const nested = (spec: Partial<CellSpec>, acc = [0.1, 0.12, 0.11]) => ({ ...COPY_LIKE, 'ar-trm': { acc, ...spec } });
+    const fell = byId(checkClaims(results(PAPER_LIKE, nested({ rise: -0.03 }))), 'C2');
+    expect(fell.verdict).toBe('supported'); // 13, 15, 14 before the last evaluation: still near chance
     const part = fell.parts.find((p) => p.text.startsWith('ar-trm on copy'))!;
-    expect(part.text).toContain('13.0 (s1), 15.0 (s2), 14.0 (s3) (fell at the last evaluation, so counted at the previous one: s1 -3.0, s2 -3.0, s3 -3.0)');
-    // a collapse from 50% to 12%: the previous evaluation is far above chance, so "near chance" is not supported
-    const collapsed = byId(checkClaims(results(PAPER_LIKE, nested(-0.4))), 'C2');
+    expect(part.text).toContain('13.0 (s1), 15.0 (s2), 14.0 (s3) (each seed at its highest evaluation from step 250 on)');
+    // a collapse from 50% to 12%: the earlier evaluations are far above chance, so "near chance" is not supported
+    const collapsed = byId(checkClaims(results(PAPER_LIKE, nested({ rise: -0.4 }))), 'C2');
     expect(collapsed.verdict).toBe('contradicted');
-    const rose = byId(checkClaims(results(PAPER_LIKE, nested(0.03))), 'C2');
-    expect(rose.verdict).toBe('undecided');
-    expect(rose.parts.find((p) => p.text.startsWith('ar-trm on copy is still rising'))!.text).toContain('s1 +3.0');
+    // a step up at the last evaluation, no trend (drift at chance): judged at that highest value
+    const rose = byId(checkClaims(results(PAPER_LIKE, nested({ rise: 0.03 }))), 'C2');
+    expect(rose.verdict).toBe('supported');
+    expect(rose.parts.find((p) => p.text.startsWith('ar-trm on copy'))!.text).toContain('10.0 (s1), 12.0 (s2), 11.0 (s3)');
+    // a steady climb is a run leaving chance: undecided however low it still is
+    const climbing = byId(checkClaims(results(PAPER_LIKE, nested({ climb: 0.06 }))), 'C2');
+    expect(climbing.verdict).toBe('undecided');
+    expect(climbing.parts.find((p) => p.text.startsWith('ar-trm on copy is still climbing'))!.text).toContain('s1 +6.0, s2 +6.0, s3 +6.0');
+    // ... but a climb of under PLATEAU_POINTS is not one
+    expect(byId(checkClaims(results(PAPER_LIKE, nested({ climb: 0.015 }))), 'C2').verdict).toBe('supported');
   });
 
   it('C2: nested rungs that learn contradict it; an unlearned flat reference leaves it undecided', () => {
@@ -220,6 +229,28 @@ describe('checkClaims on synthetic results', () => {
     expect(isStillRising(run('dense', 'addition', 0, { acc: [0.9], rise: 0.019 }), 4)).toBe(false);
   });
 
+  it('lateWindow on curves of the cpu study: drift at chance is not a climb, a run leaving chance is', () => {
+    // character accuracy (%) every 250 steps of real runs (docs/results/cpu, addition: 5000 steps, copy: 1000)
+    const real = (task: 'addition' | 'copy', pcts: number[]): RunResult => {
+      const base = run('ar-trm', task, 0, { acc: [0.1] });
+      const L = task === 'addition' ? '4' : '10';
+      const curve = pcts.map((p, i) => ({ step: 250 * (i + 1), loss: 1, wallSeconds: 1, evals: { [L]: metrics(p / 100) } }));
+      return { ...base, lastStep: curve[curve.length - 1]!.step, curve, final: curve[curve.length - 1]!.evals };
+    };
+    const arTrmS1 = real('addition', [21, 20, 21, 21, 19, 3, 15, 10, 15, 20, 19, 17, 18, 18, 20, 16, 17, 15, 16, 21]);
+    expect(isStillRising(arTrmS1, 4)).toBe(true); // +5 at the last evaluation: the last-two rule flags it
+    const w = lateWindow(arTrmS1, 4)!;
+    expect(w.steps).toEqual([2750, 3000, 3250, 3500, 3750, 4000, 4250, 4500, 4750, 5000]);
+    expect(w.max).toBeCloseTo(0.21);
+    expect(w.climbing).toBe(false);
+    const faithfulS1 = real('addition', [22, 20, 23, 25, 24, 32, 36, 37, 32, 36, 36, 51, 58, 68, 79, 86, 91, 96, 94, 98]);
+    expect(lateWindow(faithfulS1, 4)!.climbing).toBe(true);
+    const nestedCopy = real('copy', [14, 15, 18, 22]); // dual-nested-ut copy s1337: four evaluations, all read
+    expect(lateWindow(nestedCopy, 10)!.steps).toEqual([250, 500, 750, 1000]);
+    expect(lateWindow(nestedCopy, 10)!.climbing).toBe(true);
+    expect(lateWindow(real('copy', [11, 18, 20, 16]), 10)!.climbing).toBe(false); // ar-trm reverse s1337
+  });
+
   it('the report puts the Claims section first and marks still-rising cells', () => {
     const md = reportMarkdown(results({ ...PAPER_LIKE, dense: { ...PAPER_LIKE.dense!, rise: 0.05 } }, COPY_LIKE));
     expect(md.indexOf('## Claims')).toBeGreaterThan(0);
@@ -227,5 +258,9 @@ describe('checkClaims on synthetic results', () => {
     expect(md).toContain('- **C1** on addition, dual-ut >= dense > ut > iterative-step ~ iterative: **undecided at this scale**');
     expect(md).toMatch(/\| dense \| 93\.0 ± [\d.]+ \(paper 79\.9\) still rising \|/);
     expect(md).toContain('still rising: s1 +5.0, s2 +5.0, s3 +5.0');
+    // the Seeds table tells a step at the last evaluation (no late climb) from a run that climbs
+    expect(md).toMatch(/\| dense \| addition \| [^|]+ \| [^|]+ \| still rising: s1 \+5\.0, s2 \+5\.0, s3 \+5\.0 \| no \|/);
+    const climbing = reportMarkdown(results({ ...PAPER_LIKE, 'ar-trm': { acc: [0.1, 0.12, 0.11], climb: 0.06 } }, COPY_LIKE));
+    expect(climbing).toMatch(/\| ar-trm \| addition \| [^|]+ \| [^|]+ \| still rising: [^|]+ \| climbing: s1 \+6\.0, s2 \+6\.0, s3 \+6\.0 \|/);
   });
 });

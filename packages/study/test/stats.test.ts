@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatMeanCI, meanCI, tQuantile975 } from '../src/stats.js';
+import { formatMeanCI, meanCI, slopeCI, tQuantile975 } from '../src/stats.js';
 
 describe('stats', () => {
   it('t quantiles match the tables', () => {
@@ -32,5 +32,16 @@ describe('stats', () => {
     expect(formatMeanCI(meanCI([0.982]))).toBe('98.2 (n=1)');
     expect(formatMeanCI(meanCI([0.9, 1.0]))).toBe('95.0 ± 63.5');
     expect(formatMeanCI(meanCI([]))).toBe('-');
+  });
+  it('slopeCI: least-squares slope with its t interval (n - 2 df), as scipy.stats.linregress gives it', () => {
+    // slope 0.6, stderr sqrt(0.1 / 5) = 0.14142 (linregress), t(0.975, 2) = 4.303
+    const f = slopeCI([0, 1, 2, 3], [0, 1, 1, 2]);
+    expect(f.slope).toBeCloseTo(0.6, 12);
+    expect(f.lo).toBeCloseTo(0.6 - 4.303 * Math.sqrt(0.02), 9);
+    expect(f.hi).toBeCloseTo(0.6 + 4.303 * Math.sqrt(0.02), 9);
+    expect(slopeCI([0, 1], [0, 1])).toEqual({ n: 2, slope: 1 }); // no interval without a residual degree of freedom
+    expect(slopeCI([2, 2, 2], [0, 1, 2]).slope).toBeNaN();
+    const exact = slopeCI([250, 500, 750], [0.1, 0.2, 0.3]); // a perfect line: a zero-width interval
+    expect(exact.lo).toBeCloseTo(exact.hi!, 12);
   });
 });

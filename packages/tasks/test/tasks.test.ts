@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, Rng } from '@tarm/core';
-import { addDigitStrings, addition, copy, decode, encode, getTask, NEWLINE_ID, reverse, TASK_NAMES, VOCAB, VOCAB_SIZE } from '../src/index.js';
+import { addDigitStrings, addition, chanceAccuracy, copy, decode, encode, getTask, NEWLINE_ID, reverse, TASK_NAMES, VOCAB, VOCAB_SIZE } from '../src/index.js';
 import { scriptedRng } from './helpers.js';
 
 const full = (ex: { prompt: string; answer: string }) => ex.prompt + ex.answer;
@@ -81,3 +81,14 @@ describe('registry and vocabulary', () => {
     expect(() => decode([14])).toThrow(RangeError);
   });
 });
+
+describe('chanceAccuracy: the best prompt-blind predictor', () => {
+  it('is 10% on copy and reverse and (50% + L x 10%) / (L + 1) on addition, the same number every time', () => {
+    expect(Math.abs(chanceAccuracy(copy, 10) - 0.1)).toBeLessThan(0.003);
+    expect(Math.abs(chanceAccuracy(reverse, 10) - 0.1)).toBeLessThan(0.003);
+    expect(Math.abs(chanceAccuracy(addition, 4) - 0.18)).toBeLessThan(0.004); // leading digit 0 or 1: ~50%
+    expect(Math.abs(chanceAccuracy(addition, 10) - 1.5 / 11)).toBeLessThan(0.004);
+    expect(chanceAccuracy(addition, 4)).toBe(chanceAccuracy(addition, 4));
+  });
+});
+
