@@ -65,10 +65,13 @@ export function trainRun(state: RunState, opts: TrainRunOptions): Promise<void> 
     const finish = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
       log.end();
       Object.assign(state, { exitCode: code, signal, wallSeconds: (Date.now() - state.startedAt!) / 1000 });
-      if (!spawnError && !isFinished(dir, state.steps) && opts.stopped?.()) {
+      const finished = !spawnError && isFinished(dir, state.steps);
+      const stopped = !spawnError && opts.stopped?.() === true;
+      if (!finished && stopped) {
         // stopped on purpose (a child that stops on SIGTERM may exit 0): left resumable
         state.status = 'pending';
-      } else if (code === 0 && isFinished(dir, state.steps)) {
+      } else if (finished && (code === 0 || stopped)) {
+        // a run whose summary is written is done, also when the stop's SIGTERM reached it on its way out
         state.status = 'done';
         state.step = state.steps;
         if (state.result) writeJsonAtomic(join(logs, LOG_FILES.result(state.id)), state.result);

@@ -120,6 +120,26 @@ describe('runStudy with a fake train command', () => {
     expect(collectResults(out).runs.every((r) => r.status === 'finished')).toBe(true);
   });
 
+  it('a run that wrote its summary and is stopped on its way out is done, not failed', async () => {
+    const out = join(tempDir(), 'linger');
+    const log = join(out, '..', 'invocations.log');
+    const ac = new AbortController();
+    const summaryOf = (id: string) => join(out, 'runs', id, 'summary.json');
+    const first = await runStudy(GRID6, {
+      ...options(out, log, { FAKE_TARM_LINGER_MS: '60000' }),
+      signal: ac.signal,
+      onProgress: (g) => {
+        if (g.running.some((r) => existsSync(summaryOf(r.id)))) ac.abort();
+      },
+    });
+    expect(first.aborted).toBe(true);
+    expect(first.failed).toEqual([]);
+    const finished = first.runs.filter((r) => existsSync(summaryOf(r.id))).map((r) => r.id);
+    expect(finished.length).toBeGreaterThanOrEqual(1);
+    expect(first.runs.filter((r) => r.status === 'done').map((r) => r.id)).toEqual(finished);
+    for (const id of finished) expect(existsSync(join(out, 'logs', `${id}.failed.json`))).toBe(false);
+  });
+
   it('a failing run does not stop the others', async () => {
     const out = join(tempDir(), 'fail');
     const log = join(out, '..', 'invocations.log');
