@@ -1,6 +1,6 @@
 import { charAcc, finishedRuns, lastCharAcc, presentAxes, quartile, seedValues, type MetricPick } from './aggregate.js';
 import { taskChance } from './chance.js';
-import { PLATEAU_POINTS, lateWindow, risingSeeds } from './plateau.js';
+import { cellLateWindows, PLATEAU_POINTS, risingSeeds } from './plateau.js';
 import type { RunResult, StudyResults } from './results.js';
 import { isPlainRung, type Arm, type TaskSettings } from './schema.js';
 import { formatSigned, meanCI, welchDiffCI, type DiffCI } from './stats.js';
@@ -105,8 +105,7 @@ function cellOf(results: StudyResults, arms: readonly Arm[], rung: string, task:
 
 /** A cell judged by the upper-bound policy: each seed at its highest late evaluation, undecided while one climbs. */
 function lateCell(results: StudyResults, arm: Arm, task: TaskSettings, length: number, pick: MetricPick): Cell {
-  const runs = finishedRuns(results).filter((r) => r.arm === arm.name && r.task === task.name);
-  const late = runs.map((r) => ({ seed: r.seed, w: lateWindow(r, length, pick) }));
+  const late = cellLateWindows(results, arm.name, task.name, length, pick);
   const seeds = late.map(({ seed, w }) => ({ seed, value: w ? w.max : null }));
   const values = seeds.map((s) => s.value).filter((v): v is number => v !== null);
   if (!values.length) return { name: arm.name, seeds, values, problem: `${arm.name} has no finished run on ${task.name}` };

@@ -66,3 +66,14 @@ export function lateWindow(run: RunResult, length: number, pick: MetricPick = ch
   const climbing = fit.lo !== undefined && fit.lo > 0 && rise * 100 >= PLATEAU_POINTS - 1e-9;
   return { steps, values, max: Math.max(...values), rise, climbing };
 }
+
+/** The late windows of the finished seeds of an (arm, task) cell at `length` (undefined where nothing was measured), with each seed's final value. */
+export function cellLateWindows(results: StudyResults, arm: string, task: string, length: number, pick: MetricPick = charAcc): { readonly seed: number; readonly final: number | null; readonly w?: LateWindow }[] {
+  return finishedRuns(results)
+    .filter((r) => r.arm === arm && r.task === task)
+    .map((r) => {
+      const m = r.final[String(length)];
+      return { seed: r.seed, final: m ? pick(m) : null, w: lateWindow(r, length, pick) };
+    });
+}
+

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { duration, human, pct, table } from '@tarm/eval';
 import { PAPER_RUNGS } from '@tarm/recursion';
-import { charAcc, finalCell, finishedRuns, presentAxes, quartile, seedValues, successCount } from './aggregate.js';
+import { charAcc, finalCell, presentAxes, quartile, seedValues, successCount } from './aggregate.js';
 import { writeFileAtomic } from './files.js';
 import { AGREEMENT_POINTS, PAPER_ADDITION_QUARTILES, PAPER_CHANCE, paperHeadline } from './paper.js';
 import { studyPlots, writePlots } from './plots.js';
@@ -9,7 +9,7 @@ import { readResults, type StudyResults } from './results.js';
 import { armFlags, ConfigSchema, isPlainRung, type Arm, type TaskSettings } from './schema.js';
 import { taskChance } from './chance.js';
 import { checkClaims, EQUIVALENCE_POINTS, NEAR_CHANCE_POINTS, TRANSITION_LEVEL } from './claims.js';
-import { LATE_MIN_EVALS, PLATEAU_POINTS, lateWindow, risingSeeds } from './plateau.js';
+import { cellLateWindows, LATE_MIN_EVALS, PLATEAU_POINTS, risingSeeds } from './plateau.js';
 import { formatMeanCI, formatSigned, welchDiffCI, type DiffCI, type MeanCI } from './stats.js';
 
 export const REPORT_FILE = 'report.md';
@@ -113,10 +113,7 @@ function seedsSection(results: StudyResults, arms: readonly Arm[], tasks: readon
       const { hits, n } = successCount(results, a.name, t);
       const rising = risingSeeds(results, a.name, t.name, t.length);
       const plateau = !seeds.length ? '-' : rising.length ? `still rising: ${rising.map((r) => `s${r.seed} ${formatSigned(r.change)}`).join(', ')}` : 'yes';
-      const climbing = finishedRuns(results)
-        .filter((r) => r.arm === a.name && r.task === t.name && (r.final[String(t.length)]?.charAcc ?? 0) < results.study.success)
-        .map((r) => ({ seed: r.seed, w: lateWindow(r, t.length) }))
-        .filter((x) => x.w?.climbing);
+      const climbing = cellLateWindows(results, a.name, t.name, t.length).filter((x) => (x.final ?? 0) < results.study.success && x.w?.climbing);
       const late = !seeds.length ? '-' : climbing.length ? `climbing: ${climbing.map((x) => `s${x.seed} ${formatSigned(x.w!.rise)}`).join(', ')}` : 'no';
       return [a.name, t.name, seeds.length ? seeds.map((s) => `${pct(s.value)} (s${s.seed})`).join(', ') : '-', n ? `${hits}/${n} seeds >= ${threshold}%` : '-', plateau, late];
     }),
