@@ -161,7 +161,7 @@ function c2(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSet
     for (const rung of NESTED) {
       const c = cellOf(results, arms, rung, t, t.length, charAcc, 'upper-bound');
       const ci = meanCI(c.values);
-      const stat = `${c.name} on ${t.name}: ${ci.n ? pct1(ci.mean) : '-'}${ci.lo === undefined ? '' : ` [${pct1(ci.lo)}, ${pct1(ci.hi!)}]`}; ${perSeed(c.seeds)}${c.note ?? ''}`;
+      const stat = `${c.name} on ${t.name}: ${ci.n ? pct1(ci.mean) : '-'}${ci.lo === undefined ? '' : ` [${pct1(ci.lo)}, ${pct1(ci.hi!)}]`}; ${perSeed(c.seeds)}${c.note ?? ''}${learnedCount(results, c.name, t)}`;
       if (c.problem) {
         parts.push({ verdict: 'undecided', text: c.values.length ? `${c.problem}. ${stat}` : c.problem });
         continue;
@@ -171,6 +171,13 @@ function c2(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSet
     }
   }
   return { id: 'C2', statement, verdict: combine(parts), parts };
+}
+
+/** "; k/n seeds end at >= success": how many seeds of a nested cell learned the task, beside its mean (a bimodal cell). */
+function learnedCount(results: StudyResults, arm: string, task: TaskSettings): string {
+  const final = seedValues(results, arm, task.name, task.length).map((s) => s.value).filter((v): v is number => v !== null);
+  if (!final.length) return '';
+  return `; ${final.filter((v) => v >= results.study.success).length}/${final.length} seeds end at >= ${pct1(results.study.success)}%`;
 }
 
 function c3(results: StudyResults, arms: readonly Arm[], add: TaskSettings | undefined): Claim {

@@ -159,6 +159,12 @@ describe('checkClaims on synthetic results', () => {
   it('C2: nested rungs that learn contradict it; an unlearned flat reference leaves it undecided', () => {
     const learns = checkClaims(results(PAPER_LIKE, { ...COPY_LIKE, 'ar-trm': { acc: [0.95, 0.97, 0.99] } }));
     expect(byId(learns, 'C2').verdict).toBe('contradicted');
+    // a bimodal cell: its mean decides nothing, the count of seeds that learned says what happened
+    const bimodal = checkClaims(results(PAPER_LIKE, { ...COPY_LIKE, 'ar-trm': { acc: [0.12, 0.95, 0.1] } }));
+    const part = byId(bimodal, 'C2').parts.find((p) => p.text.startsWith('ar-trm on copy'))!;
+    expect(part.verdict).toBe('undecided');
+    expect(part.text).toContain('; 1/3 seeds end at >= 90.0%');
+    expect(byId(learns, 'C2').parts.find((p) => p.text.startsWith('ar-trm on copy'))!.text).toContain('; 3/3 seeds end at >= 90.0%');
     const flatFails = checkClaims(results({ ...PAPER_LIKE, dense: { ...PAPER_LIKE.dense!, acc: [0.5, 0.6, 0.95] } }, COPY_LIKE));
     expect(byId(flatFails, 'C2').verdict).toBe('undecided');
     expect(byId(flatFails, 'C2').parts[0]!.text).toContain('1/3 seeds; 50.0 (s1), 60.0 (s2), 95.0 (s3) -> undecided: the flat reference does not learn the task at this scale');
