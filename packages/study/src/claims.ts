@@ -156,7 +156,7 @@ function c2(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSet
       parts.push({ verdict: 'undecided', text: `dense learns ${t.name}: ${dense.problem}` });
     } else parts.push({
       verdict: learns ? 'supported' : 'undecided',
-      text: `dense learns ${t.name} (every seed >= ${pct1(results.study.success)}%): ${dense.problem ? `${dense.problem}. ` : ''}${hits}/${dense.values.length} seeds; ${perSeed(dense.seeds)}${learns ? ' -> supported' : dense.values.length < 2 ? ' -> undecided: fewer than 2 seeds' : ' -> undecided: the flat reference does not learn the task at this scale'}`,
+      text: `dense learns ${t.name} (every seed >= ${pct1(results.study.success)}%): ${dense.problem ? `${dense.problem}. ` : ''}${hits}/${dense.values.length} seeds; ${perSeed(dense.seeds)}${learns ? ' -> supported' : dense.values.length < 2 ? ' -> undecided: fewer than 2 seeds' : dense.problem ? ' -> undecided' : ' -> undecided: the flat reference does not learn the task at this scale'}`,
     });
     for (const rung of NESTED) {
       const c = cellOf(results, arms, rung, t, t.length, charAcc, 'upper-bound');

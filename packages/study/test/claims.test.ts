@@ -128,6 +128,9 @@ describe('checkClaims on synthetic results', () => {
     const rising = checkClaims(results({ ...PAPER_LIKE, dense: { ...PAPER_LIKE.dense!, acc: [0.1, 0.1, 0.1], rise: 0.03 } }));
     expect(byId(rising, 'C1').verdict).toBe('undecided'); // dense far below dual-ut and ut, but still moving
     expect(byId(rising, 'C1').parts[1]!.text).toContain('dense on addition is still rising');
+    // C2's flat reference that learned on every seed but still moves: undecided for that reason, not "does not learn"
+    const learnedRising = checkClaims(results({ ...PAPER_LIKE, dense: { ...PAPER_LIKE.dense!, acc: [0.95, 0.96, 0.97], rise: 0.03 } }));
+    expect(byId(learnedRising, 'C2').parts[0]!.text).toMatch(/still rising .*3\/3 seeds; .* -> undecided$/);
     const { iterative: _, ...noIterative } = PAPER_LIKE;
     const missing = checkClaims(results(noIterative));
     expect(byId(missing, 'C1').verdict).toBe('undecided');
