@@ -1,4 +1,4 @@
-import { charAcc, finishedRuns, lastCharAcc, presentAxes, quartile, seedValues, type MetricPick } from './aggregate.js';
+import { charAcc, finishedRuns, lastCharAcc, presentAxes, quartile, seedValues, successCount, type MetricPick } from './aggregate.js';
 import { taskChance } from './chance.js';
 import { cellLateWindows, PLATEAU_POINTS, risingSeeds } from './plateau.js';
 import type { RunResult, StudyResults } from './results.js';
@@ -175,9 +175,8 @@ function c2(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSet
 
 /** "; k/n seeds end at >= success": how many seeds of a nested cell learned the task, beside its mean (a bimodal cell). */
 function learnedCount(results: StudyResults, arm: string, task: TaskSettings): string {
-  const final = seedValues(results, arm, task.name, task.length).map((s) => s.value).filter((v): v is number => v !== null);
-  if (!final.length) return '';
-  return `; ${final.filter((v) => v >= results.study.success).length}/${final.length} seeds end at >= ${pct1(results.study.success)}%`;
+  const { hits, n } = successCount(results, arm, task);
+  return n ? `; ${hits}/${n} seeds end at >= ${pct1(results.study.success)}%` : '';
 }
 
 function c3(results: StudyResults, arms: readonly Arm[], add: TaskSettings | undefined): Claim {
