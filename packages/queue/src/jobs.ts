@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { studyGrid, isFinished, runDir } from '@tarm/study/engine';
+import { studyGrid, isFinished, runDir, stepsToReach } from '@tarm/study/engine';
 import type { Study } from '@tarm/study';
 import { QueueError } from './errors.js';
 import type { QueueLocation } from './url.js';
@@ -95,7 +95,8 @@ export async function enqueueStudy(queue: Queue<RunJobData, RunJobResult>, study
   if (!Number.isInteger(attempts) || attempts < 1) throw new QueueError(`--attempts: a positive integer, got ${attempts}`, 'attempts');
   const report: EnqueueReport = { finished: [], added: [], queued: [], retried: [] };
   for (const run of studyGrid(study)) {
-    if (isFinished(runDir(outDir, run.id))) {
+    // a run still moving below its task's maxSteps is not finished: it goes on the queue to be continued
+    if (isFinished(runDir(outDir, run.id), stepsToReach(study, run, outDir))) {
       report.finished.push(run.id);
       continue;
     }

@@ -84,7 +84,8 @@ export async function readQueuedRuns(queue: Queue<RunJobData, RunJobResult>, stu
     const jobState = job ? await job.getState() : 'missing';
     const run: QueuedRun = { ...r, steps, resumed: false, status: 'pending', jobState };
     const p = (job?.progress && typeof job.progress === 'object' ? job.progress : undefined) as RunJobProgress | undefined;
-    if (isFinished(runDir(outDir, r.id))) {
+    // a finished run whose job waits or runs is being continued past its steps (still moving below maxSteps)
+    if (isFinished(runDir(outDir, r.id)) && jobState !== 'active' && !PENDING_STATES.has(jobState)) {
       const summary = readObject(join(runDir(outDir, r.id), RUN_FILES.summary));
       Object.assign(run, { status: finishedBefore.has(r.id) ? 'skipped' : 'done', step: steps, wallSeconds: typeof summary?.wallSeconds === 'number' ? summary.wallSeconds : undefined });
       if (job?.returnvalue?.worker) run.worker = job.returnvalue.worker;

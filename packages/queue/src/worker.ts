@@ -5,7 +5,7 @@ import { Worker, WaitingError, UnrecoverableError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BACKEND_CHOICES, resolveBackend, type BackendChoice, type BackendName } from '@tarm/core';
 import { planWorkers } from '@tarm/study';
-import { isFinished, isStarted, readObject, readStudyFile, runDir, studyGrid, runSteps, trainRun, type RunState } from '@tarm/study/engine';
+import { isFinished, isStarted, readObject, readStudyFile, runDir, studyGrid, stepsToReach, trainRun, type RunState } from '@tarm/study/engine';
 import { QueueError } from './errors.js';
 import type { RunJobData, RunJobProgress, RunJobResult } from './jobs.js';
 import type { QueueLocation } from './url.js';
@@ -99,8 +99,8 @@ export async function startWorker(opts: WorkerOptions): Promise<QueueWorker> {
     const study = file.study;
     const run = studyGrid(study).find((r) => r.id === id);
     if (!run) throw new UnrecoverableError(`run ${id} is not in the study of ${outDir}`);
-    if (isFinished(runDir(outDir, id))) return { worker: name, resumed: false, alreadyFinished: true };
-    const steps = runSteps(study, run);
+    const steps = stepsToReach(study, run, outDir);
+    if (isFinished(runDir(outDir, id), steps)) return { worker: name, resumed: false, alreadyFinished: true };
     const state: RunState = { ...run, steps, resumed: false, status: 'pending' };
     // the step a started run continues from: its last checkpoint (0 when it died before its first)
     const resumedFrom = isStarted(runDir(outDir, id)) ? checkpointStep(runDir(outDir, id)) : undefined;

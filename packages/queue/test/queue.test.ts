@@ -109,6 +109,34 @@ describe.skipIf(!HAVE_REDIS)('the queue on a real redis-server', () => {
     }
   });
 
+  it('a run still moving at its steps is continued by its worker, an evaluation interval at a time, until it settles', async () => {
+    const loc = parseQueueUrl(`${redis.url}?queue=extend`);
+    const out = join(tmp(), 'study');
+    const log = join(out, '..', 'invocations.log');
+    const study = defineStudy({ ...STUDY, tasks: [{ name: 'copy', length: 4, evalLengths: [4], maxSteps: 30 }] });
+    // the fake accuracy climbs until step 15: evaluations at 5, 10, 15 move, 20 equals 15
+    const worker = await startWorker({ location: loc, cliEntry: FAKE_TARM, backend: 'wasm', concurrency: 2, env: { ...process.env, FAKE_TARM_LOG: log, FAKE_TARM_RISE_UNTIL: '15' } });
+    try {
+      const outcome = await runStudyOnQueue(study, { location: loc, outDir: out, progress: false, pollMs: 100 });
+      expect(outcome.ok).toBe(true);
+      for (const r of outcome.runs) {
+        expect(JSON.parse(readFileSync(join(out, 'runs', r.id, 'summary.json'), 'utf8')).step).toBe(20);
+        expect(readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith(`${r.id} `))).toEqual([`${r.id} fresh`, `${r.id} resume`, `${r.id} resume`]);
+      }
+      // settled: a second session has nothing to put on the queue
+      const client = await connect(loc);
+      const queue = openQueue(loc, client);
+      try {
+        expect((await enqueueStudy(queue, study, out)).finished).toHaveLength(4);
+      } finally {
+        await queue.close();
+        client.disconnect();
+      }
+    } finally {
+      await worker.close();
+    }
+  });
+
   it('a second driver of the same queue is refused while the first follows', async () => {
     const loc = parseQueueUrl(`${redis.url}?queue=drivers`);
     const out = join(tmp(), 'study');

@@ -28,16 +28,23 @@ export const finishedRuns = (results: StudyResults): RunResult[] => results.runs
 export interface SeedValue {
   readonly seed: number;
   readonly value: number | null;
+  /** The run's last step where it trained past its task's steps (it was still moving there; see extension.ts). */
+  readonly extendedTo?: number;
 }
 
 export function seedValues(results: StudyResults, arm: string, task: string, length: number, pick: MetricPick = charAcc): SeedValue[] {
+  const spec = results.study.tasks.find((t) => t.name === task);
+  const steps = spec ? taskSettings(results.study, spec).steps : Infinity;
   return finishedRuns(results)
     .filter((r) => r.arm === arm && r.task === task)
     .map((r) => {
       const m = r.final[String(length)];
-      return { seed: r.seed, value: m ? pick(m) : null };
+      return { seed: r.seed, value: m ? pick(m) : null, ...(r.lastStep !== null && r.lastStep > steps && { extendedTo: r.lastStep }) };
     });
 }
+
+/** "s3", or "s3, 5750 steps" for a seed that trained past its task's steps. */
+export const seedLabel = (s: Pick<SeedValue, 'seed' | 'extendedTo'>): string => `s${s.seed}${s.extendedTo === undefined ? '' : `, ${s.extendedTo} steps`}`;
 
 /** Mean and 95% CI over seeds of a final metric at `length`, over the finished runs of (arm, task). */
 export function finalCell(results: StudyResults, arm: string, task: string, length: number, pick: MetricPick = charAcc): MeanCI {

@@ -1,4 +1,4 @@
-import { charAcc, finishedRuns, lastCharAcc, presentAxes, quartile, seedValues, successCount, type MetricPick } from './aggregate.js';
+import { charAcc, finishedRuns, lastCharAcc, presentAxes, quartile, seedLabel, seedValues, successCount, type MetricPick, type SeedValue } from './aggregate.js';
 import { taskChance } from './chance.js';
 import { cellLateWindows, PLATEAU_POINTS, risingSeeds } from './plateau.js';
 import type { RunResult, StudyResults } from './results.js';
@@ -61,7 +61,7 @@ function diffText(d: DiffCI, scale = 100, digits = 1): string {
 }
 
 const pct1 = (x: number) => (100 * x).toFixed(1);
-const perSeed = (xs: readonly { seed: number; value: number | null }[]) => xs.map((s) => `${s.value === null ? '-' : pct1(s.value)} (s${s.seed})`).join(', ');
+const perSeed = (xs: readonly SeedValue[]) => xs.map((s) => `${s.value === null ? '-' : pct1(s.value)} (${seedLabel(s)})`).join(', ');
 
 /** The arm that is a rung as published (no switches), if the study has one with runs. */
 function plainArm(arms: readonly Arm[], rung: string): Arm | undefined {
@@ -220,21 +220,21 @@ type StepsRelation = 'before' | 'no later' | '~';
  * A part comparing how soon two rungs reach a level (per seed, the first evaluation step at which `pick` >= level):
  * `a before b` (a needs fewer steps; Welch interval of steps(b) - steps(a) above 0), `a no later than b` (that
  * interval not below 0, supported above -margin), or `a ~ b` (within ±margin steps). A seed that never reaches
- * the level counts as the step after training's end, a lower bound of its true step, so a verdict that a
- * censored seed could overturn is undecided.
+ * the level counts as the step after its own training's end (a run extended past the task's steps ends later),
+ * a lower bound of its true step, so a verdict that a censored seed could overturn is undecided.
  */
 function stepsPart(results: StudyResults, arms: readonly Arm[], task: TaskSettings, label: string, a: string, b: string, rel: StepsRelation, pick: MetricPick, level: number, margin: number): ClaimPart {
-  const censor = task.steps + results.study.config.evalEvery;
+  const evalEvery = results.study.config.evalEvery;
   const side = (rung: string) => {
     const arm = plainArm(arms, rung);
     const runs = arm ? finishedRuns(results).filter((r) => r.arm === arm.name && r.task === task.name) : [];
-    const steps = runs.map((r) => ({ seed: r.seed, step: firstStepAt(r, task.length, pick, level) }));
-    return { name: arm?.name ?? rung, steps, values: steps.map((s) => s.step ?? censor), censored: steps.some((s) => s.step === undefined) };
+    const steps = runs.map((r) => ({ seed: r.seed, step: firstStepAt(r, task.length, pick, level), censor: Math.max(task.steps, r.lastStep ?? 0) + evalEvery }));
+    return { name: arm?.name ?? rung, steps, values: steps.map((s) => s.step ?? s.censor), censored: steps.some((s) => s.step === undefined) };
   };
   const [sa, sb] = [side(a), side(b)];
-  const list = (s: typeof sa) => s.steps.map((x) => `${x.step ?? 'never'} (s${x.seed})`).join(', ') || '-';
+  const list = (s: typeof sa) => s.steps.map((x) => (x.step !== undefined ? `${x.step} (s${x.seed})` : `never (s${x.seed}, counted as ${x.censor})`)).join(', ') || '-';
   const d = welchDiffCI(sb.values, sa.values);
-  const stat = `${sb.name} - ${sa.name} steps: ${diffText(d, 1, 0)}; ${sa.name} ${list(sa)}; ${sb.name} ${list(sb)} (a seed that never gets there counts as step ${censor}, a lower bound)`;
+  const stat = `${sb.name} - ${sa.name} steps: ${diffText(d, 1, 0)}; ${sa.name} ${list(sa)}; ${sb.name} ${list(sb)} (a seed that never gets there counts as the step after its training, a lower bound)`;
   let verdict = relationVerdict(d, rel === 'before' ? '>' : rel === 'no later' ? '>=' : '~', margin);
   let why: string = verdict;
   if (!sa.steps.length || !sb.steps.length) [verdict, why] = ['undecided', 'a side has no finished run'];

@@ -9,3 +9,4 @@ export { openStudyFile, readStudyFile, writeStudyFile, lockStudy, STUDY_FILE, ty
 export { RUN_FILES, LOG_FILES, runDir, runsDir, logsDir, isFinished, isStarted, readObject, readJsonLines } from './run-folder.js';
 export { writeJsonAtomic } from './files.js';
 export { taskSettings } from './schema.js';
+export { stepsToReach } from './extension.js';

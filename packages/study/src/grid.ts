@@ -24,8 +24,8 @@ export function studyGrid(study: Pick<Study, 'arms' | 'tasks' | 'seeds'>): GridR
 /** The training steps of a run: its task's `steps`, else the study's `config.steps`. */
 export const runSteps = (study: Study, run: Pick<GridRun, 'task'>): number => taskSettings(study, study.tasks.find((t) => t.name === run.task)!).steps;
 
-/** The `tarm train` arguments of one run (after the CLI entry point). */
-export function trainArgs(run: GridRun, study: Study, opts: { runDir: string; backend: BackendName; resume: boolean }): string[] {
+/** The `tarm train` arguments of one run (after the CLI entry point), to `run.steps` when given, else its task's steps. */
+export function trainArgs(run: GridRun & { readonly steps?: number }, study: Study, opts: { runDir: string; backend: BackendName; resume: boolean }): string[] {
   const c = study.config;
   const arm = study.arms.find((a) => a.name === run.arm)!;
   const t = taskSettings(study, study.tasks.find((x) => x.name === run.task)!);
@@ -37,7 +37,7 @@ export function trainArgs(run: GridRun, study: Study, opts: { runDir: string; ba
     ['--budget', c.budget],
     ['--d-model', c.dModel],
     ['--heads', c.nHeads],
-    ['--steps', t.steps],
+    ['--steps', run.steps ?? t.steps],
     ['--batch', c.batch],
     ['--lr', c.lr],
     ['--dropout', c.dropout],

@@ -49,7 +49,8 @@ export function applyOverrides(input: StudyInput, o: StudyOverrides = {}): Study
   const config = Object.fromEntries(Object.entries(o.config ?? {}).filter(([, v]) => v !== undefined));
   if (Object.keys(config).length) {
     out.config = { ...out.config, ...config };
-    const cleared = TASK_FIELDS.filter((f) => f in config);
+    // steps given on the command line also end the tasks' extension past them (maxSteps)
+    const cleared = [...TASK_FIELDS.filter((f) => f in config), ...('steps' in config ? ['maxSteps'] : [])];
     out.tasks = out.tasks.map((t) => Object.fromEntries(Object.entries(t).filter(([k]) => !(cleared as readonly string[]).includes(k))) as typeof t);
   }
   return out;

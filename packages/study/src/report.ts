@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { duration, human, pct, table } from '@tarm/eval';
 import { PAPER_RUNGS } from '@tarm/recursion';
-import { charAcc, finalCell, presentAxes, quartile, seedValues, successCount } from './aggregate.js';
+import { charAcc, finalCell, presentAxes, quartile, seedLabel, seedValues, successCount } from './aggregate.js';
 import { writeFileAtomic } from './files.js';
 import { AGREEMENT_POINTS, PAPER_ADDITION_QUARTILES, PAPER_CHANCE, paperHeadline } from './paper.js';
 import { studyPlots, writePlots } from './plots.js';
@@ -49,7 +49,7 @@ function isPaperConfig(results: StudyResults): boolean {
 function configSection(results: StudyResults, tasks: readonly TaskSettings[]): string {
   const c = results.study.config;
   const rows = [
-    ['tasks', tasks.map((t) => `${t.name} (L ${t.length}, ${t.steps} steps, eval at ${t.evalLengths.join(', ')})`).join('; ')],
+    ['tasks', tasks.map((t) => `${t.name} (L ${t.length}, ${t.steps} steps${t.maxSteps > t.steps ? `, up to ${t.maxSteps} while still moving` : ''}, eval at ${t.evalLengths.join(', ')})`).join('; ')],
     ['budget B (block passes)', String(c.budget)],
     ['width C / heads', `${c.dModel} / ${c.nHeads}`],
     ['batch', String(c.batch)],
@@ -104,6 +104,16 @@ function headlineSection(results: StudyResults, arms: readonly Arm[], tasks: rea
   ].join('\n');
 }
 
+/** What the Seeds section says about runs trained past their task's steps, for a study whose tasks allow it. */
+function extensionNote(tasks: readonly TaskSettings[]): string {
+  const extending = tasks.filter((t) => t.maxSteps > t.steps);
+  if (!extending.length) return '';
+  const caps = extending.map((t) => `${t.name} ${t.steps} -> ${t.maxSteps}`).join(', ');
+  return (
+    ` A run that is still moving at its task's steps (it fails the plateau rule, or climbs late below the success level) trains on one evaluation interval at a time until it settles or reaches the task's \`maxSteps\` (${caps}); such a seed is shown as "s3, 5750 steps", and its value is its last evaluation there.`
+  );
+}
+
 /** Per cell, every seed's value and how many seeds reach the study's success threshold. */
 function seedsSection(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSettings[]): string {
   const threshold = pct(results.study.success).replace(/\.0$/, '');
@@ -115,13 +125,13 @@ function seedsSection(results: StudyResults, arms: readonly Arm[], tasks: readon
       const plateau = !seeds.length ? '-' : rising.length ? `still rising: ${rising.map((r) => `s${r.seed} ${formatSigned(r.change)}`).join(', ')}` : 'yes';
       const climbing = cellLateWindows(results, a.name, t.name, t.length).filter((x) => (x.final ?? 0) < results.study.success && x.w?.climbing);
       const late = !seeds.length ? '-' : climbing.length ? `climbing: ${climbing.map((x) => `s${x.seed} ${formatSigned(x.w!.rise)}`).join(', ')}` : 'no';
-      return [a.name, t.name, seeds.length ? seeds.map((s) => `${pct(s.value)} (s${s.seed})`).join(', ') : '-', n ? `${hits}/${n} seeds >= ${threshold}%` : '-', plateau, late];
+      return [a.name, t.name, seeds.length ? seeds.map((s) => `${pct(s.value)} (${seedLabel(s)})`).join(', ') : '-', n ? `${hits}/${n} seeds >= ${threshold}%` : '-', plateau, late];
     }),
   );
   return [
     '## Seeds',
     '',
-    `Character accuracy (%) of each finished seed at the training length, and how many seeds reach ${threshold}% (the study's \`success\`): a cell whose seeds split into two groups is misdescribed by its mean and interval alone. The headline chart draws these values beside the bars. "plateau": yes when every seed's last two evaluations differ by < ${PLATEAU_POINTS} points; otherwise "still rising" with the seeds that do not and their last change in points. "late climb": the seeds whose evaluations in the last half of training (at least the last ${LATE_MIN_EVALS}) climb, least-squares slope with its 95% interval above 0 and a rise of >= ${PLATEAU_POINTS} points over them (the fitted rise in points), among the seeds below ${threshold}% (a seed that learned the task climbed to get there); a cell that is "still rising" with no late climb is drifting between evaluations, not learning (see Claims, C2).`,
+    `Character accuracy (%) of each finished seed at the training length, and how many seeds reach ${threshold}% (the study's \`success\`): a cell whose seeds split into two groups is misdescribed by its mean and interval alone. The headline chart draws these values beside the bars. "plateau": yes when every seed's last two evaluations differ by < ${PLATEAU_POINTS} points; otherwise "still rising" with the seeds that do not and their last change in points. "late climb": the seeds whose evaluations in the last half of training (at least the last ${LATE_MIN_EVALS}) climb, least-squares slope with its 95% interval above 0 and a rise of >= ${PLATEAU_POINTS} points over them (the fitted rise in points), among the seeds below ${threshold}% (a seed that learned the task climbed to get there); a cell that is "still rising" with no late climb is drifting between evaluations, not learning (see Claims, C2).${extensionNote(tasks)}`,
     '',
     md(['arm', 'task', 'per seed', 'success', 'plateau', 'late climb'], rows, ['l', 'l', 'l', 'r', 'l', 'l']),
   ].join('\n');

@@ -8,6 +8,8 @@ export const RUN_FILES = Object.freeze({
   metrics: 'metrics.jsonl',
   /** Written last: its presence marks the run finished. */
   summary: 'summary.json',
+  /** The last checkpoint (a folder; model.json written last). */
+  checkpoint: join('checkpoint', 'model.json'),
 });
 
 /** Files the study runner keeps per run, in `outDir/logs/` (the run folder belongs to `tarm train`). */
@@ -32,6 +34,8 @@ export function isFinished(dir: string, steps?: number): boolean {
   return step === undefined || step >= steps!;
 }
 export const isStarted = (dir: string): boolean => existsSync(join(dir, RUN_FILES.config));
+/** Whether a run folder holds a checkpoint to continue from (else `--resume` retrains it from step 0). */
+export const hasCheckpoint = (dir: string): boolean => existsSync(join(dir, RUN_FILES.checkpoint));
 
 /**
  * The JSON objects of a metrics.jsonl file, in order. Lines that do not parse (a torn last line of a run that

@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { BACKEND_CHOICES, resolveBackend, type BackendChoice, type BackendName } from '@tarm/core';
 import { describeCpu } from '@tarm/core/node';
 import { StudyError } from './errors.js';
-import { runSteps, snapshot, studyGrid, type GridProgress, type RunState } from './grid.js';
+import { stepsToReach, trainingOrder } from './extension.js';
+import { snapshot, studyGrid, type GridProgress, type RunState } from './grid.js';
 import { createGridProgress, type GridRenderer } from './progress.js';
 import { RUN_FILES, isFinished, logsDir, numberField, readObject, runDir, runsDir } from './run-folder.js';
 import { trainRun } from './train-run.js';
@@ -132,7 +133,7 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
   try {
     // only `auto` is tried here (node loads in this process); a named backend is loaded by each child
     const backend = choice === 'auto' ? await (opts.resolve ?? resolveBackend)(choice) : { name: choice, reason: 'asked for' };
-    const toRun = studyGrid(study).filter((r) => !isFinished(runDir(outDir, r.id), runSteps(study, r))).length;
+    const toRun = studyGrid(study).filter((r) => !isFinished(runDir(outDir, r.id), stepsToReach(study, r, outDir))).length;
     const { workers, threads } = planWorkers({ cores: availableParallelism(), runs: toRun, workers: opts.workers, threads: opts.threads });
     const session: Session = { startedAt: new Date(startedAt).toISOString(), wallSeconds: 0, backend: backend.name, workers, threads, cpu: describeCpu() };
     const file = openStudyFile(outDir, study, session, { growSteps: true });
@@ -148,8 +149,8 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
 
     const runs: RunState[] = studyGrid(merged).map((r) => {
       const dir = runDir(outDir, r.id);
-      const steps = runSteps(merged, r);
-      const done = isFinished(dir, steps); // a run short of steps the study grew to is continued
+      const steps = stepsToReach(merged, r, outDir);
+      const done = isFinished(dir, steps); // a run short of steps the study grew to, or still moving below maxSteps, is continued
       const summary = done ? readObject(join(dir, RUN_FILES.summary)) : undefined;
       return { ...r, steps, resumed: false, status: done ? 'skipped' : 'pending', wallSeconds: numberField(summary, ['wallSeconds'], ['result']) };
     });
@@ -201,12 +202,12 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
     };
 
     emit();
-    let next = 0;
+    const queue = trainingOrder(runs.filter((r) => r.status === 'pending'), outDir);
     const worker = async () => {
       while (!aborted) {
-        while (next < runs.length && runs[next]!.status !== 'pending') next++;
-        if (next >= runs.length) return;
-        await runOne(runs[next++]!);
+        const run = queue.shift();
+        if (!run) return;
+        await runOne(run);
       }
     };
     await Promise.all(Array.from({ length: Math.min(workers, runs.length) }, worker));

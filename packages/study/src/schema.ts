@@ -86,6 +86,12 @@ export const TaskSchema = z.strictObject({
   name: z.enum(TASK_NAMES as [string, ...string[]]),
   length: z.int().min(1).optional(),
   steps: z.int().min(1).optional(),
+  /**
+   * Train past `steps` while the run is still moving, up to this many steps (see extension.ts): one evaluation
+   * interval at a time, until its last two evaluations agree within 2 points and it is not climbing below the
+   * study's success level. Default: `steps` (no extension).
+   */
+  maxSteps: z.int().min(1).optional(),
   evalLengths: z.array(z.int().min(1)).min(1).optional(),
 });
 
@@ -118,12 +124,15 @@ export interface TaskSettings {
   readonly name: string;
   readonly length: number;
   readonly steps: number;
+  /** The most steps a still-moving run trains (>= steps; equal when the task sets no `maxSteps`). */
+  readonly maxSteps: number;
   readonly evalLengths: readonly number[];
 }
 
 export function taskSettings(study: Pick<Study, 'config'>, task: StudyTask): TaskSettings {
   const c = study.config;
-  return { name: task.name, length: task.length ?? c.length, steps: task.steps ?? c.steps, evalLengths: task.evalLengths ?? c.evalLengths };
+  const steps = task.steps ?? c.steps;
+  return { name: task.name, length: task.length ?? c.length, steps, maxSteps: Math.max(steps, task.maxSteps ?? steps), evalLengths: task.evalLengths ?? c.evalLengths };
 }
 
 /** The JSON Schema of a study file (what `study.schema.json` holds). */
@@ -171,6 +180,7 @@ export function defineStudy(input: unknown, source = 'study'): Study {
   s.tasks.forEach((t, i) => {
     const ts = taskSettings(s, t);
     const where = (f: 'length' | 'evalLengths') => (t[f] !== undefined ? `tasks[${i}].${f}` : `config.${f}`);
+    if (t.maxSteps !== undefined && t.maxSteps < ts.steps) fail(source, `tasks[${i}].maxSteps`, `at least the task's steps (${ts.steps}); got ${t.maxSteps}`);
     if (!ts.evalLengths.includes(ts.length)) fail(source, where('evalLengths'), `must include the training length ${ts.length} of ${t.name}`);
     for (const L of [ts.length, ...ts.evalLengths]) {
       const need = sequenceLength(getTask(t.name), L);

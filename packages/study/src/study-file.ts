@@ -95,8 +95,8 @@ function diff(a: unknown, b: unknown, path: string): Change[] {
   return JSON.stringify(a) === JSON.stringify(b) ? [] : [{ path, a, b }];
 }
 
-/** More training steps than recorded (config.steps or a task's steps): finished runs are continued, not redone. */
-const moreSteps = (c: Change) => c.path.endsWith('.steps') && typeof c.a === 'number' && typeof c.b === 'number' && c.b > c.a;
+/** More training steps than recorded (config.steps, a task's steps or maxSteps): finished runs are continued, not redone. */
+const moreSteps = (c: Change) => /\.(steps|maxSteps)$/.test(c.path) && typeof c.a === 'number' && typeof c.b === 'number' && c.b > c.a;
 
 /** Fields that do not change what a run computes. */
 const wording = <T extends object>(x: T) => Object.fromEntries(Object.entries(x).filter(([k]) => !['label', 'change'].includes(k)));

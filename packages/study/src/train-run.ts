@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendName } from '@tarm/core';
+import { stepsToReach } from './extension.js';
 import { writeJsonAtomic } from './files.js';
 import { trainArgs, type RunState, type TrainMessage } from './grid.js';
 import { LOG_FILES, RUN_FILES, isFinished, isStarted, logsDir, runDir } from './run-folder.js';
@@ -33,8 +34,24 @@ export interface TrainRunOptions {
  * (status, step, loss, ...) and leaves it `done` (summary.json written, `logs/<id>.result.json` saved), `failed`
  * (`logs/<id>.failed.json` with the stderr tail) or `pending` (stopped on purpose). Never rejects. The local
  * runner and the queue workers both train through it, so that a run folder is the same whoever trained it.
+ * A run that finishes still moving, short of its task's `maxSteps`, is continued one evaluation interval at a
+ * time ({@link stepsToReach}) until it settles or reaches them; `state.steps` follows, `state.wallSeconds` sums.
  */
-export function trainRun(state: RunState, opts: TrainRunOptions): Promise<void> {
+export async function trainRun(state: RunState, opts: TrainRunOptions): Promise<void> {
+  let wall = 0;
+  for (;;) {
+    await trainOnce(state, opts);
+    wall += state.wallSeconds ?? 0;
+    state.wallSeconds = wall;
+    if (state.status !== 'done' || opts.stopped?.() === true) return;
+    const more = stepsToReach(opts.study, state, opts.outDir);
+    if (more <= state.steps) return;
+    state.steps = more;
+  }
+}
+
+/** One `tarm train` child to `state.steps`. */
+function trainOnce(state: RunState, opts: TrainRunOptions): Promise<void> {
   return new Promise((done) => {
     const { outDir, cliEntry } = opts;
     const dir = runDir(outDir, state.id);

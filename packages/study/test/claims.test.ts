@@ -183,7 +183,7 @@ describe('checkClaims on synthetic results', () => {
     expect(byId(first, 'C4').verdict).toBe('contradicted');
     const denseNever = checkClaims(results({ ...PAPER_LIKE, dense: { ...PAPER_LIKE.dense!, jump: [undefined, undefined, undefined] } }));
     expect(byId(denseNever, 'C4').verdict).toBe('supported');
-    expect(byId(denseNever, 'C4').parts[0]!.text).toContain('dense never (s1)');
+    expect(byId(denseNever, 'C4').parts[0]!.text).toContain('dense never (s1, counted as');
     const dualNever = checkClaims(results({ ...PAPER_LIKE, 'dual-ut': { ...PAPER_LIKE['dual-ut']!, jump: [undefined, 250, 250] }, dense: { ...PAPER_LIKE.dense!, jump: [1000, 1000, 1000] } }));
     expect(byId(dualNever, 'C4').verdict).toBe('undecided');
   });
@@ -214,7 +214,7 @@ describe('checkClaims on synthetic results', () => {
     expect(denseFirst.parts[0]!.verdict).toBe('contradicted');
     expect(denseFirst.verdict).toBe('contradicted');
     // a seed of the slower rung that never gets there is a lower bound: "ut before iterative-step" still holds ...
-    expect(byId(checkClaims(speeds({ ...ordered, 'iterative-step': [4250, undefined, 4500] })), 'C1s').parts[2]!.text).toContain('never (s2)');
+    expect(byId(checkClaims(speeds({ ...ordered, 'iterative-step': [4250, undefined, 4500] })), 'C1s').parts[2]!.text).toContain('never (s2, counted as');
     // ... a rung that never gets there is slower than one that does (its true step is later still) ...
     const never = byId(checkClaims(speeds({ ...ordered, ut: [undefined, undefined, undefined] })), 'C1s');
     expect(never.parts[2]!.verdict).toBe('contradicted');

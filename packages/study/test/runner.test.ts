@@ -188,6 +188,33 @@ describe('runStudy with a fake train command', () => {
     expect((await runStudy(longer, options(out, log))).runs.map((r) => r.status)).toEqual(['skipped', 'skipped']);
   });
 
+  it('a run still moving at its steps trains on, one evaluation interval at a time, until it settles or reaches maxSteps', async () => {
+    const study = defineStudy({ ...SMOKE, tasks: [{ name: 'copy', maxSteps: 60 }] });
+    // the fake accuracy climbs until step 30, then stays: evaluations at 10, 20, 30 move, 40 equals 30
+    const settle = join(tempDir(), 'settle');
+    const log = join(settle, '..', 'invocations.log');
+    const outcome = await runStudy(study, options(settle, log, { FAKE_TARM_RISE_UNTIL: '30' }));
+    expect(outcome.runs.map((r) => [r.status, r.steps])).toEqual([['done', 40], ['done', 40]]);
+    expect(invocations(log).filter(([id]) => id === 'dense-copy-s1337').map(([, how]) => how)).toEqual(['fresh', 'resume', 'resume']);
+    const results = collectResults(settle, { write: false });
+    for (const r of results.runs) {
+      expect(r.status).toBe('finished');
+      expect(r.curve.map((p) => p.step)).toEqual([10, 20, 30, 40]);
+      const steps = readFileSync(join(settle, 'runs', r.id, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.lr !== undefined).map((l) => l.step);
+      expect(steps).toEqual(Array.from({ length: 40 }, (_, i) => i + 1)); // each step trained once
+    }
+    await writeReport(settle, results);
+    const report = readFileSync(join(settle, 'report.md'), 'utf8');
+    expect(report).toContain('copy (L 10, 20 steps, up to 60 while still moving');
+    expect(report).toMatch(/\| dense \| copy \| 99\.0 \(s1337, 40 steps\) \|/);
+    // still rising at the cap: it stops there
+    const capped = join(tempDir(), 'capped');
+    const capOutcome = await runStudy(study, options(capped, join(capped, '..', 'invocations.log'), { FAKE_TARM_RISE_UNTIL: '200' }));
+    expect(capOutcome.runs.map((r) => r.steps)).toEqual([60, 60]);
+    // the same command again: nothing to do
+    expect((await runStudy(study, options(capped, join(capped, '..', 'again.log'), { FAKE_TARM_RISE_UNTIL: '200' }))).runs.map((r) => r.status)).toEqual(['skipped', 'skipped']);
+  });
+
   it('tracks runs from their messages, whatever the progress text on stderr says', async () => {
     const track = async (bar: string) => {
       const out = join(tempDir(), bar);
