@@ -106,15 +106,18 @@ function cellOf(results: StudyResults, arms: readonly Arm[], rung: string, task:
 /** A cell judged by the upper-bound policy: each seed at its highest late evaluation, undecided while one climbs. */
 function lateCell(results: StudyResults, arm: Arm, task: TaskSettings, length: number, pick: MetricPick): Cell {
   const late = cellLateWindows(results, arm.name, task.name, length, pick);
-  const seeds = late.map(({ seed, w }) => ({ seed, value: w ? w.max : null }));
+  const extended = new Map(seedValues(results, arm.name, task.name, length, pick).map((s) => [s.seed, s.extendedTo]));
+  const seeds: SeedValue[] = late.map(({ seed, w }) => ({ seed, value: w ? w.max : null, extendedTo: extended.get(seed) }));
   const values = seeds.map((s) => s.value).filter((v): v is number => v !== null);
   if (!values.length) return { name: arm.name, seeds, values, problem: `${arm.name} has no finished run on ${task.name}` };
-  const span = late.find((l) => l.w)!.w!.steps;
-  const note = ` (each seed at its highest evaluation from step ${span[0]} on)`;
+  // seeds trained to different steps (train until plateau) have windows that start at different steps
+  const starts = [...new Set(late.flatMap((l) => (l.w ? [l.w.steps[0]!] : [])))];
+  const from = starts.length === 1 ? `from step ${starts[0]} on` : 'in the last half of its training';
+  const note = ` (each seed at its highest evaluation ${from})`;
   const climbing = late.filter((l) => l.w?.climbing);
   if (climbing.length) {
     const which = climbing.map((l) => `s${l.seed} ${formatSigned(l.w!.rise)}`).join(', ');
-    return { name: arm.name, seeds, values, note, problem: `${arm.name} on ${task.name} is still climbing (its evaluations from step ${span[0]} on rise, the slope's 95% interval above 0: ${which})` };
+    return { name: arm.name, seeds, values, note, problem: `${arm.name} on ${task.name} is still climbing (its evaluations ${from} rise, the slope's 95% interval above 0: ${which})` };
   }
   return { name: arm.name, seeds, values, note };
 }

@@ -273,3 +273,25 @@ describe('checkClaims on synthetic results', () => {
     expect(climbing).toMatch(/\| ar-trm \| addition \| [^|]+ \| [^|]+ \| still rising: [^|]+ \| climbing: s1 \+6\.0, s2 \+6\.0, s3 \+6\.0 \|/);
   });
 });
+
+describe("seeds trained past their task's steps (train until plateau)", () => {
+  it("are named with their steps, and near-chance windows then read the last half of each seed's own training", () => {
+    const r = results(PAPER_LIKE, COPY_LIKE);
+    const extend = (id: string) => {
+      const x = r.runs.find((y) => y.id === id)! as { -readonly [K in keyof RunResult]: RunResult[K] };
+      const last = x.curve.at(-1)!;
+      x.curve = [...x.curve, { ...last, step: 1250 }, { ...last, step: 1500 }];
+      x.lastStep = 1500;
+    };
+    extend('dense-copy-s2');
+    extend('dual-nested-ut-copy-s1');
+    const parts = byId(checkClaims(r), 'C2').parts;
+    expect(parts.find((p) => p.text.startsWith('dense learns copy'))!.text).toContain('100.0 (s1), 100.0 (s2, 1500 steps), 99.0 (s3)');
+    const nested = parts.find((p) => p.text.startsWith('dual-nested-ut on copy'))!.text;
+    expect(nested).toContain('(s1, 1500 steps)');
+    expect(nested).toContain('each seed at its highest evaluation in the last half of its training');
+    // without extended seeds the window's first step is named
+    expect(byId(checkClaims(results(PAPER_LIKE, COPY_LIKE)), 'C2').parts.find((p) => p.text.startsWith('dual-nested-ut on copy'))!.text).toContain('from step 250 on');
+  });
+});
+
