@@ -4,8 +4,8 @@ tarm's parameter names and layouts plus the first --steps batches of their train
 trains those steps with their optimizer and records the loss of every step in the same file. lockstep.mjs loads
 the file into tarm's model and optimizer, trains on the same batches and prints both loss curves side by side.
 
-Only the nested rungs (ut_level2 = dual-nested-ut, trm = ar-trm) are mapped (where the issue-12 gap was reported);
-their lm_head bias is removed (tarm's readout has none), the ponder-cost weight is 0 (the paper's runs), dropout 0.
+The nested rungs (ut_level2 = dual-nested-ut, trm = ar-trm: where the issue-12 gap was reported) and ut (the ACT
+Universal Transformer: where the addition cross-check showed a gap) are mapped; their lm_head bias is removed (tarm's readout has none), the ponder-cost weight is 0 (the paper's runs), dropout 0.
 The position table has block = T + 1 rows (tarm's model is built with that context length). The committed
 fixture of packages/train/test/authors-lockstep.test.ts is this file's output at a small configuration.
 """
@@ -15,7 +15,7 @@ import argparse, json, os, sys
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--repo', required=True)
-    ap.add_argument('--model', default='trm', choices=['trm', 'ut_level2'])
+    ap.add_argument('--model', default='trm', choices=['trm', 'ut_level2', 'ut'])
     ap.add_argument('--task', default='reverse')
     ap.add_argument('--length', type=int, default=10)
     ap.add_argument('--budget', type=int, default=6)
@@ -60,8 +60,11 @@ def main():
         'block.mlp.fc.weight': sd['shared_block.ffwd.net.0.weight'].t(), 'block.mlp.fc.bias': sd['shared_block.ffwd.net.0.bias'],
         'block.mlp.proj.weight': sd['shared_block.ffwd.net.2.weight'].t(), 'block.mlp.proj.bias': sd['shared_block.ffwd.net.2.bias'],
         'head.ln_f.weight': sd['ln_f.weight'], 'head.ln_f.bias': sd['ln_f.bias'], 'head.out.weight': sd['lm_head.weight'].t(),
-        'step.embedding': sd['step_embedding_table.weight'], 'init.y': sd['solution_param'], 'init.z': sd['reasoning_param'],
+        'step.embedding': sd['step_embedding_table.weight'],
     }
+    if a.model != 'ut':  # the nested rungs' y0, z0
+        w['init.y'] = sd['solution_param']
+        w['init.z'] = sd['reasoning_param']
     if a.model == 'trm':
         w['halt.weight'] = sd['halt.q_head.weight'].t()
         w['halt.bias'] = sd['halt.q_head.bias']
@@ -86,7 +89,7 @@ def main():
         opt.step()
         losses.append(float(loss.item()))
     f32 = lambda v: [float(f'{x:.9g}') for x in v.flatten().tolist()]  # 9 significant digits: float32 exactly
-    rung = {'trm': 'ar-trm', 'ut_level2': 'dual-nested-ut'}[a.model]
+    rung = {'trm': 'ar-trm', 'ut_level2': 'dual-nested-ut', 'ut': 'ut'}[a.model]
     res = dict(model=a.model, rung=rung, task=a.task, length=a.length, seed=a.seed,
                config=dict(dModel=C, nHeads=a.heads, budget=a.budget, contextLength=block, lr=a.lr, batch=a.batch, seqLen=T),
                weights={k: {'shape': list(v.shape), 'data': f32(v)} for k, v in w.items()}, batches=batches,

@@ -35,8 +35,8 @@ const fixtures = readdirSync(dir)
 beforeAll(() => useBackend('cpu'));
 
 describe('lockstep with the authors implementation (committed fixtures)', () => {
-  it('covers ar-trm at one and two ACT steps and dual-nested-ut', () => {
-    expect(fixtures.map(([, f]) => `${f.rung}/${f.config.budget}`)).toEqual(['ar-trm/12', 'ar-trm/6', 'dual-nested-ut/12']);
+  it('covers ar-trm at one and two ACT steps, ut (ACT) and dual-nested-ut', () => {
+    expect(fixtures.map(([, f]) => `${f.rung}/${f.config.budget}`)).toEqual(['ar-trm/12', 'ar-trm/6', 'ut/6', 'dual-nested-ut/12']);
   });
 
   for (const [name, fx] of fixtures) {
