@@ -38,7 +38,7 @@ export function stepsToReach(study: Study, run: GridRun, outDir: string): number
     return asked !== undefined && asked > t.steps ? Math.min(asked, t.maxSteps) : t.steps;
   }
   const result = readRun(outDir, run, t.steps);
-  const done = Math.max(t.steps, numberField(readObject(join(dir, RUN_FILES.summary)), ['step'], ['result']) ?? t.steps);
+  const done = Math.max(t.steps, result.lastStep ?? t.steps); // a run is evaluated at its final step
   if (done >= t.maxSteps || !isMoving(result, t.length, study.success)) return done;
   return Math.min(done + study.config.evalEvery, t.maxSteps);
 }
