@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { StudyError } from './errors.js';
 import { defineStudy, type Study, type StudyConfig, type StudyInput } from './schema.js';
 
-/** The study files shipped in `presets/`: `smoke` checks the pipeline, `cpu` the ladder at CPU scale, `paper` the published configuration, `attribution` ar-trm with one TRM fix per arm. */
-export const PRESET_NAMES = Object.freeze(['smoke', 'cpu', 'paper', 'attribution'] as const);
+/** The study files shipped in `presets/`: `smoke` checks the pipeline, `cpu` the ladder at CPU scale, `paper` the published configuration, `attribution` ar-trm with one TRM fix per arm, `claims` the flat rungs on addition at the regime-matched horizon, `claims-b24` the nested rungs at the paper's budget 24. */
+export const PRESET_NAMES = Object.freeze(['smoke', 'cpu', 'paper', 'attribution', 'claims', 'claims-b24'] as const);
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 /** Path of a shipped preset file. */
