@@ -1,3 +1,7 @@
+import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
+import chisquareCdf from '@stdlib/stats-base-dists-chisquare-cdf';
+import hypergeometricPmf from '@stdlib/stats-base-dists-hypergeometric-pmf';
+
 /** Mean and 95% confidence interval of a sample (Student t, two-sided). */
 export interface MeanCI {
   /** Values that entered (missing and non-finite values are left out). */
@@ -121,4 +125,110 @@ export function slopeCI(xs: readonly number[], ys: readonly number[]): SlopeCI {
   for (let i = 0; i < n; i++) sse += (ys[i]! - my - slope * (xs[i]! - mx)) ** 2;
   const half = tQuantile975(n - 2) * Math.sqrt(sse / (n - 2) / sxx);
   return { n, slope, lo: slope - half, hi: slope + half };
+}
+
+/**
+ * Paired 95% t interval of mean(a[i] - b[i]) over the pairs where both values are finite (one pair per seed:
+ * two metrics of the same run, e.g. Q1 and Q4).
+ */
+export function pairedDiffCI(a: readonly (number | null | undefined)[], b: readonly (number | null | undefined)[]): MeanCI {
+  const d: number[] = [];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const x = a[i];
+    const y = b[i];
+    if (typeof x === 'number' && typeof y === 'number' && Number.isFinite(x) && Number.isFinite(y)) d.push(x - y);
+  }
+  return meanCI(d);
+}
+
+/** A success count with its exact (Clopper-Pearson) two-sided 95% interval of the rate, in [0, 1]. */
+export interface CountCI {
+  readonly k: number;
+  readonly n: number;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** Clopper-Pearson interval of k successes in n trials: Beta(α/2; k, n - k + 1) to Beta(1 - α/2; k + 1, n - k). */
+export function clopperPearson(k: number, n: number, alpha = 0.05): CountCI {
+  if (!Number.isInteger(k) || !Number.isInteger(n) || n < 1 || k < 0 || k > n) throw new RangeError(`clopperPearson: need 0 <= k <= n, n >= 1 integers; got k ${k}, n ${n}`);
+  return { k, n, lo: k === 0 ? 0 : betaQuantile(alpha / 2, k, n - k + 1), hi: k === n ? 1 : betaQuantile(1 - alpha / 2, k + 1, n - k) };
+}
+
+/**
+ * Fisher's exact test of a 2 x 2 table (k1 of n1 vs k2 of n2), two-sided: the probability, under the
+ * hypergeometric law of the margins, of every table no more likely than the observed one (scipy's rule,
+ * with a relative tolerance of 1e-7 for ties).
+ */
+export function fisherExact(k1: number, n1: number, k2: number, n2: number): number {
+  const N = n1 + n2;
+  const K = k1 + k2;
+  const lo = Math.max(0, K - n2);
+  const hi = Math.min(K, n1);
+  const p0 = hypergeometricPmf(k1, N, K, n1);
+  let p = 0;
+  for (let x = lo; x <= hi; x++) {
+    const px = hypergeometricPmf(x, N, K, n1);
+    if (px <= p0 * (1 + 1e-7)) p += px;
+  }
+  return Math.min(1, p);
+}
+
+/** One subject of a time-to-event analysis: the time of the event, or the last time it was seen (censored). */
+export interface Survival {
+  readonly time: number;
+  /** true: the event happened at `time`; false: censored at `time` (not yet by then). */
+  readonly event: boolean;
+}
+
+/** A step of a Kaplan-Meier curve: S(t) just after `time`. */
+export interface KMPoint {
+  readonly time: number;
+  readonly atRisk: number;
+  readonly events: number;
+  readonly survival: number;
+}
+
+/** The Kaplan-Meier estimate S(t) = Π (1 - d_i / n_i) over the distinct event times (censoring at a tie after the events). */
+export function kaplanMeier(xs: readonly Survival[]): KMPoint[] {
+  const times = [...new Set(xs.filter((x) => x.event).map((x) => x.time))].sort((a, b) => a - b);
+  let s = 1;
+  return times.map((time) => {
+    const atRisk = xs.filter((x) => x.time >= time).length;
+    const events = xs.filter((x) => x.event && x.time === time).length;
+    s *= 1 - events / atRisk;
+    return { time, atRisk, events, survival: s };
+  });
+}
+
+/** The log-rank (Mantel-Cox) test of two groups: observed and expected events of group a, chi-square (1 df) and p. */
+export interface LogRank {
+  readonly observedA: number;
+  readonly expectedA: number;
+  readonly observedB: number;
+  readonly expectedB: number;
+  readonly chi2: number;
+  /** Two-sided p-value; 1 when no event happened or the variance is 0. */
+  readonly p: number;
+}
+
+export function logRank(a: readonly Survival[], b: readonly Survival[]): LogRank {
+  const times = [...new Set([...a, ...b].filter((x) => x.event).map((x) => x.time))].sort((x, y) => x - y);
+  let oA = 0;
+  let eA = 0;
+  let v = 0;
+  let d = 0;
+  for (const t of times) {
+    const nA = a.filter((x) => x.time >= t).length;
+    const nB = b.filter((x) => x.time >= t).length;
+    const dA = a.filter((x) => x.event && x.time === t).length;
+    const dT = dA + b.filter((x) => x.event && x.time === t).length;
+    const n = nA + nB;
+    oA += dA;
+    d += dT;
+    eA += (dT * nA) / n;
+    if (n > 1) v += (dT * (nA / n) * (nB / n) * (n - dT)) / (n - 1);
+  }
+  const chi2 = v > 0 ? (oA - eA) ** 2 / v : 0;
+  return { observedA: oA, expectedA: eA, observedB: d - oA, expectedB: d - eA, chi2, p: v > 0 ? 1 - chisquareCdf(chi2, 1) : 1 };
 }
