@@ -69,6 +69,18 @@ describeOnBackends('train', ['cpu'], () => {
     lm.params.dispose();
   });
 
+  it('yields to the event loop after every step: a stop flag set by a macrotask (a signal handler) stops it at step 1', async () => {
+    const lm = createTinyLM();
+    let stop = false;
+    setImmediate(() => {
+      stop = true; // as process.on('SIGINT') would: it runs only when the loop returns to the event loop
+    });
+    const res = await train({ ...base, model: lm, steps: 20, evalEvery: 1000, shouldStop: () => stop });
+    expect(res).toMatchObject({ step: 1, stopped: true });
+    res.optimizer.dispose();
+    lm.params.dispose();
+  });
+
   it('stops on shouldStop after checkpointing that step; continuing from startStep equals the uninterrupted run', async () => {
     const steps = 12;
     const full = createTinyLM();

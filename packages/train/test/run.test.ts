@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CheckpointError } from '@tarm/core';
 import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
-import { readJsonLines, runTraining, RunFolderError, type MetricsLine, type RunConfig, type RunOptions } from '../src/node/index.js';
+import { readJsonLines, runTraining, RunFolderError, type MetricsLine, type ResumeInfo, type RunConfig, type RunOptions } from '../src/node/index.js';
 import { paramValues } from './helpers/tiny-model.js';
 import { createFromConfig, tinyEvaluate, tinyRunConfig } from './helpers/tiny-run.js';
 
@@ -159,6 +159,54 @@ describeOnBackends('runTraining', ['cpu'], () => {
     expect((err as Error).message).toMatch(/"train\.optimizer\.lr" differs \(the run folder has 0\.003, this run has 0\.001\)/);
     const err2 = await runTraining(options(dir, { ...config, seed: 7 }, { resume: true })).catch((e: unknown) => e);
     expect((err2 as RunFolderError).field).toBe('seed');
+  });
+
+  it('lists every differing field at once', async () => {
+    const dir = freshDir();
+    const config = tinyRunConfig({ steps: 6 });
+    (await runTraining(options(dir, config, { shouldStop: () => true }))).model.params.dispose();
+    const other = { ...tinyRunConfig({ steps: 6, batchSize: 4, optimizer: { lr: 1e-3 } }), seed: 7 };
+    const err = await runTraining(options(dir, other, { resume: true })).catch((e: unknown) => e);
+    expect((err as RunFolderError).field).toBe('train.batchSize');
+    for (const f of ['train\\.batchSize', 'train\\.optimizer\\.lr', 'seed']) expect((err as Error).message).toMatch(new RegExp(`"${f}" differs`));
+  });
+
+  it('says what a resume found: the checkpoint step, the metrics lines kept and dropped, a missing metrics.jsonl', async () => {
+    const config = tinyRunConfig({ steps: 12, checkpointEvery: 4, logEvery: 1 });
+    const dir = freshDir();
+    let n = 0;
+    (await runTraining(options(dir, config, { shouldStop: () => ++n === 6 }))).model.params.dispose();
+    // a kill after step 7's loss line, before step 8's checkpoint: the line is dropped, training goes on from 6
+    await appendFile(join(dir, 'metrics.jsonl'), JSON.stringify({ kind: 'loss', step: 7, loss: 1, tokensPerSecond: 1, wallSeconds: 1 }) + '\n');
+    const infos: ResumeInfo[] = [];
+    let m = 0;
+    (await runTraining(options(dir, config, { resume: true, onResume: (i) => infos.push(i), shouldStop: () => ++m === 1 }))).model.params.dispose();
+    expect(infos).toEqual([expect.objectContaining({ step: 6, steps: 12, savedSteps: 12, checkpoint: true, finished: false, metricsKept: 6, metricsDropped: 1, metricsMissing: false })]);
+    await rm(join(dir, 'metrics.jsonl'));
+    const res = await runTraining(options(dir, config, { resume: true, onResume: (i) => infos.push(i) }));
+    res.model.params.dispose();
+    expect(infos[1]).toMatchObject({ step: 7, metricsKept: 0, metricsMissing: true });
+  });
+
+  it('refuses to resume a folder whose checkpoint was deleted, but restarts one stopped before its first checkpoint', async () => {
+    const config = tinyRunConfig({ steps: 12, checkpointEvery: 4, evalEvery: 4, logEvery: 1 });
+    const dir = freshDir();
+    let n = 0;
+    (await runTraining(options(dir, config, { shouldStop: () => ++n === 6 }))).model.params.dispose();
+    await rm(join(dir, 'checkpoint'), { recursive: true });
+    const err = await runTraining(options(dir, config, { resume: true })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunFolderError);
+    expect((err as Error).message).toMatch(/checkpoint\/ is missing, but metrics\.jsonl goes to step 6 .*deleted/);
+    // stopped at step 2 (the folder gets its checkpoint of step 2 on the stop; remove it to stand for a kill)
+    const early = freshDir();
+    let k = 0;
+    (await runTraining(options(early, config, { shouldStop: () => ++k === 2 }))).model.params.dispose();
+    await rm(join(early, 'checkpoint'), { recursive: true });
+    const infos: ResumeInfo[] = [];
+    const res = await runTraining(options(early, config, { resume: true, onResume: (i) => infos.push(i) }));
+    expect(res).toMatchObject({ step: 12, resumedFrom: 0 });
+    res.model.params.dispose();
+    expect(infos).toEqual([expect.objectContaining({ step: 0, checkpoint: false, metricsDropped: 2 })]);
   });
 
   it('refuses a non-empty folder without --resume, saying what it holds', async () => {

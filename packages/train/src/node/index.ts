@@ -12,8 +12,9 @@ export {
   type MetricsLine,
   type LossLine,
   type EvalLine,
+  type ResumeInfo,
 } from './run.js';
-export { RunFolderError, firstDifference, type RunConfig, type TrainSettings } from './run-config.js';
+export { RunFolderError, differences, firstDifference, type RunConfig, type TrainSettings } from './run-config.js';
 export { appendJsonLine, readJsonLines, writeJsonLinesAtomic } from './jsonl.js';
 export { exportRunWeights, EXPORT_METADATA, WEIGHT_LAYOUT, type ExportWeights } from './export.js';
 export { TensorBoardLog, encodeEvents, decodeEvents, lineScalars, EVENTS_FILE_MARK, FILE_VERSION, type TbEvent } from './tensorboard.js';

@@ -49,20 +49,21 @@ export function toJson<T>(value: T): T {
 }
 
 /**
- * The first difference between two JSON values, depth first in key order of `a` then `b`, as a dotted path
- * with both values; undefined when equal.
+ * Every difference between two JSON values, depth first in key order of `a` then `b`, as dotted paths with both
+ * values; [] when equal. Arrays of different lengths are one difference (`<path>.length`).
  */
-export function firstDifference(a: unknown, b: unknown, path = ''): { path: string; a: unknown; b: unknown } | undefined {
-  if (a === b) return undefined;
+export function differences(a: unknown, b: unknown, path = ''): { path: string; a: unknown; b: unknown }[] {
+  if (a === b) return [];
   const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
   if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
-    if (Array.isArray(a) && Array.isArray(b) && a.length !== b.length) return { path: `${path || '(root)'}.length`, a: a.length, b: b.length };
+    if (Array.isArray(a) && Array.isArray(b) && a.length !== b.length) return [{ path: `${path || '(root)'}.length`, a: a.length, b: b.length }];
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
-    for (const k of keys) {
-      const d = firstDifference(a[k], b[k], path ? `${path}.${k}` : k);
-      if (d) return d;
-    }
-    return undefined;
+    return keys.flatMap((k) => differences(a[k], b[k], path ? `${path}.${k}` : k));
   }
-  return { path: path || '(root)', a, b };
+  return [{ path: path || '(root)', a, b }];
+}
+
+/** The first of {@link differences}; undefined when equal. */
+export function firstDifference(a: unknown, b: unknown, path = ''): { path: string; a: unknown; b: unknown } | undefined {
+  return differences(a, b, path)[0];
 }

@@ -7,7 +7,7 @@ import { getTask, type Task } from '@tarm/tasks';
 import { AdamW, OPTIMIZER_PREFIX, optimizerConfigFor } from '../adamw.js';
 import { checkSchedule, due, train, type EvalRecord, type StepInfo } from '../loop.js';
 import { appendJsonLine, readJsonLines, syncFile, writeJsonLinesAtomic } from './jsonl.js';
-import { RunFolderError, firstDifference, toJson, type RunConfig } from './run-config.js';
+import { RunFolderError, differences, toJson, type RunConfig } from './run-config.js';
 import { TensorBoardLog } from './tensorboard.js';
 
 /** File names inside a run folder. */
@@ -68,6 +68,27 @@ export interface RunSummary {
   readonly cpu: string;
 }
 
+/** What a resume found in the run folder, reported before training goes on ({@link RunOptions.onResume}). */
+export interface ResumeInfo {
+  /** The step training continues from: the checkpoint's (0 when the run was stopped before its first checkpoint). */
+  readonly step: number;
+  /** The steps the run now trains to. */
+  readonly steps: number;
+  /** The steps config.json recorded (differs from `steps` when the run is continued to another number). */
+  readonly savedSteps: number;
+  /** The folder held a checkpoint (false: stopped before its first one, so training starts again at step 0). */
+  readonly checkpoint: boolean;
+  /** The folder held summary.json: the run had finished (it is continued to more steps). */
+  readonly finished: boolean;
+  /** metrics.jsonl lines kept (up to the checkpoint's step) and dropped (after it: those steps are trained again). */
+  readonly metricsKept: number;
+  readonly metricsDropped: number;
+  /** metrics.jsonl was missing though the checkpoint is past step 0: the loss history before `step` is lost. */
+  readonly metricsMissing: boolean;
+  /** Wall-clock seconds of the run up to the checkpoint, over all sessions. */
+  readonly wallSeconds: number;
+}
+
 export interface RunOptions {
   /** The run folder (created when missing). */
   readonly outDir: string;
@@ -75,8 +96,13 @@ export interface RunOptions {
   readonly config: RunConfig;
   /** Builds the model from the caller's model config and the run seed (same result every call). */
   readonly createModel: () => TrainableLM;
-  /** Continue the run in `outDir` (a missing or empty folder starts a new run). */
+  /**
+   * Continue the run in `outDir` (a missing or empty folder starts a new run). A folder whose checkpoint was
+   * deleted after it had been written (metrics.jsonl goes past the first checkpoint's step) is refused.
+   */
   readonly resume?: boolean;
+  /** Called once when a run is resumed, before training goes on: from which step, and what the folder held. */
+  readonly onResume?: (info: ResumeInfo) => void;
   /** The training task; default: `getTask(config.train.task)`. Its name must equal `config.train.task`. */
   readonly task?: Task;
   readonly evaluate?: (model: TrainableLM, step: number) => Promise<EvalRecord>;
@@ -156,16 +182,19 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   }
   if (saved !== undefined) {
     // Every field must match but train.steps: a run may be continued to more steps (or resumed short of them).
-    const d = firstDifference({ ...saved, train: { ...saved.train, steps: config.train.steps } }, config);
-    if (d) {
+    const ds = differences({ ...saved, train: { ...saved.train, steps: config.train.steps } }, config);
+    if (ds.length > 0) {
+      const list = ds.map((d) => `"${d.path}" differs (the run folder has ${JSON.stringify(d.a)}, this run has ${JSON.stringify(d.b)})`).join('; ');
       throw new RunFolderError(
         outDir,
-        `cannot resume: config field "${d.path}" differs (the run folder has ${JSON.stringify(d.a)}, this run has ${JSON.stringify(d.b)}); ` +
-          'resume with the same configuration, or start a new run with another --out',
-        d.path,
+        `cannot resume: config field ${list}; resume with the same configuration, or start a new run with another --out`,
+        ds[0]!.path,
       );
     }
   }
+  const hasCheckpoint = saved !== undefined && (await exists(join(paths.checkpoint, 'model.json')));
+  const savedLines = saved === undefined ? [] : await readJsonLines<MetricsLine>(paths.metrics);
+  if (saved !== undefined && !hasCheckpoint) checkNoLostCheckpoint(outDir, saved.train, savedLines);
 
   // 2. Model and optimizer, restored from the checkpoint when there is one.
   const model = opts.createModel();
@@ -175,7 +204,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     let startStep = 0;
     let wallOffset = 0;
     let lastLoss = NaN;
-    if (saved !== undefined && (await exists(join(paths.checkpoint, 'model.json')))) {
+    if (hasCheckpoint) {
       const meta = await restore(paths.checkpoint, model, optimizer, t.steps, outDir);
       startStep = meta.step;
       wallOffset = meta.wallSeconds;
@@ -189,7 +218,19 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
       await writeJsonAtomic(paths.config, config); // a new run, or one continued to another number of steps
     }
     if (saved !== undefined) {
-      lines = (await readJsonLines<MetricsLine>(paths.metrics)).filter((l) => typeof l?.step === 'number' && l.step <= startStep);
+      const metricsMissing = startStep > 0 && !(await exists(paths.metrics));
+      lines = savedLines.filter((l) => typeof l?.step === 'number' && l.step <= startStep);
+      opts.onResume?.({
+        step: startStep,
+        steps: t.steps,
+        savedSteps: saved.train.steps,
+        checkpoint: hasCheckpoint,
+        finished: await exists(paths.summary),
+        metricsKept: lines.length,
+        metricsDropped: savedLines.length - lines.length,
+        metricsMissing,
+        wallSeconds: wallOffset,
+      });
       await writeJsonLinesAtomic(paths.metrics, lines);
       await rm(paths.summary, { force: true });
       await removeTempFiles(outDir);
@@ -318,6 +359,24 @@ async function restore(dir: string, model: TrainableLM, optimizer: AdamW, steps:
   } finally {
     for (const x of Object.values(tensors)) x.dispose();
   }
+}
+
+/**
+ * A run folder without a checkpoint may be resumed only when it never had one (stopped before its first): a
+ * metrics.jsonl that goes past the first checkpoint's step means the checkpoint was there and has been deleted,
+ * and starting again silently from step 0 would throw that training away.
+ */
+function checkNoLostCheckpoint(outDir: string, t: { steps: number; evalEvery: number; checkpointEvery?: number }, lines: readonly MetricsLine[]): void {
+  const first = Math.min(t.checkpointEvery ?? t.evalEvery, t.steps); // the first step a checkpoint is written at
+  // a loss line at `first` may precede its checkpoint (a kill between them); a line past it, or its evaluation, may not
+  const past = lines.filter((l) => typeof l?.step === 'number' && (l.step > first || (l.kind === 'eval' && l.step >= first)));
+  if (past.length === 0) return;
+  const last = Math.max(...past.map((l) => l.step));
+  throw new RunFolderError(
+    outDir,
+    `cannot resume: ${RUN_FILES.checkpoint}/ is missing, but ${RUN_FILES.metrics} goes to step ${last} (the first checkpoint is written at step ${first}), ` +
+      'so the checkpoint was deleted; restore it, or start again in another --out',
+  );
 }
 
 async function exists(path: string): Promise<boolean> {
