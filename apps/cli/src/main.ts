@@ -7,7 +7,10 @@ run(process.argv).then(
     process.exitCode = code !== 0 ? code : (process.exitCode ?? 0);
   },
   (e: unknown) => {
-    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+    // an error tarm did not expect: one line, the stack only on request (TARM_DEBUG=1)
+    const message = e instanceof Error ? e.message : String(e);
+    if (process.env.TARM_DEBUG && e instanceof Error) console.error(e.stack ?? message);
+    else console.error(`tarm: ${message.split('\n')[0]} (an unexpected error: rerun with TARM_DEBUG=1 for the stack trace, and please report it)`);
     process.exitCode = 1;
   },
 );

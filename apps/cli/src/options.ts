@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { BACKEND_CHOICES, ConfigError, configDefiner } from '@tarm/core';
 import { PAPER_DEFAULTS as D } from '@tarm/study';
 import { defineModelConfig, RUNG_NAMES, RUNGS, solveBudget, type ModelConfig } from '@tarm/recursion';
-import { renameFlags } from './errors.js';
+import { FLAG_OF, renameFlags, UsageError } from './errors.js';
 import { TASK_NAMES, CONTEXT_LENGTH, DECODE_STRATEGIES, getTask, sequenceLength } from '@tarm/tasks';
 
 const intFlag = z.coerce.number().int();
@@ -110,4 +110,79 @@ export function resolveTrain(raw: Record<string, unknown>): ResolvedTrain {
   const ema = flags.ema ?? RUNGS[flags.model].defaults?.ema ?? 0;
   const out = flags.out ?? `runs/${flags.model}-${flags.task}-L${flags.length}-s${flags.seed}`;
   return { flags, model, out, ema };
+}
+
+/** The parts of a run folder's config.json (as `tarm train` writes it) that flags set. */
+export interface SavedTrainConfig {
+  readonly model: Record<string, unknown>;
+  readonly train: { task: string; length: number; batchSize: number; steps: number; evalEvery: number; microBatch?: number; optimizer?: { lr?: number; weightDecay?: number; ema?: number } };
+  readonly seed: number;
+  readonly eval?: { lengths?: number[]; n?: number; decode?: string; temperature?: number };
+  readonly backend?: string;
+}
+
+/** The `tarm train` flags (commander's keys) that reproduce a run folder's config.json. */
+export function flagsOfRun(c: SavedTrainConfig): Record<string, unknown> {
+  const m = c.model;
+  const t = c.train;
+  const o = t.optimizer ?? {};
+  const raw: Record<string, unknown> = {
+    model: m.model,
+    task: t.task,
+    length: t.length,
+    evalLengths: (c.eval?.lengths ?? [t.length]).join(','),
+    budget: m.budget,
+    dModel: m.dModel,
+    heads: m.nHeads,
+    steps: t.steps,
+    batch: t.batchSize,
+    lr: o.lr,
+    weightDecay: o.weightDecay,
+    dropout: m.dropout,
+    seed: c.seed,
+    backend: c.backend,
+    decode: c.eval?.decode,
+    temperature: c.eval?.temperature,
+    evalEvery: t.evalEvery,
+    evalN: c.eval?.n,
+    ponderWeight: m.ponderWeight,
+    outer: m.outer,
+    inner: m.inner,
+    haltExploration: m.haltExploration,
+    deepSupervision: m.deepSupervision,
+    haltLoss: m.haltLoss === undefined ? undefined : m.haltLoss ? 'on' : 'off',
+    gradCycles: m.gradCycles,
+    ema: o.ema,
+    microBatch: String(t.microBatch ?? t.batchSize), // what the run trained with: never re-sized on resume
+  };
+  return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+}
+
+/** Flags that may differ from the run's on resume: where it goes, how it logs, and how many steps it trains to. */
+const RESUME_FREE = new Set(['out', 'resume', 'json', 'log', 'steps']);
+
+/**
+ * `tarm train --resume`: the run's flags come from `<out>/config.json`; the flags given (`given`: commander's keys
+ * the user typed) may only repeat them, except --steps (continue to more, or stop short), --out, --json and --log.
+ * Every flag that differs is named at once. `--backend auto` and `--micro-batch auto` mean "as the run did".
+ */
+export function resolveResume(raw: Record<string, unknown>, given: ReadonlySet<string>, saved: SavedTrainConfig, out: string): ResolvedTrain {
+  const typed = [...given].filter((k) => !((k === 'backend' || k === 'microBatch') && raw[k] === 'auto'));
+  const fromRun = flagsOfRun(saved);
+  const merged = { ...fromRun, ...Object.fromEntries(typed.map((k) => [k, raw[k]])), out };
+  const run = resolveTrain({ ...fromRun, out });
+  const asked = resolveTrain(merged); // every flag given is still checked on its own
+  const field = (k: string) => renameFlags({ [k]: 0 });
+  const differing = typed
+    .filter((k) => !RESUME_FREE.has(k))
+    .map((k) => Object.keys(field(k))[0]!)
+    .filter((f) => JSON.stringify((run.flags as Record<string, unknown>)[f]) !== JSON.stringify((asked.flags as Record<string, unknown>)[f]));
+  if (differing.length > 0) {
+    const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
+    const list = differing.map((f) => `${FLAG_OF[f] ?? `--${f}`} ${show((asked.flags as Record<string, unknown>)[f])} (the run has ${show((run.flags as Record<string, unknown>)[f])})`);
+    throw new UsageError(
+      `cannot resume ${out}: ${list.join(', ')}; --resume reads every setting from ${out}/config.json: drop ${differing.length === 1 ? 'that flag' : 'those flags'}, or start a new run with another --out`,
+    );
+  }
+  return asked;
 }

@@ -8,7 +8,7 @@ import { registerStudy } from './commands/study.js';
 import { registerEval } from './commands/eval.js';
 import { registerExport } from './commands/export.js';
 import { registerWorker } from './commands/worker.js';
-import { toUsageError, UsageError } from './errors.js';
+import { fsErrorMessage, toUsageError, UsageError } from './errors.js';
 
 export function buildProgram(): Command {
   const program = new Command('tarm')
@@ -45,6 +45,11 @@ export async function run(argv: readonly string[]): Promise<number> {
     }
     if (e instanceof TarmError) {
       console.error(`tarm: ${e.message}`);
+      return 1;
+    }
+    const fs = fsErrorMessage(e);
+    if (fs !== undefined) {
+      console.error(`tarm: ${fs}`);
       return 1;
     }
     throw e;

@@ -30,3 +30,10 @@ export async function loadRunModel(runDir: string): Promise<{ model: LadderModel
   }
   return { model, config, step: Number((json.meta as { step?: number }).step ?? 0) };
 }
+
+/** A line for stderr when the run's checkpoint is short of its steps (an interrupted run); undefined when finished. */
+export function unfinishedNote(runDir: string, config: CliRunConfig, step: number): string | undefined {
+  const steps = (config.train as { steps?: number }).steps;
+  if (steps === undefined || step >= steps) return undefined;
+  return `tarm: note: ${runDir} is at step ${step} of ${steps} (interrupted; continue it with: tarm train --out ${runDir} --resume)`;
+}

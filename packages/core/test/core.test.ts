@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync, truncateSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -108,5 +108,9 @@ describe('checkpoints', () => {
     await writeFileAtomic(join(dir, 'a.json'), '{"x":2}');
     expect(readFileSync(join(dir, 'a.json'), 'utf8')).toBe('{"x":2}');
     expect(readdirSync(dir)).toEqual(['a.json']);
+    // a write that fails at the rename (the target is a folder) leaves no temporary file either
+    mkdirSync(join(dir, 'folder'));
+    await expect(writeFileAtomic(join(dir, 'folder'), 'x')).rejects.toMatchObject({ code: 'EISDIR' });
+    expect(readdirSync(dir).sort()).toEqual(['a.json', 'folder']);
   });
 });

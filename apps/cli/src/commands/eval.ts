@@ -5,7 +5,7 @@ import { BACKEND_NAMES, configDefiner, useBackend, type CausalLM } from '@tarm/c
 import type { LadderModel } from '@tarm/recursion';
 import { encodeExamples, evaluationSet, getTask, sequenceLength, type Task } from '@tarm/tasks';
 import { evaluateLengths, formatMetricsTable, pct, table } from '@tarm/eval';
-import { loadRunModel } from '../run-model.js';
+import { loadRunModel, unfinishedNote } from '../run-model.js';
 
 const EvalFlags = z.strictObject({
   run: z.string().min(1),
@@ -59,7 +59,9 @@ export function registerEval(program: Command): void {
     .action(async (raw: Record<string, unknown>) => {
       const f = configDefiner(EvalFlags)(raw as never);
       await useBackend(f.backend);
-      const { model, config } = await loadRunModel(f.run);
+      const { model, config, step } = await loadRunModel(f.run);
+      const note = unfinishedNote(f.run, config, step);
+      if (note) console.error(note);
       const task = getTask(config.train.task);
       const lengths = f.lengths?.split(',').map(Number) ?? config.eval?.lengths ?? [config.train.length];
       const decode = { strategy: f.decode, temperature: f.temperature, seed: f.seed } as const;

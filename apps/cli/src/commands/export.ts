@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -31,6 +31,7 @@ export function registerExport(program: Command): void {
     .option('--ema', 'export the EMA of the weights (runs trained with --ema) instead of the trained weights')
     .action(async (raw: Record<string, unknown>) => {
       const f = configDefiner(ExportFlags)(raw as never);
+      if (existsSync(f.out) && statSync(f.out).isDirectory()) throw new UsageError(`invalid --out: ${f.out} is a folder; give a file name, e.g. ${join(f.out, 'model.safetensors')}`);
       if (!existsSync(join(f.run, 'config.json'))) throw new UsageError(`${f.run} is not a run folder (no config.json); pass --run with a folder written by tarm train`);
       await useBackend('cpu'); // only decodes the checkpoint
       const { bytes, names, step, metadata } = await exportRunWeights(f.run, { weights: f.ema ? 'ema' : 'trained', describe: describeSchedule });

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { BACKEND_NAMES, configDefiner, ConfigError, useBackend } from '@tarm/core';
 import { CONTEXT_LENGTH, decodeAnswers, encode } from '@tarm/tasks';
-import { loadRunModel } from '../run-model.js';
+import { loadRunModel, unfinishedNote } from '../run-model.js';
 
 const GenerateFlags = z.strictObject({
   run: z.string().min(1),
@@ -36,7 +36,9 @@ export function registerGenerate(program: Command): void {
       if (room < 1) throw new ConfigError('prompt', `at most ${CONTEXT_LENGTH - 1} characters (the context is ${CONTEXT_LENGTH} positions)`, `${f.prompt.length} characters`);
       if (f.maxTokens !== undefined && f.maxTokens > room) throw new ConfigError('maxTokens', `at most ${room} for this prompt (the context is ${CONTEXT_LENGTH} positions)`, f.maxTokens);
       await useBackend(f.backend);
-      const { model } = await loadRunModel(f.run);
+      const { model, config, step } = await loadRunModel(f.run);
+      const note = unfinishedNote(f.run, config, step);
+      if (note) console.error(note);
       const max = f.maxTokens ?? room;
       const [answer] = await decodeAnswers(model, [f.prompt], max, { strategy: f.decode, temperature: f.temperature, seed: f.seed });
       console.log(answer);

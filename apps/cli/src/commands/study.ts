@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { BACKEND_CHOICES, configDefiner } from '@tarm/core';
 import { DECODE_STRATEGIES, TASK_NAMES } from '@tarm/tasks';
-import { collectResults, loadStudy, PRESET_NAMES, readResults, resumeStudy, runStudy, StudyError, writeReport, writeResultsCsv, type StudyOverrides } from '@tarm/study';
+import { collectResults, loadStudy, PRESET_NAMES, readResults, resumeStudy, runStudy, StudyError, writeReport, writeResultsCsv, type StudyOverrides, type StudyResults } from '@tarm/study';
 import { UsageError } from '../errors.js';
 import { loadQueue, queueUrl } from '../queue.js';
 
@@ -161,7 +161,7 @@ export function registerStudy(program: Command): void {
 
   program
     .command('report')
-    .description('regenerate report.md and plots of a study from its results.json alone')
+    .description('write report.md and plots of a study (results.json collected again from the run folders when they are newer)')
     .argument('<dir>', 'study folder')
     .option('--csv', 'write results.csv (a row per run x step x length) from results.json alone, instead of the report')
     .action(async (dir: string, opts: { csv?: boolean }) => {
@@ -170,11 +170,35 @@ export function registerStudy(program: Command): void {
           console.log(`wrote ${writeResultsCsv(dir, readResults(dir))}`);
           return;
         }
-        console.log(`wrote ${(await writeReport(dir)).report}`);
+        const results = resultsForReport(dir);
+        console.log(`wrote ${(await writeReport(dir, results)).report}`);
       } catch (e) {
         throw asUsageError(e);
       }
     });
+}
+
+/**
+ * The results a report is made from: results.json, collected again from the run folders first when it is missing
+ * or older than a run's summary.json or metrics.jsonl (a detached queue study: its workers wrote the run folders,
+ * nobody wrote results.json). A folder of results.json alone (no study.json) is reported as it is.
+ */
+function resultsForReport(dir: string): StudyResults {
+  if (!existsSync(join(dir, 'study.json'))) return readResults(dir);
+  const results = join(dir, 'results.json');
+  const written = existsSync(results) ? statSync(results).mtimeMs : -Infinity;
+  const runs = join(dir, 'runs');
+  const newer = (existsSync(runs) ? readdirSync(runs) : []).some((id) =>
+    ['summary.json', 'metrics.jsonl'].some((f) => {
+      const p = join(runs, id, f);
+      return existsSync(p) && statSync(p).mtimeMs > written;
+    }),
+  );
+  if (!newer && written > -Infinity) return readResults(dir);
+  const collected = collectResults(dir);
+  const finished = collected.runs.filter((r) => r.status === 'finished').length;
+  console.error(`tarm: collected ${collected.runs.length} run folders of ${dir} into results.json (${finished} finished)`);
+  return collected;
 }
 
 /** `tarm study --queue URL`: enqueue the study's runs, then follow them (or return with --detach); writes the report when all are done. */

@@ -1,12 +1,16 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { readJsonIfExists } from '@tarm/core/node';
 import { TarmError, resolveBackend, type ResolvedBackend } from '@tarm/core';
 import { fitMicroBatch, flopsPerToken, RUNG_NAMES, trainingMemory, type ModelConfig } from '@tarm/recursion';
 import { getTask, sequenceLength, TASK_NAMES, type DecodeOptions } from '@tarm/tasks';
 import { evaluateLengths, formatMetricsTable, gib, type LengthResult } from '@tarm/eval';
 import { PAPER_DEFAULTS as D } from '@tarm/study';
-import { runTraining, type RunConfig } from '@tarm/train/node';
+import { runTraining, type ResumeInfo, type RunConfig } from '@tarm/train/node';
 import { createModel } from '@tarm/recursion';
-import { resolveTrain, type ResolvedTrain, type TrainFlags } from '../options.js';
+import { resolveResume, resolveTrain, type ResolvedTrain, type SavedTrainConfig, type TrainFlags } from '../options.js';
+import { fileInPath, UsageError } from '../errors.js';
 import { createProgress } from '../progress.js';
 import { CODE_VERSION } from '../version.js';
 
@@ -42,17 +46,36 @@ export function registerTrain(program: Command): void {
     .option('--ema <decay>', 'evaluate with an EMA of the weights (0: off; trm-faithful: 0.999)')
     .option('--micro-batch <n|auto>', 'rows per forward/backward pass (gradient accumulation); auto: the whole batch unless the backend\'s memory limit needs pieces', 'auto')
     .option('--out <dir>', 'run folder (default runs/<model>-<task>-L<length>-s<seed>)')
-    .option('--resume', 'continue the run in --out (an interrupted one, or a finished one to a larger --steps)')
+    .option('--resume', 'continue the run in --out (an interrupted one, or a finished one to a larger --steps); its settings come from the run\'s config.json')
     .option('--log <sink>', 'also log to: tensorboard (event files in the run folder, docs/interop.md)')
     .option('--json', 'print one JSON object as the last stdout line')
-    .action(async (raw: Record<string, unknown>) => {
-      const resolved = resolveTrain(raw); // every flag checked before anything is written
+    .action(async (raw: Record<string, unknown>, cmd: Command) => {
+      // every flag checked before anything is written
+      const resolved = raw.resume ? await resumeOf(raw, cmd) : resolveTrain(raw);
       await trainCommand(resolved);
     });
 }
 
+/** `--resume`: the run folder must hold a run; its config.json gives every setting the command line does not. */
+async function resumeOf(raw: Record<string, unknown>, cmd: Command): Promise<ResolvedTrain> {
+  const given = new Set(Object.keys(raw).filter((k) => cmd.getOptionValueSource(k) === 'cli'));
+  const out = typeof raw.out === 'string' && raw.out !== '' ? raw.out : resolveTrain(raw).out;
+  const where = join(out, 'config.json');
+  if (!existsSync(out)) throw new UsageError(`cannot resume ${out}: no such folder; give the --out of an earlier run, or drop --resume to start a new one`);
+  let saved: SavedTrainConfig | undefined;
+  try {
+    saved = await readJsonIfExists<SavedTrainConfig>(where);
+  } catch (e) {
+    throw new UsageError(`cannot resume ${out}: ${(e as Error).message}`);
+  }
+  if (!saved) throw new UsageError(`cannot resume ${out}: it holds no config.json, so no run to continue; give the --out of an earlier run, or drop --resume to start a new one`);
+  return resolveResume(raw, given, saved, out);
+}
+
 /** The training job: backend, run folder, progress line, final table and JSON line. */
 export async function trainCommand({ flags, model: modelConfig, out, ema }: ResolvedTrain): Promise<Record<string, unknown>> {
+  const file = fileInPath(out); // before the backend loads: --out names a file, or a folder inside one
+  if (file !== undefined) throw new UsageError(`invalid --out: ${file === resolve(out) ? out : file} is a file, not a folder; give a folder for the run (a new or empty one)`);
   const backend = await resolveBackend(flags.backend);
   console.error(`tarm: backend ${backend.name}${flags.backend === 'auto' ? ` (${backend.reason})` : ''}`);
   const task = getTask(flags.task);
@@ -79,6 +102,7 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
   let last = { step: 0, loss: Number.NaN, tps: 0 };
   let stop = false;
   const onSignal = () => {
+    if (!stop) console.error(`\ntarm: stopping after this step, with a checkpoint (again to quit at once: the last checkpoint is kept)`);
     stop = true;
   };
   process.once('SIGINT', onSignal);
@@ -104,6 +128,7 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
         if (last.step > 0) progress.update(last.step, { loss: last.loss, acc: lastAcc, tps: last.tps });
       },
       shouldStop: () => stop,
+      onResume: (info) => console.error(resumeLine(out, info)),
       tensorboard: flags.log === 'tensorboard',
     });
   } catch (e) {
@@ -116,7 +141,7 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
   }
   const summary = result.summary;
   if (!summary) {
-    console.error(`tarm: stopped at step ${result.step}; continue with: tarm train ... --out ${out} --resume`);
+    console.error(`tarm: stopped at step ${result.step} of ${flags.steps}; continue with: tarm train --out ${out} --resume`);
     process.exitCode = 130;
     return {};
   }
@@ -148,6 +173,16 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
   progress.result(record);
   result.model.params.dispose();
   return record;
+}
+
+/** What a resume found, in one line (and a warning when the loss history is gone). */
+export function resumeLine(out: string, r: ResumeInfo): string {
+  if (!r.checkpoint) return `tarm: resuming ${out}: no checkpoint yet (stopped before its first), training again from step 0 of ${r.steps}`;
+  const continued = r.finished ? `; it had finished at ${r.savedSteps} steps and continues to ${r.steps}` : r.savedSteps !== r.steps ? `; config.json said ${r.savedSteps} steps` : '';
+  const metrics = r.metricsMissing
+    ? `\ntarm: warning: ${out}/metrics.jsonl is missing: the loss and evaluation history before step ${r.step} is lost (training goes on from the checkpoint)`
+    : `; metrics.jsonl: ${r.metricsKept} lines kept${r.metricsDropped > 0 ? `, ${r.metricsDropped} after the checkpoint dropped (those steps are trained again)` : ''}`;
+  return `tarm: resuming ${out} from step ${r.step} of ${r.steps} (its checkpoint; ${Math.round(r.wallSeconds)}s trained so far${continued})${metrics}`;
 }
 
 /**

@@ -8,19 +8,25 @@ let tmpCounter = 0;
 
 /**
  * Writes a file atomically: the data goes to a temporary sibling, is flushed, then renamed over the target.
- * A process killed at any point leaves either the old file or the new one, never a torn one.
+ * A process killed at any point leaves either the old file or the new one, never a torn one; a write that fails
+ * (the target is a folder, the disk is full, ...) removes its temporary file before the error goes on.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;
   const fh = await open(tmp, 'w');
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw e;
   }
-  await rename(tmp, path);
 }
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {

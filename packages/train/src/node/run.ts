@@ -83,7 +83,7 @@ export interface ResumeInfo {
   /** metrics.jsonl lines kept (up to the checkpoint's step) and dropped (after it: those steps are trained again). */
   readonly metricsKept: number;
   readonly metricsDropped: number;
-  /** metrics.jsonl was missing though the checkpoint is past step 0: the loss history before `step` is lost. */
+  /** metrics.jsonl was missing though the checkpoint is past its first loss line: the history before `step` is lost. */
   readonly metricsMissing: boolean;
   /** Wall-clock seconds of the run up to the checkpoint, over all sessions. */
   readonly wallSeconds: number;
@@ -218,7 +218,7 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
       await writeJsonAtomic(paths.config, config); // a new run, or one continued to another number of steps
     }
     if (saved !== undefined) {
-      const metricsMissing = startStep > 0 && !(await exists(paths.metrics));
+      const metricsMissing = startStep >= logEvery && !(await exists(paths.metrics)); // a loss line was written at step logEvery
       lines = savedLines.filter((l) => typeof l?.step === 'number' && l.step <= startStep);
       opts.onResume?.({
         step: startStep,
