@@ -38,7 +38,24 @@ export const FLAG_OF: Record<string, string> = {
   maxTokens: '--max-tokens',
   run: '--run',
   log: '--log',
+  lengths: '--lengths',
+  n: '--n',
+  // the training library's names for the same settings (ConfigError from @tarm/train)
+  'train.steps': '--steps',
+  'train.length': '--length',
+  'train.batchSize': '--batch',
+  'train.evalEvery': '--eval-every',
+  'train.microBatch': '--micro-batch',
 };
+
+/**
+ * The backend line of train and study: why auto chose what it did. A missing optional tfjs-node is the common
+ * case on a fresh install and gets a short note; a broken installation keeps the full explanation.
+ */
+export function backendReason(reason: string): string {
+  const m = /^auto: backend "node" is not available: the package (\S+) is not installed; run: ([^(;]+?)\s*(\(|$)/.exec(reason);
+  return m ? `auto: ${m[1]} is not installed; ${m[2]} for the faster node backend` : reason;
+}
 
 /** A usage error: the CLI prints it and exits with code 2. */
 export class UsageError extends TarmError {

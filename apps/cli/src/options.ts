@@ -27,7 +27,7 @@ export const TrainFlagsSchema = z.strictObject({
   budget: intFlag.min(1).default(D.budget),
   dModel: intFlag.min(1).default(D.dModel),
   nHeads: intFlag.min(1).default(D.nHeads),
-  steps: intFlag.min(0).default(D.steps),
+  steps: intFlag.min(1).default(D.steps),
   batchSize: intFlag.min(1).default(D.batch),
   lr: numFlag.gt(0).default(D.lr),
   weightDecay: numFlag.min(0).default(D.weightDecay),

@@ -9,10 +9,12 @@ import { registerEval } from './commands/eval.js';
 import { registerExport } from './commands/export.js';
 import { registerWorker } from './commands/worker.js';
 import { fsErrorMessage, toUsageError, UsageError } from './errors.js';
+import { CODE_VERSION } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('tarm')
     .description('Tiny Autoregressive Recursive Models: the ladder from a dense Transformer to the Autoregressive TRM')
+    .version(CODE_VERSION.replace(/^tarm@/, ''), '-V, --version', 'print the version of tarm')
     .showHelpAfterError(false)
     .exitOverride();
   registerTrain(program);

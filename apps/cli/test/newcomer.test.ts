@@ -212,3 +212,45 @@ describe('tarm report DIR collects the run folders itself', () => {
     expect(again.stderr).not.toContain('collected');
   });
 });
+
+describe('flags and messages', () => {
+  it('--steps below 1, eval --lengths 0, a typo in a study file, --version: one line naming what was typed', async () => {
+    const dir = tmp();
+    for (const steps of ['0', '-5']) {
+      const r = await tarm(['train', ...TINY, '--steps', steps, '--out', join(dir, 'run')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`tarm: invalid --steps: got ${steps}; allowed: >= 1`);
+      expect(r.stderr).not.toContain('tarm: backend'); // refused before the backend loads
+    }
+    const study = {
+      name: 'typo',
+      description: 'seeds misspelt',
+      arms: [{ name: 'dense', rung: 'dense' }],
+      tasks: [{ name: 'copy', length: 2, evalLengths: [2] }],
+      sedds: [1],
+      config: { dModel: 8, nHeads: 1, budget: 1, steps: 4, batch: 2 },
+    };
+    writeFileSync(join(dir, 'typo.json'), JSON.stringify(study));
+    const typo = await tarm(['study', '--config', join(dir, 'typo.json'), '--out', join(dir, 'study')]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/typo\.json: sedds: unknown key/);
+    const v = await tarm(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version);
+  });
+
+  it('eval takes --eval-n / --eval-lengths as train does, and eval and generate take --backend auto', async () => {
+    const run = join(tmp(), 'run');
+    expect((await tarm(['train', ...TINY, '--steps', '2', '--out', run])).code).toBe(0);
+    const zero = await tarm(['eval', '--run', run, '--lengths', '0', '--backend', 'cpu']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toMatch(/^tarm: invalid --lengths: got "?0"?; allowed: a comma-separated list of positive integers/m);
+    const ev = await tarm(['eval', '--run', run, '--eval-n', '3', '--eval-lengths', '2,3', '--backend', 'auto', '--json']);
+    expect(ev.code, ev.stderr).toBe(0);
+    const rec = JSON.parse(ev.stdout.trim().split('\n').pop()!) as { evals: Record<string, { n: number }> };
+    expect(Object.keys(rec.evals)).toEqual(['2', '3']);
+    expect(rec.evals['2']!.n).toBe(3);
+    const g = await tarm(['generate', '--run', run, '--prompt', '12|', '--backend', 'auto']);
+    expect(g.code, g.stderr).toBe(0);
+  });
+});

@@ -43,7 +43,8 @@ export function configDefiner<S extends z.ZodType>(schema: S, prefix = ''): (inp
   return (input) => {
     const parsed = schema.safeParse(input);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
+      // an unknown key first: a misspelt key also leaves its field missing, and the typo is what to fix
+      const issue = parsed.error.issues.find((i) => i.code === 'unrecognized_keys') ?? parsed.error.issues[0]!;
       if (issue.code === 'unrecognized_keys') {
         const key = (issue as unknown as { keys: string[] }).keys[0]!;
         throw new ConfigError(prefix + [...issue.path, key].join('.'), 'a known key (remove it)', valueAt(input, [...issue.path, key]));

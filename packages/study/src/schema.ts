@@ -163,7 +163,8 @@ function fail(source: string, field: string, message: string): never {
 export function defineStudy(input: unknown, source = 'study'): Study {
   const parsed = StudySchema.safeParse(input);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    // an unknown key first: a misspelt one (`sedds`) also leaves its field missing, and the typo is what to fix
+    const issue = parsed.error.issues.find((i) => i.code === 'unrecognized_keys') ?? parsed.error.issues[0]!;
     const keys = issue.code === 'unrecognized_keys' ? (issue as unknown as { keys: string[] }).keys : [];
     fail(source, fieldName([...issue.path, ...keys.slice(0, 1)]) || '(file)', describe(issue, input));
   }

@@ -1,20 +1,24 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { BACKEND_NAMES, configDefiner, useBackend, type CausalLM } from '@tarm/core';
+import { BACKEND_CHOICES, ConfigError, configDefiner, resolveBackend, type CausalLM } from '@tarm/core';
 import type { LadderModel } from '@tarm/recursion';
-import { encodeExamples, evaluationSet, getTask, sequenceLength, type Task } from '@tarm/tasks';
+import { CONTEXT_LENGTH, encodeExamples, evaluationSet, getTask, sequenceLength, type Task } from '@tarm/tasks';
 import { evaluateLengths, formatMetricsTable, pct, table } from '@tarm/eval';
 import { loadRunModel, unfinishedNote } from '../run-model.js';
 
+const lengthList = z.string().regex(/^\s*[1-9]\d*(\s*,\s*[1-9]\d*)*\s*$/, 'a comma-separated list of positive integers, e.g. 10,20');
 const EvalFlags = z.strictObject({
   run: z.string().min(1),
-  lengths: z.string().regex(/^\d+(,\d+)*$/, 'a comma-separated list of integers').optional(),
-  n: z.coerce.number().int().min(1).default(100),
+  lengths: lengthList.optional(),
+  /** train's name for the same list: `tarm eval` takes either. */
+  evalLengths: lengthList.optional(),
+  n: z.coerce.number().int().min(1).optional(),
+  evalN: z.coerce.number().int().min(1).optional(),
   decode: z.enum(['greedy', 'sample']).default('greedy'),
   temperature: z.coerce.number().gt(0).default(1),
   seed: z.coerce.number().int().min(0).default(1337),
-  backend: z.enum(BACKEND_NAMES).default('wasm'),
+  backend: z.enum(BACKEND_CHOICES).default('auto'),
   adaptive: z.boolean().default(false),
   maxSteps: z.coerce.number().int().min(1).optional(),
   json: z.boolean().default(false),
@@ -47,23 +51,31 @@ export function registerEval(program: Command): void {
     .command('eval')
     .description('evaluate a trained run; --adaptive adds accuracy vs block passes per token and the test-time compute curve')
     .requiredOption('--run <dir>', 'run folder written by tarm train')
-    .option('--lengths <list>', 'evaluation lengths (default: the run\'s)')
-    .option('--n <n>', 'problems per length', '100')
+    .option('--lengths <list>', 'evaluation lengths (default: the run\'s); also --eval-lengths, as in tarm train')
+    .option('--eval-lengths <list>', 'same as --lengths')
+    .option('--n <n>', 'problems per length (default 100); also --eval-n, as in tarm train')
+    .option('--eval-n <n>', 'same as --n')
     .option('--decode <how>', 'greedy | sample', 'greedy')
     .option('--temperature <T>', 'sampling temperature', '1')
     .option('--seed <n>', 'sampling seed', '1337')
-    .option('--backend <name>', 'wasm | cpu | node | webgpu', 'wasm')
+    .option('--backend <name>', `${BACKEND_CHOICES.join(' | ')} (auto: node when @tensorflow/tfjs-node loads, else wasm)`, 'auto')
     .option('--adaptive', 'report mean block passes per answer token and accuracy vs inference steps')
     .option('--max-steps <n>', 'largest number of outer steps on the curve (default: twice the trained steps)')
     .option('--json', 'print one JSON object as the last stdout line')
     .action(async (raw: Record<string, unknown>) => {
-      const f = configDefiner(EvalFlags)(raw as never);
-      await useBackend(f.backend);
+      const parsed = configDefiner(EvalFlags)(raw as never);
+      if (parsed.lengths !== undefined && parsed.evalLengths !== undefined) throw new ConfigError('lengths', 'either --lengths or --eval-lengths, not both', parsed.evalLengths);
+      if (parsed.n !== undefined && parsed.evalN !== undefined) throw new ConfigError('n', 'either --n or --eval-n, not both', parsed.evalN);
+      const f = { ...parsed, lengths: parsed.lengths ?? parsed.evalLengths, n: parsed.n ?? parsed.evalN ?? 100 };
+      await resolveBackend(f.backend);
       const { model, config, step } = await loadRunModel(f.run);
       const note = unfinishedNote(f.run, config, step);
       if (note) console.error(note);
       const task = getTask(config.train.task);
       const lengths = f.lengths?.split(',').map(Number) ?? config.eval?.lengths ?? [config.train.length];
+      for (const L of lengths) {
+        if (sequenceLength(task, L) > CONTEXT_LENGTH) throw new ConfigError('lengths', `lengths whose ${task.name} problems fit the context of ${CONTEXT_LENGTH} positions`, L);
+      }
       const decode = { strategy: f.decode, temperature: f.temperature, seed: f.seed } as const;
       const evals = await evaluateLengths(model, task, lengths, { n: f.n, decode });
       const record: Record<string, unknown> = {

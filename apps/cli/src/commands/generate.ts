@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { BACKEND_NAMES, configDefiner, ConfigError, useBackend } from '@tarm/core';
+import { BACKEND_CHOICES, configDefiner, ConfigError, resolveBackend } from '@tarm/core';
 import { CONTEXT_LENGTH, decodeAnswers, encode } from '@tarm/tasks';
 import { loadRunModel, unfinishedNote } from '../run-model.js';
 
@@ -11,7 +11,7 @@ const GenerateFlags = z.strictObject({
   temperature: z.coerce.number().gt(0).default(1),
   seed: z.coerce.number().int().min(0).default(1337),
   maxTokens: z.coerce.number().int().min(1).optional(),
-  backend: z.enum(BACKEND_NAMES).default('wasm'),
+  backend: z.enum(BACKEND_CHOICES).default('auto'),
 });
 
 export function registerGenerate(program: Command): void {
@@ -24,7 +24,7 @@ export function registerGenerate(program: Command): void {
     .option('--temperature <T>', 'sampling temperature', '1')
     .option('--seed <n>', 'sampling seed', '1337')
     .option('--max-tokens <n>', 'stop after this many tokens (default: until newline or the context is full)')
-    .option('--backend <name>', BACKEND_NAMES.join(' | '), 'wasm')
+    .option('--backend <name>', `${BACKEND_CHOICES.join(' | ')} (auto: node when @tensorflow/tfjs-node loads, else wasm)`, 'auto')
     .action(async (raw: Record<string, unknown>) => {
       const f = configDefiner(GenerateFlags)(raw as never);
       try {
@@ -35,7 +35,7 @@ export function registerGenerate(program: Command): void {
       const room = CONTEXT_LENGTH - f.prompt.length; // positions left for the answer
       if (room < 1) throw new ConfigError('prompt', `at most ${CONTEXT_LENGTH - 1} characters (the context is ${CONTEXT_LENGTH} positions)`, `${f.prompt.length} characters`);
       if (f.maxTokens !== undefined && f.maxTokens > room) throw new ConfigError('maxTokens', `at most ${room} for this prompt (the context is ${CONTEXT_LENGTH} positions)`, f.maxTokens);
-      await useBackend(f.backend);
+      await resolveBackend(f.backend);
       const { model, config, step } = await loadRunModel(f.run);
       const note = unfinishedNote(f.run, config, step);
       if (note) console.error(note);

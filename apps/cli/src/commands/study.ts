@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { BACKEND_CHOICES, configDefiner } from '@tarm/core';
 import { DECODE_STRATEGIES, TASK_NAMES } from '@tarm/tasks';
 import { collectResults, loadStudy, PRESET_NAMES, readResults, resumeStudy, runStudy, StudyError, writeReport, writeResultsCsv, type StudyOverrides, type StudyResults } from '@tarm/study';
-import { UsageError } from '../errors.js';
+import { backendReason, UsageError } from '../errors.js';
 import { loadQueue, queueUrl } from '../queue.js';
 
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
@@ -124,7 +124,7 @@ export function registerStudy(program: Command): void {
         }
         if (f.detach || f.attempts !== undefined) throw new UsageError('--detach and --attempts need --queue URL');
         const onStart = (p: { backend: string; reason: string; workers: number; threads: number; mixed?: string }) => {
-          console.error(`tarm: backend ${p.backend} (${p.reason}), ${p.workers} worker${p.workers === 1 ? '' : 's'} x ${p.threads} thread${p.threads === 1 ? '' : 's'}`);
+          console.error(`tarm: backend ${p.backend} (${backendReason(p.reason)}), ${p.workers} worker${p.workers === 1 ? '' : 's'} x ${p.threads} thread${p.threads === 1 ? '' : 's'}`);
           if (p.mixed) console.error(`tarm: note: ${p.mixed}; a run trained under another backend, thread count or CPU kind is not bit-identical to one trained now (docs/compute.md)`);
         };
         const opts = { outDir: f.out, cliEntry, workers: f.workers, threads: f.threads, backend: f.backend, signal: ac.signal, onStart };

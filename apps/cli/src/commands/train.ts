@@ -10,7 +10,7 @@ import { PAPER_DEFAULTS as D } from '@tarm/study';
 import { runTraining, type ResumeInfo, type RunConfig } from '@tarm/train/node';
 import { createModel } from '@tarm/recursion';
 import { resolveResume, resolveTrain, type ResolvedTrain, type SavedTrainConfig, type TrainFlags } from '../options.js';
-import { fileInPath, UsageError } from '../errors.js';
+import { backendReason, fileInPath, UsageError } from '../errors.js';
 import { createProgress } from '../progress.js';
 import { CODE_VERSION } from '../version.js';
 
@@ -77,7 +77,7 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
   const file = fileInPath(out); // before the backend loads: --out names a file, or a folder inside one
   if (file !== undefined) throw new UsageError(`invalid --out: ${file === resolve(out) ? out : file} is a file, not a folder; give a folder for the run (a new or empty one)`);
   const backend = await resolveBackend(flags.backend);
-  console.error(`tarm: backend ${backend.name}${flags.backend === 'auto' ? ` (${backend.reason})` : ''}`);
+  console.error(`tarm: backend ${backend.name}${flags.backend === 'auto' ? ` (${backendReason(backend.reason)})` : ''}`);
   const task = getTask(flags.task);
   const microBatch = chooseMicroBatch(flags, modelConfig, backend);
   const decode: DecodeOptions = { strategy: flags.decode, temperature: flags.temperature, seed: flags.seed };
