@@ -46,8 +46,8 @@ export interface TrainOptions {
    * (e.g. with state restored from a checkpoint) to continue with.
    */
   readonly optimizer?: AdamWConfig | AdamW;
-  /** Evaluate every this many steps (and always after the final step). */
-  readonly evalEvery: number;
+  /** Evaluate every this many steps (and always after the final step). Default: `steps` (only at the end). */
+  readonly evalEvery?: number;
   readonly evaluate?: (step: number) => Promise<EvalRecord>;
   /** Steps already done (resume): training continues with batch `startStep`. Default 0. */
   readonly startStep?: number;
@@ -144,7 +144,8 @@ export function checkSchedule(s: {
  * Nothing is evaluated at step 0.
  */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
-  const { model, task, length, batchSize, steps, seed, evalEvery } = opts;
+  const { model, task, length, batchSize, steps, seed } = opts;
+  const evalEvery = opts.evalEvery ?? steps;
   const startStep = opts.startStep ?? 0;
   const checkpointEvery = opts.checkpointEvery ?? evalEvery;
   checkSchedule({ length, batchSize, steps, evalEvery, checkpointEvery, seed, microBatch: opts.microBatch });

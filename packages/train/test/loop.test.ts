@@ -69,6 +69,16 @@ describeOnBackends('train', ['cpu'], () => {
     lm.params.dispose();
   });
 
+  it('needs no evalEvery: without it, an evaluate callback runs once, after the final step', async () => {
+    const lm = createTinyLM();
+    const evaluated: number[] = [];
+    const res = await train({ ...base, model: lm, steps: 3, evaluate: async (step) => (evaluated.push(step), {}) });
+    expect(res.step).toBe(3);
+    expect(evaluated).toEqual([3]);
+    res.optimizer.dispose();
+    lm.params.dispose();
+  });
+
   it('yields to the event loop after every step: a stop flag set by a macrotask (a signal handler) stops it at step 1', async () => {
     const lm = createTinyLM();
     let stop = false;
