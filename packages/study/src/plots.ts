@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { RUNG_NAMES } from '@tarm/recursion';
-import { charAcc, lastCharAcc, lengthSeries, presentAxes, quartile, seedValues, stepSeries, finalCell, type SeriesPoint } from './aggregate.js';
+import { charAcc, finishedRuns, lastCharAcc, lengthSeries, presentAxes, quartile, seedValues, stepSeries, finalCell, type SeriesPoint } from './aggregate.js';
+import { survivalOf, TRANSITION_LEVEL } from './claims.js';
+import { kaplanMeier } from './stats.js';
 import { flopsPerStep } from './flops.js';
 import { taskChance } from './chance.js';
 import { PAPER_ADDITION_QUARTILES, PAPER_CHANCE, paperHeadline } from './paper.js';
@@ -47,8 +49,8 @@ const pctRow = (p: SeriesPoint) => ({
   x: p.x,
   n: p.n,
   mean: 100 * p.mean,
-  lo: p.lo === undefined ? null : 100 * p.lo,
-  hi: p.hi === undefined ? null : 100 * p.hi,
+  lo: p.lo === undefined ? null : Math.max(0, 100 * p.lo), // an accuracy's interval stays inside [0, 100]
+  hi: p.hi === undefined ? null : Math.min(100, 100 * p.hi),
 });
 
 const ACC_SCALE = { domain: [0, 100] };
@@ -245,10 +247,49 @@ export function lengthPlot(results: StudyResults): Plot {
   };
 }
 
+/**
+ * C4's time to event: per arm, the Kaplan-Meier fraction of seeds whose last answer digit has not yet crossed
+ * TRANSITION_LEVEL, against training step, censored at the task's steps (a step chart).
+ */
+export function transitionPlot(results: StudyResults): Plot | undefined {
+  const { arms, tasks } = presentAxes(results);
+  const add = tasks.find((t) => t.name === 'addition');
+  if (!add) return undefined;
+  const rows = arms.flatMap((a) => {
+    const runs = finishedRuns(results).filter((r) => r.arm === a.name && r.task === 'addition');
+    if (!runs.length) return [];
+    const km = kaplanMeier(survivalOf(runs, add.length, lastCharAcc, TRANSITION_LEVEL));
+    const pts = [{ step: 0, s: 1 }, ...km.map((p) => ({ step: p.time, s: p.survival }))];
+    pts.push({ step: add.steps, s: pts[pts.length - 1]!.s });
+    return pts.map((p) => ({ arm: a.name, step: p.step, notYet: 100 * p.s, n: runs.length }));
+  });
+  const title = 'Last-digit transition (C4): seeds not yet crossed, Kaplan-Meier';
+  const color = { field: 'arm', type: 'nominal' as const, scale: armScale(arms), sort: arms.map((a) => a.name), title: 'arm', legend: LINE_LEGEND };
+  return {
+    name: 'transition-km',
+    title,
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      title: { text: title, subtitle: [`crossing: the first evaluation with last-digit accuracy >= ${100 * TRANSITION_LEVEL}% at L = ${add.length}`, `censored at step ${add.steps}; the paper: dual-ut near step 1,600, dense near 4,100 (L = 10)`] },
+      data: { values: rows },
+      width: 520,
+      height: 260,
+      mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2.5 },
+      encoding: {
+        x: { field: 'step', type: 'quantitative', title: 'training step', scale: { domain: [0, add.steps] } },
+        y: { field: 'notYet', type: 'quantitative', title: 'seeds not yet crossed (%)', scale: { domain: [0, 100] } },
+        color,
+        strokeDash: { field: 'arm', type: 'nominal', sort: arms.map((a) => a.name), legend: null }, // arms that cross together stay visible
+      },
+      config: CONFIG,
+    } as TopLevelSpec,
+  };
+}
+
 /** Every chart of the report, in report order. */
 export function studyPlots(results: StudyResults): Plot[] {
   const { tasks } = presentAxes(results);
-  const plots = [headlinePlot(results), additionQuartilesPlot(results), ...tasks.map((t) => learningCurvePlot(results, t)), lastCharPlot(results), lengthPlot(results)];
+  const plots = [headlinePlot(results), additionQuartilesPlot(results), ...tasks.map((t) => learningCurvePlot(results, t)), lastCharPlot(results), transitionPlot(results), lengthPlot(results)];
   return plots.filter((p): p is Plot => p !== undefined);
 }
 

@@ -1,16 +1,19 @@
 import { join } from 'node:path';
 import { duration, human, pct, table } from '@tarm/eval';
 import { PAPER_RUNGS } from '@tarm/recursion';
-import { charAcc, finalCell, presentAxes, quartile, seedLabel, seedValues, successCount } from './aggregate.js';
+import { finalCell, presentAxes, quartile, seedLabel, seedValues, successCount } from './aggregate.js';
 import { writeFileAtomic } from './files.js';
 import { AGREEMENT_POINTS, PAPER_ADDITION_QUARTILES, PAPER_CHANCE, paperHeadline } from './paper.js';
 import { studyPlots, writePlots } from './plots.js';
 import { readResults, type StudyResults } from './results.js';
-import { armFlags, ConfigSchema, isPlainRung, type Arm, type TaskSettings } from './schema.js';
+import { armFlags, armModelConfig, ConfigSchema, isPlainRung, type Arm, type TaskSettings } from './schema.js';
+import { defineModelConfig, solveBudget } from '@tarm/recursion';
 import { taskChance } from './chance.js';
-import { checkClaims, EQUIVALENCE_POINTS, NEAR_CHANCE_POINTS, TRANSITION_LEVEL } from './claims.js';
+import { ALPHA, CEILING, checkClaims, EQUIVALENCE_POINTS, NEAR_CHANCE_POINTS, TRANSITION_LEVEL, type ClaimVerdict } from './claims.js';
+import { flopsPerStep } from './flops.js';
+import { atHorizon, hasExtendedRuns } from './horizon.js';
 import { cellLateWindows, LATE_MIN_EVALS, PLATEAU_POINTS, risingSeeds } from './plateau.js';
-import { formatMeanCI, formatSigned, welchDiffCI, type DiffCI, type MeanCI } from './stats.js';
+import { clopperPearson, formatMeanCI, formatSigned, meanCI, welchDiffCI, type DiffCI, type MeanCI } from './stats.js';
 
 export const REPORT_FILE = 'report.md';
 export const PLOTS_DIR = 'plots';
@@ -89,52 +92,106 @@ function armsSection(arms: readonly Arm[]): string[] {
 }
 
 function headlineSection(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSettings[]): string {
-  const rising = (a: Arm, t: TaskSettings) => (risingSeeds(results, a.name, t.name, t.length).length ? ' still rising' : '');
-  const rows = arms.map((a) => [a.name, ...tasks.map((t) => cellText(finalCell(results, a.name, t.name, t.length), published(a, t.name)) + rising(a, t))]);
+  const sampled = results.runs.some((r) => r.sampled);
+  const sampledCell = (a: Arm, t: TaskSettings) => formatMeanCI(meanCI(results.runs.filter((r) => r.arm === a.name && r.task === t.name && r.status === 'finished').map((r) => r.sampled?.[String(t.length)]?.charAcc)));
+  const rows = arms.map((a) => [a.name, ...tasks.flatMap((t) => [cellText(finalCell(results, a.name, t.name, t.length), published(a, t.name)), ...(sampled ? [sampledCell(a, t)] : [])])]);
   const ours = arms.filter((a) => isPlainRung(a) && !PAPER_RUNGS.includes(a.rung as never)).map((a) => a.name);
+  const decode = results.study.config.decode === 'sample' ? 'sampling at T = 1' : 'greedy';
   return [
-    `## Headline: character accuracy at the training length (final step)`,
+    `## Headline: character accuracy at the training length (step ${[...new Set(tasks.map((t) => t.steps))].join(' / ')}, matched compute)`,
     '',
-    md(['arm', ...tasks.map((t) => `${t.name} (L = ${t.length})`)], rows),
+    md(['arm', ...tasks.flatMap((t) => [`${t.name} (L = ${t.length}), ${decode}`, ...(sampled ? [`${t.name}, sampled T = 1`] : [])])], rows),
     '',
-    `Percent of answer characters correct at the final evaluation; mean ± 95% confidence interval over seeds (Student t), "n=1" for a single seed; finished runs only. "still rising": a seed's last two evaluations differ by >= ${PLATEAU_POINTS} points, so the cell's number is not a plateau (see Seeds). "(paper X)": the published value at budget 24, 5000 steps, for an arm that is its rung as published. Chance (the best predictor that ignores the prompt): ${tasks.map((t) => `${t.name} ${taskChance(t).toFixed(1)}%`).join(', ')}.`,
+    `Percent of answer characters correct at each task's \`steps\` (every arm trained the same steps); mean ± 95% confidence interval over seeds (Student t), "n=1" for a single seed.${sampled ? " \"sampled T = 1\": the same checkpoints decoded by sampling at temperature 1, the paper's decoding (its numbers are comparable with the published ones; they enter no verdict)." : ''} "(paper X)": the published value at budget 24, 5000 steps, L = 10, for an arm that is its rung as published. Chance (the best predictor that ignores the prompt): ${tasks.map((t) => `${t.name} ${taskChance(t).toFixed(1)}%`).join(', ')}.`,
     ...(ours.length ? ['', `${ours.join(', ')}: not in the paper (ours: ar-trm with TRM's training recipe switched on), so no published value to compare with.`] : []),
     '',
     `![headline](${PLOTS_DIR}/headline.svg)`,
   ].join('\n');
 }
 
-/** What the Seeds section says about runs trained past their task's steps, for a study whose tasks allow it. */
-function extensionNote(tasks: readonly TaskSettings[]): string {
-  const extending = tasks.filter((t) => t.maxSteps > t.steps);
-  if (!extending.length) return '';
-  const caps = extending.map((t) => `${t.name} ${t.steps} -> ${t.maxSteps}`).join(', ');
-  return (
-    ` A run that is still moving at its task's steps (it fails the plateau rule, or climbs late below the success level) trains on one evaluation interval at a time until it settles or reaches the task's \`maxSteps\` (${caps}); such a seed is shown as "s3, 5750 steps", and its value is its last evaluation there.`
-  );
-}
-
-/** Per cell, every seed's value and how many seeds reach the study's success threshold. */
+/** Per cell, every seed's value at the task's steps and how many seeds reach the study's success threshold (exact interval). */
 function seedsSection(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSettings[]): string {
   const threshold = pct(results.study.success).replace(/\.0$/, '');
   const rows = tasks.flatMap((t) =>
     arms.map((a) => {
       const seeds = seedValues(results, a.name, t.name, t.length);
       const { hits, n } = successCount(results, a.name, t);
-      const rising = risingSeeds(results, a.name, t.name, t.length);
-      const plateau = !seeds.length ? '-' : rising.length ? `still rising: ${rising.map((r) => `s${r.seed} ${formatSigned(r.change)}`).join(', ')}` : 'yes';
-      const climbing = cellLateWindows(results, a.name, t.name, t.length).filter((x) => (x.final ?? 0) < results.study.success && x.w?.climbing);
-      const late = !seeds.length ? '-' : climbing.length ? `climbing: ${climbing.map((x) => `s${x.seed} ${formatSigned(x.w!.rise)}`).join(', ')}` : 'no';
-      return [a.name, t.name, seeds.length ? seeds.map((s) => `${pct(s.value)} (${seedLabel(s)})`).join(', ') : '-', n ? `${hits}/${n} seeds >= ${threshold}%` : '-', plateau, late];
+      const ci = n ? clopperPearson(hits, n) : undefined;
+      return [a.name, t.name, seeds.length ? seeds.map((s) => `${pct(s.value)} (s${s.seed})`).join(', ') : '-', ci ? `${hits}/${n} [${pct(ci.lo)}, ${pct(ci.hi)}]` : '-'];
     }),
   );
   return [
     '## Seeds',
     '',
-    `Character accuracy (%) of each finished seed at the training length, and how many seeds reach ${threshold}% (the study's \`success\`): a cell whose seeds split into two groups is misdescribed by its mean and interval alone. The headline chart draws these values beside the bars. "plateau": yes when every seed's last two evaluations differ by < ${PLATEAU_POINTS} points; otherwise "still rising" with the seeds that do not and their last change in points. "late climb": the seeds whose evaluations in the last half of training (at least the last ${LATE_MIN_EVALS}) climb, least-squares slope with its 95% interval above 0 and a rise of >= ${PLATEAU_POINTS} points over them (the fitted rise in points), among the seeds below ${threshold}% (a seed that learned the task climbed to get there); a cell that is "still rising" with no late climb is drifting between evaluations, not learning (see Claims, C2).${extensionNote(tasks)}`,
+    `Character accuracy (%) of each seed at its task's \`steps\`, and how many seeds reach ${threshold}% (the study's \`success\`) with the exact (Clopper-Pearson) 95% interval of that rate: a cell whose seeds split into learned and not learned is misdescribed by a mean and a normal interval, so such cells are judged by these counts.`,
     '',
-    md(['arm', 'task', 'per seed', 'success', 'plateau', 'late climb'], rows, ['l', 'l', 'l', 'r', 'l', 'l']),
+    md(['arm', 'task', 'per seed', `seeds >= ${threshold}% [95% CI of the rate]`], rows, ['l', 'l', 'l', 'r']),
   ].join('\n');
+}
+
+/**
+ * Runs trained past their task's steps (train until plateau), apart from every claim: each seed at its last
+ * evaluation, whether the cell plateaus and whether seeds below the success level still climb late.
+ */
+function convergenceSection(all: StudyResults, arms: readonly Arm[], tasks: readonly TaskSettings[]): string[] {
+  if (!hasExtendedRuns(all)) return [];
+  const threshold = pct(all.study.success).replace(/\.0$/, '');
+  const caps = tasks.filter((t) => t.maxSteps > t.steps).map((t) => `${t.name} ${t.steps} -> up to ${t.maxSteps}`).join(', ');
+  const rows = tasks.flatMap((t) =>
+    arms.map((a) => {
+      const seeds = seedValues(all, a.name, t.name, t.length);
+      const { hits, n } = successCount(all, a.name, t);
+      const rising = risingSeeds(all, a.name, t.name, t.length);
+      const plateau = !seeds.length ? '-' : rising.length ? `still rising: ${rising.map((r) => `s${r.seed} ${formatSigned(r.change)}`).join(', ')}` : 'yes';
+      const climbing = cellLateWindows(all, a.name, t.name, t.length).filter((x) => (x.final ?? 0) < all.study.success && x.w?.climbing);
+      const late = !seeds.length ? '-' : climbing.length ? `climbing: ${climbing.map((x) => `s${x.seed} ${formatSigned(x.w!.rise)}`).join(', ')}` : 'no';
+      return [a.name, t.name, seeds.length ? seeds.map((s) => `${pct(s.value)} (${seedLabel(s)})`).join(', ') : '-', n ? `${hits}/${n}` : '-', plateau, late];
+    }),
+  );
+  return [
+    '## To convergence (not compute-matched; no claim reads it)',
+    '',
+    `A run still moving at its task's steps trained on, one evaluation interval at a time, until it settled (${caps}); a seed shown as "s3, 5750 steps" trained that long, and its value here is its last evaluation. Slow arms get more training this way, which pulls them towards the ceiling: these numbers answer "where does each arm end up", not the paper's fixed-steps comparison. "plateau": yes when every seed's last two evaluations differ by < ${PLATEAU_POINTS} points. "late climb": seeds below ${threshold}% whose evaluations in the last half of training (at least the last ${LATE_MIN_EVALS}) climb (least-squares slope, 95% interval above 0, a rise of >= ${PLATEAU_POINTS} points).`,
+    '',
+    md(['arm', 'task', 'per seed (last evaluation)', `seeds >= ${threshold}%`, 'plateau', 'late climb'], rows, ['l', 'l', 'l', 'r', 'l', 'l']),
+    '',
+  ];
+}
+
+/** "16.5 PFLOP", "812 TFLOP": three significant digits. */
+const flopsText = (x: number) => {
+  const [unit, scale] = x >= 1e15 ? ['PFLOP', 1e15] : x >= 1e12 ? ['TFLOP', 1e12] : ['GFLOP', 1e9];
+  return `${Number((x / scale).toPrecision(3))} ${unit}`;
+};
+
+/** Forward and backward block passes, optimizer updates and training FLOPs per arm (paper.md's compute matching). */
+function computeSection(results: StudyResults, arms: readonly Arm[], tasks: readonly TaskSettings[]): string {
+  const c = results.study.config;
+  const rows = arms.map((a) => {
+    const s = solveBudget(defineModelConfig(armModelConfig(a, c)));
+    return [a.name, String(s.blockPasses), String(s.gradPasses), String(s.segments), ...tasks.map((t) => flopsText(flopsPerStep(a, t.name, t.length, c) * t.steps))];
+  });
+  const out = [
+    '## Compute per arm',
+    '',
+    `Every arm makes the same number of block passes per forward pass (the budget B = ${c.budget}: the paper's matching) and is trained the same steps; they differ in how many passes carry gradient, in optimizer updates per step (deep supervision) and so in training FLOPs (forward + backward over all tokens of a batch, ACT counted at its full budget).`,
+    '',
+    md(['arm', 'forward passes / token', 'backward passes / token', 'optimizer updates / step', ...tasks.map((t) => `training FLOPs, ${t.name} (${t.steps} steps)`)], rows, ['l', 'r', 'r', 'r', ...tasks.map(() => 'r' as const)]),
+  ];
+  const [tf, ar] = [arms.find((a) => a.rung === 'trm-faithful'), arms.find((a) => a.rung === 'ar-trm' && isPlainRung(a))];
+  if (tf && ar) {
+    const lines = tasks.map((t) => {
+      const ratio = flopsPerStep(tf, t.name, t.length, c) / flopsPerStep(ar, t.name, t.length, c);
+      const step = t.steps / ratio;
+      const at = (arm: Arm, limit: number) => meanCI(results.runs.filter((r) => r.arm === arm.name && r.task === t.name && r.status === 'finished').map((r) => {
+        const p = [...r.curve].reverse().find((x) => x.step <= limit + 1e-9);
+        return p?.evals[String(t.length)]?.charAcc ?? null;
+      }));
+      return `- ${t.name}: ${tf.name} costs ${ratio.toFixed(1)}x ${ar.name}'s training FLOPs per step, so ${ar.name}'s ${t.steps} steps buy it ${Math.floor(step)} steps; there (its last evaluation at or before that step) it is at ${formatMeanCI(at(tf, step))}, against ${ar.name}'s ${formatMeanCI(at(ar, t.steps))} at ${t.steps}.`;
+    });
+    out.push('', `${tf.name} against ${ar.name} at equal training FLOPs:`, '', ...lines);
+  }
+  return out.join('\n');
 }
 
 /**
@@ -279,44 +336,67 @@ function runsSection(results: StudyResults, tasks: readonly TaskSettings[]): str
   return out.join('\n');
 }
 
+const VERDICT_LABEL: Record<ClaimVerdict, string> = { supported: 'supported', contradicted: 'contradicted', undecided: 'undecided', 'not testable': 'not testable at this scale' };
+
 function claimsSection(results: StudyResults): string {
-  const label = { supported: 'supported', contradicted: 'contradicted', undecided: 'undecided at this scale' } as const;
-  const lines = checkClaims(results).flatMap((c) => [`- **${c.id}** ${c.statement}: **${label[c.verdict]}**`, ...c.parts.map((p) => `  - ${p.text}`)]);
+  const claims = checkClaims(results);
+  const rows = claims.map((c) => [c.id, `**${VERDICT_LABEL[c.verdict]}**`, c.summary, c.seeds ? String(c.seeds) : '-']);
+  const steps = [...new Set(presentAxes(results).tasks.map((t) => t.steps))].join(' / ');
+  const details = claims.filter((c) => c.parts.length).flatMap((c) => [`- **${c.id}** ${c.statement} (${c.statistic}): **${VERDICT_LABEL[c.verdict]}**`, ...c.parts.map((p) => `  - ${p.text}`)]);
   return [
     '## Claims',
     '',
-    `Each claim of the paper, judged from the finished runs of this study at its training lengths (final evaluation; differences in points, 95% Welch intervals over seeds). A part is supported or contradicted only when its interval says so: \`a > b\` needs the interval of a - b above 0 (below 0 contradicts); \`a >= b\` is contradicted below 0 and supported above -${EQUIVALENCE_POINTS}; \`a ~ b\` is supported inside ±${EQUIVALENCE_POINTS} and contradicted outside it; "near chance" means a 95% upper bound <= chance + ${NEAR_CHANCE_POINTS} points, chance being the task's own (the character accuracy of the best predictor that ignores the prompt: 10% on copy and reverse, about 18% on addition at L = 4, whose padded sum starts with 0 or 1); the last-digit transition is the first evaluation with last-digit accuracy >= ${100 * TRANSITION_LEVEL}%. C1s is ours, not the paper's: C1's order read as learning speed, the first evaluation at which each seed reaches the study's success level on addition (fewer steps is better; \`~\` within ±2 evaluation intervals), for scales where every rung learns the task by the end; a seed that never gets there counts as the step after training, a lower bound. A part is undecided when a cell is missing, has < 2 seeds, or is still rising (its last two evaluations differ by >= ${PLATEAU_POINTS} points); "near chance" instead judges each seed at its highest evaluation in the last half of training (at least its last ${LATE_MIN_EVALS}), a stricter test of a low value that drift at chance cannot leave undecided, and is undecided only while a seed's late evaluations climb (least-squares slope with its 95% interval above 0, rising >= ${PLATEAU_POINTS} points). A claim is contradicted by any contradicted part, supported when every part is, and otherwise undecided.`,
+    `The paper's claims judged at matched compute: every arm read at step ${steps} of its task (the paper's fixed-steps protocol; no run trained past that step enters), on the seeds every arm finished. How each verdict is reached: the last section, "How claims are judged".`,
     '',
-    ...lines,
+    md(['claim', 'verdict', 'the number behind it', 'seeds per arm'], rows, ['l', 'l', 'l', 'r']),
+    '',
+    ...(details.length ? ['### Details', '', ...details] : []),
+  ].join('\n');
+}
+
+function rulesSection(results: StudyResults): string {
+  return [
+    '## How claims are judged',
+    '',
+    `- **Matched compute.** Every run is read at its task's \`steps\`, the same for every arm; runs extended past them (train until plateau) appear only in "To convergence". Claims use the longest prefix of the study's seed list that every arm has finished, and need at least ${results.study.minSeeds} seeds (the study's \`minSeeds\`).`,
+    `- **C1** (order on addition): per seed, character accuracy at the horizon (primary) and the area under the learning curve (the mean of the evaluations up to the horizon, secondary); 95% Welch intervals of the difference of means over seeds. \`a > b\` is supported when the interval is above 0 and contradicted below 0; \`a >= b\` is contradicted below 0 and supported above -${EQUIVALENCE_POINTS} points; \`a ~ b\` is supported inside ±${EQUIVALENCE_POINTS} points and contradicted outside it. Ceiling guard: when both arms' means are at or above ${100 * CEILING}% the part is not testable. The primary decides; where the secondary says the opposite, the part is undecided.`,
+    `- **C2** (collapse): per (nested rung, task), a seed has learned when it ends at or above the study's success level (${pct(results.study.success)}%); counts with Clopper-Pearson 95% intervals and Fisher's exact test (two-sided) against dense. Supported when no seed learns, every seed ends within ${NEAR_CHANCE_POINTS} points of the task's chance level and dense learns on every seed; contradicted when a seed learns and Fisher's p >= ${ALPHA}; not testable when dense does not learn the task on every seed.`,
+    `- **C3** (leading vs last digits): per tied single-stream rung, Q1 - Q4 at the horizon, paired by seed (paired t); supported when that interval is above 0 and Q4's 95% upper bound is below the success level, contradicted when Q4's lower bound reaches it or the interval is below 0. The largest gap over the curve and the steps at which Q1 and Q4 reach the success level are printed beside it.`,
+    `- **C4** (last-digit transition): the event is the first evaluation with last-digit accuracy >= ${100 * TRANSITION_LEVEL}%, censored at the horizon; Kaplan-Meier curves per arm (plots/transition-km.svg) and a two-sided log-rank test; supported when p < ${ALPHA} with dual-ut crossing more than expected, contradicted when p < ${ALPHA} the other way.`,
+    `- **C5** (length generalisation): arms that learn a task on every seed are read at the longest evaluation length; supported when the 95% upper bound there is below the success level.`,
+    '- A claim is contradicted by any contradicted part, supported when every part is, not testable when no part is testable, and otherwise undecided.',
   ].join('\n');
 }
 
 /** The whole report.md text for a study's results. */
-export function reportMarkdown(results: StudyResults): string {
+export function reportMarkdown(all: StudyResults): string {
+  const results = atHorizon(all);
   const { arms, tasks } = presentAxes(results);
   const s = results.study;
-  const count = (st: string) => results.runs.filter((r) => r.status === st).length;
-  const compute = results.runs.reduce((a, r) => a + (r.wallSeconds ?? 0), 0);
-  const n = results.sessions.length;
+  const count = (st: string) => all.runs.filter((r) => r.status === st).length;
+  const compute = all.runs.reduce((a, r) => a + (r.wallSeconds ?? 0), 0);
+  const n = all.sessions.length;
   const addition = tasks.find((t) => t.name === 'addition');
   return [
     `# Study \`${s.name}\``,
     '',
     s.description,
     '',
-    `- Runs: ${count('finished')} finished of ${results.runs.length}` +
+    `- Runs: ${count('finished')} finished of ${all.runs.length}` +
       (count('failed') ? `, ${count('failed')} failed` : '') +
       (count('incomplete') ? `, ${count('incomplete')} incomplete` : '') +
       (count('pending') ? `, ${count('pending')} not started` : '') +
       '.',
-    `- Wall time of the study: ${duration(results.wallSeconds)} over ${n} session${n === 1 ? '' : 's'} (sum of run wall times: ${duration(compute)}).`,
-    `- Created ${results.createdAt}; report generated from results.json (${results.generatedAt}).`,
+    `- Wall time of the study: ${duration(all.wallSeconds)} over ${n} session${n === 1 ? '' : 's'} (sum of run wall times: ${duration(compute)}).`,
+    `- Created ${all.createdAt}; report generated from results.json (${all.generatedAt}).`,
     '',
-    claimsSection(results),
+    claimsSection(all),
     '',
     configSection(results, tasks),
     '',
     ...armsSection(arms),
+    computeSection(results, arms, tasks),
+    '',
     headlineSection(results, arms, tasks),
     '',
     seedsSection(results, arms, tasks),
@@ -327,17 +407,21 @@ export function reportMarkdown(results: StudyResults): string {
     '',
     '## Learning curves',
     '',
-    'Character accuracy at the training length at each evaluation, against training steps and against training FLOPs (forward + backward, all block passes of the budget).',
+    "Character accuracy at the training length at each evaluation up to each task's steps, against training steps and against training FLOPs (forward + backward, all block passes of the budget); the band is the 95% interval over seeds, clamped to [0, 100].",
     '',
     ...tasks.map((t) => `![${t.name} learning curves](${PLOTS_DIR}/curves-${t.name}.svg)`),
     '',
     '## Last-character accuracy',
     '',
     `![last-character accuracy](${PLOTS_DIR}/last-char.svg)`,
+    ...(addition ? ['', `Time to the last-digit transition (C4): the fraction of seeds that have not yet crossed (Kaplan-Meier), censored at step ${addition.steps}.`, '', `![last-digit transition, Kaplan-Meier](${PLOTS_DIR}/transition-km.svg)`] : []),
     '',
     lengthSection(results, arms, tasks),
     '',
-    runsSection(results, tasks),
+    ...convergenceSection(all, presentAxes(all).arms, presentAxes(all).tasks),
+    runsSection(all, tasks),
+    '',
+    rulesSection(results),
     '',
   ].join('\n');
 }
@@ -350,7 +434,7 @@ export interface ReportFiles {
 
 /** Writes `outDir/report.md` and the SVG charts in `outDir/plots/` (with their vega-lite specs). */
 export async function writeReport(outDir: string, results: StudyResults = readResults(outDir)): Promise<ReportFiles> {
-  const plots = await writePlots(join(outDir, PLOTS_DIR), studyPlots(results));
+  const plots = await writePlots(join(outDir, PLOTS_DIR), studyPlots(atHorizon(results)));
   const report = join(outDir, REPORT_FILE);
   writeFileAtomic(report, reportMarkdown(results));
   return { report, plots };

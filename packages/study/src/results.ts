@@ -58,6 +58,8 @@ export const RunResultSchema = z.object({
   curve: z.array(CurvePointSchema),
   /** Stderr tail of a failed run. */
   error: z.string().optional(),
+  /** The final checkpoint decoded by sampling at temperature 1 (the paper's decoding), where the run folder has it. */
+  sampled: EvalsSchema.optional(),
   /** The CPU kind its last session trained on (summary.json; absent for runs finished before it was recorded). */
   cpu: z.string().optional(),
 });
@@ -163,6 +165,8 @@ export function readRun(outDir: string, { id, arm, rung, task, seed }: GridRun, 
   };
   if (status === 'failed' && typeof failed?.stderrTail === 'string') run.error = failed.stderrTail;
   if (typeof summary?.cpu === 'string') run.cpu = summary.cpu;
+  const sampled = toEvals(readObject(join(dir, RUN_FILES.sampled))?.evals);
+  if (sampled) run.sampled = sampled;
   return run;
 }
 

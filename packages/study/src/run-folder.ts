@@ -10,6 +10,8 @@ export const RUN_FILES = Object.freeze({
   summary: 'summary.json',
   /** The last checkpoint (a folder; model.json written last). */
   checkpoint: join('checkpoint', 'model.json'),
+  /** The final checkpoint evaluated by sampling at temperature 1 (`tarm eval --decode sample --json`'s line), when made. */
+  sampled: 'eval-sample.json',
 });
 
 /** Files the study runner keeps per run, in `outDir/logs/` (the run folder belongs to `tarm train`). */

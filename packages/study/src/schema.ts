@@ -109,6 +109,11 @@ export const StudySchema = z.strictObject({
   compare: z.array(z.strictObject({ arm: Name, vs: Name })).default([]),
   /** A seed "succeeds" when its character accuracy at the training length reaches this fraction. */
   success: z.number().min(0).max(1).default(0.9),
+  /**
+   * Claims are judged on the longest prefix of `seeds` that every arm has finished on a task, and only when that
+   * prefix has at least this many seeds (fewer: "not testable").
+   */
+  minSeeds: z.int().min(2).default(2),
   /** What differs from the paper's configuration, one change per line. */
   notes: z.array(z.string()).default([]),
 });

@@ -54,7 +54,7 @@ describe('runStudy with a fake train command', () => {
     const results = collectResults(out);
     expect(results.runs.every((r) => r.status === 'finished')).toBe(true);
     await writeReport(out, results);
-    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('| dense | 99.0 (n=1) (paper 100) still rising |');
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('| dense | 99.0 (n=1) (paper 100) |');
     expect(results.runs.map((r) => r.backend)).toEqual(['wasm', 'wasm']);
   });
 
