@@ -2,7 +2,8 @@
 // Lockstep check, tarm's side: loads the file lockstep.py wrote (the authors' initial weights in tarm's names and
 // their first batches), trains tarm's model with tarm's AdamW on exactly those batches, and prints both loss
 // curves and their difference. `npm run build` first.
-//   node tools/crosscheck/lockstep.mjs FILE [--backend node|cpu|wasm]
+// For the ACT rungs it also prints the ponder cost of both sides (theirs read in tarm's definition, lockstep.py).
+//   node tools/crosscheck/lockstep.mjs FILE [--backend node|cpu|wasm] [--weight-decay 0.01]
 import { readFileSync } from 'node:fs';
 
 const [file, ...rest] = process.argv.slice(2);
@@ -21,10 +22,13 @@ for (const name of model.params.names()) {
   if (!w) throw new Error(`no weight ${name} in ${file}`);
   tf.tidy(() => model.params.get(name).assign(tf.tensor(w.data, w.shape)));
 }
-const optimizer = new AdamW(model.params, { lr: c.lr });
+const wd = opt('weight-decay');
+const optimizer = new AdamW(model.params, wd === undefined ? { lr: c.lr } : { lr: c.lr, weightDecay: +wd });
 const shape = [c.batch, c.seqLen];
-console.log('step  authors   tarm      diff');
+const ponder = ref.ponderGraves;
+console.log(`step  authors   tarm      diff${ponder ? '      ponder authors / tarm' : ''}`);
 let worst = 0;
+let worstPonder = 0;
 for (let s = 0; s < ref.batches.length; s++) {
   const b = ref.batches[s];
   const batch = { inputs: tf.tensor2d(b.inputs, shape, 'int32'), targets: tf.tensor2d(b.targets, shape, 'int32'), mask: tf.tensor2d(b.mask, shape, 'float32') };
@@ -32,6 +36,8 @@ for (let s = 0; s < ref.batches.length; s++) {
   tf.dispose([batch.inputs, batch.targets, batch.mask]);
   const d = r.loss - ref.losses[s];
   worst = Math.max(worst, Math.abs(d));
-  if (s < 5 || (s + 1) % 10 === 0) console.log(String(s + 1).padEnd(5), ref.losses[s].toFixed(5).padEnd(9), r.loss.toFixed(5).padEnd(9), d.toExponential(2));
+  if (ponder) worstPonder = Math.max(worstPonder, Math.abs(r.stats.ponder - ponder[s]));
+  const p = ponder ? `  ${ponder[s].toFixed(5)} / ${r.stats.ponder.toFixed(5)}` : '';
+  if (s < 5 || (s + 1) % 10 === 0) console.log(String(s + 1).padEnd(5), ref.losses[s].toFixed(5).padEnd(9), r.loss.toFixed(5).padEnd(9), d.toExponential(2), p);
 }
-console.log(`worst |diff| over ${ref.batches.length} steps: ${worst.toExponential(2)}`);
+console.log(`worst |diff| over ${ref.batches.length} steps: ${worst.toExponential(2)}${ponder ? `; ponder ${worstPonder.toExponential(2)}` : ''}`);
