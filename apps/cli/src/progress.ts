@@ -37,6 +37,7 @@ export function createProgress(total: number, label: string): { update(step: num
   );
   const start = Date.now();
   let started = false;
+  let before = 0; // steps done before this session (a resumed run's first update is past step 1)
   let sentAt = 0;
   let sentAcc: number | undefined;
   return {
@@ -48,7 +49,8 @@ export function createProgress(total: number, label: string): { update(step: num
         send({ type: 'tarm:progress', step, steps: total, loss: s.loss, acc: s.acc, tokensPerSecond: s.tps });
       }
       const elapsed = (now - start) / 1000;
-      const left = step > 0 ? (elapsed / step) * (total - step) : Infinity;
+      if (!started) before = Math.max(0, step - 1);
+      const left = step > before ? (elapsed / (step - before)) * (total - step) : Infinity;
       const payload = { loss: s.loss.toFixed(4), acc: s.acc === undefined ? '-' : s.acc.toFixed(1), tps: Math.round(s.tps), left: duration(left) };
       if (!started) {
         bar.start(total, step, payload);

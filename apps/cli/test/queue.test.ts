@@ -247,6 +247,29 @@ describe.skipIf(!HAVE_REDIS)('tarm study --queue with tarm workers (real redis-s
     for (const f of files) expect(readFileSync(f).includes(password), f).toBe(false);
   });
 
+  it('tarm report DIR after a detached study: collects the run folders the workers wrote (issue 30)', { timeout: 300_000 }, async () => {
+    const redis = await redisServer();
+    const dir = tmp();
+    const out = join(dir, 'out');
+    const file = writeStudy(dir, { ...STUDY, arms: [STUDY.arms[0]], seeds: [1, 2], config: { ...STUDY.config, steps: 10 } });
+    const detached = await tarm(['study', '--config', file, '--queue', redis.url, '--out', out, '--detach']);
+    expect(detached.code, detached.stderr).toBe(0);
+    const [w] = workers(1, ['--queue', redis.url]);
+    let status = '';
+    for (let t = 0; t < 240 && !/2\/2 done/.test(status); t++) {
+      await sleep(1000);
+      status = (await tarm(['study', 'status', out])).stdout;
+    }
+    expect(status).toMatch(/2\/2 done/);
+    expect(existsSync(join(out, 'results.json'))).toBe(false); // nobody followed the study to write it
+    const report = await tarm(['report', out]);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stderr).toContain(`tarm: collected 2 run folders of ${out} into results.json (2 finished)`);
+    expect(report.stdout).toContain(`wrote ${join(out, 'report.md')}`);
+    killGroup(w!, 'SIGTERM');
+    await w!.exit;
+  });
+
   it('rediss://: enqueue and status over TLS, the server certificate checked (refused without its CA)', { timeout: 120_000 }, async () => {
     const redis = await redisServer(undefined, true);
     expect(redis.url).toMatch(/^rediss:\/\/127\.0\.0\.1:\d+$/);

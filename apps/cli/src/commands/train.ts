@@ -178,6 +178,7 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
 /** What a resume found, in one line (and a warning when the loss history is gone). */
 export function resumeLine(out: string, r: ResumeInfo): string {
   if (!r.checkpoint) return `tarm: resuming ${out}: no checkpoint yet (stopped before its first), training again from step 0 of ${r.steps}`;
+  if (r.finished && r.step === r.steps) return `tarm: ${out} has already finished its ${r.steps} steps: nothing to train (add --steps N to continue it to N steps)`;
   const continued = r.finished ? `; it had finished at ${r.savedSteps} steps and continues to ${r.steps}` : r.savedSteps !== r.steps ? `; config.json said ${r.savedSteps} steps` : '';
   const metrics = r.metricsMissing
     ? `\ntarm: warning: ${out}/metrics.jsonl is missing: the loss and evaluation history before step ${r.step} is lost (training goes on from the checkpoint)`
