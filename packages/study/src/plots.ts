@@ -279,7 +279,7 @@ export function transitionPlot(results: StudyResults): Plot | undefined {
         x: { field: 'step', type: 'quantitative', title: 'training step', scale: { domain: [0, add.steps] } },
         y: { field: 'notYet', type: 'quantitative', title: 'seeds not yet crossed (%)', scale: { domain: [0, 100] } },
         color,
-        strokeDash: { field: 'arm', type: 'nominal', sort: arms.map((a) => a.name), legend: null }, // arms that cross together stay visible
+        strokeDash: { field: 'arm', type: 'nominal', sort: arms.map((a) => a.name), title: 'arm' }, // arms that cross together stay visible
       },
       config: CONFIG,
     } as TopLevelSpec,
