@@ -13,8 +13,8 @@ OUT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/packages/train/test/fix
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 for spec in gpt:3 gpt_level1:3 gpt_level1:6 gpt_level2:3 gpt_level2:6 ut:1 ut:6 ut_level1:2 ut_level1:6 ut_level2:6 ut_level2:12 ut_level2:18 trm:6 trm:12; do
   model="${spec%%:*}" budget="${spec##*:}"
-  # ut_level2 at 3 nested steps: states of norm ~1e3 amplify float32 rounding; after 24 steps the loss drifts past 1e-5
-  # from float64 on both sides (their own float32 run: 3.5e-6 by step 30; tarm's: 1.3e-5)
+  # ut_level2 at 3 ACT steps: states of norm ~1e3 amplify float32 rounding; past step 24 tarm's loss drifts more than
+  # 1e-5 from theirs (by step 30, from their float64 run: their float32 run 3.5e-6, tarm 1.0e-5)
   steps=30; [ "$spec" = ut_level2:18 ] && steps=24
   "$PY" "$HERE/lockstep.py" --repo "$REPO" --model "$model" --budget "$budget" --d-model 16 --heads 2 --length 4 \
     --batch 8 --steps "$steps" --lr 3e-3 --seed 7 --out "$OUT/$model-b$budget.json"
