@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileInPath, UsageError } from './errors.js';
 import { CheckpointError, TarmError } from '@tarm/core';
 import { loadCheckpoint, readJsonIfExists } from '@tarm/core/node';
 import { createModel, defineModelConfig, type LadderModel } from '@tarm/recursion';
@@ -14,6 +16,9 @@ export interface CliRunConfig {
 
 /** Loads the model of a run folder (config.json + checkpoint/) with its trained weights (the EMA when kept). */
 export async function loadRunModel(runDir: string): Promise<{ model: LadderModel; config: CliRunConfig; step: number }> {
+  const file = fileInPath(runDir);
+  if (file !== undefined) throw new UsageError(`invalid --run: ${file} is a file, not a run folder; pass --run with a folder written by tarm train`);
+  if (!existsSync(runDir)) throw new UsageError(`invalid --run: ${runDir} does not exist; pass --run with a folder written by tarm train`);
   const config = await readJsonIfExists<CliRunConfig>(join(runDir, 'config.json'));
   if (!config) throw new TarmError(`${runDir} is not a run folder (no config.json); pass --run with a folder written by tarm train`);
   const model = createModel(defineModelConfig(config.model as never), config.seed);

@@ -146,7 +146,7 @@ describe('file-system errors: one line (what, where, what to do), exit non-zero,
     }
     mkdirSync(join(dir, 'a-folder'));
     const cases: [string[], RegExp][] = [
-      [['generate', '--run', file, '--prompt', '12|', '--backend', 'cpu'], /a-file is a file, not a folder/],
+      [['generate', '--run', file, '--prompt', '12|', '--backend', 'cpu'], /invalid --run: .*a-file is a file, not a run folder; pass --run with a folder written by tarm train/],
       [['train', ...TINY, '--steps', '2', '--out', file], /invalid --out: .*a-file is a file, not a folder; give a folder/],
       [['train', ...TINY, '--steps', '2', '--out', join(file, 'sub')], /invalid --out: .*a-file is a file, not a folder; give a folder/],
       [['export', '--run', run, '--out', join(dir, 'a-folder')], /invalid --out: .*a-folder is a folder; give a file name/],
