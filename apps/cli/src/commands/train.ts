@@ -102,7 +102,7 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
   let last = { step: 0, loss: Number.NaN, tps: 0 };
   let stop = false;
   const onSignal = () => {
-    if (!stop) console.error(`\ntarm: stopping after this step, with a checkpoint (again to quit at once: the last checkpoint is kept)`);
+    if (!stop) console.error('\ntarm: stopping after this step, with a checkpoint (Ctrl-C again quits at once, keeping the last checkpoint)');
     stop = true;
   };
   process.once('SIGINT', onSignal);
