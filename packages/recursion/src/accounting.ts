@@ -1,25 +1,25 @@
 import { blockParamCount } from '@tarm/layers';
 import { defineModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
-import { PAPER_RUNGS, RUNGS, type RungName } from './rungs.js';
+import { PAPER_RUNGS, rungOf, type RungName } from './rungs.js';
 import { solveBudget } from './budget.js';
 
 /**
  * Analytic parameter count (docs/compute.md):
  *   V C + P C                      token + position embeddings
- * + n_blocks (12 C^2 + 10 C)       n_blocks = N (dense) or 1 (tied)
+ * + n_blocks (12 C^2 + 10 C)       n_blocks = 1 (tied), else one per block pass (dense: N)
  * + 2 C + C V                      final LayerNorm + readout (no bias)
  * + S C                            step embeddings, S = steps (rungs with step embeddings)
  * + (C + 1)                        ACT halting unit (ut, dual-ut, dual-nested-ut) or binary head (ar-trm)
- * + 2 C                            learned y0, z0 (two-stream rungs)
+ * + 2 C                            learned y0, z0 (dual and nested streams)
  */
 export function analyticParamCount(input: ModelConfigInput | ModelConfig): number {
   const c = defineModelConfig(input);
-  const rung = RUNGS[c.model];
+  const rung = rungOf(c);
   const s = solveBudget(c);
   const C = c.dModel;
   const V = c.vocabSize;
   let n = V * C + c.contextLength * C;
-  n += (rung.tied ? 1 : s.steps) * blockParamCount(C);
+  n += (rung.tied ? 1 : s.blockPasses) * blockParamCount(C);
   n += 2 * C + C * V;
   if (rung.stepEmbedding) n += s.steps * C;
   if (rung.halting !== 'none') n += C + 1;

@@ -17,10 +17,14 @@ export class ActAccumulator {
   private remainders: tf.Tensor;
   private updates: tf.Tensor;
   private out: tf.Tensor | undefined;
+  /** With `keepTerminal`: each position's state at the step it halted. [B, T, C] */
+  private terminal: tf.Tensor | undefined;
 
   constructor(
     shape: [number, number],
     private readonly threshold: number,
+    /** Also keep each position's state at its halting step (readout 'terminal'). */
+    private readonly keepTerminal = false,
   ) {
     const [B, T] = shape;
     this.cumP = tf.zeros([B, T, 1]);
@@ -44,6 +48,10 @@ export class ActAccumulator {
     const weight = tf.add(tf.mul(p, stillRunning), remainder); // [B, T, 1]
     const term = tf.mul(h, weight); // [B, T, C]
     this.out = this.out ? tf.add(this.out, term) : term;
+    if (this.keepTerminal) {
+      const halted = tf.mul(h, haltNow); // [B, T, C]
+      this.terminal = this.terminal ? tf.add(this.terminal, halted) : halted;
+    }
     this.cumP = newCumP;
     this.remainders = tf.add(this.remainders, remainder);
     this.updates = tf.add(this.updates, running);
@@ -62,6 +70,12 @@ export class ActAccumulator {
   output(): tf.Tensor3D {
     if (!this.out) throw new Error('ACT output requested before any step');
     return this.out as tf.Tensor3D;
+  }
+
+  /** Each position's state at the step it halted [B, T, C] (constructed with `keepTerminal`). */
+  terminalOutput(): tf.Tensor3D {
+    if (!this.terminal) throw new Error(this.keepTerminal ? 'ACT output requested before any step' : 'ActAccumulator: constructed without keepTerminal');
+    return this.terminal as tf.Tensor3D;
   }
 
   /** Graves' ponder cost: mean over positions of N(t) + R(t) (scalar, on tape through R). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { configDefiner } from '@tarm/core';
-import { RUNG_NAMES, RUNGS } from './rungs.js';
+import { RUNG_NAMES, RUNGS, SWITCH_VALUES, rungConflict, rungOf, type Rung, type RungName, type RungSwitches } from './rungs.js';
 
 /**
  * Model configuration. Defaults are the paper's (C = 384, 6 heads, budget 24 block passes, dropout 0.1).
@@ -9,6 +9,19 @@ import { RUNG_NAMES, RUNGS } from './rungs.js';
 export const ModelConfigSchema = z
   .strictObject({
     model: z.enum(RUNG_NAMES).default('dense'),
+    /**
+     * Structural switches set over the named rung (rungs.ts): any row of the design space, e.g. `{ model: 'dual-ut',
+     * switches: { halting: 'binary' } }`. Unset: the named rung. readout, unless set, follows halting.
+     */
+    switches: z
+      .strictObject({
+        stream: z.enum(SWITCH_VALUES.stream).optional(),
+        tied: z.boolean().optional(),
+        stepEmbedding: z.boolean().optional(),
+        halting: z.enum(SWITCH_VALUES.halting).optional(),
+        readout: z.enum(SWITCH_VALUES.readout).optional(),
+      })
+      .optional(),
     /** Characters in the vocabulary (the paper's tasks use 14). */
     vocabSize: z.int().min(2).default(14),
     /** Learned absolute positions (the paper: 180, enough for addition at length 50). */
@@ -45,9 +58,10 @@ export const ModelConfigSchema = z
   })
   .refine((c) => c.dModel % c.nHeads === 0, { path: ['nHeads'], message: 'a divisor of dModel' })
   .refine((c) => (c.outer === undefined) === (c.inner === undefined), { path: ['outer'], message: 'outer and inner given together' })
-  .refine((c) => RUNGS[c.model].nested || (c.deepSupervision ?? 1) === 1, { path: ['deepSupervision'], message: '1 for rungs that are not nested (dual-nested-ut, ar-trm, trm-faithful)' })
-  .refine((c) => RUNGS[c.model].nested || (c.gradCycles ?? 'last') === 'last', { path: ['gradCycles'], message: '"last" for rungs that are not nested' })
-  .refine((c) => RUNGS[c.model].halting === 'binary' || !c.haltLoss, { path: ['haltLoss'], message: 'false for rungs without a binary halting head (ar-trm, trm-faithful)' })
+  .superRefine((c, ctx) => {
+    const bad = combinationIssue(c);
+    if (bad) ctx.addIssue({ code: 'custom', path: bad.path, message: bad.allowed, input: c });
+  })
   .transform((c) => {
     // fill the rung's defaults for switches the user left unset ('steps' is resolved by the budget solver)
     const d = RUNGS[c.model].defaults ?? {};
@@ -67,4 +81,55 @@ const parseModelConfig = configDefiner(ModelConfigSchema);
 /** Validates a model config (a resolved config passes through unchanged: defining is idempotent). */
 export function defineModelConfig(input: ModelConfigInput | ModelConfig): ModelConfig {
   return parseModelConfig(input as ModelConfigInput);
+}
+
+/** The training switches that only some rungs can use: the config key, what the rung must have, and why. */
+const TRAINING_SWITCHES = [
+  {
+    key: 'deepSupervision',
+    fits: (r: Rung, v: unknown) => r.stream === 'nested' || v === 1,
+    allowed: '1 unless the stream is "nested" (dual-nested-ut, ar-trm, trm-faithful): segments carry (y, z) detached, and only nested steps start from a detached (y, z); single and dual streams backpropagate through every step',
+    blame: 'stream',
+  },
+  {
+    key: 'gradCycles',
+    fits: (r: Rung, v: unknown) => r.stream === 'nested' || v === 'last',
+    allowed: '"last" unless the stream is "nested" (only nested steps have H cycles; single and dual streams backpropagate through every pass)',
+    blame: 'stream',
+  },
+  {
+    key: 'haltLoss',
+    fits: (r: Rung, v: unknown) => r.halting === 'binary' || !v,
+    allowed: 'false unless halting is "binary" (ar-trm, trm-faithful): it trains the binary halting head',
+    blame: 'halting',
+  },
+] as const;
+
+type Unresolved = { readonly model: RungName; readonly switches?: Partial<RungSwitches>; readonly deepSupervision?: number; readonly haltLoss?: boolean; readonly gradCycles?: 'last' | 'all' };
+
+/**
+ * Why a config's combination of switches is refused, as the field to change and what it allows (undefined: the
+ * combination works). The structural switches (rungConflict), then each training switch against the rung: a value
+ * the user set names its own key; a default of the named rung that no longer fits names the switch that broke it.
+ */
+function combinationIssue(c: Unresolved): { path: (string | number)[]; allowed: string } | undefined {
+  const rung = rungOf(c);
+  const structural = rungConflict(rung);
+  if (structural) return { path: ['switches', structural.switch], allowed: structural.allowed };
+  const d = RUNGS[c.model].defaults ?? {};
+  for (const t of TRAINING_SWITCHES) {
+    const given = c[t.key];
+    if (given !== undefined) {
+      if (!t.fits(rung, given)) return { path: [t.key], allowed: t.allowed };
+      continue;
+    }
+    const dflt = t.key === 'deepSupervision' && d.deepSupervision === 'steps' ? 0 : d[t.key];
+    if (dflt !== undefined && !t.fits(rung, dflt)) {
+      return {
+        path: ['switches', t.blame],
+        allowed: `${JSON.stringify(RUNGS[c.model][t.blame])} for ${c.model}, whose recipe sets ${t.key} ${JSON.stringify(dflt)}; or also set ${t.key}: ${t.key === 'haltLoss' ? 'false' : t.key === 'gradCycles' ? '"last"' : '1'} (${t.allowed})`,
+      };
+    }
+  }
+  return undefined;
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backendCapabilities, Rng, mixSeeds } from '@tarm/core';
-import { block, embed, readout, type BlockParams, type DropoutSource } from '@tarm/layers';
+import { block, embed, readout, type DropoutSource } from '@tarm/layers';
 import { actHalting, binaryHalting, noHalting, type Halting, type HaltingResult } from './halting.js';
 import { detach, offTape } from './tape.js';
 import type { KvCache } from './kv-cache.js';
@@ -10,7 +10,7 @@ import type { LadderModel } from './model.js';
 export interface PassInfo {
   /** 0-based position of this pass in the forward pass (stable: step x passesPerStep + offset). */
   readonly index: number;
-  /** Outer step k (block index for dense, application for tied rungs, ACT / halting step otherwise). */
+  /** Outer step k (block index for dense, application for single-stream tied rungs, ACT / halting step otherwise). */
   readonly step: number;
   /** Cycle within the step (nested rungs), else 0. */
   readonly cycle: number;
@@ -69,13 +69,14 @@ export interface ForwardResult {
 const DROPOUT_PURPOSE = 3;
 
 /**
- * The one implementation of the ladder (the paper, "The ladder"). The rung's switches (tied, stepEmbedding,
- * halting, dualStream, nested) select the recursion; shapes: ids [B, T] -> x, h, y, z [B, T, C] -> logits [B, T, V].
+ * The one implementation of the ladder (the paper, "The ladder"). The rung's switches select the recursion (stream),
+ * the block of each pass (tied), s_k (stepEmbedding) and the halting and readout (halting.ts); any combination
+ * (rungs.ts). Shapes: ids [B, T] -> x, h, y, z [B, T, C] -> logits [B, T, V].
  */
 export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptions): ForwardResult {
   const run = begin(model, ids, opts);
-  const { rung } = model;
-  const r = !rung.dualStream ? singleStream(run) : !rung.nested ? dualStream(run) : nested(run);
+  const { stream } = model.rung;
+  const r = stream === 'single' ? singleStream(run) : stream === 'dual' ? dualStream(run) : nested(run);
   opts.cache?.advance(ids.shape[1]);
   const { ponderCost, passesRun, stepsRun, carry, haltLogits, stepsPerPosition } = r;
   return { logits: readout(model.p.head, r.out), ponderCost, passesRun, stepsRun, carry, haltLogits, stepsPerPosition };
@@ -89,32 +90,31 @@ interface Recursion extends HaltingResult {
 }
 
 /**
- * dense, iterative, iterative-step, ut (the ladder's first four rows): h_k = f_k(h_{k-1} + s_k) from h = x, with f_k
- * block k (dense) or the shared block, s_k only from iterative-step on; ACT over the h_k for ut.
+ * Stream 'single' (dense, iterative, iterative-step, ut: the ladder's first four rows): h_k = f(h_{k-1} + s_k) from
+ * h = x, with f block k (untied) or the shared block, s_k with a step embedding; halting and readout over the h_k.
  */
 function singleStream(run: Run): Recursion {
-  const { p, rung, config } = run.model;
-  const halting = rung.halting === 'act' ? actHalting(p.act!, run.shape, config.actThreshold, run.steps, run.earlyExit) : noHalting(run.steps, run.x);
+  const halting = haltingFor(run, 0, run.steps);
   let h = run.x;
   let stepsRun = 0;
-  for (let k = 0; k < run.steps; k++) {
-    h = run.f(p.blocks[rung.tied ? 0 : k]!, run.withStep(h, k), { index: k, step: k, cycle: 0, stream: 'h', grad: true }); // [B, T, C]
+  for (let k = 0; k < halting.end; k++) {
+    h = run.f(run.withStep(h, k), { index: k, step: k, cycle: 0, stream: 'h', grad: true }); // [B, T, C]
     stepsRun = k + 1;
     if (halting.observe(h, k)) break;
   }
   return { ...halting.finish(), stepsRun, passesRun: stepsRun };
 }
 
-/** dual-ut (the ladder's dual-ut row): per ACT step k, z = f(x + y + z + s_k); y = f(y + z + s_k); ACT on y; full backprop. */
+/** Stream 'dual' (the ladder's dual-ut row): per step k, z = f(x + y + z + s_k); y = f(y + z + s_k); halting and
+ *  readout over the y_k (dual-ut: ACT); full backprop. */
 function dualStream(run: Run): Recursion {
-  const { x, f, withStep, steps } = run;
-  const { p, config } = run.model;
-  const halting = actHalting(p.act!, run.shape, config.actThreshold, steps, run.earlyExit);
+  const { x, f, withStep } = run;
+  const halting = haltingFor(run, 0, run.steps);
   let [y, z] = initialStreams(run);
   let stepsRun = 0;
-  for (let k = 0; k < steps; k++) {
-    z = f(p.blocks[0]!, withStep(tf.add(tf.add(x, y), z), k), { index: 2 * k, step: k, cycle: 0, stream: 'z', grad: true }); // [B, T, C]
-    y = f(p.blocks[0]!, withStep(tf.add(y, z), k), { index: 2 * k + 1, step: k, cycle: 0, stream: 'y', grad: true }); // [B, T, C]
+  for (let k = 0; k < halting.end; k++) {
+    z = f(withStep(tf.add(tf.add(x, y), z), k), { index: 2 * k, step: k, cycle: 0, stream: 'z', grad: true }); // [B, T, C]
+    y = f(withStep(tf.add(y, z), k), { index: 2 * k + 1, step: k, cycle: 0, stream: 'y', grad: true }); // [B, T, C]
     stepsRun = k + 1;
     if (halting.observe(y, k)) break;
   }
@@ -122,15 +122,15 @@ function dualStream(run: Run): Recursion {
 }
 
 /**
- * dual-nested-ut, ar-trm, trm-faithful (the ladder's dual-nested-ut and ar-trm rows; "The original TRM" for deep
- * supervision): each step k starts from (y, z) detached and runs H cycles (nestedStep); ACT over the y_k
- * (dual-nested-ut) or TRM's binary halting head (ar-trm: logits from each sequence's terminal y). With a stepRange
- * only steps [k0, k1) run, from the carried (y, z) of the previous deep-supervision segment.
+ * Stream 'nested' (dual-nested-ut, ar-trm, trm-faithful: the ladder's dual-nested-ut and ar-trm rows; "The original
+ * TRM" for deep supervision): each step k starts from (y, z) detached and runs H cycles (nestedStep); halting and
+ * readout over the y_k (dual-nested-ut: ACT; ar-trm: TRM's binary head, logits from each sequence's terminal y).
+ * With a stepRange only steps [k0, k1) run, from the carried (y, z) of the previous deep-supervision segment.
  */
 function nested(run: Run): Recursion {
   const { model, opts } = run;
   const [k0, k1] = opts.stepRange ?? [0, run.steps];
-  const halting = model.rung.halting === 'act' ? actHalting(model.p.act!, run.shape, model.config.actThreshold, k1, run.earlyExit) : binaryHead(run, k0, k1);
+  const halting = haltingFor(run, k0, k1);
   let [y, z]: Pair = opts.carry ? [opts.carry.y, opts.carry.z] : initialStreams(run);
   let stepsRun = 0;
   let passesRun = 0;
@@ -144,6 +144,14 @@ function nested(run: Run): Recursion {
   return { ...halting.finish(), stepsRun, passesRun, carry: { y: detach(y), z: detach(z) } };
 }
 
+/** The rung's halting for steps [k0, k1) (halting.ts), reading h (single stream) or y. */
+function haltingFor(run: Run, k0: number, k1: number): Halting {
+  const { rung, p, config } = run.model;
+  if (rung.halting === 'act') return actHalting(p.act!, run.shape, config.actThreshold, k1, run.earlyExit, rung.readout);
+  if (rung.halting === 'binary') return binaryHead(run, k0, k1);
+  return noHalting(k1, run.x);
+}
+
 /**
  * One nested step k: H cycles of {L times z = f(x + y + z + s_k); then y = f(y + z + s_k)}. With `grad` the last
  * cycle (every cycle with gradCycles 'all') runs on the tape and the first H - 1 off it (the paper: "the first H-1
@@ -152,12 +160,11 @@ function nested(run: Run): Recursion {
 function nestedStep(run: Run, y0: tf.Tensor3D, z0: tf.Tensor3D, k: number, grad: boolean): Pair {
   const { x, f, withStep, model } = run;
   const { H, L, passesPerStep } = model.schedule;
-  const shared = model.p.blocks[0]!;
   /** Cycle c; `grad` only labels the passes (the caller decides tape or not). */
   const cycle = ([y, z]: Pair, c: number, grad: boolean): Pair => {
     const base = k * passesPerStep + c * (L + 1);
-    for (let l = 0; l < L; l++) z = f(shared, withStep(tf.add(tf.add(x, y), z), k), { index: base + l, step: k, cycle: c, stream: 'z', grad }); // [B, T, C]
-    y = f(shared, withStep(tf.add(y, z), k), { index: base + L, step: k, cycle: c, stream: 'y', grad }); // [B, T, C]
+    for (let l = 0; l < L; l++) z = f(withStep(tf.add(tf.add(x, y), z), k), { index: base + l, step: k, cycle: c, stream: 'z', grad }); // [B, T, C]
+    y = f(withStep(tf.add(y, z), k), { index: base + L, step: k, cycle: c, stream: 'y', grad }); // [B, T, C]
     return [y, z];
   };
   const onTapeFrom = !grad ? H : model.config.gradCycles === 'all' ? 0 : H - 1; // first cycle that runs on the tape
@@ -173,7 +180,7 @@ function nestedStep(run: Run, y0: tf.Tensor3D, z0: tf.Tensor3D, k: number, grad:
   return yz;
 }
 
-/** ar-trm's binary halting (halting.ts) for steps [k0, k1), with the KV cache's reuse of the prefill's decision. */
+/** Binary halting (ar-trm; halting.ts) for steps [k0, k1), with the KV cache's reuse of the prefill's decision. */
 function binaryHead(run: Run, k0: number, k1: number): Halting {
   const { model, opts } = run;
   const { config, p } = model;
@@ -223,8 +230,8 @@ interface Run {
   readonly syncReads: boolean;
   /** Stop once every position halted (later steps cannot change the output): sync reads, no cache. */
   readonly earlyExit: boolean;
-  /** One application of f: block `blk` on `input` as pass `info`. [B, T, C] -> [B, T, C] */
-  readonly f: (blk: BlockParams, input: tf.Tensor3D, info: PassInfo) => tf.Tensor3D;
+  /** One application of f on `input` as pass `info`: the shared block (tied), else the pass's own. [B, T, C] -> [B, T, C] */
+  readonly f: (input: tf.Tensor3D, info: PassInfo) => tf.Tensor3D;
   /** h + s_k, s_k the step embedding (index clamped to the last trained step when run longer); h without one. */
   readonly withStep: (h: tf.Tensor, k: number) => tf.Tensor3D;
 }
@@ -238,7 +245,7 @@ function begin(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptions): Run 
   const cache = opts.cache;
   if (cache) cache.checkUse(model, { training, steps: opts.steps, segment: !!(opts.stepRange || opts.carry), batch: B, n: T });
   const steps = opts.steps ?? cache?.steps ?? schedule.steps;
-  if (!rung.tied && steps !== schedule.steps) throw new RangeError(`dense runs exactly its ${schedule.steps} blocks; steps override needs a tied rung`);
+  if (!rung.tied && steps !== schedule.steps) throw new RangeError(`${rung.name} runs exactly its ${schedule.steps} ${rung.stream === 'single' ? 'blocks' : 'steps of untied blocks'}; steps override needs a tied rung`);
   const { syncReads } = backendCapabilities(); // webgpu in Node only reads asynchronously
   const C = config.dModel;
   const dropFor = (index: number): DropoutSource | undefined =>
@@ -246,7 +253,8 @@ function begin(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptions): Run 
   // Speed-up (tidy per block pass): without a tape (evaluation, decoding) each pass frees its intermediates at once,
   // so memory holds one pass's activations, not every pass's until the caller's tidy ends (the paper's dense model
   // decoding 100 problems needed ~2.4 GiB).
-  const f = (blk: BlockParams, input: tf.Tensor3D, info: PassInfo): tf.Tensor3D => {
+  const f = (input: tf.Tensor3D, info: PassInfo): tf.Tensor3D => {
+    const blk = p.blocks[rung.tied ? 0 : info.index]!;
     const apply = () => {
       const out = block(blk, input, dropFor(info.index), cache?.slot(info.index)); // [B, T, C]
       return (opts.onPass?.(info, out) ?? out) as tf.Tensor3D;

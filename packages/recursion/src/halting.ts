@@ -3,6 +3,7 @@ import { Rng, mixSeeds } from '@tarm/core';
 import { ActAccumulator } from './act.js';
 import { offTape } from './tape.js';
 import type { HaltDecision } from './kv-cache.js';
+import type { Readout } from './rungs.js';
 
 /**
  * How a recursion decides how many steps each position runs and which state it reads out (the paper, "The ladder":
@@ -17,7 +18,8 @@ export interface Halting {
   onTape(k: number): boolean;
   /**
    * Folds in the state after step k ([B, T, C]); true when the recursion may stop. `rerunOnTape` re-runs step k on
-   * the tape (same inputs, same dropout seeds, same values) for a halting that needs its gradient.
+   * the tape (same inputs, same dropout seeds, same values) for a halting that needs its gradient; a recursion that
+   * ran step k on the tape already (single and dual streams) passes none.
    */
   observe(state: tf.Tensor3D, k: number, rerunOnTape?: () => tf.Tensor3D): boolean;
   /** The readout state and what the halting reports. */
@@ -34,12 +36,16 @@ export interface HaltingResult {
   readonly haltLogits?: tf.Tensor2D;
 }
 
-/** dense, iterative, iterative-step: every step runs; the readout reads the last state (`initial` after none). */
+/**
+ * No halting (dense, iterative, iterative-step): every step runs; the readout reads the last state (`initial` after
+ * none). Only the last step's state is read, so a recursion whose steps start detached (nested) runs the others off
+ * the tape; single and dual streams keep every step on it (they do not ask).
+ */
 export function noHalting(end: number, initial: tf.Tensor3D): Halting {
   let last = initial;
   return {
     end,
-    onTape: () => true,
+    onTape: (k) => k === end - 1,
     observe: (h) => {
       last = h;
       return false;
@@ -52,11 +58,21 @@ type Head = { readonly weight: tf.Variable; readonly bias: tf.Variable };
 
 /**
  * ACT (the paper's ut row; Graves 2016): p_k = sigmoid(w . h_k + b) per position after step k, threshold, remainder,
- * output = the ACT-weighted sum of the states (act.ts). Early exit once every position halted (one scalar read).
+ * output = the ACT-weighted sum of the states (act.ts), or with readout 'terminal' each position's state at the step
+ * it halted (p then gets gradient only through the ponder cost). Early exit once every position halted (one scalar
+ * read).
  */
-export function actHalting(head: Head, shape: [number, number, number], threshold: number, end: number, earlyExit: boolean): Halting {
+export function actHalting(
+  head: Head,
+  shape: [number, number, number],
+  threshold: number,
+  end: number,
+  earlyExit: boolean,
+  readout: Readout = 'act-weighted',
+): Halting {
   const [B, T, C] = shape;
-  const act = new ActAccumulator([B, T], threshold);
+  const terminal = readout === 'terminal';
+  const act = new ActAccumulator([B, T], threshold, terminal);
   /** p = sigmoid(h w + b). [B, T, C] -> [B, T, 1] */
   const prob = (h: tf.Tensor3D): tf.Tensor => tf.sigmoid(tf.add(tf.reshape(tf.matMul(tf.reshape(h, [B * T, C]), head.weight), [B, T, 1]), head.bias));
   return {
@@ -66,7 +82,7 @@ export function actHalting(head: Head, shape: [number, number, number], threshol
       act.add(h, prob(h), k === end - 1);
       return earlyExit && k < end - 1 && act.allHalted();
     },
-    finish: () => ({ out: act.output(), ponderCost: act.ponderCost(), stepsPerPosition: act.stepsPerPosition() }),
+    finish: () => ({ out: terminal ? act.terminalOutput() : act.output(), ponderCost: act.ponderCost(), stepsPerPosition: act.stepsPerPosition() }),
   };
 }
 
@@ -97,11 +113,12 @@ const HALT_PURPOSE = 6;
 /**
  * ar-trm's halting (the paper's ar-trm row): TRM's head q = w . y[:, 0] + b per sequence (or per position with
  * haltLoss); a unit halts at the first step with q > 0 (and at least its exploration minimum, training only) or at
- * the last step, and the readout takes its terminal y. Halting state lives on the device.
+ * the last step, and the readout takes its terminal y (h on a single stream). Halting state lives on the device.
  *
- * Speed-up (the on-tape re-run): the next step detaches (y, z), so a non-terminal step's passes can carry gradient
- * only into the y of a unit that halts there. Those steps run off the tape; when some unit halts at one in training,
- * the step is re-run on the tape (same dropout seeds: same values) for its terminal y.
+ * Speed-up (the on-tape re-run; nested stream): the next step detaches (y, z), so a non-terminal step's passes can
+ * carry gradient only into the y of a unit that halts there. Those steps run off the tape; when some unit halts at
+ * one in training, the step is re-run on the tape (same dropout seeds: same values) for its terminal y. Single and
+ * dual streams run every step on the tape and pass no re-run: their state is used as it is.
  */
 export function binaryHalting(o: BinaryHaltingOptions): Halting {
   const [B, T, C] = o.shape;
@@ -142,7 +159,7 @@ export function binaryHalting(o: BinaryHaltingOptions): Halting {
         all = flags[1]! > 0;
       }
       if (any) {
-        const term = tf.mul(!isLast && training ? rerunOnTape!() : y, haltNow) as tf.Tensor3D; // [B, T, C]
+        const term = tf.mul(!isLast && training && rerunOnTape ? rerunOnTape() : y, haltNow) as tf.Tensor3D; // [B, T, C]
         yTerminal = yTerminal ? (tf.add(yTerminal, term) as tf.Tensor3D) : term;
       }
       return all && (o.earlyExit || isLast);

@@ -1,4 +1,18 @@
-export { RUNGS, RUNG_NAMES, PAPER_RUNGS, type Rung, type RungName } from './rungs.js';
+export {
+  RUNGS,
+  RUNG_NAMES,
+  PAPER_RUNGS,
+  SWITCH_VALUES,
+  rungOf,
+  rungConflict,
+  switchesOf,
+  type Rung,
+  type RungName,
+  type RungSwitches,
+  type Stream,
+  type HaltingKind,
+  type Readout,
+} from './rungs.js';
 export { ModelConfigSchema, defineModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
 export { solveBudget, type Schedule } from './budget.js';
 export { analyticParamCount, flopsPerToken, ladderTable, trainingMemory, fitMicroBatch, type LadderRow, type TrainingMemory } from './accounting.js';

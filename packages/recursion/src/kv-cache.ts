@@ -115,7 +115,10 @@ export class KvCache {
 /** A cache for `batchSize` rows of `model`; `steps` overrides the outer steps (tied rungs, as forward's option). */
 export function createKvCache(model: LadderModel, batchSize: number, opts: { steps?: number } = {}): KvCache {
   const steps = opts.steps ?? model.schedule.steps;
-  if (!model.rung.tied && steps !== model.schedule.steps) throw new RangeError(`dense runs exactly its ${model.schedule.steps} blocks; steps override needs a tied rung`);
+  const { rung } = model;
+  if (!rung.tied && steps !== model.schedule.steps) {
+    throw new RangeError(`${rung.name} runs exactly its ${model.schedule.steps} ${rung.stream === 'single' ? 'blocks' : 'steps of untied blocks'}; steps override needs a tied rung`);
+  }
   if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`KvCache: steps must be an integer >= 1, got ${steps}`);
   return new KvCache(model, batchSize, steps);
 }

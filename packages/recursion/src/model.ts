@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ParamStore, Rng, mixSeeds, type DecodingSession, type SegmentInput, type TensorBatch, type TrainableLM } from '@tarm/core';
 import { createBlock, createEmbedding, createHead, type BlockParams, type EmbeddingParams, type HeadParams } from '@tarm/layers';
 import { defineModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
-import { RUNGS, type Rung } from './rungs.js';
+import { rungOf, type Rung } from './rungs.js';
 import { solveBudget, type Schedule } from './budget.js';
 import { forward, type ForwardOptions, type ForwardResult } from './forward.js';
 import { haltingLoss, maskedCrossEntropy } from './loss.js';
@@ -11,16 +11,16 @@ import { createKvCache, type KvCache } from './kv-cache.js';
 /** Every parameter of one ladder model; which fields exist depends on the rung. */
 export interface ModelParams {
   readonly embed: EmbeddingParams;
-  /** dense: N distinct blocks; tied rungs: one block, applied repeatedly. */
+  /** Untied rungs: one block per block pass (PassInfo.index; dense: N); tied rungs: one block, applied repeatedly. */
   readonly blocks: readonly BlockParams[];
   readonly head: HeadParams;
   /** s_k, one row per step. [steps, C] */
   readonly stepEmbedding?: tf.Variable;
-  /** ACT halting unit p = sigmoid(h w + b). w [C, 1], b [1]. */
+  /** ACT halting unit p = sigmoid(h w + b) (halting 'act'). w [C, 1], b [1]. */
   readonly act?: { readonly weight: tf.Variable; readonly bias: tf.Variable };
-  /** Learned initial answer / latent states y0, z0. [C] each. */
+  /** Learned initial answer / latent states y0, z0 (dual and nested streams). [C] each. */
   readonly init?: { readonly y: tf.Variable; readonly z: tf.Variable };
-  /** ar-trm binary halting head q = y[:, 0] w + b (w = 0, b = -5 at init). */
+  /** Binary halting head q = y[:, 0] w + b (halting 'binary', ar-trm; w = 0, b = -5 at init). */
   readonly halt?: { readonly weight: tf.Variable; readonly bias: tf.Variable };
 }
 
@@ -45,12 +45,12 @@ export interface LadderModel extends TrainableLM {
  */
 export function createModel(input: ModelConfigInput | ModelConfig, seed: number): LadderModel {
   const config = defineModelConfig(input);
-  const rung = RUNGS[config.model];
+  const rung = rungOf(config);
   const schedule = solveBudget(config);
   const { dModel: C, nHeads, vocabSize: V, contextLength } = config;
   const store = new ParamStore(new Rng(mixSeeds(seed, 5)));
   const embed = createEmbedding(store, 'embed', V, contextLength, C);
-  const nBlocks = rung.tied ? 1 : schedule.steps;
+  const nBlocks = rung.tied ? 1 : schedule.blockPasses; // dense: N = steps
   const blocks = Array.from({ length: nBlocks }, (_, i) => createBlock(store, rung.tied ? 'block' : `blocks.${i}`, C, nHeads));
   const head = createHead(store, 'head', C, V);
   const p: ModelParams = {
