@@ -184,6 +184,8 @@ export function registerStudy(program: Command): void {
  * nobody wrote results.json). A folder of results.json alone (no study.json) is reported as it is.
  */
 function resultsForReport(dir: string): StudyResults {
+  if (!existsSync(dir)) throw new UsageError(`${dir}: no such folder; give a study folder (the --out of tarm study)`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`${dir} is a file, not a study folder; give the --out of tarm study`);
   if (!existsSync(join(dir, 'study.json'))) return readResults(dir);
   const results = join(dir, 'results.json');
   const written = existsSync(results) ? statSync(results).mtimeMs : -Infinity;
