@@ -215,7 +215,7 @@ function c2(v: View, tasks: readonly TaskSettings[]): Claim {
       });
     }
   }
-  const summary = counts.length ? `seeds that learn: ${counts.join(', ')}` : 'no nested rung or flat reference to judge';
+  const summary = counts.length ? `seeds that learn: ${counts.join(', ')}` : parts.length ? parts[0]!.text.replace(/^[^:]+: /, '') : 'the study has no dual-nested-ut or ar-trm arm';
   return { id: 'C2', statement, statistic: "learned / not learned counts (Clopper-Pearson), Fisher's exact test against dense", verdict: combine(parts), summary, seeds, parts };
 }
 
@@ -246,7 +246,7 @@ function c3(v: View, add: TaskSettings | undefined): Claim {
       text: `${c.name}: at step ${add.steps} Q1 - Q4 ${formatSigned(d.mean)}${d.lo === undefined ? '' : ` [${formatSigned(d.lo)}, ${formatSigned(d.hi!)}] (paired t 95%)`}, Q4 ${ciText(q4ci)} -> ${verdict}. Largest Q1 - Q4 gap over the curve: mean ${formatSigned(maxGap.mean)}. Reach ${pct1(success)}%: Q1 ${reach(0)}, Q4 ${reach(3)}. Q4 per seed ${seedList(c.seeds, q4)}`,
     };
   });
-  return { ...base, verdict: combine(parts), summary: gaps.length ? `Q1 - Q4 at step ${add.steps}: ${gaps.join(', ')}` : 'no tied single-stream rung to judge', seeds, parts };
+  return { ...base, verdict: combine(parts), summary: gaps.length ? `Q1 - Q4 at step ${add.steps}: ${gaps.join(', ')}` : parts.length ? parts[0]!.text.replace(/^[^:]+: /, '') : 'the study has no iterative, iterative-step or ut arm', seeds, parts };
 }
 
 function c4(v: View, add: TaskSettings | undefined): Claim {
