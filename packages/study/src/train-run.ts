@@ -5,7 +5,7 @@ import type { BackendName } from '@tarm/core';
 import { stepsToReach } from './extension.js';
 import { writeJsonAtomic } from './files.js';
 import { trainArgs, type RunState, type TrainMessage } from './grid.js';
-import { LOG_FILES, RUN_FILES, isFinished, isStarted, logsDir, runDir } from './run-folder.js';
+import { LOG_FILES, RUN_FILES, hasCheckpoint, isFinished, isStarted, logsDir, runDir } from './run-folder.js';
 import type { Study } from './schema.js';
 
 const STDERR_TAIL_LINES = 30;
@@ -57,12 +57,18 @@ function trainOnce(state: RunState, opts: TrainRunOptions): Promise<void> {
     const dir = runDir(outDir, state.id);
     const logs = logsDir(outDir);
     rmSync(join(logs, LOG_FILES.failed(state.id)), { force: true });
+    // A started run without its checkpoint (stopped before the first one, or a run folder copied without
+    // checkpoints, as docs/results keeps them) is trained again from step 0 in an emptied folder: `tarm train
+    // --resume` refuses a folder whose checkpoint is gone rather than silently starting over.
+    const retrain = isStarted(dir) && !hasCheckpoint(dir);
+    if (retrain) rmSync(dir, { recursive: true, force: true });
     state.resumed = isStarted(dir);
     state.status = 'running';
     state.startedAt = Date.now();
     const args = trainArgs(state, opts.study, { runDir: dir, backend: opts.backend, resume: state.resumed });
     const log = createWriteStream(join(logs, LOG_FILES.stderr(state.id)), { flags: 'a' });
-    log.write(`# ${new Date().toISOString()} ${process.execPath} ${[...(opts.nodeArgs ?? []), cliEntry, ...args].join(' ')}\n`);
+    const note = retrain ? '(no checkpoint in the run folder: trained again from step 0) ' : '';
+    log.write(`# ${new Date().toISOString()} ${note}${process.execPath} ${[...(opts.nodeArgs ?? []), cliEntry, ...args].join(' ')}\n`);
     const child = fork(cliEntry, args, { env: opts.env ?? process.env, execArgv: [...(opts.nodeArgs ?? [])], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     opts.onSpawn?.(child);
 

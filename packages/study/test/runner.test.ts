@@ -58,7 +58,7 @@ describe('runStudy with a fake train command', () => {
     expect(results.runs.map((r) => r.backend)).toEqual(['wasm', 'wasm']);
   });
 
-  it('a crashed worker is recorded as failed, the others finish, and a rerun resumes only it', async () => {
+  it('a crashed worker is recorded as failed, the others finish, and a rerun trains only it again', async () => {
     const out = join(tempDir(), 'crash');
     const log = join(out, '..', 'invocations.log');
     const first = await runStudy(GRID6, options(out, log, { FAKE_TARM_CRASH: 'dual-ut-copy-s1337' }));
@@ -70,17 +70,19 @@ describe('runStudy with a fake train command', () => {
     expect(JSON.parse(readFileSync(join(out, 'logs', 'dual-ut-copy-s1337.failed.json'), 'utf8'))).toMatchObject({ exitCode: 3 });
     expect(collectResults(out).runs.find((r) => r.id === 'dual-ut-copy-s1337')!.status).toBe('failed');
 
-    const second = await runStudy(GRID6, options(out, log, { FAKE_TARM_CRASH: 'dual-ut-copy-s1337' }));
+    const second = await runStudy(GRID6, options(out, log, {})); // the crash was transient
     expect(second.ok).toBe(true);
     expect(second.runs.filter((r) => r.status === 'skipped')).toHaveLength(3);
     const calls = invocations(log);
     expect(calls).toHaveLength(5);
-    expect(calls.at(-1)).toEqual(['dual-ut-copy-s1337', 'resume']);
+    // it crashed after config.json, before any checkpoint: its folder is emptied and it is trained from step 0
+    expect(calls.at(-1)).toEqual(['dual-ut-copy-s1337', 'fresh']);
+    expect(readFileSync(join(out, 'logs', 'dual-ut-copy-s1337.log'), 'utf8')).toContain('(no checkpoint in the run folder: trained again from step 0)');
     expect(existsSync(join(out, 'logs', 'dual-ut-copy-s1337.failed.json'))).toBe(false);
     const results = collectResults(out);
     expect(results.runs.map((r) => r.status)).toEqual(Array(4).fill('finished'));
     expect(results.sessions).toHaveLength(2);
-    // the torn line the crash left in metrics.jsonl does not break the curve
+    // the folder the crash left (config.json, a torn metrics line, no checkpoint) was emptied: the curve is the new run's
     expect(results.runs.find((r) => r.id === 'dual-ut-copy-s1337')!.curve.map((p) => p.step)).toEqual([10, 20]);
   });
 
