@@ -1,6 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { disposeKvSlot, kvLength, type KvSlot } from '@tarm/layers';
-import type { LadderModel } from './model.js';
+import type { ModelConfig } from './config.js';
+import type { Rung } from './rungs.js';
+import type { Schedule } from './budget.js';
+
+/** What a cache reads of the model it decodes (a LadderModel), as a structural type: kv-cache.ts imports no file
+ *  of the model's (types.ts imports this one). */
+export interface CacheOwner {
+  readonly config: Pick<ModelConfig, 'contextLength' | 'haltLoss'>;
+  readonly rung: Pick<Rung, 'name' | 'tied' | 'stream' | 'halting'>;
+  readonly schedule: Pick<Schedule, 'steps'>;
+}
 
 /** ar-trm with per-sequence halting: the step (1-based, [B, 1, 1]) each sequence halted at, and the batch's last. */
 export interface HaltDecision {
@@ -41,7 +51,7 @@ export class KvCache {
   private disposed = false;
 
   constructor(
-    readonly model: LadderModel,
+    readonly model: CacheOwner,
     /** Rows decoded together. */
     readonly batchSize: number,
     /** Outer steps each token runs (the schedule's, or a test-time override on tied rungs). */
@@ -73,7 +83,7 @@ export class KvCache {
 
   /** Throws unless a forward pass of `model` with these options may use the cache: evaluation of the model it was
    *  made for, the whole schedule, its own step count, n more tokens that fit (see `check`). */
-  checkUse(model: LadderModel, use: CacheUse): void {
+  checkUse(model: CacheOwner, use: CacheUse): void {
     if (use.training) throw new Error('forward: a KV cache is for evaluation only (training mode has dropout and exploration)');
     if (this.model !== model) throw new Error('forward: this KV cache was created for another model');
     if (use.segment) throw new Error('forward: stepRange / carry (deep-supervision segments) cannot be used with a KV cache');
@@ -113,7 +123,7 @@ export class KvCache {
 }
 
 /** A cache for `batchSize` rows of `model`; `steps` overrides the outer steps (tied rungs, as forward's option). */
-export function createKvCache(model: LadderModel, batchSize: number, opts: { steps?: number } = {}): KvCache {
+export function createKvCache(model: CacheOwner, batchSize: number, opts: { steps?: number } = {}): KvCache {
   const steps = opts.steps ?? model.schedule.steps;
   const { rung } = model;
   if (!rung.tied && steps !== model.schedule.steps) {

@@ -1,43 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ParamStore, Rng, mixSeeds, type DecodingSession, type SegmentInput, type TensorBatch, type TrainableLM } from '@tarm/core';
-import { createBlock, createEmbedding, createHead, type BlockParams, type EmbeddingParams, type HeadParams } from '@tarm/layers';
+import { ParamStore, Rng, mixSeeds, type SegmentInput, type TensorBatch } from '@tarm/core';
+import { createBlock, createEmbedding, createHead } from '@tarm/layers';
 import { defineModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
-import { rungOf, type Rung } from './rungs.js';
-import { solveBudget, type Schedule } from './budget.js';
-import { forward, type ForwardOptions, type ForwardResult } from './forward.js';
+import { rungOf } from './rungs.js';
+import { solveBudget } from './budget.js';
+import { forward } from './forward.js';
 import { haltingLoss, maskedCrossEntropy } from './loss.js';
-import { createKvCache, type KvCache } from './kv-cache.js';
-
-/** Every parameter of one ladder model; which fields exist depends on the rung. */
-export interface ModelParams {
-  readonly embed: EmbeddingParams;
-  /** Untied rungs: one block per block pass (PassInfo.index; dense: N); tied rungs: one block, applied repeatedly. */
-  readonly blocks: readonly BlockParams[];
-  readonly head: HeadParams;
-  /** s_k, one row per step. [steps, C] */
-  readonly stepEmbedding?: tf.Variable;
-  /** ACT halting unit p = sigmoid(h w + b) (halting 'act'). w [C, 1], b [1]. */
-  readonly act?: { readonly weight: tf.Variable; readonly bias: tf.Variable };
-  /** Learned initial answer / latent states y0, z0 (dual and nested streams). [C] each. */
-  readonly init?: { readonly y: tf.Variable; readonly z: tf.Variable };
-  /** Binary halting head q = y[:, 0] w + b (halting 'binary', ar-trm; w = 0, b = -5 at init). */
-  readonly halt?: { readonly weight: tf.Variable; readonly bias: tf.Variable };
-}
-
-/** A model of the ladder: the rung's switches, its schedule, its parameters, and the TrainableLM contract. */
-export interface LadderModel extends TrainableLM {
-  readonly config: ModelConfig;
-  readonly rung: Rung;
-  readonly schedule: Schedule;
-  readonly p: ModelParams;
-  /** Full forward pass with options (training, seed, pass hooks, test-time steps). */
-  forward(ids: tf.Tensor2D, opts?: ForwardOptions): ForwardResult;
-  /** An empty KV cache for `batchSize` rows, for `forward(ids, { cache })`; `steps` as forward's option. */
-  createCache(batchSize: number, opts?: { steps?: number }): KvCache;
-  /** Incremental decoding through a KV cache (the CausalLM contract); `steps` as forward's option. */
-  startDecoding(batchSize: number, opts?: { steps?: number }): DecodingSession;
-  dispose(): void;
-}
+import { createKvCache } from './kv-cache.js';
+import type { LadderModel, ModelParams } from './types.js';
 
 /**
  * Builds a model of any rung. Parameters are drawn N(0, 0.02) from `seed` (biases 0, LayerNorm 1/0), in a
