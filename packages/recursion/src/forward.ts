@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backendCapabilities, Rng, mixSeeds } from '@tarm/core';
 import { block, embed, readout, type DropoutSource } from '@tarm/layers';
-import { actHalting, binaryHalting, noHalting, type Halting, type HaltingResult } from './halting.js';
+import { actHalting, binaryHalting, decidedHalting, noHalting, type Halting, type HaltingResult } from './halting.js';
 import { detach, offTape } from './tape.js';
 import type { Carry, ForwardOptions, ForwardResult, LadderModel, PassInfo } from './types.js';
 
@@ -16,6 +16,7 @@ export function forward(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptio
   const run = begin(model, ids, opts);
   const { stream } = model.rung;
   const r = stream === 'single' ? singleStream(run) : stream === 'dual' ? dualStream(run) : nested(run);
+  recordPrefillHalting(run, r);
   opts.cache?.advance(ids.shape[1]);
   const { ponderCost, passesRun, stepsRun, carry, haltLogits, stepsPerPosition } = r;
   return { logits: readout(model.p.head, r.out), ponderCost, passesRun, stepsRun, carry, haltLogits, stepsPerPosition };
@@ -119,12 +120,14 @@ function nestedStep(run: Run, y0: tf.Tensor3D, z0: tf.Tensor3D, k: number, grad:
   return yz;
 }
 
-/** Binary halting (ar-trm; halting.ts) for steps [k0, k1), with the KV cache's reuse of the prefill's decision. */
+/** Binary halting (ar-trm; halting.ts) for steps [k0, k1); with a KV cache after the prefill, its decision reused. */
 function binaryHead(run: Run, k0: number, k1: number): Halting {
   const { model, opts } = run;
   const { config, p } = model;
   const cache = opts.cache;
   const perPosition = config.haltLoss;
+  const decided = cache?.haltDecision(perPosition);
+  if (decided) return decidedHalting(decided, run.shape, k0);
   return binaryHalting({
     head: p.halt!,
     shape: run.shape,
@@ -136,9 +139,22 @@ function binaryHead(run: Run, k0: number, k1: number): Halting {
     syncReads: run.syncReads,
     // Per-sequence halting may stop at the batch's last halting step even with a cache: later tokens stop there too.
     earlyExit: cache ? !perPosition && (opts.earlyExit ?? true) && run.syncReads : run.earlyExit,
-    decided: cache?.haltDecision(perPosition),
-    record: cache ? (d) => cache.recordHalting(d) : undefined,
   });
+}
+
+/**
+ * Decoding bookkeeping, at a KV-cache prefill with per-sequence binary halting: keeps each sequence's halting step
+ * (decided from position 0) in the cache, for the tokens after it (decidedHalting). [B, 1, 1]
+ */
+function recordPrefillHalting(run: Run, r: Recursion): void {
+  const cache = run.opts.cache;
+  const { rung, config } = run.model;
+  if (!cache || rung.halting !== 'binary' || config.haltLoss || cache.length > 0) return;
+  const [B] = run.shape;
+  const spp = r.stepsPerPosition!;
+  const haltedAt = offTape(() => tf.reshape(tf.slice(spp, [0, 0], [B, 1]), [B, 1, 1])) as tf.Tensor3D;
+  cache.recordHalting({ haltedAt, steps: r.stepsRun });
+  haltedAt.dispose();
 }
 
 type Pair = [tf.Tensor3D, tf.Tensor3D];

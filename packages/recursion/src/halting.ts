@@ -102,18 +102,15 @@ export interface BinaryHaltingOptions {
   readonly syncReads: boolean;
   /** Stop once every unit halted. */
   readonly earlyExit: boolean;
-  /** KV-cache decoding after the prefill: the halting steps decided there, reused (no q, no read). */
-  readonly decided?: HaltDecision;
-  /** KV-cache prefill with per-sequence halting: receives the decision, for the tokens after it. */
-  readonly record?: (decision: HaltDecision) => void;
 }
 
 const HALT_PURPOSE = 6;
 
 /**
- * ar-trm's halting (the paper's ar-trm row): TRM's head q = w . y[:, 0] + b per sequence (or per position with
- * haltLoss); a unit halts at the first step with q > 0 (and at least its exploration minimum, training only) or at
- * the last step, and the readout takes its terminal y (h on a single stream). Halting state lives on the device.
+ * ar-trm's halting (the paper's ar-trm row), in training and evaluation: TRM's head q = w . y[:, 0] + b per sequence
+ * (or per position with haltLoss); a unit halts at the first step with q > 0 (and at least its exploration minimum,
+ * training only) or at the last step, and the readout takes its terminal y (h on a single stream). Halting state
+ * lives on the device. KV-cache decoding after the prefill reuses the prefill's decision instead (decidedHalting).
  *
  * Speed-up (the on-tape re-run; nested stream): the next step detaches (y, z), so a non-terminal step's passes can
  * carry gradient only into the y of a unit that halts there. Those steps run off the tape; when some unit halts at
@@ -123,27 +120,24 @@ const HALT_PURPOSE = 6;
 export function binaryHalting(o: BinaryHaltingOptions): Halting {
   const [B, T, C] = o.shape;
   const [k0, k1] = o.range;
-  const { perPosition, training, decided } = o;
+  const { perPosition, training } = o;
   const shape: [number, number, number] = perPosition ? [B, T, 1] : [B, 1, 1];
   const minStepsT = tf.tensor3d(Float32Array.from(explorationMinimum(o)), shape);
   let halted = tf.zeros(shape) as tf.Tensor3D; // 1 once a unit halted
   let haltedAt = tf.zeros(shape) as tf.Tensor3D; // the step (within this range) it halted at
   let yTerminal: tf.Tensor3D | undefined;
-  let stepsRun = 0; // steps observed, within this range
   /** q = y w + b per sequence (position 0) or per position. [B or B*T, 1] */
   const q = (y: tf.Tensor3D): tf.Tensor => {
     const rows = perPosition ? tf.reshape(y, [B * T, C]) : tf.reshape(tf.slice(y, [0, 0, 0], [B, 1, C]), [B, C]);
     return tf.add(tf.matMul(rows, o.head.weight), o.head.bias);
   };
   return {
-    end: decided ? k0 + decided.steps : k1, // decoding after the prefill: only the steps up to the batch's last halt
+    end: k1,
     onTape: (k) => k === k1 - 1 && training,
     observe(y, k, rerunOnTape) {
       const isLast = k === k1 - 1;
-      stepsRun = k + 1 - k0;
       const before = halted;
       const haltNow = offTape(() => {
-        if (decided) return tf.cast(tf.equal(decided.haltedAt, k + 1 - k0), 'float32'); // [B, 1, 1]
         if (isLast) return tf.sub(1, before);
         const allowed = tf.logicalAnd(tf.greater(tf.reshape(q(y), shape), 0), tf.lessEqual(minStepsT, k + 1));
         return tf.mul(tf.sub(1, before), tf.cast(allowed, 'float32'));
@@ -153,7 +147,7 @@ export function binaryHalting(o: BinaryHaltingOptions): Halting {
       haltedAt = offTape(() => tf.add(at, tf.mul(haltNow, k + 1 - k0))) as tf.Tensor3D;
       let any = true;
       let all = false;
-      if (o.syncReads && !decided) {
+      if (o.syncReads) {
         const flags = tf.tidy(() => tf.stack([tf.max(haltNow), tf.min(halted)]).dataSync());
         any = flags[0]! > 0;
         all = flags[1]! > 0;
@@ -166,7 +160,6 @@ export function binaryHalting(o: BinaryHaltingOptions): Halting {
     },
     finish() {
       const at = haltedAt;
-      if (!perPosition && !decided) o.record?.({ haltedAt: at, steps: stepsRun });
       const stepsPerPosition = offTape(() => (perPosition ? tf.reshape(at, [B, T]) : tf.tile(tf.reshape(at, [B, 1]), [1, T]))) as tf.Tensor2D;
       // q of each position's terminal y, on the tape: the halting head's training signal (haltLoss).
       const haltLogits = perPosition
@@ -174,6 +167,28 @@ export function binaryHalting(o: BinaryHaltingOptions): Halting {
         : undefined;
       return { out: yTerminal!, stepsPerPosition, haltLogits };
     },
+  };
+}
+
+/**
+ * Binary halting in KV-cache decoding after the prefill (per-sequence halting only; evaluation): the step each
+ * sequence halted at was decided at the prefill from position 0 (kv-cache.ts) and holds for every later token, so no q
+ * is computed and nothing is read: the recursion runs the steps up to the batch's last halting step and each sequence
+ * reads its y at its own step. [B, 1, 1] decision; states [B, T, C].
+ */
+export function decidedHalting(decided: HaltDecision, shape: [number, number, number], k0: number): Halting {
+  const [B, T] = shape;
+  let yTerminal: tf.Tensor3D | undefined;
+  return {
+    end: k0 + decided.steps,
+    onTape: () => false,
+    observe(y, k) {
+      const haltNow = offTape(() => tf.cast(tf.equal(decided.haltedAt, k + 1 - k0), 'float32')); // [B, 1, 1]
+      const term = tf.mul(y, haltNow) as tf.Tensor3D; // [B, T, C]
+      yTerminal = yTerminal ? (tf.add(yTerminal, term) as tf.Tensor3D) : term;
+      return false;
+    },
+    finish: () => ({ out: yTerminal!, stepsPerPosition: offTape(() => tf.tile(tf.reshape(decided.haltedAt, [B, 1]), [1, T])) as tf.Tensor2D }),
   };
 }
 
