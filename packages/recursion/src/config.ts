@@ -37,7 +37,7 @@ export const ModelConfigSchema = z
     /** The nested rungs' L (Schedule.L): latent (z) updates per cycle, not the problem length; overrides the budget
      *  solver (with `outer`). */
     inner: z.int().min(1).optional(),
-    /** ACT ponder-cost weight (the paper's runs: 0). */
+    /** ACT ponder-cost weight (the paper's runs: 0); halting 'act' only. */
     ponderWeight: z.number().min(0).default(0),
     /** ACT halting threshold (Graves): a position halts once its cumulative halting probability exceeds it. */
     actThreshold: z.number().gt(0).max(1).default(1 - 1e-6),
@@ -83,51 +83,71 @@ export function defineModelConfig(input: ModelConfigInput | ModelConfig): ModelC
   return parseModelConfig(input as ModelConfigInput);
 }
 
-/** The training switches that only some rungs can use: the config key, what the rung must have, and why. */
+/**
+ * The training switches that only some rungs can use: the config key, its value when off, what the rung must have
+ * for any other value, and why (the refusal's message).
+ */
 const TRAINING_SWITCHES = [
   {
     key: 'deepSupervision',
-    fits: (r: Rung, v: unknown) => r.stream === 'nested' || v === 1,
-    allowed: '1 unless the stream is "nested" (dual-nested-ut, ar-trm, trm-faithful): segments carry (y, z) detached, and only nested steps start from a detached (y, z); single and dual streams backpropagate through every step',
+    off: 1,
+    needs: (r: Rung) => r.stream === 'nested',
     blame: 'stream',
+    allowed: '1 unless the stream is "nested" (dual-nested-ut, ar-trm, trm-faithful): segments carry (y, z) detached, and only nested steps start from a detached (y, z); single and dual streams backpropagate through every step',
   },
   {
     key: 'gradCycles',
-    fits: (r: Rung, v: unknown) => r.stream === 'nested' || v === 'last',
-    allowed: '"last" unless the stream is "nested" (only nested steps have H cycles; single and dual streams backpropagate through every pass)',
+    off: 'last',
+    needs: (r: Rung) => r.stream === 'nested',
     blame: 'stream',
+    allowed: '"last" unless the stream is "nested" (only nested steps have H cycles; single and dual streams backpropagate through every pass)',
+  },
+  {
+    key: 'ponderWeight',
+    off: 0,
+    needs: (r: Rung) => r.halting === 'act',
+    blame: 'halting',
+    allowed: '0 unless halting is "act" (ut, dual-ut, dual-nested-ut): the ponder cost is ACT\'s',
   },
   {
     key: 'haltLoss',
-    fits: (r: Rung, v: unknown) => r.halting === 'binary' || !v,
-    allowed: 'false unless halting is "binary" (ar-trm, trm-faithful): it trains the binary halting head',
+    off: false,
+    needs: (r: Rung) => r.halting === 'binary',
     blame: 'halting',
+    allowed: 'false unless halting is "binary" (ar-trm, trm-faithful): it trains the binary halting head',
   },
 ] as const;
 
-type Unresolved = { readonly model: RungName; readonly switches?: Partial<RungSwitches>; readonly deepSupervision?: number; readonly haltLoss?: boolean; readonly gradCycles?: 'last' | 'all' };
+type Unresolved = {
+  readonly model: RungName;
+  readonly switches?: Partial<RungSwitches>;
+  readonly deepSupervision?: number;
+  readonly haltLoss?: boolean;
+  readonly gradCycles?: 'last' | 'all';
+  readonly ponderWeight?: number;
+};
 
 /**
  * Why a config's combination of switches is refused, as the field to change and what it allows (undefined: the
  * combination works). The structural switches (rungConflict), then each training switch against the rung: a value
- * the user set names its own key; a default of the named rung that no longer fits names the switch that broke it.
+ * the user set names its own key; a default of the named rung (trm-faithful's recipe) that no longer fits names the
+ * switch that broke it.
  */
 function combinationIssue(c: Unresolved): { path: (string | number)[]; allowed: string } | undefined {
   const rung = rungOf(c);
   const structural = rungConflict(rung);
   if (structural) return { path: ['switches', structural.switch], allowed: structural.allowed };
-  const d = RUNGS[c.model].defaults ?? {};
+  const d: Partial<Record<string, unknown>> = RUNGS[c.model].defaults ?? {};
   for (const t of TRAINING_SWITCHES) {
+    if (t.needs(rung)) continue;
     const given = c[t.key];
-    if (given !== undefined) {
-      if (!t.fits(rung, given)) return { path: [t.key], allowed: t.allowed };
-      continue;
-    }
+    if (given !== undefined && given !== t.off) return { path: [t.key], allowed: t.allowed };
     const dflt = t.key === 'deepSupervision' && d.deepSupervision === 'steps' ? 0 : d[t.key];
-    if (dflt !== undefined && !t.fits(rung, dflt)) {
+    if (given === undefined && dflt !== undefined && dflt !== t.off) {
+      const was = RUNGS[c.model][t.blame];
       return {
         path: ['switches', t.blame],
-        allowed: `${JSON.stringify(RUNGS[c.model][t.blame])} for ${c.model}, whose recipe sets ${t.key} ${JSON.stringify(dflt)}; or also set ${t.key}: ${t.key === 'haltLoss' ? 'false' : t.key === 'gradCycles' ? '"last"' : '1'} (${t.allowed})`,
+        allowed: `${JSON.stringify(was)} for ${c.model}, whose recipe sets ${t.key} ${JSON.stringify(dflt)}; or also set ${t.key}: ${JSON.stringify(t.off)} (${t.allowed})`,
       };
     }
   }

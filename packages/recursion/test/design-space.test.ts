@@ -22,7 +22,7 @@ import {
 } from '../src/index.js';
 import { randomIds, setParam } from './helpers.js';
 
-type Training = { deepSupervision: number; gradCycles: 'last' | 'all'; haltLoss: boolean };
+type Training = { deepSupervision: number; gradCycles: 'last' | 'all'; ponderWeight: number; haltLoss: boolean };
 
 const STRUCTURAL: RungSwitches[] = SWITCH_VALUES.stream.flatMap((stream) =>
   SWITCH_VALUES.tied.flatMap((tied) =>
@@ -32,7 +32,9 @@ const STRUCTURAL: RungSwitches[] = SWITCH_VALUES.stream.flatMap((stream) =>
   ),
 );
 const TRAINING: Training[] = [1, 2].flatMap((deepSupervision) =>
-  (['last', 'all'] as const).flatMap((gradCycles) => [false, true].map((haltLoss) => ({ deepSupervision, gradCycles, haltLoss }))),
+  (['last', 'all'] as const).flatMap((gradCycles) =>
+    [0, 0.01].flatMap((ponderWeight) => [false, true].map((haltLoss) => ({ deepSupervision, gradCycles, ponderWeight, haltLoss }))),
+  ),
 );
 
 /** A tiny config: budget 12 is 12 single-stream steps, 6 dual steps, 2 nested steps of (H, L) = (2, 2). */
@@ -48,7 +50,7 @@ const config = (s: RungSwitches, t: Training): ModelConfigInput => ({
   dropout: 0.1,
 });
 const label = (s: RungSwitches, t: Training) =>
-  `${s.stream} ${s.tied ? 'tied' : 'untied'} ${s.stepEmbedding ? 'step-emb' : 'no-step-emb'} halting ${s.halting} readout ${s.readout} | ds ${t.deepSupervision} grad ${t.gradCycles} haltLoss ${t.haltLoss}`;
+  `${s.stream} ${s.tied ? 'tied' : 'untied'} ${s.stepEmbedding ? 'step-emb' : 'no-step-emb'} halting ${s.halting} readout ${s.readout} | ds ${t.deepSupervision} grad ${t.gradCycles} ponder ${t.ponderWeight} haltLoss ${t.haltLoss}`;
 
 /**
  * The refusals, written independently of the code: the first rule a combination breaks, as the field the error
@@ -58,6 +60,7 @@ const REFUSALS: { field: string; applies: (s: RungSwitches, t: Training) => bool
   { field: 'switches.readout', applies: (s) => s.readout === 'act-weighted' && s.halting !== 'act', reason: /ACT-weighted sum weighs the states by ACT's halting probabilities/ },
   { field: 'deepSupervision', applies: (s, t) => t.deepSupervision !== 1 && s.stream !== 'nested', reason: /only nested steps start from a detached \(y, z\)/ },
   { field: 'gradCycles', applies: (s, t) => t.gradCycles !== 'last' && s.stream !== 'nested', reason: /only nested steps have H cycles/ },
+  { field: 'ponderWeight', applies: (s, t) => t.ponderWeight !== 0 && s.halting !== 'act', reason: /the ponder cost is ACT's/ },
   { field: 'haltLoss', applies: (s, t) => t.haltLoss && s.halting !== 'binary', reason: /trains the binary halting head/ },
 ];
 
@@ -84,10 +87,12 @@ const batch = () => ({
   mask: tf.ones([B, T]) as tf.Tensor2D,
 });
 
-/** One training step as the trainer takes it (every deep-supervision segment, (y, z) carried), plain SGD. */
-function trainStep(m: LadderModel): number[] {
+/** One training step as the trainer takes it (every deep-supervision segment, (y, z) carried), plain SGD: the loss
+ *  of each segment and the parameters that received a gradient in any. */
+function trainStep(m: LadderModel): { losses: number[]; learned: Set<string> } {
   const data = batch();
   const losses: number[] = [];
+  const learned = new Set<string>();
   let carry: readonly tf.Tensor[] | undefined;
   for (let index = 0; index < (m.segments ?? 1); index++) {
     let next: readonly tf.Tensor[] | undefined;
@@ -100,14 +105,16 @@ function trainStep(m: LadderModel): number[] {
     for (const [name, g] of Object.entries(grads)) {
       expect(Array.from(g.dataSync()).every(Number.isFinite), `gradient of ${name}`).toBe(true);
     }
-    const blockGrad = Object.entries(grads).some(([n, g]) => n.startsWith('block') && tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]!) > 0);
-    expect(blockGrad, 'some block parameter receives gradient').toBe(true);
-    for (const v of m.params.entries().map(([, v]) => v)) if (grads[v.name]) tf.tidy(() => v.assign(tf.sub(v, tf.mul(grads[v.name]!, 0.1))));
+    for (const [name, v] of m.params.entries()) {
+      const g = grads[v.name];
+      if (g && tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]!) > 0) learned.add(name);
+      if (g) tf.tidy(() => v.assign(tf.sub(v, tf.mul(g, 0.1))));
+    }
     tf.dispose([value, ...Object.values(grads), ...(carry ?? [])]);
     carry = next;
   }
   tf.dispose([...(carry ?? []), data.inputs, data.targets, data.mask]);
-  return losses;
+  return { losses, learned };
 }
 
 /** Perturbs the token at position t: logits before t must not move, some after must. */
@@ -150,10 +157,10 @@ function expectDecodes(m: LadderModel) {
 }
 
 describe('the design space', () => {
-  it('is 72 structural x 8 training combinations, 120 accepted; the eight named rungs are rows of it', () => {
+  it('is 72 structural x 16 training combinations, 168 accepted; the eight named rungs are rows of it', () => {
     expect(STRUCTURAL).toHaveLength(72);
-    expect(SPACE).toHaveLength(576);
-    expect(ACCEPTED).toHaveLength(120);
+    expect(SPACE).toHaveLength(1152);
+    expect(ACCEPTED).toHaveLength(168);
     for (const name of RUNG_NAMES) {
       const s = switchesOf(RUNGS[name]);
       expect(ACCEPTED.some((c) => JSON.stringify(switchesOf(c.s)) === JSON.stringify(s)), name).toBe(true);
@@ -185,16 +192,26 @@ describeOnBackends('every accepted combination', ['cpu'], () => {
     const cfg = config(s, t);
     const m = build(cfg);
     expect(m.params.count()).toBe(analyticParamCount(cfg));
-    const losses = trainStep(m);
+    const { losses, learned } = trainStep(m);
     expect(losses).toHaveLength(t.deepSupervision);
     for (const l of losses) expect(Number.isFinite(l)).toBe(true);
+    // every switch is honoured: the blocks always learn; the ACT unit through its weighted readout or its ponder cost,
+    // when a segment has two steps or more (ACT over one step halts there by force: weight 1, N + R = 2, constants);
+    // the binary head only with haltLoss (the paper's head never learns)
+    expect([...learned].some((n) => n.startsWith('block')), 'a block parameter learns').toBe(true);
+    const stepsPerSegment = m.schedule.steps / m.schedule.segments;
+    if (s.halting === 'act') expect(learned.has('act.weight'), 'act.weight learns').toBe((s.readout === 'act-weighted' || t.ponderWeight > 0) && stepsPerSegment > 1);
+    if (s.halting === 'binary') expect(learned.has('halt.weight'), 'halt.weight learns').toBe(t.haltLoss);
+    if (s.stepEmbedding) expect(learned.has('step.embedding'), 'step.embedding learns').toBe(true);
+    // y0, z0 learn on the dual stream only: a nested step starts from (y, z) detached, the first one included (the paper)
+    if (s.stream !== 'single') expect(learned.has('init.y'), 'init.y learns').toBe(s.stream === 'dual');
     expectCausal(m, false);
     expectCausal(m, true);
     m.dispose();
   });
 
   // decoding does not depend on the training switches except haltLoss (per-position halting)
-  const decodable = ACCEPTED.filter((c) => c.t.deepSupervision === 1 && c.t.gradCycles === 'last');
+  const decodable = ACCEPTED.filter((c) => c.t.deepSupervision === 1 && c.t.gradCycles === 'last' && c.t.ponderWeight === 0);
   it.each(decodable.map((c) => [label(c.s, c.t), c] as const))('%s: KV-cache decoding equals the full forward pass', (_, { s, t }) => {
     const m = build(config(s, t));
     expectDecodes(m);
