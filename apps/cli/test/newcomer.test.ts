@@ -72,6 +72,33 @@ describe('Ctrl-C (SIGINT) and SIGTERM: within one training step, the run left re
   );
 });
 
+describe('Ctrl-C during an evaluation', () => {
+  it('ends it at the next evaluation length (exit 130); the resume evaluates that step again', async () => {
+    const out = join(tmp(), 'run');
+    const lengths = Array.from({ length: 19 }, (_, i) => i + 2).join(','); // ~10 s of evaluation, well under 1 s a length
+    const args = ['train', '--model', 'dense', '--task', 'copy', '--length', '2', '--eval-lengths', lengths, '--budget', '1', '--d-model', '32', '--heads', '1', '--batch', '2'];
+    const child = spawn(process.execPath, [MAIN, ...args, '--steps', '2', '--eval-every', '1', '--eval-n', '100', '--backend', 'cpu', '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exit = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    while (!/step 1\/2/.test(stderr)) {
+      if (child.exitCode !== null) throw new Error(stderr);
+      await sleep(50);
+    }
+    await sleep(1000); // step 1 is checkpointed and its evaluation under way
+    const sent = performance.now();
+    child.kill('SIGINT');
+    const code = await exit;
+    expect(code, stderr).toBe(130);
+    expect((performance.now() - sent) / 1000, stderr).toBeLessThan(2);
+    expect(stderr).toContain(`tarm: stopped at step 1 of 2, during its evaluation (done again on resume); continue with: tarm train --out ${out} --resume`);
+    expect(checkpointStep(out)).toBe(1);
+    const r = await tarm(['train', '--out', out, '--resume', '--eval-lengths', '2,3', '--steps', '2']);
+    expect(r.code).toBe(2); // the evaluation lengths are the run's: refused, named
+    expect(r.stderr).toContain('--eval-lengths 2,3 (the run has 2,3,4,');
+  });
+});
+
 describe('tarm train --resume reads the run folder', () => {
   it('--out alone; mismatched flags all named at once; a missing folder, config or checkpoint is an error', async () => {
     const dir = tmp();

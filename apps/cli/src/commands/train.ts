@@ -111,13 +111,26 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
   if (process.connected) process.once('disconnect', onSignal);
   let finalEvals: Record<string, LengthResult> | undefined;
   let result;
+  let stoppedInEvaluation = false;
+  let evaluating = 0; // the step of the evaluation under way (a resume may evaluate its checkpoint's step first)
   try {
     result = await runTraining({
       outDir: out,
       config,
       resume: flags.resume,
       createModel: () => createModel(modelConfig, flags.seed),
-      evaluate: async (m, _step) => evaluateLengths(m, task, flags.evalLengths, { n: flags.evalN, seed: 1337, decode }),
+      evaluate: async (m, step) => {
+        evaluating = step;
+        // length by length (the same numbers: each length has its own problems and decoding stream), so that a stop
+        // asked for during an evaluation ends it at the next length; the step's checkpoint is already written
+        const record: Record<string, LengthResult> = {};
+        for (const L of flags.evalLengths) {
+          await new Promise((r) => setImmediate(r)); // let a signal handler run
+          if (stop) throw new StoppedDuringEvaluation();
+          Object.assign(record, await evaluateLengths(m, task, [L], { n: flags.evalN, seed: 1337, decode }));
+        }
+        return record;
+      },
       onStep: (info) => {
         last = { step: info.step, loss: info.loss, tps: info.tokensPerSecond };
         progress.update(info.step, { loss: info.loss, acc: lastAcc, tps: info.tokensPerSecond });
@@ -132,13 +145,20 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
       tensorboard: flags.log === 'tensorboard',
     });
   } catch (e) {
-    throw outOfMemory(e, backend, microBatch) ?? e;
+    if (!(e instanceof StoppedDuringEvaluation)) throw outOfMemory(e, backend, microBatch) ?? e;
+    stoppedInEvaluation = true;
   } finally {
     progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('disconnect', onSignal);
   }
+  if (stoppedInEvaluation) {
+    console.error(`tarm: stopped at step ${evaluating} of ${flags.steps}, during its evaluation (done again on resume); continue with: tarm train --out ${out} --resume`);
+    process.exitCode = 130;
+    return {};
+  }
+  if (!result) throw new TarmError('training ended without a result'); // unreachable: runTraining resolved or threw
   const summary = result.summary;
   if (!summary) {
     console.error(`tarm: stopped at step ${result.step} of ${flags.steps}; continue with: tarm train --out ${out} --resume`);
@@ -174,6 +194,9 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
   result.model.params.dispose();
   return record;
 }
+
+/** Thrown by the evaluation when a stop was asked for during it (the step's checkpoint is already written). */
+class StoppedDuringEvaluation extends Error {}
 
 /** What a resume found, in one line (and a warning when the loss history is gone). */
 export function resumeLine(out: string, r: ResumeInfo): string {
