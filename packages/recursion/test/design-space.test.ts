@@ -14,10 +14,12 @@ import {
   defineModelConfig,
   RUNG_NAMES,
   RUNGS,
+  rungConflict,
   SWITCH_VALUES,
   switchesOf,
   type LadderModel,
   type ModelConfigInput,
+  type PassInfo,
   type RungSwitches,
 } from '../src/index.js';
 import { randomIds, setParam } from './helpers.js';
@@ -216,6 +218,49 @@ describeOnBackends('every accepted combination', ['cpu'], () => {
     const m = build(config(s, t));
     expectDecodes(m);
     m.dispose();
+  });
+});
+
+/**
+ * Which block passes receive gradient (a zero probe added to every pass's output; nonzero d loss / d probe), with
+ * halting held off so every step runs (ACT bias -10; the binary head's init, bias -5). Expected, from the paper:
+ * single and dual streams backpropagate through every pass; a nested step starts detached, so only its cycles on the
+ * tape (the last, or all with gradCycles 'all') of the steps the readout reads: every step for the ACT-weighted sum,
+ * else the last.
+ */
+function gradientPasses(s: RungSwitches, gradCycles: 'last' | 'all'): { withGrad: number[]; expected: number[]; gradPasses: number } {
+  const m = createModel({ ...config(s, { deepSupervision: 1, gradCycles, ponderWeight: 0, haltLoss: false }), dropout: 0 }, 7);
+  if (m.p.act) setParam(m, 'act.bias', -10);
+  const ids = tf.tensor2d(randomIds(2, 6, 9), [2, 6], 'int32');
+  const probes = Array.from({ length: 12 }, (_, i) => tf.variable(tf.zeros([1, 1, 8]), true, `ds_probe_${label(s, { deepSupervision: 1, gradCycles, ponderWeight: 0, haltLoss: false })}_${i}`));
+  const onPass = (info: PassInfo, h: tf.Tensor3D) => tf.add(h, probes[info.index]!) as tf.Tensor3D;
+  const { grads, value } = tf.variableGrads(() => tf.sum(tf.square(m.forward(ids, { training: true, seed: 3, onPass }).logits)) as tf.Scalar, probes);
+  const withGrad = probes.flatMap((v, i) => {
+    const g = grads[v.name]; // null: the probe is on no path to the loss
+    return g && tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]!) > 0 ? [i] : [];
+  });
+  tf.dispose([value, ...Object.values(grads).filter((g) => g), ids, ...probes]);
+  const gradPasses = m.schedule.gradPasses;
+  m.dispose();
+  const all = Array.from({ length: 12 }, (_, i) => i);
+  let expected = all;
+  if (s.stream === 'nested') {
+    const [steps, per] = [2, 6]; // (H, L) = (2, 2): 6 passes a step, cycle 1 = passes 3..5 of the step
+    const gradSteps = s.readout === 'act-weighted' ? [0, 1] : [steps - 1];
+    expected = gradSteps.flatMap((k) => all.filter((i) => Math.floor(i / per) === k && (gradCycles === 'all' || i % per >= 3)));
+  }
+  return { withGrad, expected, gradPasses };
+}
+
+describeOnBackends('gradient paths of every accepted structure', ['cpu'], () => {
+  const rows = STRUCTURAL.filter((s) => !rungConflict(s)).flatMap((s) => (s.stream === 'nested' ? (['last', 'all'] as const) : (['last'] as const)).map((g) => [s, g] as const));
+  it.each(rows.map(([s, g]) => [`${label(s, { deepSupervision: 1, gradCycles: g, ponderWeight: 0, haltLoss: false })}`, s, g] as const))('%s', (_, s, g) => {
+    const r = gradientPasses(s, g);
+    expect(r.withGrad).toEqual(r.expected);
+    // the accounting (FLOPs, memory) counts these passes; with ACT every step stays on the tape, an upper bound when
+    // the readout is terminal and the ponder cost is off
+    if (s.halting === 'act' && s.readout === 'terminal' && s.stream === 'nested') expect(r.gradPasses).toBeGreaterThanOrEqual(r.expected.length);
+    else expect(r.gradPasses).toBe(r.expected.length);
   });
 });
 
