@@ -2,6 +2,15 @@ import { z } from 'zod';
 import { configDefiner } from '@tarm/core';
 import { RUNG_NAMES, RUNGS, SWITCH_VALUES, rungConflict, rungOf, type Rung, type RungName, type RungSwitches } from './rungs.js';
 
+/** Structural switches set over a named rung (rungs.ts, SWITCH_VALUES), each optional; for study files too. */
+export const RungSwitchesSchema = z.strictObject({
+  stream: z.enum(SWITCH_VALUES.stream).optional(),
+  tied: z.boolean().optional(),
+  stepEmbedding: z.boolean().optional(),
+  halting: z.enum(SWITCH_VALUES.halting).optional(),
+  readout: z.enum(SWITCH_VALUES.readout).optional(),
+});
+
 /**
  * Model configuration. Defaults are the paper's (C = 384, 6 heads, budget 24 block passes, dropout 0.1).
  * `defineModelConfig` validates, rejects unknown keys and freezes; the result is JSON and is saved with every run.
@@ -13,15 +22,7 @@ export const ModelConfigSchema = z
      * Structural switches set over the named rung (rungs.ts): any row of the design space, e.g. `{ model: 'dual-ut',
      * switches: { halting: 'binary' } }`. Unset: the named rung. readout, unless set, follows halting.
      */
-    switches: z
-      .strictObject({
-        stream: z.enum(SWITCH_VALUES.stream).optional(),
-        tied: z.boolean().optional(),
-        stepEmbedding: z.boolean().optional(),
-        halting: z.enum(SWITCH_VALUES.halting).optional(),
-        readout: z.enum(SWITCH_VALUES.readout).optional(),
-      })
-      .optional(),
+    switches: RungSwitchesSchema.optional(),
     /** Characters in the vocabulary (the paper's tasks use 14). */
     vocabSize: z.int().min(2).default(14),
     /** Learned absolute positions (the paper: 180, enough for addition at length 50). */

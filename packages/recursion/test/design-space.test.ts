@@ -181,6 +181,15 @@ describe('the design space', () => {
     expect((error as ConfigError).message).toMatch(refusal!.reason);
   });
 
+  it('switches are validated like every config key, and a resolved config defines to itself (JSON round trip)', () => {
+    expect(() => defineModelConfig({ model: 'ut', switches: { halting: 'sometimes' as 'act' } })).toThrow(/invalid switches\.halting: got "sometimes"; allowed: "none", "act", "binary"/);
+    expect(() => defineModelConfig({ model: 'ut', switches: { recurse: true } as never })).toThrow(/invalid switches\.recurse: got true; allowed: a known key/);
+    for (const { s, t } of ACCEPTED) {
+      const c = defineModelConfig(config(s, t));
+      expect(defineModelConfig(JSON.parse(JSON.stringify(c)))).toEqual(c);
+    }
+  });
+
   it('a named rung whose recipe no longer fits a switched stream or halting is refused naming that switch', () => {
     expect(() => defineModelConfig({ model: 'trm-faithful', switches: { stream: 'dual' } })).toThrow(/invalid switches\.stream: got "dual"; allowed: "nested" for trm-faithful, whose recipe sets deepSupervision 0/);
     expect(() => defineModelConfig({ model: 'trm-faithful', switches: { halting: 'act' } })).toThrow(/invalid switches\.halting: got "act"; allowed: "binary" for trm-faithful, whose recipe sets haltLoss true/);
