@@ -38,7 +38,8 @@ function singleStream(run: Run): Recursion {
   let h = run.x;
   let stepsRun = 0;
   for (let k = 0; k < halting.end; k++) {
-    h = run.f(run.withStep(h, k), { index: k, step: k, cycle: 0, stream: 'h', grad: true }); // [B, T, C]
+    const f = run.stepPasses(k);
+    h = f(h, 'h'); // [B, T, C]
     stepsRun = k + 1;
     if (halting.observe(h, k)) break;
   }
@@ -48,13 +49,14 @@ function singleStream(run: Run): Recursion {
 /** Stream 'dual' (the ladder's dual-ut row): per step k, z = f(x + y + z + s_k); y = f(y + z + s_k); halting and
  *  readout over the y_k (dual-ut: ACT); full backprop. */
 function dualStream(run: Run): Recursion {
-  const { x, f, withStep } = run;
+  const { x } = run;
   const halting = haltingFor(run, 0, run.steps);
   let [y, z] = initialStreams(run);
   let stepsRun = 0;
   for (let k = 0; k < halting.end; k++) {
-    z = f(withStep(tf.add(tf.add(x, y), z), k), { index: 2 * k, step: k, cycle: 0, stream: 'z', grad: true }); // [B, T, C]
-    y = f(withStep(tf.add(y, z), k), { index: 2 * k + 1, step: k, cycle: 0, stream: 'y', grad: true }); // [B, T, C]
+    const f = run.stepPasses(k);
+    z = f(tf.add(tf.add(x, y), z), 'z'); // [B, T, C]
+    y = f(tf.add(y, z), 'y'); // [B, T, C]
     stepsRun = k + 1;
     if (halting.observe(y, k)) break;
   }
@@ -98,13 +100,13 @@ function haltingFor(run: Run, k0: number, k1: number): Halting {
  * cycles carry no gradient"); without `grad` the whole step runs off the tape.
  */
 function nestedStep(run: Run, y0: tf.Tensor3D, z0: tf.Tensor3D, k: number, grad: boolean): Pair {
-  const { x, f, withStep, model } = run;
-  const { H, L, passesPerStep } = model.schedule;
+  const { x, model } = run;
+  const { H, L } = model.schedule;
+  const f = run.stepPasses(k);
   /** Cycle c; `grad` only labels the passes (the caller decides tape or not). */
   const cycle = ([y, z]: Pair, c: number, grad: boolean): Pair => {
-    const base = k * passesPerStep + c * (L + 1);
-    for (let l = 0; l < L; l++) z = f(withStep(tf.add(tf.add(x, y), z), k), { index: base + l, step: k, cycle: c, stream: 'z', grad }); // [B, T, C]
-    y = f(withStep(tf.add(y, z), k), { index: base + L, step: k, cycle: c, stream: 'y', grad }); // [B, T, C]
+    for (let l = 0; l < L; l++) z = f(tf.add(tf.add(x, y), z), 'z', { cycle: c, grad }); // [B, T, C]
+    y = f(tf.add(y, z), 'y', { cycle: c, grad }); // [B, T, C]
     return [y, z];
   };
   const onTapeFrom = !grad ? H : model.config.gradCycles === 'all' ? 0 : H - 1; // first cycle that runs on the tape
@@ -185,13 +187,18 @@ interface Run {
   readonly syncReads: boolean;
   /** Stop once every position halted (later steps cannot change the output): sync reads, no cache. */
   readonly earlyExit: boolean;
-  /** One application of f on `input` as pass `info`: the shared block (tied), else the pass's own. [B, T, C] -> [B, T, C] */
-  readonly f: (input: tf.Tensor3D, info: PassInfo) => tf.Tensor3D;
-  /** h + s_k, s_k the step embedding (index clamped to the last trained step when run longer); h without one. */
-  readonly withStep: (h: tf.Tensor, k: number) => tf.Tensor3D;
+  /**
+   * f as step k applies it: each call is f(input + s_k), the step's next block pass (PassInfo.index k x passesPerStep
+   * + the calls so far; the shared block, or the pass's own when untied). A new stepPasses(k) starts over: a re-run of
+   * step k repeats its indices, so its dropout and KV slots. [B, T, C] -> [B, T, C]
+   */
+  readonly stepPasses: (k: number) => StepPass;
 }
 
-/** Checks the options and builds the shared pieces: f with its dropout and hooks, s_k, x. */
+/** One pass of a step on `input` (s_k added), updating `stream`; `at`: its cycle and tape label (nested steps). */
+type StepPass = (input: tf.Tensor, stream: PassInfo['stream'], at?: { readonly cycle: number; readonly grad: boolean }) => tf.Tensor3D;
+
+/** Checks the options and builds the shared pieces: f with its dropout, hooks and s_k, x. */
 function begin(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptions): Run {
   const { rung, schedule, p, config } = model;
   const training = opts.training ?? false;
@@ -221,9 +228,15 @@ function begin(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptions): Run 
     const S = p.stepEmbedding!.shape[0]!;
     return tf.reshape(tf.slice(p.stepEmbedding!, [Math.min(k, S - 1), 0], [1, C]), [1, 1, C]);
   };
+  /** h + s_k, s_k the step embedding (index clamped to the last trained step when run longer); h without one. */
   const withStep = (h: tf.Tensor, k: number): tf.Tensor3D => (p.stepEmbedding ? tf.add(h, stepEmb(k)) : h) as tf.Tensor3D;
+  const stepPasses = (k: number): StepPass => {
+    let n = 0; // passes of step k so far
+    return (input, stream, at = { cycle: 0, grad: true }) =>
+      f(withStep(input, k), { index: k * schedule.passesPerStep + n++, step: k, cycle: at.cycle, stream, grad: at.grad });
+  };
   const x = embed(p.embed, ids, cache?.length ?? 0); // [B, T, C]
   // With a cache every pass runs: the next token's pass p needs the keys/values of pass p at every earlier position.
   const earlyExit = (opts.earlyExit ?? true) && syncReads && !cache;
-  return { model, opts, x, shape: [B, T, C], steps, training, syncReads, earlyExit, f, withStep };
+  return { model, opts, x, shape: [B, T, C], steps, training, syncReads, earlyExit, stepPasses };
 }
