@@ -9,7 +9,7 @@ export { runStudy, resumeStudy, planWorkers, type RunStudyOptions, type StudyOut
 export type { GridProgress, RunState, TrainMessage, TrainResult } from './grid.js';
 export { collectResults, readResults, type StudyResults, type RunResult } from './results.js';
 export { resultsCsv, writeResultsCsv, RESULTS_CSV_FILE, RESULTS_CSV_COLUMNS } from './results-csv.js';
-export { writeReport, comparisons, type Comparison, type ReportFiles } from './report.js';
+export { writeReport, claimsTable, comparisons, type Comparison, type ReportFiles } from './report.js';
 export { checkClaims, type Claim, type ClaimPart, type ClaimVerdict } from './claims.js';
 export { LATE_MIN_EVALS, PLATEAU_POINTS, isStillRising, lastChange, lateWindow, type LateWindow } from './plateau.js';
 export { slopeCI, welchDiffCI, type DiffCI, type SlopeCI } from './stats.js';

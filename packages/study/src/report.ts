@@ -338,9 +338,15 @@ function runsSection(results: StudyResults, tasks: readonly TaskSettings[]): str
 
 const VERDICT_LABEL: Record<ClaimVerdict, string> = { supported: 'supported', contradicted: 'contradicted', undecided: 'undecided', 'not testable': 'not testable at this scale' };
 
+/** The Claims table: one row per claim (verdict, the number behind it, seeds per arm); markdown or plain text. */
+export function claimsTable(results: StudyResults, opts: { markdown?: boolean } = {}): string {
+  const markdown = opts.markdown ?? true;
+  const rows = checkClaims(results).map((c) => [c.id, markdown ? `**${VERDICT_LABEL[c.verdict]}**` : VERDICT_LABEL[c.verdict], c.summary, c.seeds ? String(c.seeds) : '-']);
+  return table(['claim', 'verdict', 'the number behind it', 'seeds per arm'], rows, { markdown, align: ['l', 'l', 'l', 'r'] });
+}
+
 function claimsSection(results: StudyResults): string {
   const claims = checkClaims(results);
-  const rows = claims.map((c) => [c.id, `**${VERDICT_LABEL[c.verdict]}**`, c.summary, c.seeds ? String(c.seeds) : '-']);
   const steps = [...new Set(presentAxes(results).tasks.map((t) => t.steps))].join(' / ');
   const details = claims.filter((c) => c.parts.length).flatMap((c) => [`- **${c.id}** ${c.statement} (${c.statistic}): **${VERDICT_LABEL[c.verdict]}**`, ...c.parts.map((p) => `  - ${p.text}`)]);
   return [
@@ -348,7 +354,7 @@ function claimsSection(results: StudyResults): string {
     '',
     `The paper's claims judged at matched compute: every arm read at step ${steps} of its task (the paper's fixed-steps protocol; no run trained past that step enters), on the seeds every arm finished. How each verdict is reached: the last section, "How claims are judged".`,
     '',
-    md(['claim', 'verdict', 'the number behind it', 'seeds per arm'], rows, ['l', 'l', 'l', 'r']),
+    claimsTable(results),
     '',
     ...(details.length ? ['### Details', '', ...details] : []),
   ].join('\n');

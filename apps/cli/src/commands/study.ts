@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { BACKEND_CHOICES, configDefiner } from '@tarm/core';
 import { DECODE_STRATEGIES, TASK_NAMES } from '@tarm/tasks';
-import { collectResults, loadStudy, PRESET_NAMES, readResults, resumeStudy, runStudy, StudyError, writeReport, writeResultsCsv, type StudyOverrides, type StudyResults } from '@tarm/study';
+import { claimsTable, collectResults, loadStudy, PRESET_NAMES, readResults, resumeStudy, runStudy, StudyError, writeReport, writeResultsCsv, type StudyOverrides, type StudyResults } from '@tarm/study';
 import { backendReason, UsageError } from '../errors.js';
 import { loadQueue, queueUrl } from '../queue.js';
 
@@ -171,7 +171,8 @@ export function registerStudy(program: Command): void {
           return;
         }
         const results = resultsForReport(dir);
-        console.log(`wrote ${(await writeReport(dir, results)).report}`);
+        const { report } = await writeReport(dir, results);
+        console.log(`${claimsTable(results, { markdown: false })}\n\nwrote ${report} (the claims in detail, the rules, tables and plots)`);
       } catch (e) {
         throw asUsageError(e);
       }
