@@ -281,3 +281,31 @@ describe('flags and messages', () => {
     expect(g.code, g.stderr).toBe(0);
   });
 });
+
+describe('a long run says so (issue 30, item 3)', () => {
+  it('after its first 10 s it tells the time it needs and how to make a run of minutes, once', async () => {
+    const out = join(tmp(), 'run');
+    // ~100k steps of a small model: minutes per thousand steps, days in all
+    const args = ['train', '--model', 'dense', '--task', 'copy', '--length', '4', '--eval-lengths', '4', '--budget', '1', '--d-model', '16', '--heads', '1', '--batch', '4', '--steps', '100000', '--eval-every', '100000', '--eval-n', '2', '--backend', 'cpu', '--out', out];
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exit = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    const started = performance.now();
+    while (!/at this pace the run needs about/.test(stderr) && performance.now() - started < 60_000) {
+      if (child.exitCode !== null) throw new Error(stderr);
+      await sleep(200);
+    }
+    await sleep(1000);
+    child.kill('SIGINT');
+    expect(await exit, stderr).toBe(130);
+    expect(stderr).toMatch(/tarm: at this pace the run needs about \S+ more here\. A run of minutes: smaller --d-model \(64\), --heads 4, --budget 6, --steps 300/);
+    expect(stderr.match(/at this pace/g)).toHaveLength(1);
+  }, 90_000);
+
+  it('a short run says nothing of the kind', async () => {
+    const r = await tarm(['train', ...TINY, '--steps', '4', '--out', join(tmp(), 'run')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('at this pace');
+  });
+});

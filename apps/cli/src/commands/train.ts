@@ -5,7 +5,7 @@ import { readJsonIfExists } from '@tarm/core/node';
 import { TarmError, resolveBackend, type ResolvedBackend } from '@tarm/core';
 import { fitMicroBatch, flopsPerToken, RUNG_NAMES, trainingMemory, type ModelConfig } from '@tarm/recursion';
 import { getTask, sequenceLength, TASK_NAMES, type DecodeOptions } from '@tarm/tasks';
-import { evaluateLengths, formatMetricsTable, gib, type LengthResult } from '@tarm/eval';
+import { duration as formatDuration, evaluateLengths, formatMetricsTable, gib, type LengthResult } from '@tarm/eval';
 import { PAPER_DEFAULTS as D } from '@tarm/study';
 import { runTraining, type ResumeInfo, type RunConfig } from '@tarm/train/node';
 import { createModel } from '@tarm/recursion';
@@ -13,6 +13,9 @@ import { resolveResume, resolveTrain, type ResolvedTrain, type SavedTrainConfig,
 import { backendReason, fileInPath, UsageError } from '../errors.js';
 import { createProgress } from '../progress.js';
 import { CODE_VERSION } from '../version.js';
+
+/** A run longer than this (at the machine's own pace) says so once, with how to make it small (issue 30, item 3). */
+const LONG_RUN_SECONDS = 30 * 60;
 
 export function registerTrain(program: Command): void {
   program
@@ -101,6 +104,7 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
   let lastAcc: number | undefined;
   let last = { step: 0, loss: Number.NaN, tps: 0 };
   let stop = false;
+  let warnedLong = false;
   const onSignal = () => {
     if (!stop) console.error('\ntarm: stopping after this step, with a checkpoint (Ctrl-C again quits at once, keeping the last checkpoint)');
     stop = true;
@@ -132,6 +136,10 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
         return record;
       },
       onStep: (info) => {
+        if (!warnedLong && info.elapsedSeconds >= 10 && info.etaSeconds > LONG_RUN_SECONDS) {
+          warnedLong = true; // said once, from this machine's own pace (after 10 s, when the first steps are past)
+          console.error(`\ntarm: at this pace the run needs about ${formatDuration(info.etaSeconds)} more here. A run of minutes: smaller --d-model (64), --heads 4, --budget 6, --steps 300, --batch 32; Ctrl-C stops within a step and --resume continues.`);
+        }
         last = { step: info.step, loss: info.loss, tps: info.tokensPerSecond };
         progress.update(info.step, { loss: info.loss, acc: lastAcc, tps: info.tokensPerSecond });
       },
