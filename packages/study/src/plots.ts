@@ -87,11 +87,11 @@ export function headlinePlot(results: StudyResults): Plot {
   const rows = tasks.flatMap((t) =>
     arms.map((a) => {
       const ci = finalCell(results, a.name, t.name, t.length, charAcc);
-      return { arm: a.name, task: t.name, n: ci.n, mean: ci.n ? 100 * ci.mean : null, lo: ci.lo === undefined ? null : 100 * ci.lo, hi: ci.hi === undefined ? null : 100 * ci.hi, paper: paperValue(a, t.name), chance: taskChance(t) };
+      return { kind: 'cell', arm: a.name, task: t.name, n: ci.n, mean: ci.n ? 100 * ci.mean : null, lo: ci.lo === undefined ? null : Math.max(0, 100 * ci.lo), hi: ci.hi === undefined ? null : Math.min(100, 100 * ci.hi), paper: paperValue(a, t.name), chance: taskChance(t) };
     }),
   );
-  const seedRows = tasks.flatMap((t) => arms.flatMap((a) => seedValues(results, a.name, t.name, t.length).filter((s) => s.value !== null).map((s) => ({ arm: a.name, task: t.name, seed: s.seed, value: 100 * s.value! }))));
-  const title = 'Character accuracy at the training length, final step';
+  const seedRows = tasks.flatMap((t) => arms.flatMap((a) => seedValues(results, a.name, t.name, t.length).filter((s) => s.value !== null).map((s) => ({ kind: 'seed', arm: a.name, task: t.name, seed: s.seed, value: 100 * s.value! }))));
+  const title = "Character accuracy at the training length, at each task's steps";
   const x = { field: 'arm', type: 'nominal' as const, sort: arms.map((a) => a.name), axis: { labelAngle: -40, title: null } };
   const bandWidth = 34;
   return {
@@ -100,15 +100,15 @@ export function headlinePlot(results: StudyResults): Plot {
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       title: { text: title, subtitle: `bars: this study (${seedsNote(seeds.length)}); dots beside them: single seeds; black ticks: the paper; dashed: chance` },
-      datasets: { cells: rows, seeds: seedRows },
-      data: { name: 'cells' },
+      // one data set, so that the facet splits the seeds by task as it splits the cells (a layer's own data is not faceted)
+      data: { values: [...rows, ...seedRows] },
       facet: { column: { field: 'task', type: 'nominal', sort: tasks.map((t) => t.name), title: null } },
       spec: {
         width: Math.max(160, bandWidth * arms.length),
         height: 240,
         layer: [
           {
-            transform: [{ filter: 'isValid(datum.mean)' }],
+            transform: [{ filter: "datum.kind === 'cell' && isValid(datum.mean)" }],
             mark: { type: 'bar', width: { band: 0.45 }, xOffset: -bandWidth / 8 },
             encoding: {
               x,
@@ -117,14 +117,14 @@ export function headlinePlot(results: StudyResults): Plot {
               tooltip: [{ field: 'arm' }, { field: 'mean', format: '.1f' }, { field: 'n' }, { field: 'paper' }],
             },
           },
-          { transform: [{ filter: 'isValid(datum.lo)' }], mark: { type: 'rule', strokeWidth: 1.5, xOffset: -bandWidth / 8 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
+          { transform: [{ filter: "datum.kind === 'cell' && isValid(datum.lo)" }], mark: { type: 'rule', strokeWidth: 1.5, xOffset: -bandWidth / 8 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
           {
-            data: { name: 'seeds' },
+            transform: [{ filter: "datum.kind === 'seed'" }],
             mark: { type: 'point', shape: 'circle', filled: false, size: 30, color: '#333333', opacity: 0.9, xOffset: bandWidth / 4 },
             encoding: { x, y: { field: 'value', type: 'quantitative' }, tooltip: [{ field: 'arm' }, { field: 'seed' }, { field: 'value', format: '.1f' }] },
           },
-          { transform: [{ filter: 'isValid(datum.paper)' }], mark: { type: 'tick', color: 'black', opacity: 1, thickness: 3, bandSize: 24 }, encoding: { x, y: { field: 'paper', type: 'quantitative' } } },
-          { mark: { type: 'rule', strokeDash: [4, 4], color: '#888888' }, encoding: { y: { field: 'chance', type: 'quantitative', aggregate: 'max' } } }, // the task's own chance level
+          { transform: [{ filter: "datum.kind === 'cell' && isValid(datum.paper)" }], mark: { type: 'tick', color: 'black', opacity: 1, thickness: 3, bandSize: 24 }, encoding: { x, y: { field: 'paper', type: 'quantitative' } } },
+          { transform: [{ filter: "datum.kind === 'cell'" }], mark: { type: 'rule', strokeDash: [4, 4], color: '#888888' }, encoding: { y: { field: 'chance', type: 'quantitative', aggregate: 'max' } } }, // the task's own chance level
         ],
       },
       config: CONFIG,
@@ -225,6 +225,7 @@ export function lengthPlot(results: StudyResults): Plot {
   const title = 'Length generalisation: character accuracy vs evaluation length';
   const x = { field: 'x', type: 'quantitative' as const, title: 'evaluation length L', axis: { values: lengths, format: 'd' }, scale: { zero: false, nice: false } };
   const color = { field: 'arm', type: 'nominal' as const, scale: armScale(arms), sort: arms.map((a) => a.name), title: 'arm' };
+  const strokeDash = { field: 'arm', type: 'nominal' as const, sort: arms.map((a) => a.name), title: 'arm' }; // lines that coincide stay visible
   return {
     name: 'length-generalisation',
     title,
@@ -238,10 +239,11 @@ export function lengthPlot(results: StudyResults): Plot {
         height: 220,
         layer: [
           { transform: [{ filter: 'isValid(datum.lo)' }], mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } },
-          { mark: { type: 'line', point: { size: 30 }, strokeWidth: 2 }, encoding: { x, y: { field: 'mean', type: 'quantitative', scale: ACC_SCALE, title: 'character accuracy (%)' }, color } },
+          { mark: { type: 'line', point: { size: 30 }, strokeWidth: 2 }, encoding: { x, y: { field: 'mean', type: 'quantitative', scale: ACC_SCALE, title: 'character accuracy (%)' }, color, strokeDash } },
           { mark: { type: 'rule', strokeDash: [4, 4], color: '#888888' }, encoding: { y: { datum: PAPER_CHANCE } } },
         ],
       },
+      resolve: { scale: { x: 'independent' } }, // each task's own evaluation lengths
       config: CONFIG,
     } as TopLevelSpec,
   };

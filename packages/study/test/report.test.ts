@@ -44,7 +44,7 @@ describe('report', () => {
     rmSync(join(dir, 'plots'), { recursive: true, force: true });
     const { plots } = await writeReport(dir, results);
     const expected: Record<string, string> = {
-      'headline.svg': 'Character accuracy at the training length, final step',
+      'headline.svg': "Character accuracy at the training length, at each task's steps",
       'addition-quartiles.svg': 'Addition: character accuracy by answer quartile (L=10, final step)',
       'curves-addition.svg': 'addition: character accuracy at L=10 during training',
       'curves-copy.svg': 'copy: character accuracy at L=10 during training',
@@ -73,8 +73,9 @@ describe('report', () => {
   it('the headline chart draws each seed beside its bar (a strip plot)', () => {
     const spec = JSON.parse(readFileSync(join(dir, 'plots', 'headline.vl.json'), 'utf8'));
     // dense addition has 2 finished seeds, ut addition 1 (the other is incomplete)
-    expect(spec.datasets.seeds.filter((r: { arm: string; task: string }) => r.arm === 'dense' && r.task === 'addition').map((r: { value: number }) => r.value)).toEqual([80, 84]);
-    expect(spec.datasets.seeds.filter((r: { arm: string; task: string }) => r.arm === 'ut' && r.task === 'addition')).toHaveLength(1);
+    const seedsOf = (arm: string) => spec.data.values.filter((r: { kind: string; arm: string; task: string }) => r.kind === 'seed' && r.arm === arm && r.task === 'addition');
+    expect(seedsOf('dense').map((r: { value: number }) => r.value)).toEqual([80, 84]);
+    expect(seedsOf('ut')).toHaveLength(1);
     expect(readFileSync(join(dir, 'plots', 'headline.svg'), 'utf8')).toContain('single seeds');
   });
 
