@@ -57,6 +57,12 @@ const ACC_SCALE = { domain: [0, 100] };
 /** Legend of line charts: a solid stroke per arm (not the pale band colour). */
 const LINE_LEGEND = { symbolType: 'stroke', symbolStrokeWidth: 3, symbolOpacity: 1, symbolSize: 250 };
 const seedsNote = (seeds: number) => (seeds > 1 ? `mean over ${seeds} seeds, 95% CI` : '1 seed');
+/** The most finished seeds of any (arm, task) cell: what a chart's means are over (a partly run study has fewer than its seed list). */
+const finishedSeeds = (results: StudyResults) => {
+  const counts = new Map<string, number>();
+  for (const r of finishedRuns(results)) counts.set(`${r.arm} ${r.task}`, (counts.get(`${r.arm} ${r.task}`) ?? 0) + 1);
+  return Math.max(0, ...counts.values());
+};
 
 /** Line per arm with a CI band where n > 1 and dots at the evaluations. */
 function lineLayers(x: object, arms: readonly Arm[], yTitle: string, chance: number) {
@@ -83,7 +89,7 @@ function lineLayers(x: object, arms: readonly Arm[], yTitle: string, chance: num
  * interval, each seed's value as a dot beside it (a strip plot), ticks at the paper's values.
  */
 export function headlinePlot(results: StudyResults): Plot {
-  const { arms, tasks, seeds } = presentAxes(results);
+  const { arms, tasks } = presentAxes(results);
   const rows = tasks.flatMap((t) =>
     arms.map((a) => {
       const ci = finalCell(results, a.name, t.name, t.length, charAcc);
@@ -99,7 +105,7 @@ export function headlinePlot(results: StudyResults): Plot {
     title,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: { text: title, subtitle: `bars: this study (${seedsNote(seeds.length)}); dots beside them: single seeds; black ticks: the paper; dashed: chance` },
+      title: { text: title, subtitle: `bars: this study (${seedsNote(finishedSeeds(results))}); dots beside them: single seeds; black ticks: the paper; dashed: chance` },
       // one data set, so that the facet splits the seeds by task as it splits the cells (a layer's own data is not faceted)
       data: { values: [...rows, ...seedRows] },
       facet: { column: { field: 'task', type: 'nominal', sort: tasks.map((t) => t.name), title: null } },
@@ -134,7 +140,7 @@ export function headlinePlot(results: StudyResults): Plot {
 
 /** Addition accuracy by answer quartile per arm (small multiples), with the paper's approximate values. */
 export function additionQuartilesPlot(results: StudyResults): Plot | undefined {
-  const { arms, tasks, seeds } = presentAxes(results);
+  const { arms, tasks } = presentAxes(results);
   const add = tasks.find((t) => t.name === 'addition');
   if (!add) return undefined;
   const rows = arms.flatMap((a) =>
@@ -151,7 +157,7 @@ export function additionQuartilesPlot(results: StudyResults): Plot | undefined {
     title,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: { text: title, subtitle: ['Q1 = most significant answer digits, Q4 = least significant', `bars: this study (${seedsNote(seeds.length)}); dashed: chance`, 'black ticks: the paper (approximate; published for dense, dual-ut)'] },
+      title: { text: title, subtitle: ['Q1 = most significant answer digits, Q4 = least significant', `bars: this study (${seedsNote(finishedSeeds(results))}); dashed: chance`, 'black ticks: the paper (approximate; published for dense, dual-ut)'] },
       data: { values: rows },
       facet: { field: 'arm', type: 'nominal', sort: arms.map((a) => a.name), title: null, header: { labelOrient: 'top' } },
       columns: Math.min(4, arms.length),
@@ -187,7 +193,7 @@ export function learningCurvePlot(results: StudyResults, task: TaskSettings): Pl
     title,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: { text: title, subtitle: `${seedsNote(seeds.length)}; dashed: chance` },
+      title: { text: title, subtitle: `${seedsNote(finishedSeeds(results))}; dashed: chance` },
       data: { values: rows },
       hconcat: [
         panel({ field: 'x', type: 'quantitative', title: 'training step', scale: { zero: true } }),
@@ -200,7 +206,7 @@ export function learningCurvePlot(results: StudyResults, task: TaskSettings): Pl
 
 /** Last-character accuracy at the training length vs step, one panel per task (the paper's bottleneck figure). */
 export function lastCharPlot(results: StudyResults): Plot {
-  const { arms, tasks, seeds } = presentAxes(results);
+  const { arms, tasks } = presentAxes(results);
   const rows = tasks.flatMap((t) => stepSeries(results, t.name, t.length, lastCharAcc).map(pctRow));
   const title = 'Last-character accuracy at the training length vs training step';
   return {
@@ -208,7 +214,7 @@ export function lastCharPlot(results: StudyResults): Plot {
     title,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: { text: title, subtitle: ['the last answer digit is the bottleneck of addition', 'paper (5000 steps): dual-ut learns it near step 1,600, dense near 4,100', `${seedsNote(seeds.length)}; dashed: chance`] },
+      title: { text: title, subtitle: ['the last answer digit is the bottleneck of addition', 'paper (5000 steps): dual-ut learns it near step 1,600, dense near 4,100', `${seedsNote(finishedSeeds(results))}; dashed: chance`] },
       data: { values: rows },
       facet: { column: { field: 'task', type: 'nominal', sort: tasks.map((t) => t.name), title: null } },
       spec: { width: 260, height: 220, layer: lineLayers({ field: 'x', type: 'quantitative', title: 'training step', scale: { zero: true } }, arms, 'last-character accuracy (%)', PAPER_CHANCE) }, // the last digit is uniform on every task: 10%
@@ -219,7 +225,7 @@ export function lastCharPlot(results: StudyResults): Plot {
 
 /** Final character accuracy vs evaluation length per arm, one panel per task. */
 export function lengthPlot(results: StudyResults): Plot {
-  const { arms, tasks, seeds } = presentAxes(results);
+  const { arms, tasks } = presentAxes(results);
   const rows = tasks.flatMap((t) => lengthSeries(results, t).map(pctRow));
   const lengths = [...new Set(tasks.flatMap((t) => t.evalLengths))].sort((a, b) => a - b);
   const title = 'Length generalisation: character accuracy vs evaluation length';
@@ -231,7 +237,7 @@ export function lengthPlot(results: StudyResults): Plot {
     title,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: { text: title, subtitle: `final step, ${seedsNote(seeds.length)}; dashed: chance` },
+      title: { text: title, subtitle: `final step, ${seedsNote(finishedSeeds(results))}; dashed: chance` },
       data: { values: rows },
       facet: { column: { field: 'task', type: 'nominal', sort: tasks.map((t) => t.name), title: null } },
       spec: {
