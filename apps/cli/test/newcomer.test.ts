@@ -285,8 +285,8 @@ describe('flags and messages', () => {
 describe('a long run says so (issue 30, item 3)', () => {
   it('after its first 10 s it tells the time it needs and how to make a run of minutes, once', async () => {
     const out = join(tmp(), 'run');
-    // ~100k steps of a small model: minutes per thousand steps, days in all
-    const args = ['train', '--model', 'dense', '--task', 'copy', '--length', '4', '--eval-lengths', '4', '--budget', '1', '--d-model', '16', '--heads', '1', '--batch', '4', '--steps', '100000', '--eval-every', '100000', '--eval-n', '2', '--backend', 'cpu', '--out', out];
+    // 10 million steps of a tiny model: more than 30 minutes even at 1 ms a step
+    const args = ['train', '--model', 'dense', '--task', 'copy', '--length', '4', '--eval-lengths', '4', '--budget', '1', '--d-model', '16', '--heads', '1', '--batch', '4', '--steps', '10000000', '--eval-every', '10000000', '--eval-n', '2', '--backend', 'cpu', '--out', out];
     const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
