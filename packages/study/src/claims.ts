@@ -88,22 +88,26 @@ interface View {
   readonly minSeeds: number;
   /** Per task: the longest prefix of the study's seeds on which every arm with runs on it has finished. */
   readonly seeds: ReadonlyMap<string, readonly number[]>;
+  /** The finished run of (arm, task, seed) at the horizon, if any. */
+  readonly finished: (arm: string, task: string, seed: number) => RunResult | undefined;
 }
 
 function makeView(all: StudyResults): View {
   const results = atHorizon(all);
-  const done = finishedRuns(results);
+  const key = (arm: string, task: string, seed: number) => `${arm}\u0000${task}\u0000${seed}`;
+  const byKey = new Map(finishedRuns(results).map((r) => [key(r.arm, r.task, r.seed), r]));
+  const finished = (arm: string, task: string, seed: number) => byKey.get(key(arm, task, seed));
   const seeds = new Map<string, number[]>();
   for (const t of results.study.tasks) {
     const arms = [...new Set(results.runs.filter((r) => r.task === t.name).map((r) => r.arm))];
     const prefix: number[] = [];
     for (const s of results.study.seeds) {
-      if (!arms.every((a) => done.some((r) => r.arm === a && r.task === t.name && r.seed === s))) break;
+      if (!arms.every((a) => finished(a, t.name, s))) break;
       prefix.push(s);
     }
     seeds.set(t.name, prefix);
   }
-  return { results, arms: results.study.arms, minSeeds: results.study.minSeeds, seeds };
+  return { results, arms: results.study.arms, minSeeds: results.study.minSeeds, seeds, finished };
 }
 
 /** One plain arm's finished runs on a task, in the view's seed order; `problem` says why it cannot be judged. */
@@ -118,7 +122,7 @@ function cellOf(v: View, rung: string, task: TaskSettings): Cell {
   const arm = plainArm(v.arms, rung);
   const seeds = v.seeds.get(task.name) ?? [];
   if (!arm) return { name: rung, seeds, runs: [], problem: `the study has no ${rung} arm` };
-  const found = seeds.map((s) => finishedRuns(v.results).find((r) => r.arm === arm.name && r.task === task.name && r.seed === s));
+  const found = seeds.map((s) => v.finished(arm.name, task.name, s));
   const runs = found.filter((r): r is RunResult => r !== undefined);
   if (runs.length < found.length || !runs.length) return { name: arm.name, seeds, runs: [], problem: `${arm.name} has no finished run on ${task.name}` };
   if (seeds.length < v.minSeeds) return { name: arm.name, seeds, runs, problem: `${seeds.length} seed${seeds.length === 1 ? '' : 's'} finished by every arm on ${task.name}, fewer than the ${v.minSeeds} the study asks for` };

@@ -7,8 +7,11 @@ import type { RunResult, StudyResults } from './results.js';
  * are its evaluation at `steps`; a run that has not reached `steps` is not finished in this view. Claims read
  * this view only; the "to convergence" view is the results as collected.
  */
+/** Each task's `steps`: the step every arm of the study is read at. */
+const horizonSteps = (results: StudyResults) => new Map(results.study.tasks.map((t) => [t.name, taskSettings(results.study, t).steps]));
+
 export function atHorizon(results: StudyResults): StudyResults {
-  const horizon = new Map(results.study.tasks.map((t) => [t.name, taskSettings(results.study, t).steps]));
+  const horizon = horizonSteps(results);
   const runs = results.runs.map((r): RunResult => {
     const steps = horizon.get(r.task);
     if (steps === undefined || r.lastStep === null || r.lastStep <= steps) return r;
@@ -22,6 +25,6 @@ export function atHorizon(results: StudyResults): StudyResults {
 
 /** Whether any run trained past its task's steps (so the "to convergence" view differs from the matched one). */
 export function hasExtendedRuns(results: StudyResults): boolean {
-  const horizon = new Map(results.study.tasks.map((t) => [t.name, taskSettings(results.study, t).steps]));
+  const horizon = horizonSteps(results);
   return results.runs.some((r) => r.lastStep !== null && r.lastStep > (horizon.get(r.task) ?? Infinity));
 }
