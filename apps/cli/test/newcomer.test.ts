@@ -13,6 +13,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const checkpointStep = (out: string): number => JSON.parse(readFileSync(join(out, 'checkpoint', 'model.json'), 'utf8')).meta.step;
 const STACK = /^\s+at /m;
 
+/** `tarm ARGS` in the background: its stderr so far, its exit code, and a wait until stderr matches a pattern. */
+function startTarm(args: readonly string[]) {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const run = {
+    child,
+    stderr: '',
+    exit: new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c))),
+    /** Waits until stderr matches (at most `timeoutMs`); throws with stderr if the command exits first. */
+    async until(pattern: RegExp, timeoutMs = Infinity): Promise<void> {
+      const t0 = performance.now();
+      while (!pattern.test(run.stderr) && performance.now() - t0 < timeoutMs) {
+        if (child.exitCode !== null) throw new Error(run.stderr);
+        await sleep(50);
+      }
+    },
+  };
+  child.stderr.on('data', (d) => (run.stderr += d));
+  return run;
+}
+
 const tfjsNode = (() => {
   try {
     createRequire(import.meta.url).resolve('@tensorflow/tfjs-node/package.json');
@@ -42,22 +62,16 @@ describe('Ctrl-C (SIGINT) and SIGTERM: within one training step, the run left re
     async (backend, signal) => {
       const out = join(tmp(), 'run');
       const args = ['train', '--model', 'dense', '--task', 'copy', '--length', '8', '--eval-lengths', '8', '--budget', '2', '--heads', '2', ...SLOW_STEP[backend]!];
-      const child = spawn(process.execPath, [MAIN, ...args, '--steps', '200', '--eval-every', '100', '--eval-n', '2', '--backend', backend, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d) => (stderr += d));
-      const exit = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-      while (!/step 1\/200/.test(stderr)) {
-        if (child.exitCode !== null) throw new Error(stderr);
-        await sleep(50);
-      }
+      const run = startTarm([...args, '--steps', '200', '--eval-every', '100', '--eval-n', '2', '--backend', backend, '--out', out]);
+      await run.until(/step 1\/200/);
       await sleep(1500); // into the second or third step
       const sent = performance.now();
-      child.kill(signal);
-      const code = await exit;
+      run.child.kill(signal);
+      const code = await run.exit;
       const seconds = (performance.now() - sent) / 1000;
-      expect(code, stderr).toBe(130);
-      expect(seconds, stderr).toBeLessThan(2);
-      const stopped = Number(/stopped at step (\d+) of 200; continue with: tarm train --out \S+ --resume/.exec(stderr)?.[1]);
+      expect(code, run.stderr).toBe(130);
+      expect(seconds, run.stderr).toBeLessThan(2);
+      const stopped = Number(/stopped at step (\d+) of 200; continue with: tarm train --out \S+ --resume/.exec(run.stderr)?.[1]);
       expect(stopped).toBeGreaterThanOrEqual(1);
       expect(stopped).toBeLessThan(10); // not the next metrics write
       expect(checkpointStep(out)).toBe(stopped);
@@ -77,21 +91,15 @@ describe('Ctrl-C during an evaluation', () => {
     const out = join(tmp(), 'run');
     const lengths = Array.from({ length: 19 }, (_, i) => i + 2).join(','); // ~10 s of evaluation, well under 1 s a length
     const args = ['train', '--model', 'dense', '--task', 'copy', '--length', '2', '--eval-lengths', lengths, '--budget', '1', '--d-model', '32', '--heads', '1', '--batch', '2'];
-    const child = spawn(process.execPath, [MAIN, ...args, '--steps', '2', '--eval-every', '1', '--eval-n', '100', '--backend', 'cpu', '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exit = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    while (!/step 1\/2/.test(stderr)) {
-      if (child.exitCode !== null) throw new Error(stderr);
-      await sleep(50);
-    }
+    const run = startTarm([...args, '--steps', '2', '--eval-every', '1', '--eval-n', '100', '--backend', 'cpu', '--out', out]);
+    await run.until(/step 1\/2/);
     await sleep(1000); // step 1 is checkpointed and its evaluation under way
     const sent = performance.now();
-    child.kill('SIGINT');
-    const code = await exit;
-    expect(code, stderr).toBe(130);
-    expect((performance.now() - sent) / 1000, stderr).toBeLessThan(2);
-    expect(stderr).toContain(`tarm: stopped at step 1 of 2, during its evaluation (done again on resume); continue with: tarm train --out ${out} --resume`);
+    run.child.kill('SIGINT');
+    const code = await run.exit;
+    expect(code, run.stderr).toBe(130);
+    expect((performance.now() - sent) / 1000, run.stderr).toBeLessThan(2);
+    expect(run.stderr).toContain(`tarm: stopped at step 1 of 2, during its evaluation (done again on resume); continue with: tarm train --out ${out} --resume`);
     expect(checkpointStep(out)).toBe(1);
     const r = await tarm(['train', '--out', out, '--resume', '--eval-lengths', '2,3', '--steps', '2']);
     expect(r.code).toBe(2); // the evaluation lengths are the run's: refused, named
@@ -287,20 +295,13 @@ describe('a long run says so (issue 30, item 3)', () => {
     const out = join(tmp(), 'run');
     // 10 million steps of a tiny model: more than 30 minutes even at 1 ms a step
     const args = ['train', '--model', 'dense', '--task', 'copy', '--length', '4', '--eval-lengths', '4', '--budget', '1', '--d-model', '16', '--heads', '1', '--batch', '4', '--steps', '10000000', '--eval-every', '10000000', '--eval-n', '2', '--backend', 'cpu', '--out', out];
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exit = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    const started = performance.now();
-    while (!/at this pace the run needs about/.test(stderr) && performance.now() - started < 60_000) {
-      if (child.exitCode !== null) throw new Error(stderr);
-      await sleep(200);
-    }
+    const run = startTarm([...args]);
+    await run.until(/at this pace the run needs about/, 60_000);
     await sleep(1000);
-    child.kill('SIGINT');
-    expect(await exit, stderr).toBe(130);
-    expect(stderr).toMatch(/tarm: at this pace the run needs about \S+ more here\. A run of minutes: smaller --d-model \(64\), --heads 4, --budget 6, --steps 300/);
-    expect(stderr.match(/at this pace/g)).toHaveLength(1);
+    run.child.kill('SIGINT');
+    expect(await run.exit, run.stderr).toBe(130);
+    expect(run.stderr).toMatch(/tarm: at this pace the run needs about \S+ more here\. A run of minutes: smaller --d-model \(64\), --heads 4, --budget 6, --steps 300/);
+    expect(run.stderr.match(/at this pace/g)).toHaveLength(1);
   }, 90_000);
 
   it('a short run says nothing of the kind', async () => {
