@@ -7,6 +7,11 @@
 //     [--rungs ar-trm,dense | all] [--tasks reverse,copy] [--budgets 6,12] [--seeds 1337,1,2,3] [--length 10]
 //     [--d-model 64] [--heads 4] [--steps 800] [--batch 32] [--lr 1e-3] [--dropout 0] [--eval-n 100]
 //     [--backend node] [--side both|tarm|authors] [--jobs 1] [--out docs/results/crosscheck] [--table-only]
+//     [--from-study DIR]
+//
+// --from-study DIR: tarm's side is not trained but read from the finished runs of a study folder (DIR/runs/
+// <rung>-<task>-s<seed>/, decoded by sampling at T = 1 by tools/study/eval-sampled.sh), after checking that each
+// run's config.json is this configuration; the study's seeds that have such a run are tarm's seeds.
 //
 // Every (side, cell, seed) run is one JSON file under <out>/runs/<config>/<side>/; a file that exists is not run
 // again (the harness resumes where it stopped), and the table (<out>/<config>.md) is rewritten after every run.
@@ -14,9 +19,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { welchDiffCI } from '@tarm/study';
+import { fisherExact, welchDiffCI } from '@tarm/study';
 
 /** The one rung-name mapping: tarm's ladder name -> the authors' --model name (their models/__init__.py). */
 const AUTHORS_MODEL = Object.freeze({
@@ -57,24 +62,6 @@ const num = (o, k, d) => {
   return v;
 };
 
-/** Two-sided Fisher exact test p for the 2x2 table [[a, b], [c, d]] (successes / failures per side). */
-function fisherExact(a, b, c, d) {
-  const lf = (n) => {
-    let s = 0;
-    for (let i = 2; i <= n; i++) s += Math.log(i);
-    return s;
-  };
-  const r1 = a + b, r2 = c + d, c1 = a + c, n = r1 + r2;
-  const logP = (x) => lf(r1) + lf(r2) + lf(c1) + lf(n - c1) - lf(n) - lf(x) - lf(r1 - x) - lf(c1 - x) - lf(r2 - c1 + x);
-  const p0 = logP(a);
-  let p = 0;
-  for (let x = Math.max(0, c1 - r2); x <= Math.min(r1, c1); x++) {
-    const lp = logP(x);
-    if (lp <= p0 + 1e-7) p += Math.exp(lp);
-  }
-  return Math.min(1, p);
-}
-
 function run(cmd, args) {
   return new Promise((res) => {
     const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
@@ -113,6 +100,8 @@ const tag = `L${cfg.length}-d${cfg.dModel}-h${cfg.heads}-steps${cfg.steps}-batch
 const runsDir = join(out, 'cells', tag);
 const authors = o.authors ? resolve(o.authors) : undefined;
 const python = o.python ?? 'python3';
+const fromStudy = o['from-study'] ? resolve(o['from-study']) : undefined;
+if (fromStudy && !existsSync(join(fromStudy, 'runs'))) fail(`--from-study: ${fromStudy} has no runs/ folder (not a study folder)`);
 if (!o['table-only'] && side !== 'tarm') {
   if (!authors || !existsSync(join(authors, 'models', 'trm.py'))) fail('--authors: the path of a checkout of pauliusrauba/autoregressive-TRM (git clone https://github.com/pauliusrauba/autoregressive-TRM)');
 }
@@ -141,7 +130,11 @@ async function runOne(s, rung, task, budget, seed) {
   if (existsSync(file)) return;
   mkdirSync(dirname(file), { recursive: true });
   const t0 = Date.now();
-  if (s === 'tarm') {
+  if (s === 'tarm' && fromStudy) {
+    const rec = fromStudyRun(rung, task, budget, seed);
+    if (!rec) return;
+    writeAtomic(file, JSON.stringify(rec) + '\n');
+  } else if (s === 'tarm') {
     const dir = join(tmpdir(), 'tarm-crosscheck', tag, `${rung}-${task}-b${budget}-s${seed}`); // the run folder, removed after
     rmSync(dir, { recursive: true, force: true });
     const args = tarmArgs(rung, task, budget, seed, dir);
@@ -163,6 +156,21 @@ async function runOne(s, rung, task, budget, seed) {
   }
   console.log(`${s} ${rung} ${task} b${budget} s${seed}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   writeTable();
+}
+
+/** tarm's run of a study folder as a cell file, or undefined (with the reason on stderr) when it cannot be one. */
+function fromStudyRun(rung, task, budget, seed) {
+  const dir = join(fromStudy, 'runs', `${rung}-${task}-s${seed}`);
+  const read = (f) => (existsSync(join(dir, f)) ? JSON.parse(readFileSync(join(dir, f), 'utf8')) : undefined);
+  const [config, summary, sampled] = [read('config.json'), read('summary.json'), read('eval-sample.json')];
+  if (!summary || !sampled) return void console.error(`from-study: ${dir}: ${summary ? 'no eval-sample.json (run tools/study/eval-sampled.sh)' : 'not finished'}; skipped`);
+  const m = config.model, t = config.train;
+  const want = { model: rung, budget, dModel: cfg.dModel, nHeads: cfg.heads, dropout: cfg.dropout, task, length: cfg.length, steps: cfg.steps, batchSize: cfg.batch, lr: cfg.lr, n: cfg.evalN };
+  const got = { model: m.model, budget: m.budget, dModel: m.dModel, nHeads: m.nHeads, dropout: m.dropout, task: t.task, length: t.length, steps: t.steps, batchSize: t.batchSize, lr: t.optimizer.lr, n: sampled.evals[String(cfg.length)]?.n };
+  const off = Object.keys(want).filter((k) => want[k] !== got[k]);
+  if (off.length || m.switches) fail(`--from-study: ${dir} is not this configuration (${off.map((k) => `${k} ${got[k]}, not ${want[k]}`).join('; ') || 'switches set'})`);
+  const ev = sampled.evals[String(cfg.length)];
+  return { side: 'tarm', rung, task, budget, seed, charAcc: ev.charAcc, exactMatch: ev.exactMatch, finalLoss: summary.loss, wallSeconds: summary.wallSeconds, command: `from the study run ${relative(ROOT, dir)} (its eval-sample.json: sampled, T = 1)` };
 }
 
 function readCell(s, rung, task, budget) {
@@ -205,12 +213,22 @@ function writeTable() {
     const accs = (rs) => rs.map((r) => `${pct(r.charAcc)} (${r.seed})`).join(', ') || '-';
     const losses = (rs) => rs.map((r) => r.finalLoss.toFixed(3)).join(', ') || '-';
     const ok = (rs) => rs.filter((r) => r.charAcc >= SUCCESS).length;
-    const p = t.length && a.length ? fisherExact(ok(t), t.length - ok(t), ok(a), a.length - ok(a)).toFixed(3) : '-';
+    const p = t.length && a.length ? fisherExact(ok(t), t.length, ok(a), a.length).toFixed(3) : '-';
     const w = welchDiffCI(t.map((r) => r.charAcc), a.map((r) => r.charAcc));
     const signed = (x) => `${x >= 0.0005 ? '+' : x <= -0.0005 ? '-' : ''}${Math.abs(100 * x).toFixed(1)}`;
     const diff = w.lo === undefined ? '-' : `${signed(w.diff)} [${signed(w.lo)}, ${signed(w.hi)}]`;
     lines.push(`| ${rung} (${AUTHORS_MODEL[rung]}) | ${task} | ${budget} | ${accs(t)} | ${losses(t)} | ${accs(a)} | ${losses(a)} | ${t.length ? `${ok(t)}/${t.length}` : '-'} | ${a.length ? `${ok(a)}/${a.length}` : '-'} | ${p} | ${diff} |`);
   }
+  // the order of the rungs by mean accuracy on each side, per (task, budget) with two or more rungs on both
+  const groups = [...new Set(cells.map(([task, budget]) => `${task} ${budget}`))];
+  const orders = groups.flatMap((g) => {
+    const [task, budget] = g.split(' ');
+    const side = (s) => cells.filter((c) => c[0] === task && c[1] === budget).map(([, , rung]) => ({ rung, rs: readCell(s, rung, task, budget) })).filter((x) => x.rs.length);
+    const order = (xs) => xs.map((x) => ({ ...x, m: x.rs.reduce((acc, r) => acc + r.charAcc, 0) / x.rs.length })).sort((p, q) => q.m - p.m).map((x) => `${x.rung} ${pct(x.m)}`).join(' > ');
+    const [t, a] = [side('tarm'), side('authors')];
+    return t.length >= 2 && a.length >= 2 ? [`- ${task}, budget ${budget}: tarm ${order(t)}; authors ${order(a)}`] : [];
+  });
+  if (orders.length) lines.push('', 'Order of the rungs by mean accuracy on each side:', '', ...orders);
   writeAtomic(join(out, `${tag}.md`), lines.join('\n') + '\n');
 }
 

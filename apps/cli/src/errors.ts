@@ -5,6 +5,8 @@ import { ConfigError, TarmError } from '@tarm/core';
 /** Config field -> the CLI flag that sets it, so errors name what the user typed. */
 export const FLAG_OF: Record<string, string> = {
   model: '--model',
+  switches: '--switches',
+  config: '--config',
   heads: '--heads',
   batch: '--batch',
   task: '--task',
@@ -80,7 +82,8 @@ export function renameFlags(raw: Record<string, unknown>): Record<string, unknow
 /** Rewrites a ConfigError about a config field into one about the flag. */
 export function toUsageError(e: unknown): unknown {
   if (e instanceof ConfigError) {
-    const flag = FLAG_OF[e.field] ?? `--${e.field}`;
+    // a structural switch (`switches.halting`) is one pair of --switches
+    const flag = FLAG_OF[e.field] ?? (e.field.startsWith('switches.') ? `--switches ${e.field.slice('switches.'.length)}` : `--${e.field}`);
     let allowed = e.allowed;
     for (const [field, f] of Object.entries(FLAG_OF)) allowed = allowed.replace(new RegExp(`\\b${field}\\b`, 'g'), f);
     return new UsageError(`invalid ${flag}: ${e.got === undefined ? 'missing' : `got ${showValue(e.got)}`}; allowed: ${allowed}`);

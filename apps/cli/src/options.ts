@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BACKEND_CHOICES, ConfigError, configDefiner } from '@tarm/core';
 import { PAPER_DEFAULTS as D } from '@tarm/study';
-import { defineModelConfig, RUNG_NAMES, RUNGS, solveBudget, type ModelConfig } from '@tarm/recursion';
+import { defineModelConfig, RUNG_NAMES, RUNGS, RungSwitchesSchema, solveBudget, type ModelConfig, type RungSwitches } from '@tarm/recursion';
 import { FLAG_OF, renameFlags, UsageError } from './errors.js';
 import { TASK_NAMES, CONTEXT_LENGTH, DECODE_STRATEGIES, getTask, sequenceLength } from '@tarm/tasks';
 
@@ -11,6 +11,20 @@ const numFlag = z.coerce.number();
 /** Flags of `tarm train`, as commander hands them over (strings); defaults are the paper's (`PAPER_DEFAULTS`). */
 export const TrainFlagsSchema = z.strictObject({
   model: z.enum(RUNG_NAMES).default('dense'),
+  /** Structural switches over --model: `halting=binary,tied=false` (the design space, packages/recursion/src/rungs.ts). */
+  switches: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined) return undefined;
+      const pairs = s.split(',').map((p) => p.trim()).filter(Boolean).map((p) => p.split('='));
+      if (pairs.length === 0 || pairs.some((p) => p.length !== 2 || !p[0] || !p[1])) {
+        ctx.addIssue({ code: 'custom', message: `comma-separated switch=value pairs, e.g. halting=binary,tied=false (switches: ${Object.keys(RungSwitchesSchema.shape).join(', ')})` });
+        return z.NEVER;
+      }
+      const value = (v: string) => (v === 'true' ? true : v === 'false' ? false : v);
+      return Object.fromEntries(pairs.map(([k, v]) => [k!, value(v!)])) as Partial<RungSwitches>;
+    }),
   task: z.enum(TASK_NAMES as [string, ...string[]]).default('addition'),
   length: intFlag.min(1).default(D.length),
   evalLengths: z
@@ -82,6 +96,7 @@ export function resolveTrain(raw: Record<string, unknown>): ResolvedTrain {
   const flags = parseFlags(renameFlags(raw) as never);
   const model = defineModelConfig({
     model: flags.model,
+    ...(flags.switches && { switches: flags.switches }),
     dModel: flags.dModel,
     nHeads: flags.nHeads,
     budget: flags.budget,
@@ -128,6 +143,7 @@ export function flagsOfRun(c: SavedTrainConfig): Record<string, unknown> {
   const o = t.optimizer ?? {};
   const raw: Record<string, unknown> = {
     model: m.model,
+    switches: switchesFlag(m.switches as Partial<RungSwitches> | undefined),
     task: t.task,
     length: t.length,
     evalLengths: (c.eval?.lengths ?? [t.length]).join(','),
@@ -156,6 +172,12 @@ export function flagsOfRun(c: SavedTrainConfig): Record<string, unknown> {
     microBatch: String(t.microBatch ?? t.batchSize), // what the run trained with: never re-sized on resume
   };
   return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+}
+
+/** A config's `switches` object as the --switches flag (`halting=binary,tied=false`); undefined when none. */
+export function switchesFlag(s: Partial<RungSwitches> | undefined): string | undefined {
+  const set = Object.entries(s ?? {}).filter(([, v]) => v !== undefined);
+  return set.length ? set.map(([k, v]) => `${k}=${String(v)}`).join(',') : undefined;
 }
 
 /** Flags that may differ from the run's on resume: where it goes, how it logs, and how many steps it trains to. */

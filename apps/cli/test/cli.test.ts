@@ -18,6 +18,10 @@ describe('tarm train: bad input', () => {
     [['--dropout', '1.5'], /invalid --dropout: got 1.5; allowed: <= 0.99/],
     [['--length', '90', '--task', 'addition'], /invalid --length: got 90/],
     [['--eval-lengths', '10,x'], /invalid --eval-lengths/],
+    [['--switches', 'halting'], /invalid --switches: .*comma-separated switch=value pairs, e\.g\. halting=binary/],
+    [['--switches', 'halting=sometimes'], /invalid --switches halting: got "sometimes"; allowed: "none", "act", "binary"/],
+    [['--model', 'dense', '--switches', 'readout=act-weighted'], /invalid --switches readout: got "act-weighted"; allowed: .*act/],
+    [['--config', '/nonexistent/config.json'], /invalid --config: \/nonexistent\/config\.json: no such file/],
   ];
   it.each(cases)('%j -> exit 2 with a clear message and nothing written', async (args, message) => {
     const out = join(mkdtempSync(join(tmpdir(), 'tarm-cli-')), 'run');
@@ -77,6 +81,28 @@ describe('tarm train + generate', () => {
     const again = await tarm([...args, '--steps', '6', '--batch', '8', '--backend', 'cpu', '--out', out]);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/--resume|another --out/);
+  });
+
+  it('--config trains from a run config: a run folder\'s config.json reproduces the run exactly; --switches picks a new rung', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tarm-cli-'));
+    const flags = ['--task', 'copy', '--length', '3', '--eval-lengths', '3', '--budget', '4', '--d-model', '16', '--heads', '2', '--steps', '4', '--batch', '4', '--eval-every', '4', '--eval-n', '4', '--backend', 'cpu'];
+    const a = await tarm(['train', '--model', 'dual-ut', '--switches', 'halting=binary', ...flags, '--out', join(dir, 'a'), '--json']);
+    expect(a.code, a.stderr).toBe(0);
+    const config = JSON.parse(readFileSync(join(dir, 'a', 'config.json'), 'utf8'));
+    expect(config.model).toMatchObject({ model: 'dual-ut', switches: { halting: 'binary' } });
+    const b = await tarm(['train', '--config', join(dir, 'a', 'config.json'), '--out', join(dir, 'b'), '--json']);
+    expect(b.code, b.stderr).toBe(0);
+    const { codeVersion: _a, ...ca } = config;
+    const { codeVersion: _b, ...cb } = JSON.parse(readFileSync(join(dir, 'b', 'config.json'), 'utf8'));
+    expect(cb).toEqual(ca);
+    const loss = (run: string) => readFileSync(join(dir, run, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"kind":"loss"')).map((l) => JSON.parse(l).loss);
+    expect(loss('b')).toEqual(loss('a'));
+    // a model setting no flag carries is refused, not dropped
+    writeFileSync(join(dir, 'c.json'), JSON.stringify({ ...config, model: { ...config.model, haltLossWeight: 0.9 } }));
+    const c = await tarm(['train', '--config', join(dir, 'c.json'), '--out', join(dir, 'c')]);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/invalid --config: .*c\.json: model\.haltLossWeight 0\.9 cannot be set for `tarm train`/);
+    expect(existsSync(join(dir, 'c'))).toBe(false);
   });
 
   it('generate on a folder that is not a run gives a clear error', async () => {

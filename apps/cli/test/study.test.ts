@@ -38,6 +38,7 @@ describe('tarm study --config: a study file a researcher writes', () => {
     [{ tasks: [{ name: 'sorting' }] }, /my-study\.json: tasks\[0\]\.name: got "sorting"; allowed: "copy", "reverse", "addition"/],
     [{ arms: [{ name: 'd', rung: 'dual-ut' }], compare: [], config: { ...HAND_WRITTEN.config, budget: 3 } }, /my-study\.json: config\.budget: arm d \(dual-ut\): an even number/],
     [{ color: 'red' }, /my-study\.json: color: unknown key/],
+    [{ arms: [{ name: 'x', rung: 'dense', switches: { readout: 'act-weighted' } }], compare: [] }, /my-study\.json: arms\[0\]\.switches\.readout: arm x \(dense\): .*act/],
   ])('bad file %j: one error naming the field, exit 2, nothing written', async (change, message) => {
     const dir = tmp();
     const out = join(dir, 'out');
@@ -46,6 +47,18 @@ describe('tarm study --config: a study file a researcher writes', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(message);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('an arm defines a new rung as switches over a named one ("what if dual-ut had binary halting"), and it trains', async () => {
+    const dir = tmp();
+    const out = join(dir, 'out');
+    const study = { ...HAND_WRITTEN, arms: [{ name: 'dual-ut-binary', rung: 'dual-ut', switches: { halting: 'binary' } }], compare: [], seeds: [1], config: { ...HAND_WRITTEN.config, budget: 4, steps: 6, evalEvery: 6 } };
+    const r = await tarm(['study', '--config', writeStudy(dir, study), '--out', out, '--backend', 'cpu', '--workers', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    const run = join(out, 'runs', 'dual-ut-binary-copy-s1');
+    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).model).toMatchObject({ model: 'dual-ut', switches: { halting: 'binary' } });
+    expect(existsSync(join(run, 'summary.json'))).toBe(true);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/\| dual-ut-binary \| dual-ut \| `switches\.halting "binary"` \|/);
   });
 
   it('flags are checked like the file: an unknown arm or preset, a bad override', async () => {

@@ -111,6 +111,20 @@ const TRAINING_SWITCHES = [
     allowed: '0 unless halting is "act" (ut, dual-ut, dual-nested-ut): the ponder cost is ACT\'s',
   },
   {
+    key: 'actThreshold',
+    off: 1 - 1e-6,
+    needs: (r: Rung) => r.halting === 'act',
+    blame: 'halting',
+    allowed: '1 - 1e-6 unless halting is "act" (ut, dual-ut, dual-nested-ut): it is ACT\'s halting threshold',
+  },
+  {
+    key: 'haltExploration',
+    off: 0.25,
+    needs: (r: Rung) => r.halting === 'binary',
+    blame: 'halting',
+    allowed: '0.25 unless halting is "binary" (ar-trm, trm-faithful): it forces a random number of binary-halting steps in training',
+  },
+  {
     key: 'haltLoss',
     off: false,
     needs: (r: Rung) => r.halting === 'binary',
@@ -126,6 +140,8 @@ type Unresolved = {
   readonly haltLoss?: boolean;
   readonly gradCycles?: 'last' | 'all';
   readonly ponderWeight?: number;
+  readonly actThreshold?: number;
+  readonly haltExploration?: number;
 };
 
 /**

@@ -1,5 +1,7 @@
-import type { BackendName } from '@tarm/core';
-import { armFlags, taskSettings, type Study } from './schema.js';
+import { deepFreeze, type BackendName } from '@tarm/core';
+import { defineModelConfig, type ModelConfig } from '@tarm/recursion';
+import { CONTEXT_LENGTH } from '@tarm/tasks';
+import { armModelConfig, PAPER_DEFAULTS, taskSettings, type Study } from './schema.js';
 
 /** One training run of a study: one arm on one task with one seed. */
 export interface GridRun {
@@ -24,33 +26,41 @@ export function studyGrid(study: Pick<Study, 'arms' | 'tasks' | 'seeds'>): GridR
 /** The training steps of a run: its task's `steps`, else the study's `config.steps`. */
 export const runSteps = (study: Study, run: Pick<GridRun, 'task'>): number => taskSettings(study, study.tasks.find((t) => t.name === run.task)!).steps;
 
-/** The `tarm train` arguments of one run (after the CLI entry point), to `run.steps` when given, else its task's steps. */
-export function trainArgs(run: GridRun & { readonly steps?: number }, study: Study, opts: { runDir: string; backend: BackendName; resume: boolean }): string[] {
+/**
+ * The resolved, validated configuration of one run, to `run.steps` when given, else its task's steps: what the
+ * run's config.json will hold (model, train, seed, eval) and the backend to train on. The runner hands it to the
+ * trainer as a file (`tarm train --config`), so that a run trains exactly what the study file says.
+ */
+export function runConfig(run: GridRun & { readonly steps?: number }, study: Study, backend: BackendName): RunRequest {
   const c = study.config;
   const arm = study.arms.find((a) => a.name === run.arm)!;
   const t = taskSettings(study, study.tasks.find((x) => x.name === run.task)!);
-  const flags: [string, string | number][] = [
-    ['--model', run.rung],
-    ['--task', run.task],
-    ['--length', t.length],
-    ['--eval-lengths', t.evalLengths.join(',')],
-    ['--budget', c.budget],
-    ['--d-model', c.dModel],
-    ['--heads', c.nHeads],
-    ['--steps', run.steps ?? t.steps],
-    ['--batch', c.batch],
-    ['--lr', c.lr],
-    ['--dropout', c.dropout],
-    ['--seed', run.seed],
-    ['--backend', opts.backend],
-    ['--decode', c.decode],
-    ['--eval-every', c.evalEvery],
-    ['--eval-n', c.evalN],
-    ['--out', opts.runDir],
-  ];
-  // the arm's switches last: its --decode replaces the study's (commander keeps the last value)
-  if (c.log) flags.push(['--log', c.log]);
-  return ['train', ...flags.flat().map(String), ...(opts.resume ? ['--resume'] : []), ...armFlags(arm)];
+  return deepFreeze({
+    model: defineModelConfig({ ...armModelConfig(arm, c), contextLength: CONTEXT_LENGTH }),
+    train: {
+      task: run.task,
+      length: t.length,
+      batchSize: c.batch,
+      steps: run.steps ?? t.steps,
+      evalEvery: c.evalEvery,
+      optimizer: { lr: c.lr, weightDecay: PAPER_DEFAULTS.weightDecay, ...(arm.ema !== undefined && { ema: arm.ema }) },
+    },
+    seed: run.seed,
+    eval: { lengths: [...t.evalLengths], n: c.evalN, decode: arm.decode ?? c.decode, temperature: PAPER_DEFAULTS.temperature },
+    backend,
+    ...(c.log && { log: c.log }),
+  });
+}
+
+/** A run's configuration as the runner hands it over (see {@link runConfig}). */
+export interface RunRequest {
+  readonly model: ModelConfig;
+  readonly train: { readonly task: string; readonly length: number; readonly batchSize: number; readonly steps: number; readonly evalEvery: number; readonly optimizer: { readonly lr: number; readonly weightDecay: number; readonly ema?: number } };
+  readonly seed: number;
+  readonly eval: { readonly lengths: readonly number[]; readonly n: number; readonly decode: string; readonly temperature: number };
+  readonly backend: BackendName;
+  /** Extra log besides metrics.jsonl (`tensorboard`): how the run logs, not what it trains. */
+  readonly log?: 'tensorboard';
 }
 
 /** The result a `tarm train` child sends when it finishes (its `--json` record). */

@@ -12,4 +12,4 @@ export { resultsCsv, writeResultsCsv, RESULTS_CSV_FILE, RESULTS_CSV_COLUMNS } fr
 export { writeReport, claimsTable, comparisons, type Comparison, type ReportFiles } from './report.js';
 export { checkClaims, type Claim, type ClaimPart, type ClaimVerdict } from './claims.js';
 export { LATE_MIN_EVALS, PLATEAU_POINTS, isStillRising, lastChange, lateWindow, type LateWindow } from './plateau.js';
-export { slopeCI, welchDiffCI, type DiffCI, type SlopeCI } from './stats.js';
+export { fisherExact, slopeCI, welchDiffCI, type DiffCI, type SlopeCI } from './stats.js';

@@ -6,7 +6,7 @@ import { writeFileAtomic } from './files.js';
 import { AGREEMENT_POINTS, PAPER_ADDITION_QUARTILES, PAPER_CHANCE, paperHeadline } from './paper.js';
 import { studyPlots, writePlots } from './plots.js';
 import { readResults, type StudyResults } from './results.js';
-import { armFlags, armModelConfig, ConfigSchema, isPlainRung, type Arm, type TaskSettings } from './schema.js';
+import { armSettings, armModelConfig, ConfigSchema, isPlainRung, type Arm, type TaskSettings } from './schema.js';
 import { defineModelConfig, solveBudget } from '@tarm/recursion';
 import { taskChance } from './chance.js';
 import { ALPHA, CEILING, checkClaims, EQUIVALENCE_POINTS, NEAR_CHANCE_POINTS, TRANSITION_LEVEL, type ClaimVerdict } from './claims.js';
@@ -80,7 +80,7 @@ function cpuCounts(results: StudyResults): string {
 
 function armsSection(arms: readonly Arm[]): string[] {
   if (arms.every((a) => isPlainRung(a) && a.name === a.rung && a.change === undefined)) return [];
-  const rows = arms.map((a) => [a.name, a.rung, armFlags(a).length ? `\`${armFlags(a).join(' ')}\`` : '-', a.change ?? '-']);
+  const rows = arms.map((a) => [a.name, a.rung, armSettings(a).length ? `\`${armSettings(a).join(', ')}\`` : '-', a.change ?? '-']);
   return [
     '## Arms',
     '',

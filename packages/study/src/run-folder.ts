@@ -19,6 +19,8 @@ export const LOG_FILES = Object.freeze({
   stderr: (id: string) => `${id}.log`,
   result: (id: string) => `${id}.result.json`,
   failed: (id: string) => `${id}.failed.json`,
+  /** The run's configuration as the runner hands it to the trainer (grid.ts, runConfig). */
+  config: (id: string) => `${id}.config.json`,
 });
 
 export const runsDir = (outDir: string): string => join(outDir, 'runs');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, deepFreeze } from '@tarm/core';
-import { defineModelConfig, RUNG_NAMES, solveBudget, type RungName } from '@tarm/recursion';
+import { defineModelConfig, RUNG_NAMES, RungSwitchesSchema, solveBudget, type RungName } from '@tarm/recursion';
 import { CONTEXT_LENGTH, DECODE_STRATEGIES, getTask, sequenceLength, TASK_NAMES } from '@tarm/tasks';
 import { StudyError } from './errors.js';
 
@@ -65,6 +65,11 @@ export const ArmSchema = z.strictObject({
   label: z.string().min(1).optional(),
   /** What the arm changes, in words. */
   change: z.string().optional(),
+  /**
+   * Structural switches over the rung: any row of the design space (packages/recursion/src/rungs.ts), e.g.
+   * `{ "halting": "binary" }` on dual-ut. A combination the ladder cannot run is refused with the switch and why.
+   */
+  switches: RungSwitchesSchema.optional(),
   /** Nested rungs: supervised segments per batch (0: one per step). */
   deepSupervision: z.int().min(0).optional(),
   /** Binary-halting rungs: train the halting head with BCE. */
@@ -209,6 +214,7 @@ export function defineStudy(input: unknown, source = 'study'): Study {
 export function armModelConfig(arm: Arm, config: StudyConfig) {
   return {
     model: arm.rung as RungName,
+    ...(arm.switches && { switches: arm.switches }),
     dModel: config.dModel,
     nHeads: config.nHeads,
     budget: config.budget,
@@ -223,21 +229,18 @@ export function armModelConfig(arm: Arm, config: StudyConfig) {
   };
 }
 
-/** The switches an arm sets, as `tarm train` flags (`--deep-supervision 0 --ema 0.999`). */
-export function armFlags(arm: Arm): string[] {
-  const flag: [keyof Arm, string, (v: never) => string][] = [
-    ['deepSupervision', '--deep-supervision', String],
-    ['haltLoss', '--halt-loss', (v: boolean) => (v ? 'on' : 'off')],
-    ['gradCycles', '--grad-cycles', String],
-    ['ema', '--ema', String],
-    ['ponderWeight', '--ponder-weight', String],
-    ['haltExploration', '--halt-exploration', String],
-    ['outer', '--outer', String],
-    ['inner', '--inner', String],
-    ['decode', '--decode', String],
-  ];
-  return flag.flatMap(([k, f, show]) => (arm[k] === undefined ? [] : [f, show(arm[k] as never)]));
+/** The arm fields that change its rung (everything but its name, label, change and rung). */
+const SETTINGS = ['switches', 'deepSupervision', 'haltLoss', 'gradCycles', 'ema', 'ponderWeight', 'haltExploration', 'outer', 'inner', 'decode'] as const satisfies readonly (keyof Arm)[];
+
+/** What an arm sets over its rung, in the study file's own words (`deepSupervision 0`, `switches.halting "binary"`). */
+export function armSettings(arm: Arm): string[] {
+  return SETTINGS.flatMap((k) => {
+    const v = arm[k];
+    if (v === undefined) return [];
+    if (k === 'switches') return Object.entries(v as object).map(([s, x]) => `switches.${s} ${JSON.stringify(x)}`);
+    return [`${k} ${JSON.stringify(v)}`];
+  });
 }
 
-/** Whether an arm is its rung as published (no switch set): only such arms are compared with the paper. */
-export const isPlainRung = (arm: Arm): boolean => armFlags(arm).length === 0;
+/** Whether an arm is its rung as published (no setting changed): only such arms are compared with the paper. */
+export const isPlainRung = (arm: Arm): boolean => armSettings(arm).length === 0;

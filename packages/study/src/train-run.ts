@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { BackendName } from '@tarm/core';
 import { stepsToReach } from './extension.js';
 import { writeJsonAtomic } from './files.js';
-import { trainArgs, type RunState, type TrainMessage } from './grid.js';
+import { runConfig, type RunState, type TrainMessage } from './grid.js';
 import { LOG_FILES, RUN_FILES, hasCheckpoint, isFinished, isStarted, logsDir, runDir } from './run-folder.js';
 import type { Study } from './schema.js';
 
@@ -65,7 +65,10 @@ function trainOnce(state: RunState, opts: TrainRunOptions): Promise<void> {
     state.resumed = isStarted(dir);
     state.status = 'running';
     state.startedAt = Date.now();
-    const args = trainArgs(state, opts.study, { runDir: dir, backend: opts.backend, resume: state.resumed });
+    // the run's resolved configuration as a file; the trainer reads every setting from it
+    const configFile = join(logs, LOG_FILES.config(state.id));
+    writeJsonAtomic(configFile, runConfig(state, opts.study, opts.backend));
+    const args = ['train', '--config', configFile, '--out', dir, ...(state.resumed ? ['--resume'] : [])];
     const log = createWriteStream(join(logs, LOG_FILES.stderr(state.id)), { flags: 'a' });
     const note = retrain ? '(no checkpoint in the run folder: trained again from step 0) ' : '';
     log.write(`# ${new Date().toISOString()} ${note}${process.execPath} ${[...(opts.nodeArgs ?? []), cliEntry, ...args].join(' ')}\n`);

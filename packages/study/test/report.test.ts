@@ -138,7 +138,7 @@ describe('comparisons: a report section for any study with a compare list', () =
     // seeds 1, 2, 3 give 0.21, 0.22, 0.20 (sd 0.01): se = sqrt(2 * 0.01^2 / 3), Welch df 4, t(0.975, 4) = 2.776
     expect(md).toMatch(/^\| deep-supervision \| paper \| copy \| 71\.0 \| 21\.0 \| \+50\.0 \| \[\+47\.7, \+52\.3\] \| 4 \| higher \|$/m);
     expect(md).toContain('## Arms');
-    expect(md).toMatch(/^\| deep-supervision \| ar-trm \| `--deep-supervision 0` \| one supervised segment per step/m);
+    expect(md).toMatch(/^\| deep-supervision \| ar-trm \| `deepSupervision 0` \| one supervised segment per step/m);
     // an arm with switches is not the rung as published: no paper value beside it
     // (the fake's curves climb to their last evaluation; the matched view reads each arm at the task's steps)
     expect(md).toContain('| paper | 21.0 ± 2.5 (paper 11) |');

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { RUNG_NAMES, PAPER_RUNGS } from '@tarm/recursion';
 import { TASK_NAMES } from '@tarm/tasks';
 import { StudyError } from '../src/errors.js';
-import { studyGrid, trainArgs } from '../src/grid.js';
+import { runConfig, studyGrid } from '../src/grid.js';
 import { applyOverrides, loadStudy, PRESET_NAMES, presetPath, readStudyInput } from '../src/presets.js';
 import { defineStudy, PAPER_DEFAULTS, studyJsonSchema } from '../src/schema.js';
 import { mergeStudy, openStudyFile } from '../src/study-file.js';
@@ -43,20 +43,34 @@ describe('study files', () => {
     expect(s.arms.map((a) => a.name)).toEqual(['paper', 'deep-supervision', 'halt-loss', 'grad-all', 'ema', 'all', 'paper-sampled', 'all-sampled']);
     expect(s.compare).toContainEqual({ arm: 'all-sampled', vs: 'all' });
     expect(s.compare.filter((c) => c.vs === 'paper')).toHaveLength(6);
-    // each arm's switches become its tarm train flags, after the study's (the last --decode wins)
-    const run = studyGrid(s).find((r) => r.arm === 'all-sampled')!;
-    const args = trainArgs(run, s, { runDir: '/x', backend: 'node', resume: false });
-    expect(args.slice(0, 3)).toEqual(['train', '--model', 'trm-faithful']);
-    expect(args.join(' ')).toMatch(/--decode greedy .*--decode sample$/);
-    const ds = trainArgs(studyGrid(s).find((r) => r.arm === 'deep-supervision')!, s, { runDir: '/x', backend: 'node', resume: true });
-    expect(ds.slice(-3)).toEqual(['--resume', '--deep-supervision', '0']);
+    // each arm's settings go into its runs' resolved configuration; an arm's decode replaces the study's
+    const all = runConfig(studyGrid(s).find((r) => r.arm === 'all-sampled')!, s, 'node');
+    expect(s.config.decode).toBe('greedy');
+    expect(all.eval.decode).toBe('sample');
+    expect(all.model).toMatchObject({ model: 'trm-faithful', deepSupervision: 0, haltLoss: true, gradCycles: 'all' });
+    expect(all.train.optimizer.ema).toBeUndefined(); // the rung's default (trm-faithful: 0.999) is the trainer's
+    const ds = runConfig(studyGrid(s).find((r) => r.arm === 'deep-supervision')!, s, 'node');
+    expect(ds.model).toMatchObject({ model: 'ar-trm', deepSupervision: 0, haltLoss: false, gradCycles: 'last' });
+    expect(ds.eval.decode).toBe('greedy');
+    expect(runConfig(studyGrid(s).find((r) => r.arm === 'ema')!, s, 'node').train.optimizer.ema).toBe(0.999);
+    expect(Object.isFrozen(ds.model)).toBe(true);
+  });
+
+  it('an arm may define a new rung as switches over a named one; a combination the ladder cannot run is refused', () => {
+    const s = defineStudy({ ...tiny, arms: [{ name: 'dual-ut-binary', rung: 'dual-ut', switches: { halting: 'binary' } }], config: { ...tiny.config, budget: 4 } });
+    const c = runConfig(studyGrid(s)[0]!, s, 'cpu');
+    expect(c.model.switches).toEqual({ halting: 'binary' });
+    const bad = errorOf(() => defineStudy({ ...tiny, arms: [{ name: 'x', rung: 'dense', switches: { readout: 'act-weighted' } }] }, 'my.json'));
+    expect(bad.field).toBe('arms[0].switches.readout');
+    expect(bad.message).toMatch(/^my\.json: arms\[0\]\.switches\.readout: arm x \(dense\): .*act/);
+    expect(errorOf(() => defineStudy({ ...tiny, arms: [{ name: 'x', rung: 'dense', switches: { halting: 'sometimes' } }] })).field).toBe('arms[0].switches.halting');
   });
 
   it('config.log passes --log to every run (TensorBoard event files in each run folder)', () => {
     const s = loadStudy({ preset: 'smoke' }, { config: { log: 'tensorboard' } });
-    for (const run of studyGrid(s)) expect(trainArgs(run, s, { runDir: '/x', backend: 'wasm', resume: false }).join(' ')).toContain('--log tensorboard');
+    for (const run of studyGrid(s)) expect(runConfig(run, s, 'wasm').log).toBe('tensorboard');
     const plain = loadStudy({ preset: 'smoke' });
-    expect(trainArgs(studyGrid(plain)[0]!, plain, { runDir: '/x', backend: 'wasm', resume: false })).not.toContain('--log');
+    expect(runConfig(studyGrid(plain)[0]!, plain, 'wasm')).not.toHaveProperty('log');
   });
 
   it('names come from their packages: rungs from @tarm/recursion, tasks from @tarm/tasks', () => {
@@ -88,10 +102,11 @@ describe('study files', () => {
 
   it('each task may set its own length, steps and evaluation lengths', () => {
     const s = defineStudy({ ...tiny, tasks: [{ name: 'copy' }, { name: 'addition', length: 4, steps: 9, evalLengths: [4, 6] }] });
-    const args = (task: string) => trainArgs(studyGrid(s).find((r) => r.task === task)!, s, { runDir: '/x', backend: 'wasm', resume: false }).join(' ');
-    expect(args('addition')).toContain('--length 4 --eval-lengths 4,6');
-    expect(args('addition')).toContain('--steps 9');
-    expect(args('copy')).toContain(`--length 10 --eval-lengths ${PAPER_DEFAULTS.evalLengths.join(',')}`);
+    const config = (task: string) => runConfig(studyGrid(s).find((r) => r.task === task)!, s, 'wasm');
+    expect(config('addition').train).toMatchObject({ length: 4, steps: 9 });
+    expect(config('addition').eval.lengths).toEqual([4, 6]);
+    expect(config('copy').train).toMatchObject({ length: 10, steps: 4 });
+    expect(config('copy').eval.lengths).toEqual(PAPER_DEFAULTS.evalLengths);
   });
 
   it('flags override file fields: a shared setting replaces every task\'s own', () => {

@@ -2,14 +2,14 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { readJsonIfExists } from '@tarm/core/node';
-import { TarmError, resolveBackend, type ResolvedBackend } from '@tarm/core';
-import { fitMicroBatch, flopsPerToken, RUNG_NAMES, trainingMemory, type ModelConfig } from '@tarm/recursion';
+import { ConfigError, TarmError, resolveBackend, type ResolvedBackend } from '@tarm/core';
+import { defineModelConfig, fitMicroBatch, flopsPerToken, RUNG_NAMES, trainingMemory, type ModelConfig, type ModelConfigInput } from '@tarm/recursion';
 import { getTask, sequenceLength, TASK_NAMES, type DecodeOptions } from '@tarm/tasks';
 import { duration as formatDuration, evaluateLengths, formatMetricsTable, gib, type LengthResult } from '@tarm/eval';
 import { PAPER_DEFAULTS as D } from '@tarm/study';
-import { runTraining, type ResumeInfo, type RunConfig } from '@tarm/train/node';
+import { differences, runTraining, type ResumeInfo, type RunConfig } from '@tarm/train/node';
 import { createModel } from '@tarm/recursion';
-import { resolveResume, resolveTrain, type ResolvedTrain, type SavedTrainConfig, type TrainFlags } from '../options.js';
+import { flagsOfRun, resolveResume, resolveTrain, type ResolvedTrain, type SavedTrainConfig, type TrainFlags } from '../options.js';
 import { backendReason, fileInPath, UsageError } from '../errors.js';
 import { createProgress } from '../progress.js';
 import { CODE_VERSION } from '../version.js';
@@ -22,6 +22,8 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('train one model of the ladder on one task; writes a resumable run folder')
     .option('--model <rung>', RUNG_NAMES.join(' | '), 'dense')
+    .option('--switches <list>', 'structural switches over --model, e.g. halting=binary,tied=false (stream, tied, stepEmbedding, halting, readout; docs/ladder.md)')
+    .option('--config <file>', "every setting from a run config (a run folder's config.json, or what a study hands its runs); flags given as well override it")
     .option('--task <name>', TASK_NAMES.join(' | '), 'addition')
     .option('--length <L>', 'training problem length', String(D.length))
     .option('--eval-lengths <list>', 'comma-separated evaluation lengths', D.evalLengths.join(','))
@@ -52,16 +54,62 @@ export function registerTrain(program: Command): void {
     .option('--resume', 'continue the run in --out (an interrupted one, or a finished one to a larger --steps); its settings come from the run\'s config.json')
     .option('--log <sink>', 'also log to: tensorboard (event files in the run folder, docs/interop.md)')
     .option('--json', 'print one JSON object as the last stdout line')
-    .action(async (raw: Record<string, unknown>, cmd: Command) => {
+    .action(async (options: Record<string, unknown>, cmd: Command) => {
       // every flag checked before anything is written
-      const resolved = raw.resume ? await resumeOf(raw, cmd) : resolveTrain(raw);
+      const { config: file, ...typed } = options;
+      const given = new Set(Object.keys(typed).filter((k) => cmd.getOptionValueSource(k) === 'cli'));
+      const request = typeof file === 'string' ? await readRunConfig(file) : undefined;
+      // --config: its settings as if typed (a resume checks them against the run's), the flags typed on top
+      const fromFile = request ? flagsOfRequest(request) : {};
+      const raw = { ...typed, ...fromFile, ...Object.fromEntries([...given].map((k) => [k, typed[k]])) };
+      for (const k of Object.keys(fromFile)) given.add(k);
+      const resolved = raw.resume ? await resumeOf(raw, given) : resolveTrain(raw);
+      if (request) sameModel(resolved, request, file as string);
       await trainCommand(resolved);
     });
 }
 
+/** A run config file (`--config`): JSON with the parts of config.json that set a run. */
+async function readRunConfig(file: string): Promise<SavedTrainConfig> {
+  let c: SavedTrainConfig | undefined;
+  try {
+    c = await readJsonIfExists<SavedTrainConfig>(file);
+  } catch (e) {
+    throw new UsageError(`invalid --config: ${(e as Error).message}`);
+  }
+  if (c === undefined) throw new UsageError(`invalid --config: ${file}: no such file; give a run config (a run folder's config.json)`);
+  const isObj = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
+  for (const k of ['model', 'train'] as const) if (!isObj(c[k])) throw new UsageError(`invalid --config: ${file}: ${k}: missing or not an object; a run config has model, train, seed (and eval, backend), as a run folder's config.json`);
+  if (!Number.isInteger(c.seed)) throw new UsageError(`invalid --config: ${file}: seed: got ${JSON.stringify(c.seed)}; allowed: an integer`);
+  return c;
+}
+
+/**
+ * The flags a run config sets; without a `train.microBatch` the micro-batch is chosen for the backend (auto). A
+ * study's config may also say how the run logs (`log`), which config.json does not keep.
+ */
+function flagsOfRequest(c: SavedTrainConfig & { log?: unknown }): Record<string, unknown> {
+  const { microBatch, ...flags } = flagsOfRun(c);
+  return { ...flags, ...(c.train.microBatch !== undefined && { microBatch }), ...(c.log !== undefined && { log: c.log }) };
+}
+
+/** The model a --config run trains is exactly the file's: a model setting no flag carries is refused, not dropped. */
+function sameModel(resolved: ResolvedTrain, c: SavedTrainConfig, file: string): void {
+  let asked: unknown;
+  try {
+    asked = defineModelConfig(c.model as ModelConfigInput);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(`invalid --config: ${file}: model.${e.field}: got ${JSON.stringify(e.got)}; allowed: ${e.allowed}`);
+    throw e;
+  }
+  const d = differences(toJsonValue(asked), toJsonValue(resolved.model))[0];
+  if (d) throw new UsageError(`invalid --config: ${file}: model.${d.path} ${JSON.stringify(d.a)} cannot be set for \`tarm train\` (it would train with ${JSON.stringify(d.b)}); use the library (createModel) for it`);
+}
+
+const toJsonValue = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
+
 /** `--resume`: the run folder must hold a run; its config.json gives every setting the command line does not. */
-async function resumeOf(raw: Record<string, unknown>, cmd: Command): Promise<ResolvedTrain> {
-  const given = new Set(Object.keys(raw).filter((k) => cmd.getOptionValueSource(k) === 'cli'));
+async function resumeOf(raw: Record<string, unknown>, given: ReadonlySet<string>): Promise<ResolvedTrain> {
   const out = typeof raw.out === 'string' && raw.out !== '' ? raw.out : resolveTrain(raw).out;
   const where = join(out, 'config.json');
   if (!existsSync(out)) throw new UsageError(`cannot resume ${out}: no such folder; give the --out of an earlier run, or drop --resume to start a new one`);
