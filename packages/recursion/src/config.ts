@@ -120,9 +120,11 @@ const TRAINING_SWITCHES = [
   {
     key: 'haltExploration',
     off: 0.25,
+    /** 0 (no exploration) is off too, whatever the halting (the parity fixtures set it on every rung). */
+    alsoOff: 0,
     needs: (r: Rung) => r.halting === 'binary',
     blame: 'halting',
-    allowed: '0.25 unless halting is "binary" (ar-trm, trm-faithful): it forces a random number of binary-halting steps in training',
+    allowed: '0.25 (the default) or 0 unless halting is "binary" (ar-trm, trm-faithful): it forces a random number of binary-halting steps in training',
   },
   {
     key: 'haltLoss',
@@ -158,7 +160,7 @@ function combinationIssue(c: Unresolved): { path: (string | number)[]; allowed: 
   for (const t of TRAINING_SWITCHES) {
     if (t.needs(rung)) continue;
     const given = c[t.key];
-    if (given !== undefined && given !== t.off) return { path: [t.key], allowed: t.allowed };
+    if (given !== undefined && given !== t.off && !('alsoOff' in t && given === t.alsoOff)) return { path: [t.key], allowed: t.allowed };
     const dflt = t.key === 'deepSupervision' && d.deepSupervision === 'steps' ? 0 : d[t.key];
     if (given === undefined && dflt !== undefined && dflt !== t.off) {
       const was = RUNGS[c.model][t.blame];

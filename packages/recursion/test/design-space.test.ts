@@ -201,9 +201,10 @@ describe('the design space', () => {
     expect(() => defineModelConfig({ model: 'dense', actThreshold: 0.9 })).toThrow(/invalid actThreshold: got 0\.9; allowed: 1 - 1e-6 unless halting is "act"/);
     expect(() => defineModelConfig({ model: 'ar-trm', actThreshold: 0.9 })).toThrow(/invalid actThreshold/);
     expect(defineModelConfig({ model: 'ut', actThreshold: 0.9 }).actThreshold).toBe(0.9);
-    expect(() => defineModelConfig({ model: 'ut', haltExploration: 0.5 })).toThrow(/invalid haltExploration: got 0\.5; allowed: 0\.25 unless halting is "binary"/);
+    expect(() => defineModelConfig({ model: 'ut', haltExploration: 0.5 })).toThrow(/invalid haltExploration: got 0\.5; allowed: 0\.25 \(the default\) or 0 unless halting is "binary"/);
     expect(defineModelConfig({ model: 'ut', switches: { halting: 'binary' }, haltExploration: 0.5 }).haltExploration).toBe(0.5);
     expect(defineModelConfig({ model: 'dense', haltExploration: 0.25 }).haltExploration).toBe(0.25); // the default is no setting
+    expect(defineModelConfig({ model: 'dense', haltExploration: 0 }).haltExploration).toBe(0); // nor is "no exploration"
   });
 });
 
