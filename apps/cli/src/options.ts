@@ -1,14 +1,17 @@
 import { z } from 'zod';
 import { BACKEND_CHOICES, ConfigError, configDefiner } from '@tarm/core';
-import { PAPER_DEFAULTS as D } from '@tarm/study';
+import { EVAL_DEFAULTS as E } from '@tarm/eval';
+import { TRAIN_DEFAULTS as T } from '@tarm/train';
 import { defineModelConfig, RUNG_NAMES, RUNGS, RungSwitchesSchema, solveBudget, type ModelConfig, type RungSwitches } from '@tarm/recursion';
 import { FLAG_OF, renameFlags, UsageError } from './errors.js';
 import { TASK_NAMES, CONTEXT_LENGTH, DECODE_STRATEGIES, getTask, sequenceLength } from '@tarm/tasks';
 
 const intFlag = z.coerce.number().int();
+/** The model's defaults, declared by @tarm/recursion (the training's by @tarm/train, the evaluation's by @tarm/eval). */
+const M = defineModelConfig({});
 const numFlag = z.coerce.number();
 
-/** Flags of `tarm train`, as commander hands them over (strings); defaults are the paper's (`PAPER_DEFAULTS`). */
+/** Flags of `tarm train`, as commander hands them over (strings); defaults are the paper's, from the packages that use them. */
 export const TrainFlagsSchema = z.strictObject({
   model: z.enum(RUNG_NAMES).default('dense'),
   /** Structural switches over --model: `halting=binary,tied=false` (the design space, packages/recursion/src/rungs.ts). */
@@ -26,10 +29,10 @@ export const TrainFlagsSchema = z.strictObject({
       return Object.fromEntries(pairs.map(([k, v]) => [k!, value(v!)])) as Partial<RungSwitches>;
     }),
   task: z.enum(TASK_NAMES as [string, ...string[]]).default('addition'),
-  length: intFlag.min(1).default(D.length),
+  length: intFlag.min(1).default(T.length),
   evalLengths: z
     .string()
-    .default(D.evalLengths.join(','))
+    .default(E.lengths.join(','))
     .transform((s, ctx) => {
       const xs = s.split(',').map((v) => Number(v.trim()));
       if (xs.length === 0 || xs.some((v) => !Number.isInteger(v) || v < 1)) {
@@ -38,24 +41,24 @@ export const TrainFlagsSchema = z.strictObject({
       }
       return xs;
     }),
-  budget: intFlag.min(1).default(D.budget),
-  dModel: intFlag.min(1).default(D.dModel),
-  nHeads: intFlag.min(1).default(D.nHeads),
-  steps: intFlag.min(1).default(D.steps),
-  batchSize: intFlag.min(1).default(D.batch),
-  lr: numFlag.gt(0).default(D.lr),
-  weightDecay: numFlag.min(0).default(D.weightDecay),
-  dropout: numFlag.min(0).max(0.99).default(D.dropout),
-  seed: intFlag.min(0).default(D.seed),
+  budget: intFlag.min(1).default(M.budget),
+  dModel: intFlag.min(1).default(M.dModel),
+  nHeads: intFlag.min(1).default(M.nHeads),
+  steps: intFlag.min(1).default(T.steps),
+  batchSize: intFlag.min(1).default(T.batchSize),
+  lr: numFlag.gt(0).default(T.lr),
+  weightDecay: numFlag.min(0).default(T.weightDecay),
+  dropout: numFlag.min(0).max(0.99).default(M.dropout),
+  seed: intFlag.min(0).default(T.seed),
   backend: z.enum(BACKEND_CHOICES).default('auto'),
-  decode: z.enum(DECODE_STRATEGIES).default(D.decode),
-  temperature: numFlag.gt(0).default(D.temperature),
-  evalEvery: intFlag.min(1).default(D.evalEvery),
-  evalN: intFlag.min(1).default(D.evalN),
-  ponderWeight: numFlag.min(0).default(0),
+  decode: z.enum(DECODE_STRATEGIES).default(E.decode),
+  temperature: numFlag.gt(0).default(E.temperature),
+  evalEvery: intFlag.min(1).default(T.evalEvery),
+  evalN: intFlag.min(1).default(E.n),
+  ponderWeight: numFlag.min(0).default(M.ponderWeight),
   outer: intFlag.min(1).optional(),
   inner: intFlag.min(1).optional(),
-  haltExploration: numFlag.min(0).max(1).default(0.25),
+  haltExploration: numFlag.min(0).max(1).default(M.haltExploration),
   deepSupervision: intFlag.min(0).optional(),
   haltLoss: z.enum(['on', 'off']).optional(),
   gradCycles: z.enum(['last', 'all']).optional(),
@@ -80,6 +83,9 @@ export const TrainFlagsSchema = z.strictObject({
 });
 
 export type TrainFlags = z.output<typeof TrainFlagsSchema>;
+
+/** Every flag's default (what `tarm train --help` shows): the schema above is their one declaration in the CLI. */
+export const TRAIN_FLAG_DEFAULTS: Readonly<TrainFlags> = Object.freeze(TrainFlagsSchema.parse({}));
 
 const parseFlags = configDefiner(TrainFlagsSchema);
 

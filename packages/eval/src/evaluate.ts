@@ -1,5 +1,5 @@
-import { ConfigError, mixSeeds, type CausalLM } from '@tarm/core';
-import { checkDecodeOptions, decodeAnswers, evaluationSet, SEED_PURPOSE, type DecodeOptions, type Task } from '@tarm/tasks';
+import { ConfigError, deepFreeze, mixSeeds, type CausalLM } from '@tarm/core';
+import { checkDecodeOptions, decodeAnswers, evaluationSet, PAPER_DECODE, SEED_PURPOSE, type DecodeOptions, type Task } from '@tarm/tasks';
 import { scoreAnswers, type AnswerMetrics } from './metrics.js';
 
 /** How to evaluate: which problems, how to decode them. */
@@ -53,10 +53,16 @@ export async function evaluateLengths(lm: CausalLM, task: Task, lengths: readonl
   return out;
 }
 
+/**
+ * The paper's evaluation (paper.md, "Training and evaluation"): 100 problems per length at L = 10 to 50, decoded by
+ * sampling at temperature 1.
+ */
+export const EVAL_DEFAULTS = deepFreeze({ lengths: [10, 20, 30, 40, 50], n: 100, decode: PAPER_DECODE.strategy, temperature: PAPER_DECODE.temperature });
+
 function checkEvalOptions(opts: EvalOptions): { n: number; seed: number; batchSize: number } {
   if (!opts.decode) throw new ConfigError('decode', '{ strategy: "greedy" | "sample", temperature?, seed? }', undefined);
   checkDecodeOptions(opts.decode);
-  const n = opts.n ?? 100;
+  const n = opts.n ?? EVAL_DEFAULTS.n;
   if (!Number.isInteger(n) || n < 1) throw new ConfigError('n', 'an integer >= 1', opts.n);
   const seed = opts.seed ?? 1337;
   if (!Number.isFinite(seed)) throw new ConfigError('seed', 'a finite number', opts.seed);

@@ -2,31 +2,34 @@ import { z } from 'zod';
 import { ConfigError, deepFreeze } from '@tarm/core';
 import { defineModelConfig, RUNG_NAMES, RungSwitchesSchema, solveBudget, type RungName } from '@tarm/recursion';
 import { CONTEXT_LENGTH, DECODE_STRATEGIES, getTask, sequenceLength, TASK_NAMES } from '@tarm/tasks';
+import { EVAL_DEFAULTS } from '@tarm/eval';
+import { TRAIN_DEFAULTS } from '@tarm/train';
 import { StudyError } from './errors.js';
 
 /** The model defaults of `@tarm/recursion` (the paper's: C = 384, 6 heads, budget 24, dropout 0.1). */
 const MODEL = defineModelConfig({});
 
 /**
- * The paper's configuration (paper.md, "Training and evaluation"): every default of a study file, and of
- * `tarm train`'s flags. The model's part is `@tarm/recursion`'s defaults; the rest is written only here.
+ * The paper's configuration (paper.md, "Training and evaluation"): every default of a study file, in its words.
+ * Each value is declared once, by the package that uses it: the model's by `@tarm/recursion`, the training's by
+ * `@tarm/train` (TRAIN_DEFAULTS), the evaluation's by `@tarm/eval` (EVAL_DEFAULTS).
  */
 export const PAPER_DEFAULTS = deepFreeze({
-  length: 10,
-  evalLengths: [10, 20, 30, 40, 50],
+  length: TRAIN_DEFAULTS.length,
+  evalLengths: [...EVAL_DEFAULTS.lengths],
   budget: MODEL.budget,
   dModel: MODEL.dModel,
   nHeads: MODEL.nHeads,
-  steps: 5000,
-  batch: 64,
-  lr: 3e-4,
-  weightDecay: 0.01,
+  steps: TRAIN_DEFAULTS.steps,
+  batch: TRAIN_DEFAULTS.batchSize,
+  lr: TRAIN_DEFAULTS.lr,
+  weightDecay: TRAIN_DEFAULTS.weightDecay,
   dropout: MODEL.dropout,
-  decode: 'sample' as const,
-  temperature: 1,
-  evalEvery: 250,
-  evalN: 100,
-  seed: 1337,
+  decode: EVAL_DEFAULTS.decode,
+  temperature: EVAL_DEFAULTS.temperature,
+  evalEvery: TRAIN_DEFAULTS.evalEvery,
+  evalN: EVAL_DEFAULTS.n,
+  seed: TRAIN_DEFAULTS.seed,
 });
 
 const Name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and hyphens');

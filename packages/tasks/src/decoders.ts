@@ -20,10 +20,13 @@ export interface DecodeOptions {
   cache?: boolean;
 }
 
+/** The paper's decoding (paper.md, "Training and evaluation"): sampling at temperature 1. */
+export const PAPER_DECODE = Object.freeze({ strategy: 'sample' as DecodeStrategy, temperature: 1 });
+
 /** Checks decode options; throws a {@link ConfigError} naming the bad field and what is allowed. */
 export function checkDecodeOptions(opts: DecodeOptions): { strategy: DecodeStrategy; temperature: number; seed?: number; cache: boolean } {
   if (!DECODE_STRATEGIES.includes(opts.strategy)) throw new ConfigError('strategy', DECODE_STRATEGIES.join(', '), opts.strategy);
-  const temperature = opts.temperature ?? 1.0;
+  const temperature = opts.temperature ?? PAPER_DECODE.temperature;
   if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature <= 0) {
     throw new ConfigError('temperature', 'a finite number > 0', opts.temperature);
   }

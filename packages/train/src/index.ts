@@ -14,6 +14,7 @@ export {
   type AdamWConfig,
   type ResolvedAdamWConfig,
 } from './adamw.js';
+export { TRAIN_DEFAULTS } from './defaults.js';
 export { trainStep, type StepResult } from './step.js';
 export { batchToTensors, trainingTensorBatch, disposeBatch } from './batch.js';
 export {

@@ -6,10 +6,9 @@ import { ConfigError, TarmError, resolveBackend, type ResolvedBackend } from '@t
 import { defineModelConfig, fitMicroBatch, flopsPerToken, RUNG_NAMES, trainingMemory, type ModelConfig, type ModelConfigInput } from '@tarm/recursion';
 import { getTask, sequenceLength, TASK_NAMES, type DecodeOptions } from '@tarm/tasks';
 import { duration as formatDuration, evaluateLengths, formatMetricsTable, gib, type LengthResult } from '@tarm/eval';
-import { PAPER_DEFAULTS as D } from '@tarm/study';
 import { differences, runTraining, type ResumeInfo, type RunConfig } from '@tarm/train/node';
 import { createModel } from '@tarm/recursion';
-import { flagsOfRun, resolveResume, resolveTrain, type ResolvedTrain, type SavedTrainConfig, type TrainFlags } from '../options.js';
+import { flagsOfRun, resolveResume, resolveTrain, TRAIN_FLAG_DEFAULTS as D, type ResolvedTrain, type SavedTrainConfig, type TrainFlags } from '../options.js';
 import { backendReason, fileInPath, UsageError } from '../errors.js';
 import { createProgress } from '../progress.js';
 import { CODE_VERSION } from '../version.js';
@@ -21,17 +20,17 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train one model of the ladder on one task; writes a resumable run folder')
-    .option('--model <rung>', RUNG_NAMES.join(' | '), 'dense')
-    .option('--switches <list>', 'structural switches over --model, e.g. halting=binary,tied=false (stream, tied, stepEmbedding, halting, readout; docs/ladder.md)')
+    .option('--model <rung>', RUNG_NAMES.join(' | '), D.model)
+    .option('--switches <list>', 'structural switches over --model, e.g. halting=binary,tied=false (stream, tied, stepEmbedding, halting, readout; @tarm/recursion's README)')
     .option('--config <file>', "every setting from a run config (a run folder's config.json, or what a study hands its runs); flags given as well override it")
-    .option('--task <name>', TASK_NAMES.join(' | '), 'addition')
+    .option('--task <name>', TASK_NAMES.join(' | '), D.task)
     .option('--length <L>', 'training problem length', String(D.length))
     .option('--eval-lengths <list>', 'comma-separated evaluation lengths', D.evalLengths.join(','))
     .option('--budget <B>', 'block passes per forward pass', String(D.budget))
     .option('--d-model <C>', 'residual width', String(D.dModel))
     .option('--heads <n>', 'attention heads (must divide --d-model)', String(D.nHeads))
     .option('--steps <n>', 'optimizer steps', String(D.steps))
-    .option('--batch <n>', 'batch size', String(D.batch))
+    .option('--batch <n>', 'batch size', String(D.batchSize))
     .option('--lr <x>', 'AdamW learning rate', String(D.lr))
     .option('--weight-decay <x>', 'AdamW decoupled weight decay', String(D.weightDecay))
     .option('--dropout <p>', 'dropout rate', String(D.dropout))
@@ -41,10 +40,10 @@ export function registerTrain(program: Command): void {
     .option('--temperature <T>', 'sampling temperature', String(D.temperature))
     .option('--eval-every <K>', 'evaluate every K steps (and at the end)', String(D.evalEvery))
     .option('--eval-n <n>', 'evaluation problems per length', String(D.evalN))
-    .option('--ponder-weight <w>', 'ACT ponder-cost weight', '0')
+    .option('--ponder-weight <w>', 'ACT ponder-cost weight', String(D.ponderWeight))
     .option('--outer <H>', 'nested rungs: cycles per step (with --inner; overrides the budget solver)')
     .option('--inner <L>', 'nested rungs: latent updates per cycle (with --outer)')
-    .option('--halt-exploration <p>', 'ar-trm: exploration probability in training', '0.25')
+    .option('--halt-exploration <p>', 'ar-trm: exploration probability in training', String(D.haltExploration))
     .option('--deep-supervision <N>', 'nested rungs: supervised segments per batch, a loss + optimizer step after each (0: one per step; default 1, trm-faithful 0)')
     .option('--halt-loss <on|off>', 'binary-halting rungs: train a per-position halting head with BCE (trm-faithful: on)')
     .option('--grad-cycles <last|all>', 'nested rungs: gradient through the last cycle of a step or all (trm-faithful: all)')
