@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { writeFileAtomic } from './files.js';
-import type { StudyResults } from './results.js';
+import type { StudyResults } from './results-schema.js';
 
 export const RESULTS_CSV_FILE = 'results.csv';
 

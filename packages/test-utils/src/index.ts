@@ -5,3 +5,4 @@
  */
 export { f32, i32, maxAbsDiff, PARITY_TOL, readFixture, type Enc } from './fixtures.js';
 export { AdamW64, type AdamW64Config } from './adamw64.js';
+export { importCircles, importGraph } from './imports.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ResolvedAdamWConfig } from './adamw.js';
+import type { ResolvedAdamWConfig } from './adamw-config.js';
 import { AdamWState, type Grads } from './adamw-state.js';
 
 /**

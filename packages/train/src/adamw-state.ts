@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ResolvedAdamWConfig } from './adamw.js';
+import type { ResolvedAdamWConfig } from './adamw-config.js';
 
 /** Prefix of every optimizer tensor in a checkpoint: `optimizer.m.<param>`, `optimizer.v.<param>`, `optimizer.step.<param>`. */
 export const OPTIMIZER_PREFIX = 'optimizer.';

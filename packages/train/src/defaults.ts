@@ -1,5 +1,5 @@
 import { deepFreeze } from '@tarm/core';
-import { ADAMW_DEFAULTS } from './adamw.js';
+import { ADAMW_DEFAULTS } from './adamw-config.js';
 
 /**
  * The paper's training (paper.md, "Training and evaluation"): L = 10, 5,000 steps of batch 64, AdamW (lr 3e-4,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { crc32c } from '@aws-crypto/crc32c';
 import protobuf from 'protobufjs/light.js';
 import { writeFileAtomic } from '@tarm/core/node';
-import type { MetricsLine } from './run.js';
+import type { MetricsLine } from './metrics-line.js';
 
 /**
  * TensorBoard event files: TFRecord framing (u64 LE length, masked CRC32C of the length, the bytes, masked CRC32C
