@@ -21,7 +21,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('train one model of the ladder on one task; writes a resumable run folder')
     .option('--model <rung>', RUNG_NAMES.join(' | '), D.model)
-    .option('--switches <list>', 'structural switches over --model, e.g. halting=binary,tied=false (stream, tied, stepEmbedding, halting, readout; @tarm/recursion's README)')
+    .option('--switches <list>', 'structural switches over --model, e.g. halting=binary,tied=false (stream, tied, stepEmbedding, halting, readout: see the @tarm/recursion README)')
     .option('--config <file>', "every setting from a run config (a run folder's config.json, or what a study hands its runs); flags given as well override it")
     .option('--task <name>', TASK_NAMES.join(' | '), D.task)
     .option('--length <L>', 'training problem length', String(D.length))
