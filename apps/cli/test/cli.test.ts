@@ -97,6 +97,10 @@ describe('tarm train + generate', () => {
     expect(cb).toEqual(ca);
     const loss = (run: string) => readFileSync(join(dir, run, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"kind":"loss"')).map((l) => JSON.parse(l).loss);
     expect(loss('b')).toEqual(loss('a'));
+    // flags typed as well override the file
+    const d = await tarm(['train', '--config', join(dir, 'a', 'config.json'), '--budget', '2', '--out', join(dir, 'd')]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'd', 'config.json'), 'utf8')).model).toMatchObject({ model: 'dual-ut', switches: { halting: 'binary' }, budget: 2 });
     // a model setting no flag carries is refused, not dropped
     writeFileSync(join(dir, 'c.json'), JSON.stringify({ ...config, model: { ...config.model, haltLossWeight: 0.9 } }));
     const c = await tarm(['train', '--config', join(dir, 'c.json'), '--out', join(dir, 'c')]);

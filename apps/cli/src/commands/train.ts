@@ -9,7 +9,7 @@ import { duration as formatDuration, evaluateLengths, formatMetricsTable, gib, t
 import { differences, runTraining, type ResumeInfo, type RunConfig } from '@tarm/train/node';
 import { createModel } from '@tarm/recursion';
 import { flagsOfRun, resolveResume, resolveTrain, TRAIN_FLAG_DEFAULTS as D, type ResolvedTrain, type SavedTrainConfig, type TrainFlags } from '../options.js';
-import { backendReason, fileInPath, UsageError } from '../errors.js';
+import { backendReason, fileInPath, renameFlags, UsageError } from '../errors.js';
 import { createProgress } from '../progress.js';
 import { CODE_VERSION } from '../version.js';
 
@@ -56,14 +56,15 @@ export function registerTrain(program: Command): void {
     .action(async (options: Record<string, unknown>, cmd: Command) => {
       // every flag checked before anything is written
       const { config: file, ...typed } = options;
-      const given = new Set(Object.keys(typed).filter((k) => cmd.getOptionValueSource(k) === 'cli'));
+      const typedKeys = Object.keys(typed).filter((k) => cmd.getOptionValueSource(k) === 'cli');
+      const given = new Set(typedKeys);
       const request = typeof file === 'string' ? await readRunConfig(file) : undefined;
       // --config: its settings as if typed (a resume checks them against the run's), the flags typed on top
       const fromFile = request ? flagsOfRequest(request) : {};
       const raw = { ...typed, ...fromFile, ...Object.fromEntries([...given].map((k) => [k, typed[k]])) };
       for (const k of Object.keys(fromFile)) given.add(k);
       const resolved = raw.resume ? await resumeOf(raw, given) : resolveTrain(raw);
-      if (request) sameModel(resolved, request, file as string);
+      if (request) sameModel(resolved, request, file as string, typedKeys);
       await trainCommand(resolved);
     });
 }
@@ -92,8 +93,11 @@ function flagsOfRequest(c: SavedTrainConfig & { log?: unknown }): Record<string,
   return { ...flags, ...(c.train.microBatch !== undefined && { microBatch }), ...(c.log !== undefined && { log: c.log }) };
 }
 
-/** The model a --config run trains is exactly the file's: a model setting no flag carries is refused, not dropped. */
-function sameModel(resolved: ResolvedTrain, c: SavedTrainConfig, file: string): void {
+/**
+ * The model a --config run trains is the file's, but for the flags typed on top: a model setting no flag carries
+ * is refused, not dropped.
+ */
+function sameModel(resolved: ResolvedTrain, c: SavedTrainConfig, file: string, typedKeys: readonly string[]): void {
   let asked: unknown;
   try {
     asked = defineModelConfig(c.model as ModelConfigInput);
@@ -101,7 +105,8 @@ function sameModel(resolved: ResolvedTrain, c: SavedTrainConfig, file: string): 
     if (e instanceof ConfigError) throw new UsageError(`invalid --config: ${file}: model.${e.field}: got ${JSON.stringify(e.got)}; allowed: ${e.allowed}`);
     throw e;
   }
-  const d = differences(toJsonValue(asked), toJsonValue(resolved.model))[0];
+  const overridden = new Set(Object.keys(renameFlags(Object.fromEntries(typedKeys.map((k) => [k, true])))));
+  const d = differences(toJsonValue(asked), toJsonValue(resolved.model)).find((x) => !overridden.has(x.path.split('.')[0]!));
   if (d) throw new UsageError(`invalid --config: ${file}: model.${d.path} ${JSON.stringify(d.a)} cannot be set for \`tarm train\` (it would train with ${JSON.stringify(d.b)}); use the library (createModel) for it`);
 }
 
