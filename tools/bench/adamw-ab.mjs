@@ -63,7 +63,8 @@ for (let r = 0; r < warmup + rounds; r++) {
     const res = await trainStep(arm.model, arm.opt, batches[r % batches.length], 1000 + r);
     const ms = performance.now() - t0;
     if (!Number.isFinite(res.loss)) throw new Error(`${arm.arithmetic}: loss ${res.loss} at round ${r}`);
-    if (r < warmup) arm.applyMs.length = n; // warm-up: drop its apply timings
+    if (r < warmup)
+      arm.applyMs.length = n; // warm-up: drop its apply timings
     else {
       arm.stepMs.push(ms);
       arm.cpuMs.push(cpuMs() - c0);
@@ -95,7 +96,17 @@ const out = {
   params: paramCount,
   warmup,
   rounds,
-  ...Object.fromEntries(arms.map((arm) => [arm.arithmetic, { stepMs: median(arm.stepMs), applyMs: median(arm.applyMs), restMs: median(arm.restMs), cpuMsPerStep: median(arm.cpuMs) }])),
+  ...Object.fromEntries(
+    arms.map((arm) => [
+      arm.arithmetic,
+      {
+        stepMs: median(arm.stepMs),
+        applyMs: median(arm.applyMs),
+        restMs: median(arm.restMs),
+        cpuMsPerStep: median(arm.cpuMs),
+      },
+    ]),
+  ),
   maxParamDiff: worst,
   maxParam: scale,
 };
@@ -103,12 +114,18 @@ out.stepRatio = out.tensors.stepMs / out.host.stepMs;
 out.applyRatio = out.tensors.applyMs / out.host.applyMs;
 if (args.json) console.log(JSON.stringify(out));
 else {
-  console.log(`AdamW arithmetic A/B on ${backend} (tf ${out.tfBackend}), ${paramCount} parameters, ${warmup} warm-up + ${rounds} alternating rounds`);
+  console.log(
+    `AdamW arithmetic A/B on ${backend} (tf ${out.tfBackend}), ${paramCount} parameters, ${warmup} warm-up + ${rounds} alternating rounds`,
+  );
   for (const m of modes) {
     const o = out[m];
-    console.log(`  ${m.padEnd(8)} step ${o.stepMs.toFixed(1)} ms (cpu ${o.cpuMsPerStep.toFixed(1)} ms), apply ${o.applyMs.toFixed(2)} ms, step without apply ${o.restMs.toFixed(1)} ms (medians)`);
+    console.log(
+      `  ${m.padEnd(8)} step ${o.stepMs.toFixed(1)} ms (cpu ${o.cpuMsPerStep.toFixed(1)} ms), apply ${o.applyMs.toFixed(2)} ms, step without apply ${o.restMs.toFixed(1)} ms (medians)`,
+    );
   }
-  console.log(`  tensors / host: step x${out.stepRatio.toFixed(3)}, apply x${out.applyRatio.toFixed(2)}; max |param diff| ${worst.toExponential(1)} (max |param| ${scale.toFixed(2)})`);
+  console.log(
+    `  tensors / host: step x${out.stepRatio.toFixed(3)}, apply x${out.applyRatio.toFixed(2)}; max |param diff| ${worst.toExponential(1)} (max |param| ${scale.toFixed(2)})`,
+  );
 }
 for (const bt of batches) disposeBatch(bt);
 for (const arm of arms) {

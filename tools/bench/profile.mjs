@@ -15,7 +15,13 @@ const args = Object.fromEntries(
   }, []),
 );
 const backend = args.backend ?? 'wasm';
-const cfg = { model: args.model ?? 'dense', dModel: Number(args['d-model'] ?? 128), nHeads: Number(args.heads ?? 4), budget: Number(args.budget ?? 4), dropout: Number(args.dropout ?? 0.1) };
+const cfg = {
+  model: args.model ?? 'dense',
+  dModel: Number(args['d-model'] ?? 128),
+  nHeads: Number(args.heads ?? 4),
+  budget: Number(args.budget ?? 4),
+  dropout: Number(args.dropout ?? 0.1),
+};
 const nSteps = Number(args.steps ?? 3);
 const top = Number(args.top ?? 30);
 
@@ -100,12 +106,15 @@ for (let i = 0; i < nSteps; i++) {
     const ms = k.kernelTimeMs;
     kernelMs += ms;
     kernelCount += 1;
-    const a = aligned ? log[j].attrs ?? {} : {};
+    const a = aligned ? (log[j].attrs ?? {}) : {};
     let flag = '';
     if (a.transposeA || a.transposeB) flag = ` tA=${!!a.transposeA} tB=${!!a.transposeB}`;
     if (k.name === 'Transpose' && a.perm) flag = ` perm=[${a.perm}]`;
     const shapeKey = `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join(' ')}${flag}`;
-    for (const [map, key] of [[byName, k.name], [byShape, shapeKey]]) {
+    for (const [map, key] of [
+      [byName, k.name],
+      [byShape, shapeKey],
+    ]) {
       const e = map.get(key) ?? { ms: 0, calls: 0 };
       e.ms += ms;
       e.calls += 1;
@@ -121,13 +130,22 @@ const B = 64;
 const T = tokens / B;
 const C = cfg.dModel;
 const H = cfg.nHeads;
-const dropoutShapes = cfg.dropout > 0 ? [[B * H, T, T], [B, T, C], [B, T, C]] : [];
+const dropoutShapes =
+  cfg.dropout > 0
+    ? [
+        [B * H, T, T],
+        [B, T, C],
+        [B, T, C],
+      ]
+    : [];
 const passes = model.blockPasses;
 let rngMs = 0;
 if (dropoutShapes.length) {
   const r0 = now();
   for (let rep = 0; rep < 3; rep++)
-    for (const s of dropoutShapes) for (let p = 0; p < passes; p++) tf.tidy(() => tf.tensor(dropoutKeepValues(s[0] * s[1] * s[2], cfg.dropout, 7 + p + rep), s));
+    for (const s of dropoutShapes)
+      for (let p = 0; p < passes; p++)
+        tf.tidy(() => tf.tensor(dropoutKeepValues(s[0] * s[1] * s[2], cfg.dropout, 7 + p + rep), s));
   rngMs = (now() - r0) / 3;
 }
 
@@ -152,7 +170,9 @@ const result = {
   kernelsPerStep: perStep(kernelCount),
   dropoutMaskMsPerStep: rngMs,
   attrsMatched,
-  customGradScopes: Object.fromEntries([...wrappers].map(([k, e]) => [k, { msPerStep: perStep(e.ms), callsPerStep: perStep(e.calls) }])),
+  customGradScopes: Object.fromEntries(
+    [...wrappers].map(([k, e]) => [k, { msPerStep: perStep(e.ms), callsPerStep: perStep(e.calls) }]),
+  ),
   byName: rows(byName),
   byShape: rows(byShape),
 };
@@ -162,16 +182,33 @@ if (args.json) {
   console.log(JSON.stringify(result));
 } else {
   const f = (x, d = 1) => x.toFixed(d);
-  console.log(`# ${backend} profile: ${cfg.model} C=${C} heads=${H} budget=${cfg.budget} dropout=${cfg.dropout}, batch 64 x T ${T} = ${tokens} tokens; load ${result.loadAvg.join(' ')}`);
-  console.log(`step (unprofiled, median of ${nSteps}): ${f(wall)} ms wall = ${Math.round(result.tokensPerSecond)} tok/s; ${f(result.stepCpuMsMedian)} ms CPU = ${Math.round((tokens * 1000) / result.stepCpuMsMedian)} tok/CPU-s; profiled step ${f(result.profiledStepMsMedian)} ms wall`);
+  console.log(
+    `# ${backend} profile: ${cfg.model} C=${C} heads=${H} budget=${cfg.budget} dropout=${cfg.dropout}, batch 64 x T ${T} = ${tokens} tokens; load ${result.loadAvg.join(' ')}`,
+  );
+  console.log(
+    `step (unprofiled, median of ${nSteps}): ${f(wall)} ms wall = ${Math.round(result.tokensPerSecond)} tok/s; ${f(result.stepCpuMsMedian)} ms CPU = ${Math.round((tokens * 1000) / result.stepCpuMsMedian)} tok/CPU-s; profiled step ${f(result.profiledStepMsMedian)} ms wall`,
+  );
   console.log(`times below: ${clock === 'cpu' ? 'CPU time of this process (process.cpuUsage)' : 'wall clock'}`);
-  console.log(`kernels: ${f(sumKernel)} ms/step in ${Math.round(result.kernelsPerStep)} kernel calls (mean ${f((sumKernel / result.kernelsPerStep) * 1000, 0)} us)`);
+  console.log(
+    `kernels: ${f(sumKernel)} ms/step in ${Math.round(result.kernelsPerStep)} kernel calls (mean ${f((sumKernel / result.kernelsPerStep) * 1000, 0)} us)`,
+  );
   console.log(`dropout masks (JavaScript sfc32 + upload, not a kernel): ~${f(rngMs)} ms/step`);
-  console.log(`the rest of the step (tape, JS op dispatch, allocation, AdamW scalars, GC): ~${f(stepClockMs - sumKernel - rngMs)} ms/step\n`);
+  console.log(
+    `the rest of the step (tape, JS op dispatch, allocation, AdamW scalars, GC): ~${f(stepClockMs - sumKernel - rngMs)} ms/step\n`,
+  );
   console.log('| kernel | ms/step | share of kernel time | calls/step | us/call |\n|---|---:|---:|---:|---:|');
-  for (const r of result.byName.slice(0, top)) console.log(`| ${r.kernel} | ${f(r.msPerStep)} | ${f(r.share * 100)}% | ${f(r.callsPerStep, 0)} | ${f((r.msPerStep / r.callsPerStep) * 1000, 0)} |`);
+  for (const r of result.byName.slice(0, top))
+    console.log(
+      `| ${r.kernel} | ${f(r.msPerStep)} | ${f(r.share * 100)}% | ${f(r.callsPerStep, 0)} | ${f((r.msPerStep / r.callsPerStep) * 1000, 0)} |`,
+    );
   console.log('\n| kernel, input shapes | ms/step | share | calls/step | us/call |\n|---|---:|---:|---:|---:|');
-  for (const r of result.byShape.slice(0, top)) console.log(`| ${r.kernel} | ${f(r.msPerStep)} | ${f(r.share * 100)}% | ${f(r.callsPerStep, 0)} | ${f((r.msPerStep / r.callsPerStep) * 1000, 0)} |`);
-  if (wrappers.size) console.log(`\nNot counted above (customGrad scopes that contain kernels listed above): ${[...wrappers].map(([k, e]) => `${k} ${f(perStep(e.ms))} ms/step in ${f(perStep(e.calls), 0)} calls`).join('; ')}`);
+  for (const r of result.byShape.slice(0, top))
+    console.log(
+      `| ${r.kernel} | ${f(r.msPerStep)} | ${f(r.share * 100)}% | ${f(r.callsPerStep, 0)} | ${f((r.msPerStep / r.callsPerStep) * 1000, 0)} |`,
+    );
+  if (wrappers.size)
+    console.log(
+      `\nNot counted above (customGrad scopes that contain kernels listed above): ${[...wrappers].map(([k, e]) => `${k} ${f(perStep(e.ms))} ms/step in ${f(perStep(e.calls), 0)} calls`).join('; ')}`,
+    );
   if (!attrsMatched) console.log('\n(kernel attributes could not be matched to the profile: flags and perms omitted)');
 }

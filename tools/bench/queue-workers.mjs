@@ -23,7 +23,11 @@ const seeds = Array.from({ length: Number(arg('seeds', '6')) }, (_, i) => i + 1)
 const backend = arg('backend', 'wasm');
 
 const run = (args, opts = {}) => {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], detached: true, ...opts });
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+    ...opts,
+  });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   return { child, exit: new Promise((r) => child.on('close', (code) => r({ code, err }))) };
@@ -35,15 +39,32 @@ try {
   for (const n of counts) {
     const dir = mkdtempSync(join(tmpdir(), 'tarm-bench-queue-'));
     const url = `${redis.url}?queue=bench-${n}`;
-    const workers = Array.from({ length: n }, () => run(['worker', '--queue', url, '--backend', backend], { cwd: dir }));
+    const workers = Array.from({ length: n }, () =>
+      run(['worker', '--queue', url, '--backend', backend], { cwd: dir }),
+    );
     const t0 = performance.now();
-    const { code, err } = await run(['study', '--preset', 'smoke', '--seeds', seeds, '--queue', url, '--out', join(dir, 'out')]).exit;
+    const { code, err } = await run([
+      'study',
+      '--preset',
+      'smoke',
+      '--seeds',
+      seeds,
+      '--queue',
+      url,
+      '--out',
+      join(dir, 'out'),
+    ]).exit;
     const seconds = (performance.now() - t0) / 1000;
     for (const w of workers) process.kill(-w.child.pid, 'SIGTERM');
     await Promise.all(workers.map((w) => w.exit));
     if (code !== 0) throw new Error(`study with ${n} workers exited ${code}: ${err.slice(-2000)}`);
     const runs = 2 * seeds.split(',').length;
-    const row = { workers: n, runs, seconds: Number(seconds.toFixed(1)), runsPerHour: Math.round((runs / seconds) * 3600) };
+    const row = {
+      workers: n,
+      runs,
+      seconds: Number(seconds.toFixed(1)),
+      runsPerHour: Math.round((runs / seconds) * 3600),
+    };
     rows.push(row);
     console.log(`${n} worker${n === 1 ? '' : 's'}: ${runs} runs in ${row.seconds}s = ${row.runsPerHour} runs/hour`);
     rmSync(dir, { recursive: true, force: true });

@@ -45,9 +45,23 @@ const HELP = `npm run bench -- [options]
   --no-setup             never run the node backend's setup command
   --help`;
 const args = process.argv.slice(2);
-const opt = { json: false, quick: false, backends: ALL_BACKENDS, models: RUNGS, budget: { ...DEFAULT_BUDGET }, budgetGiven: new Set(), torch: true, setup: true, nodeThreads: undefined, rounds: 1 };
+const opt = {
+  json: false,
+  quick: false,
+  backends: ALL_BACKENDS,
+  models: RUNGS,
+  budget: { ...DEFAULT_BUDGET },
+  budgetGiven: new Set(),
+  torch: true,
+  setup: true,
+  nodeThreads: undefined,
+  rounds: 1,
+};
 for (let i = 0; i < args.length; i++) {
-  const [name, inline] = args[i].startsWith('--') && args[i].includes('=') ? [args[i].slice(0, args[i].indexOf('=')), args[i].slice(args[i].indexOf('=') + 1)] : [args[i], undefined];
+  const [name, inline] =
+    args[i].startsWith('--') && args[i].includes('=')
+      ? [args[i].slice(0, args[i].indexOf('=')), args[i].slice(args[i].indexOf('=') + 1)]
+      : [args[i], undefined];
   const val = () => {
     const v = inline ?? args[++i];
     if (v === undefined) fail(`${name} needs a value`);
@@ -64,7 +78,10 @@ for (let i = 0; i < args.length; i++) {
   else if (name === '--budget') {
     for (const kv of val().split(',')) {
       const [k, s] = kv.split('=');
-      if (!(k in DEFAULT_BUDGET) || !(Number(s) > 0)) fail(`--budget takes name=seconds with name in ${Object.keys(DEFAULT_BUDGET).join(', ')} (got ${JSON.stringify(kv)})`);
+      if (!(k in DEFAULT_BUDGET) || !(Number(s) > 0))
+        fail(
+          `--budget takes name=seconds with name in ${Object.keys(DEFAULT_BUDGET).join(', ')} (got ${JSON.stringify(kv)})`,
+        );
       opt.budget[k] = Number(s);
       opt.budgetGiven.add(k);
     }
@@ -80,7 +97,10 @@ function fail(msg) {
   process.exit(2);
 }
 function list(v, allowed, flag) {
-  const xs = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const xs = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = xs.find((x) => !allowed.includes(x));
   if (bad || xs.length === 0) fail(`${flag}: ${JSON.stringify(bad ?? v)} is not one of ${allowed.join(', ')}`);
   return xs;
@@ -171,17 +191,30 @@ const lastMeaningfulLine = (s) =>
 async function runBackend(backend) {
   const plan = { ...shared, backend, budgetSeconds: opt.budget[backend], items: itemsFor(backend) };
   const env = { TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' };
-  if (backend === 'node' && opt.nodeThreads) Object.assign(env, { TF_NUM_INTRAOP_THREADS: String(opt.nodeThreads), TF_NUM_INTEROP_THREADS: String(opt.nodeThreads) });
-  const go = () => runChild(process.execPath, [path.join(HERE, 'worker.mjs'), JSON.stringify(plan)], env, opt.budget[backend] * 3 + 120);
+  if (backend === 'node' && opt.nodeThreads)
+    Object.assign(env, {
+      TF_NUM_INTRAOP_THREADS: String(opt.nodeThreads),
+      TF_NUM_INTEROP_THREADS: String(opt.nodeThreads),
+    });
+  const go = () =>
+    runChild(
+      process.execPath,
+      [path.join(HERE, 'worker.mjs'), JSON.stringify(plan)],
+      env,
+      opt.budget[backend] * 3 + 120,
+    );
   let r = await go();
   let setup = r.results.find((x) => x.kind === 'setup');
   let setupNote;
   if (backend === 'node' && setup?.reason && opt.setup) {
     const cmd = path.join(ROOT, 'tools/backend-node/setup.sh');
     if (!existsSync(cmd)) {
-      setupNote = 'the node backend is not installed and this checkout has no setup command (tools/backend-node/setup.sh)';
+      setupNote =
+        'the node backend is not installed and this checkout has no setup command (tools/backend-node/setup.sh)';
     } else {
-      progress(`node backend unavailable (${setup.reason}); running its setup command: bash tools/backend-node/setup.sh`);
+      progress(
+        `node backend unavailable (${setup.reason}); running its setup command: bash tools/backend-node/setup.sh`,
+      );
       const s = spawnSync('bash', [cmd], { cwd: ROOT, encoding: 'utf8', timeout: 900_000 });
       for (const line of String(s.stdout ?? '').split('\n')) if (line.trim()) progress(line);
       if (s.status !== 0) {
@@ -189,19 +222,33 @@ async function runBackend(backend) {
       } else {
         r = await go();
         setup = r.results.find((x) => x.kind === 'setup');
-        setupNote = setup && !setup.reason ? 'installed by this run through tools/backend-node/setup.sh' : 'tools/backend-node/setup.sh ran and succeeded, but the backend still does not load';
+        setupNote =
+          setup && !setup.reason
+            ? 'installed by this run through tools/backend-node/setup.sh'
+            : 'tools/backend-node/setup.sh ran and succeeded, but the backend still does not load';
       }
     }
   }
   let reason;
-  if (!setup) reason = `the worker process died before setting the backend up (exit ${r.code}${r.signal ? `, ${r.signal}` : ''}): ${lastMeaningfulLine(r.tail)}`;
+  if (!setup)
+    reason = `the worker process died before setting the backend up (exit ${r.code}${r.signal ? `, ${r.signal}` : ''}): ${lastMeaningfulLine(r.tail)}`;
   else if (setup.reason) reason = setup.reason + (setupNote ? `; ${setupNote}` : '');
   const byKey = new Map(r.results.filter((x) => x.kind !== 'setup').map((x) => [key(x), x]));
   return plan.items.map((item) => {
     const got = byKey.get(key(item));
     if (got) return { ...got, setupNote };
-    const why = reason ?? `no result: the worker process ended early (exit ${r.code}${r.signal ? `, ${r.signal}` : ''}): ${lastMeaningfulLine(r.tail)}`;
-    return { backend, kind: item.kind, config: item.config, model: item.model, budget: item.budget, cache: item.cache, reason: why };
+    const why =
+      reason ??
+      `no result: the worker process ended early (exit ${r.code}${r.signal ? `, ${r.signal}` : ''}): ${lastMeaningfulLine(r.tail)}`;
+    return {
+      backend,
+      kind: item.kind,
+      config: item.config,
+      model: item.model,
+      budget: item.budget,
+      cache: item.cache,
+      reason: why,
+    };
   });
 }
 const key = (x) => `${x.kind}|${x.model}|${x.budget}|${x.kind === 'decode' ? x.cache !== false : ''}`;
@@ -215,7 +262,9 @@ function findPython() {
     progress('no .venv with torch: running tools/torch/setup.sh (offline wheel index)');
     const s = spawnSync('bash', [setup], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
     if (s.status === 0 && ok(venv)) return { py: venv };
-    return { reason: `PyTorch unavailable: tools/torch/setup.sh failed: ${lastMeaningfulLine(s.stderr) || `exit ${s.status}`}` };
+    return {
+      reason: `PyTorch unavailable: tools/torch/setup.sh failed: ${lastMeaningfulLine(s.stderr) || `exit ${s.status}`}`,
+    };
   }
   return { reason: 'PyTorch unavailable: no .venv with torch and no tools/torch/setup.sh' };
 }
@@ -225,11 +274,27 @@ async function runTorch(threads, py) {
   // OpenMP's default spin-waiting collapses under oversubscription (a shared machine): 2-thread torch measured 3x
   // slower than 1-thread with other processes on the cores, and on par with PASSIVE waiting otherwise.
   const env = { OMP_WAIT_POLICY: TORCH_OMP_WAIT_POLICY };
-  const r = await runChild(py, [path.join(HERE, 'torch_ladder.py'), '--threads', String(threads), '--plan', JSON.stringify(plan), '--budget', String(opt.budget.torch)], env, opt.budget.torch * 4 + 120);
+  const r = await runChild(
+    py,
+    [
+      path.join(HERE, 'torch_ladder.py'),
+      '--threads',
+      String(threads),
+      '--plan',
+      JSON.stringify(plan),
+      '--budget',
+      String(opt.budget.torch),
+    ],
+    env,
+    opt.budget.torch * 4 + 120,
+  );
   const map = new Map();
   for (const x of r.results) if (x.kind !== 'setup') map.set(key(x), x);
   for (const item of plan.items) {
-    if (!map.has(key(item))) map.set(key(item), { reason: `PyTorch x${threads} gave no result (exit ${r.code}): ${lastMeaningfulLine(r.tail)}` });
+    if (!map.has(key(item)))
+      map.set(key(item), {
+        reason: `PyTorch x${threads} gave no result (exit ${r.code}): ${lastMeaningfulLine(r.tail)}`,
+      });
   }
   return { map, version: r.results.find((x) => x.kind === 'setup')?.torch };
 }
@@ -237,8 +302,12 @@ async function runTorch(threads, py) {
 // --- run -----------------------------------------------------------------------------------------------------------
 const t0 = Date.now();
 const loadStart = os.loadavg();
-progress(`backends ${opt.backends.join(', ')}; ${os.cpus().length} CPUs, load average ${loadStart.map((x) => x.toFixed(2)).join(' ')}${opt.quick ? '; --quick' : ''}`);
-const missingDist = ['core', 'recursion', 'train', 'tasks', 'layers'].filter((p) => !existsSync(path.join(ROOT, 'packages', p, 'dist/index.js')));
+progress(
+  `backends ${opt.backends.join(', ')}; ${os.cpus().length} CPUs, load average ${loadStart.map((x) => x.toFixed(2)).join(' ')}${opt.quick ? '; --quick' : ''}`,
+);
+const missingDist = ['core', 'recursion', 'train', 'tasks', 'layers'].filter(
+  (p) => !existsSync(path.join(ROOT, 'packages', p, 'dist/index.js')),
+);
 if (missingDist.length) {
   progress(`packages not built (${missingDist.join(', ')}): running npm run build`);
   spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -295,7 +364,10 @@ async function measureRound() {
         tokensPerCpuSecond: round(r.tokensPerCpuSecond ?? null),
         referenceTokensPerCpuSecond: round(ref1?.tokensPerCpuSecond ?? null),
         // single-threaded pairs only: tfjs tokens per CPU-second / PyTorch x1 tokens per CPU-second (robust to load)
-        cpuTimeRatio: REFERENCE_THREADS[backend] === 1 && r.tokensPerCpuSecond && ref1?.tokensPerCpuSecond ? round(r.tokensPerCpuSecond / ref1.tokensPerCpuSecond, 3) : null,
+        cpuTimeRatio:
+          REFERENCE_THREADS[backend] === 1 && r.tokensPerCpuSecond && ref1?.tokensPerCpuSecond
+            ? round(r.tokensPerCpuSecond / ref1.tokensPerCpuSecond, 3)
+            : null,
         passes: r.passes ?? null,
         referencePasses: ref?.passes ?? null,
         stepMs: round(r.stepMs ?? r.decodeMs ?? null, 1),
@@ -338,11 +410,25 @@ function combineRounds(all) {
     const same = all.map((rs) => rs[i]);
     const pick = (f) => same.map((r) => r?.[f] ?? null);
     const row = { ...first, rounds: all.length };
-    for (const f of ['tokensPerSecond', 'referenceTokensPerSecond', 'reference1Thread', 'reference2Threads', 'tokensPerCpuSecond', 'referenceTokensPerCpuSecond', 'stepMs', 'passes', 'referencePasses']) row[f] = round(med(pick(f)), f === 'stepMs' ? 1 : 0);
+    for (const f of [
+      'tokensPerSecond',
+      'referenceTokensPerSecond',
+      'reference1Thread',
+      'reference2Threads',
+      'tokensPerCpuSecond',
+      'referenceTokensPerCpuSecond',
+      'stepMs',
+      'passes',
+      'referencePasses',
+    ])
+      row[f] = round(med(pick(f)), f === 'stepMs' ? 1 : 0);
     for (const f of ['ratio', 'ratio1Thread', 'ratio2Threads', 'cpuTimeRatio']) row[f] = round(med(pick(f)), 3);
     row.ratioRange = range(pick('ratio'));
     row.cpuTimeRatioRange = range(pick('cpuTimeRatio'));
-    row.loadAvg = [round(Math.min(...same.flatMap((r) => r.loadAvg)), 2), round(Math.max(...same.flatMap((r) => r.loadAvg)), 2)];
+    row.loadAvg = [
+      round(Math.min(...same.flatMap((r) => r.loadAvg)), 2),
+      round(Math.max(...same.flatMap((r) => r.loadAvg)), 2),
+    ];
     const reasons = [...new Set(same.map((r) => r.reason).filter(Boolean))];
     if (reasons.length) row.reason = reasons.join(' | ');
     return row;
@@ -357,38 +443,82 @@ function round(x, d = 0) {
 // --- report --------------------------------------------------------------------------------------------------------
 const loadEnd = os.loadavg();
 const fmt = (x) => (x === null || x === undefined ? '-' : String(x));
-const table = [['backend', 'what', 'model', 'budget', 'passes', 'tok/s', 'torch tok/s', 'thr', 'ratio', 'cpu-time ratio', 'steps', 'load', 'note']];
+const table = [
+  [
+    'backend',
+    'what',
+    'model',
+    'budget',
+    'passes',
+    'tok/s',
+    'torch tok/s',
+    'thr',
+    'ratio',
+    'cpu-time ratio',
+    'steps',
+    'load',
+    'note',
+  ],
+];
 for (const r of rows) {
   table.push([
     r.backend,
     r.kind === 'decode' ? (r.cache ? 'decode' : 'decode, no cache') : `train ${r.config}`,
     r.model,
     String(r.budget),
-    r.passes === null ? '-' : `${r.passes}${r.referencePasses !== null && r.referencePasses !== r.passes ? `/${r.referencePasses}` : ''}`,
+    r.passes === null
+      ? '-'
+      : `${r.passes}${r.referencePasses !== null && r.referencePasses !== r.passes ? `/${r.referencePasses}` : ''}`,
     fmt(r.tokensPerSecond),
     fmt(r.referenceTokensPerSecond),
     `x${r.referenceThreads}`,
-    r.ratio === null ? '-' : r.ratioRange && r.rounds > 1 ? `${r.ratio.toFixed(2)} (${r.ratioRange[0].toFixed(2)}-${r.ratioRange[1].toFixed(2)})` : r.ratio.toFixed(2),
+    r.ratio === null
+      ? '-'
+      : r.ratioRange && r.rounds > 1
+        ? `${r.ratio.toFixed(2)} (${r.ratioRange[0].toFixed(2)}-${r.ratioRange[1].toFixed(2)})`
+        : r.ratio.toFixed(2),
     r.cpuTimeRatio === null ? '-' : r.cpuTimeRatio.toFixed(2),
     r.timed === null ? '-' : `${r.warmup}+${r.timed}`,
     r.loadAvg ? Math.max(...r.loadAvg).toFixed(1) : '-',
     r.reason ?? r.referenceReason ?? '',
   ]);
 }
-const widths = table[0].map((_, c) => Math.max(...table.filter((row) => row.length > 1).map((row) => (c === table[0].length - 1 ? 0 : row[c].length))));
+const widths = table[0].map((_, c) =>
+  Math.max(...table.filter((row) => row.length > 1).map((row) => (c === table[0].length - 1 ? 0 : row[c].length))),
+);
 out('');
 for (const [i, row] of table.entries()) {
-  out(row.map((cell, c) => (c === row.length - 1 ? cell : c >= 4 && c <= 10 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
-  if (i === 0) out(widths.map((w) => '-'.repeat(w)).join('  ').trimEnd());
+  out(
+    row
+      .map((cell, c) =>
+        c === row.length - 1 ? cell : c >= 4 && c <= 10 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]),
+      )
+      .join('  ')
+      .trimEnd(),
+  );
+  if (i === 0)
+    out(
+      widths
+        .map((w) => '-'.repeat(w))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 out('');
-out(`tok/s: training tokens (batch x T = 64 x 33) per second, median of the timed steps after warm-up (steps = warm-up+timed);`);
+out(
+  `tok/s: training tokens (batch x T = 64 x 33) per second, median of the timed steps after warm-up (steps = warm-up+timed);`,
+);
 out(`decode: answer tokens generated per second (greedy, 100 problems; KV cache: prefill, then one token per call;`);
 out(`'no cache': the whole prefix every token; torch does the same). ratio = tok/s / torch tok/s with`);
 out(`torch at 'thr' threads; cpu-time ratio compares tokens per CPU-second with torch x1 (single-threaded rows only,`);
 out(`robust to other load). passes a/b: block passes run by tfjs / torch (ACT stops early; webgpu never stops early).`);
-if (opt.rounds > 1) out(`${opt.rounds} rounds: tok/s are medians over rounds; ratio is the median of the per-round ratios (its range in brackets).`);
-out(`Machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${loadStart[0].toFixed(2)} at start, ${loadEnd[0].toFixed(2)} at end${loadStart[0] > os.cpus().length * 0.75 || loadEnd[0] > os.cpus().length * 0.75 ? ': LOADED, other processes competed for the cores' : ''}; ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
+if (opt.rounds > 1)
+  out(
+    `${opt.rounds} rounds: tok/s are medians over rounds; ratio is the median of the per-round ratios (its range in brackets).`,
+  );
+out(
+  `Machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${loadStart[0].toFixed(2)} at start, ${loadEnd[0].toFixed(2)} at end${loadStart[0] > os.cpus().length * 0.75 || loadEnd[0] > os.cpus().length * 0.75 ? ': LOADED, other processes competed for the cores' : ''}; ${((Date.now() - t0) / 1000).toFixed(0)} s.`,
+);
 const meta = {
   node: process.version,
   torch: torchVersion ?? null,

@@ -50,7 +50,13 @@ const seqLen = tasks.sequenceLength(task, L);
 /** Wall ms of one block pass (forward + backward) per training token, learnt from the first training item. */
 let passMsPerToken;
 
-const modelConfig = (item) => ({ model: item.model, dModel: plan.dModel ?? 128, nHeads: plan.nHeads ?? 4, budget: item.budget, dropout: plan.dropout ?? 0.1 });
+const modelConfig = (item) => ({
+  model: item.model,
+  dModel: plan.dModel ?? 128,
+  nHeads: plan.nHeads ?? 4,
+  budget: item.budget,
+  dropout: plan.dropout ?? 0.1,
+});
 
 async function benchTrain(item) {
   const model = recursion.createModel(modelConfig(item), 1337);
@@ -108,7 +114,9 @@ async function benchDecode(item) {
   const cache = item.cache !== false; // the KV cache (model.startDecoding), or the whole prefix every token
   // Newline masked out: no row ends early, so every run generates exactly maxNew tokens per row (an untrained model
   // may emit newlines at once), the same work as torch_ladder.py's decoding.
-  const noNewline = tf.keep(tf.tensor1d(Array.from({ length: model.config.vocabSize }, (_, v) => (v === tasks.NEWLINE_ID ? -1e9 : 0))));
+  const noNewline = tf.keep(
+    tf.tensor1d(Array.from({ length: model.config.vocabSize }, (_, v) => (v === tasks.NEWLINE_ID ? -1e9 : 0))),
+  );
   const masked = (logits) => {
     const out = tf.add(logits, noNewline);
     logits.dispose();
@@ -119,7 +127,13 @@ async function benchDecode(item) {
     logits: (ids) => (calls++, masked(model.logits(ids))),
     startDecoding: (b) => {
       const s = model.startDecoding(b);
-      return { append: (ids) => (calls++, masked(s.append(ids))), get length() { return s.length; }, dispose: () => s.dispose() };
+      return {
+        append: (ids) => (calls++, masked(s.append(ids))),
+        get length() {
+          return s.length;
+        },
+        dispose: () => s.dispose(),
+      };
     },
   };
   const walls = [];
@@ -178,9 +192,15 @@ for (const item of plan.items ?? []) {
   const base = { kind: item.kind, config: item.config, model: item.model, budget: item.budget, cache: item.cache };
   const est = estimateSeconds(item);
   if (left() <= 0 || (est !== undefined && est > left() * 1.5)) {
-    const why = est !== undefined ? `needs ~${Math.round(est)} s at this backend's measured pace, ${Math.max(0, Math.round(left()))} s left` : 'no time left';
+    const why =
+      est !== undefined
+        ? `needs ~${Math.round(est)} s at this backend's measured pace, ${Math.max(0, Math.round(left()))} s left`
+        : 'no time left';
     log(`${label}: skipped (${why})`);
-    emit({ ...base, reason: `skipped: over the ${plan.budgetSeconds} s time budget of the ${backend} backend (${why}); raise it with --budget ${backend}=SECONDS` });
+    emit({
+      ...base,
+      reason: `skipped: over the ${plan.budgetSeconds} s time budget of the ${backend} backend (${why}); raise it with --budget ${backend}=SECONDS`,
+    });
     continue;
   }
   const tensorsBefore = tf.memory().numTensors;
@@ -188,9 +208,16 @@ for (const item of plan.items ?? []) {
   try {
     const t0 = performance.now();
     const r = item.kind === 'decode' ? await benchDecode(item) : await benchTrain(item);
-    log(`${label}: ${Math.round(r.tokensPerSecond)} tok/s (${((performance.now() - t0) / 1000).toFixed(1)} s, load ${load0.toFixed(1)})`);
+    log(
+      `${label}: ${Math.round(r.tokensPerSecond)} tok/s (${((performance.now() - t0) / 1000).toFixed(1)} s, load ${load0.toFixed(1)})`,
+    );
     // tensorDelta: tensors alive after the item minus before (causal masks are cached on purpose, one per length)
-    emit({ ...base, ...r, tensorDelta: tf.memory().numTensors - tensorsBefore, loadAvg: [load0, os.loadavg()[0]].map((x) => Math.round(x * 100) / 100) });
+    emit({
+      ...base,
+      ...r,
+      tensorDelta: tf.memory().numTensors - tensorsBefore,
+      loadAvg: [load0, os.loadavg()[0]].map((x) => Math.round(x * 100) / 100),
+    });
   } catch (e) {
     log(`${label}: FAILED ${firstLine(e)}`);
     emit({ ...base, reason: `failed: ${firstLine(e)}` });

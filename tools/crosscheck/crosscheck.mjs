@@ -45,7 +45,7 @@ function parseArgs(argv) {
     if (!a.startsWith('--')) fail(`unexpected argument ${a}`);
     const next = argv[i + 1];
     if (next === undefined || next.startsWith('--')) o[a.slice(2)] = true;
-    else (o[a.slice(2)] = next), i++;
+    else ((o[a.slice(2)] = next), i++);
   }
   return o;
 }
@@ -55,7 +55,11 @@ function fail(msg) {
   process.exit(2);
 }
 
-const list = (s) => String(s).split(',').map((x) => x.trim()).filter(Boolean);
+const list = (s) =>
+  String(s)
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 const num = (o, k, d) => {
   const v = o[k] === undefined ? d : Number(o[k]);
   if (!Number.isFinite(v)) fail(`--${k}: a number, got ${o[k]}`);
@@ -64,7 +68,11 @@ const num = (o, k, d) => {
 
 function run(cmd, args) {
   return new Promise((res) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
+    const child = spawn(cmd, args, {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -85,9 +93,11 @@ const cfg = {
   evalN: num(o, 'eval-n', 100),
 };
 const rungs = o.rungs === undefined || o.rungs === 'all' ? Object.keys(AUTHORS_MODEL) : list(o.rungs);
-for (const r of rungs) if (!(r in AUTHORS_MODEL)) fail(`--rungs: ${r} is not one of ${Object.keys(AUTHORS_MODEL).join(', ')}, all`);
+for (const r of rungs)
+  if (!(r in AUTHORS_MODEL)) fail(`--rungs: ${r} is not one of ${Object.keys(AUTHORS_MODEL).join(', ')}, all`);
 const tasks = list(o.tasks ?? 'reverse');
-for (const t of tasks) if (!['copy', 'reverse', 'addition'].includes(t)) fail(`--tasks: ${t} is not one of copy, reverse, addition`);
+for (const t of tasks)
+  if (!['copy', 'reverse', 'addition'].includes(t)) fail(`--tasks: ${t} is not one of copy, reverse, addition`);
 const budgets = list(o.budgets ?? '6').map(Number);
 const seeds = list(o.seeds ?? '1337,1,2,3').map(Number);
 if ([...budgets, ...seeds].some((x) => !Number.isInteger(x))) fail('--budgets and --seeds: comma-separated integers');
@@ -101,22 +111,89 @@ const runsDir = join(out, 'cells', tag);
 const authors = o.authors ? resolve(o.authors) : undefined;
 const python = o.python ?? 'python3';
 const fromStudy = o['from-study'] ? resolve(o['from-study']) : undefined;
-if (fromStudy && !existsSync(join(fromStudy, 'runs'))) fail(`--from-study: ${fromStudy} has no runs/ folder (not a study folder)`);
+if (fromStudy && !existsSync(join(fromStudy, 'runs')))
+  fail(`--from-study: ${fromStudy} has no runs/ folder (not a study folder)`);
 if (!o['table-only'] && side !== 'tarm') {
-  if (!authors || !existsSync(join(authors, 'models', 'trm.py'))) fail('--authors: the path of a checkout of pauliusrauba/autoregressive-TRM (git clone https://github.com/pauliusrauba/autoregressive-TRM)');
+  if (!authors || !existsSync(join(authors, 'models', 'trm.py')))
+    fail(
+      '--authors: the path of a checkout of pauliusrauba/autoregressive-TRM (git clone https://github.com/pauliusrauba/autoregressive-TRM)',
+    );
 }
 
 const fileOf = (s, rung, task, budget, seed) => join(runsDir, s, `${rung}-${task}-b${budget}-s${seed}.json`);
 
 function tarmArgs(rung, task, budget, seed, dir) {
-  return ['apps/cli/dist/main.js', 'train', '--model', rung, '--task', task, '--length', cfg.length, '--eval-lengths', cfg.length, '--budget', budget,
-    '--d-model', cfg.dModel, '--heads', cfg.heads, '--steps', cfg.steps, '--batch', cfg.batch, '--lr', cfg.lr, '--dropout', cfg.dropout,
-    '--decode', 'sample', '--eval-every', cfg.steps, '--eval-n', cfg.evalN, '--seed', seed, '--backend', backend, '--out', dir].map(String);
+  return [
+    'apps/cli/dist/main.js',
+    'train',
+    '--model',
+    rung,
+    '--task',
+    task,
+    '--length',
+    cfg.length,
+    '--eval-lengths',
+    cfg.length,
+    '--budget',
+    budget,
+    '--d-model',
+    cfg.dModel,
+    '--heads',
+    cfg.heads,
+    '--steps',
+    cfg.steps,
+    '--batch',
+    cfg.batch,
+    '--lr',
+    cfg.lr,
+    '--dropout',
+    cfg.dropout,
+    '--decode',
+    'sample',
+    '--eval-every',
+    cfg.steps,
+    '--eval-n',
+    cfg.evalN,
+    '--seed',
+    seed,
+    '--backend',
+    backend,
+    '--out',
+    dir,
+  ].map(String);
 }
 function authorsArgs(rung, task, budget, seed, file) {
-  return [join(ROOT, 'tools/crosscheck/authors_run.py'), '--repo', authors, '--model', AUTHORS_MODEL[rung], '--task', task, '--length', cfg.length,
-    '--budget', budget, '--d-model', cfg.dModel, '--heads', cfg.heads, '--steps', cfg.steps, '--batch', cfg.batch, '--lr', cfg.lr,
-    '--dropout', cfg.dropout, '--eval-n', cfg.evalN, '--seed', seed, '--out', file].map(String);
+  return [
+    join(ROOT, 'tools/crosscheck/authors_run.py'),
+    '--repo',
+    authors,
+    '--model',
+    AUTHORS_MODEL[rung],
+    '--task',
+    task,
+    '--length',
+    cfg.length,
+    '--budget',
+    budget,
+    '--d-model',
+    cfg.dModel,
+    '--heads',
+    cfg.heads,
+    '--steps',
+    cfg.steps,
+    '--batch',
+    cfg.batch,
+    '--lr',
+    cfg.lr,
+    '--dropout',
+    cfg.dropout,
+    '--eval-n',
+    cfg.evalN,
+    '--seed',
+    seed,
+    '--out',
+    file,
+  ].map(String);
 }
 
 function writeAtomic(file, text) {
@@ -139,19 +216,57 @@ async function runOne(s, rung, task, budget, seed) {
     rmSync(dir, { recursive: true, force: true });
     const args = tarmArgs(rung, task, budget, seed, dir);
     const r = await run('node', args);
-    if (r.code !== 0) return console.error(`tarm ${rung} ${task} b${budget} s${seed} failed (${r.code}):\n${r.err.slice(-2000)}`);
+    if (r.code !== 0)
+      return console.error(`tarm ${rung} ${task} b${budget} s${seed} failed (${r.code}):\n${r.err.slice(-2000)}`);
     const sum = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
     const ev = sum.evals[String(cfg.length)];
-    writeAtomic(file, JSON.stringify({ side: 'tarm', rung, task, budget, seed, charAcc: ev.charAcc, exactMatch: ev.exactMatch, finalLoss: sum.loss, wallSeconds: sum.wallSeconds, command: `node ${args.slice(0, -1).join(' ')} <dir>` }) + '\n');
+    writeAtomic(
+      file,
+      JSON.stringify({
+        side: 'tarm',
+        rung,
+        task,
+        budget,
+        seed,
+        charAcc: ev.charAcc,
+        exactMatch: ev.exactMatch,
+        finalLoss: sum.loss,
+        wallSeconds: sum.wallSeconds,
+        command: `node ${args.slice(0, -1).join(' ')} <dir>`,
+      }) + '\n',
+    );
     rmSync(dir, { recursive: true, force: true });
   } else {
     const tmp = file + '.raw';
     const args = authorsArgs(rung, task, budget, seed, tmp);
     const r = await run(python, args);
-    if (r.code !== 0) return console.error(`authors ${AUTHORS_MODEL[rung]} ${task} b${budget} s${seed} failed (${r.code}):\n${r.err.slice(-2000)}`);
+    if (r.code !== 0)
+      return console.error(
+        `authors ${AUTHORS_MODEL[rung]} ${task} b${budget} s${seed} failed (${r.code}):\n${r.err.slice(-2000)}`,
+      );
     const raw = JSON.parse(readFileSync(tmp, 'utf8'));
     const ev = raw.eval[String(cfg.length)];
-    writeAtomic(file, JSON.stringify({ side: 'authors', rung, authorsModel: AUTHORS_MODEL[rung], task, budget, seed, charAcc: ev.char_acc, exactMatch: ev.seq_acc, finalLoss: raw.finalLoss, compute: raw.compute, wallSeconds: raw.trainSeconds, command: `${python} ${args.slice(0, -2).join(' ').replace(authors, '<checkout>').replace(ROOT + '/', '')}` }) + '\n');
+    writeAtomic(
+      file,
+      JSON.stringify({
+        side: 'authors',
+        rung,
+        authorsModel: AUTHORS_MODEL[rung],
+        task,
+        budget,
+        seed,
+        charAcc: ev.char_acc,
+        exactMatch: ev.seq_acc,
+        finalLoss: raw.finalLoss,
+        compute: raw.compute,
+        wallSeconds: raw.trainSeconds,
+        command: `${python} ${args
+          .slice(0, -2)
+          .join(' ')
+          .replace(authors, '<checkout>')
+          .replace(ROOT + '/', '')}`,
+      }) + '\n',
+    );
     rmSync(tmp, { force: true });
   }
   console.log(`${s} ${rung} ${task} b${budget} s${seed}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
@@ -163,14 +278,56 @@ function fromStudyRun(rung, task, budget, seed) {
   const dir = join(fromStudy, 'runs', `${rung}-${task}-s${seed}`);
   const read = (f) => (existsSync(join(dir, f)) ? JSON.parse(readFileSync(join(dir, f), 'utf8')) : undefined);
   const [config, summary, sampled] = [read('config.json'), read('summary.json'), read('eval-sample.json')];
-  if (!summary || !sampled) return void console.error(`from-study: ${dir}: ${summary ? 'no eval-sample.json (run tools/study/eval-sampled.sh)' : 'not finished'}; skipped`);
-  const m = config.model, t = config.train;
-  const want = { model: rung, budget, dModel: cfg.dModel, nHeads: cfg.heads, dropout: cfg.dropout, task, length: cfg.length, steps: cfg.steps, batchSize: cfg.batch, lr: cfg.lr, n: cfg.evalN };
-  const got = { model: m.model, budget: m.budget, dModel: m.dModel, nHeads: m.nHeads, dropout: m.dropout, task: t.task, length: t.length, steps: t.steps, batchSize: t.batchSize, lr: t.optimizer.lr, n: sampled.evals[String(cfg.length)]?.n };
+  if (!summary || !sampled)
+    return void console.error(
+      `from-study: ${dir}: ${summary ? 'no eval-sample.json (run tools/study/eval-sampled.sh)' : 'not finished'}; skipped`,
+    );
+  const m = config.model,
+    t = config.train;
+  const want = {
+    model: rung,
+    budget,
+    dModel: cfg.dModel,
+    nHeads: cfg.heads,
+    dropout: cfg.dropout,
+    task,
+    length: cfg.length,
+    steps: cfg.steps,
+    batchSize: cfg.batch,
+    lr: cfg.lr,
+    n: cfg.evalN,
+  };
+  const got = {
+    model: m.model,
+    budget: m.budget,
+    dModel: m.dModel,
+    nHeads: m.nHeads,
+    dropout: m.dropout,
+    task: t.task,
+    length: t.length,
+    steps: t.steps,
+    batchSize: t.batchSize,
+    lr: t.optimizer.lr,
+    n: sampled.evals[String(cfg.length)]?.n,
+  };
   const off = Object.keys(want).filter((k) => want[k] !== got[k]);
-  if (off.length || m.switches) fail(`--from-study: ${dir} is not this configuration (${off.map((k) => `${k} ${got[k]}, not ${want[k]}`).join('; ') || 'switches set'})`);
+  if (off.length || m.switches)
+    fail(
+      `--from-study: ${dir} is not this configuration (${off.map((k) => `${k} ${got[k]}, not ${want[k]}`).join('; ') || 'switches set'})`,
+    );
   const ev = sampled.evals[String(cfg.length)];
-  return { side: 'tarm', rung, task, budget, seed, charAcc: ev.charAcc, exactMatch: ev.exactMatch, finalLoss: summary.loss, wallSeconds: summary.wallSeconds, command: `from the study run ${relative(ROOT, dir)} (its eval-sample.json: sampled, T = 1)` };
+  return {
+    side: 'tarm',
+    rung,
+    task,
+    budget,
+    seed,
+    charAcc: ev.charAcc,
+    exactMatch: ev.exactMatch,
+    finalLoss: summary.loss,
+    wallSeconds: summary.wallSeconds,
+    command: `from the study run ${relative(ROOT, dir)} (its eval-sample.json: sampled, T = 1)`,
+  };
 }
 
 function readCell(s, rung, task, budget) {
@@ -202,10 +359,16 @@ function writeTable() {
   const present = new Set();
   for (const s of ['tarm', 'authors']) {
     const d = join(runsDir, s);
-    if (existsSync(d)) for (const f of readdirSync(d)) { const m = /^(.+)-(copy|reverse|addition)-b(\d+)-s-?\d+\.json$/.exec(f); if (m) present.add(`${m[2]} ${m[3]} ${m[1]}`); }
+    if (existsSync(d))
+      for (const f of readdirSync(d)) {
+        const m = /^(.+)-(copy|reverse|addition)-b(\d+)-s-?\d+\.json$/.exec(f);
+        if (m) present.add(`${m[2]} ${m[3]} ${m[1]}`);
+      }
   }
   const order = Object.keys(AUTHORS_MODEL);
-  const cells = [...present].map((k) => k.split(' ')).sort((a, b) => a[0].localeCompare(b[0]) || a[1] - b[1] || order.indexOf(a[2]) - order.indexOf(b[2]));
+  const cells = [...present]
+    .map((k) => k.split(' '))
+    .sort((a, b) => a[0].localeCompare(b[0]) || a[1] - b[1] || order.indexOf(a[2]) - order.indexOf(b[2]));
   for (const [task, budget, rung] of cells) {
     const t = readCell('tarm', rung, task, budget);
     const a = readCell('authors', rung, task, budget);
@@ -214,17 +377,31 @@ function writeTable() {
     const losses = (rs) => rs.map((r) => r.finalLoss.toFixed(3)).join(', ') || '-';
     const ok = (rs) => rs.filter((r) => r.charAcc >= SUCCESS).length;
     const p = t.length && a.length ? fisherExact(ok(t), t.length, ok(a), a.length).toFixed(3) : '-';
-    const w = welchDiffCI(t.map((r) => r.charAcc), a.map((r) => r.charAcc));
+    const w = welchDiffCI(
+      t.map((r) => r.charAcc),
+      a.map((r) => r.charAcc),
+    );
     const signed = (x) => `${x >= 0.0005 ? '+' : x <= -0.0005 ? '-' : ''}${Math.abs(100 * x).toFixed(1)}`;
     const diff = w.lo === undefined ? '-' : `${signed(w.diff)} [${signed(w.lo)}, ${signed(w.hi)}]`;
-    lines.push(`| ${rung} (${AUTHORS_MODEL[rung]}) | ${task} | ${budget} | ${accs(t)} | ${losses(t)} | ${accs(a)} | ${losses(a)} | ${t.length ? `${ok(t)}/${t.length}` : '-'} | ${a.length ? `${ok(a)}/${a.length}` : '-'} | ${p} | ${diff} |`);
+    lines.push(
+      `| ${rung} (${AUTHORS_MODEL[rung]}) | ${task} | ${budget} | ${accs(t)} | ${losses(t)} | ${accs(a)} | ${losses(a)} | ${t.length ? `${ok(t)}/${t.length}` : '-'} | ${a.length ? `${ok(a)}/${a.length}` : '-'} | ${p} | ${diff} |`,
+    );
   }
   // the order of the rungs by mean accuracy on each side, per (task, budget) with two or more rungs on both
   const groups = [...new Set(cells.map(([task, budget]) => `${task} ${budget}`))];
   const orders = groups.flatMap((g) => {
     const [task, budget] = g.split(' ');
-    const side = (s) => cells.filter((c) => c[0] === task && c[1] === budget).map(([, , rung]) => ({ rung, rs: readCell(s, rung, task, budget) })).filter((x) => x.rs.length);
-    const order = (xs) => xs.map((x) => ({ ...x, m: x.rs.reduce((acc, r) => acc + r.charAcc, 0) / x.rs.length })).sort((p, q) => q.m - p.m).map((x) => `${x.rung} ${pct(x.m)}`).join(' > ');
+    const side = (s) =>
+      cells
+        .filter((c) => c[0] === task && c[1] === budget)
+        .map(([, , rung]) => ({ rung, rs: readCell(s, rung, task, budget) }))
+        .filter((x) => x.rs.length);
+    const order = (xs) =>
+      xs
+        .map((x) => ({ ...x, m: x.rs.reduce((acc, r) => acc + r.charAcc, 0) / x.rs.length }))
+        .sort((p, q) => q.m - p.m)
+        .map((x) => `${x.rung} ${pct(x.m)}`)
+        .join(' > ');
     const [t, a] = [side('tarm'), side('authors')];
     return t.length >= 2 && a.length >= 2 ? [`- ${task}, budget ${budget}: tarm ${order(t)}; authors ${order(a)}`] : [];
   });
@@ -234,8 +411,11 @@ function writeTable() {
 
 if (!o['table-only']) {
   const queue = [];
-  for (const task of tasks) for (const budget of budgets) for (const rung of rungs) for (const seed of seeds)
-    for (const s of side === 'both' ? ['tarm', 'authors'] : [side]) queue.push([s, rung, task, budget, seed]);
+  for (const task of tasks)
+    for (const budget of budgets)
+      for (const rung of rungs)
+        for (const seed of seeds)
+          for (const s of side === 'both' ? ['tarm', 'authors'] : [side]) queue.push([s, rung, task, budget, seed]);
   const worker = async () => {
     while (queue.length) await runOne(...queue.shift());
   };

@@ -28,5 +28,22 @@ for (let step = 0; step < batches; step++) {
   mask.set(b.mask, step * B * T);
 }
 mkdirSync(out, { recursive: true });
-for (const [name, a] of [['inputs.i32', inputs], ['targets.i32', targets], ['mask.f32', mask]]) writeFileSync(join(out, name), Buffer.from(a.buffer));
-writeFileSync(join(out, 'index.json'), JSON.stringify({ task: task.name, L, T, examples: batches * B, batch: B, seed, prompt: task.promptLength(L), answer: task.answerLength(L) }));
+for (const [name, a] of [
+  ['inputs.i32', inputs],
+  ['targets.i32', targets],
+  ['mask.f32', mask],
+])
+  writeFileSync(join(out, name), Buffer.from(a.buffer));
+writeFileSync(
+  join(out, 'index.json'),
+  JSON.stringify({
+    task: task.name,
+    L,
+    T,
+    examples: batches * B,
+    batch: B,
+    seed,
+    prompt: task.promptLength(L),
+    answer: task.answerLength(L),
+  }),
+);

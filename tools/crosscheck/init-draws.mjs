@@ -13,7 +13,14 @@ const tf = await import('@tensorflow/tfjs-core');
 const { useBackend } = await import('@tarm/core');
 const { createModel } = await import('@tarm/recursion');
 await useBackend(opt('backend', 'cpu'));
-const config = { model: opt('rung', 'dense'), dModel: +opt('d-model', 16), nHeads: +opt('heads', 2), budget: +opt('budget', 6), contextLength: +opt('context', 10), dropout: 0 };
+const config = {
+  model: opt('rung', 'dense'),
+  dModel: +opt('d-model', 16),
+  nHeads: +opt('heads', 2),
+  budget: +opt('budget', 6),
+  contextLength: +opt('context', 10),
+  dropout: 0,
+};
 const seeds = +opt('seeds', 100);
 const out = opt('out');
 if (!out) throw new Error('--out DIR is required');

@@ -55,7 +55,9 @@ export const FLAG_OF: Record<string, string> = {
  * case on a fresh install and gets a short note; a broken installation keeps the full explanation.
  */
 export function backendReason(reason: string): string {
-  const m = /^auto: backend "node" is not available: the package (\S+) is not installed; run: ([^(;]+?)\s*(\(|$)/.exec(reason);
+  const m = /^auto: backend "node" is not available: the package (\S+) is not installed; run: ([^(;]+?)\s*(\(|$)/.exec(
+    reason,
+  );
   return m ? `auto: ${m[1]} is not installed; ${m[2]} for the faster node backend` : reason;
 }
 
@@ -83,17 +85,25 @@ export function renameFlags(raw: Record<string, unknown>): Record<string, unknow
 export function toUsageError(e: unknown): unknown {
   if (e instanceof ConfigError) {
     // a structural switch (`switches.halting`) is one pair of --switches
-    const flag = FLAG_OF[e.field] ?? (e.field.startsWith('switches.') ? `--switches ${e.field.slice('switches.'.length)}` : `--${e.field}`);
+    const flag =
+      FLAG_OF[e.field] ??
+      (e.field.startsWith('switches.') ? `--switches ${e.field.slice('switches.'.length)}` : `--${e.field}`);
     let allowed = e.allowed;
     for (const [field, f] of Object.entries(FLAG_OF)) allowed = allowed.replace(new RegExp(`\\b${field}\\b`, 'g'), f);
-    return new UsageError(`invalid ${flag}: ${e.got === undefined ? 'missing' : `got ${showValue(e.got)}`}; allowed: ${allowed}`);
+    return new UsageError(
+      `invalid ${flag}: ${e.got === undefined ? 'missing' : `got ${showValue(e.got)}`}; allowed: ${allowed}`,
+    );
   }
   return e;
 }
 
 /** A Node.js file-system error (ENOENT, EACCES, ...): it has a string `code` and a `syscall`. */
 function isFsError(e: unknown): e is NodeJS.ErrnoException & { dest?: string } {
-  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
+  return (
+    e instanceof Error &&
+    typeof (e as NodeJS.ErrnoException).code === 'string' &&
+    typeof (e as NodeJS.ErrnoException).syscall === 'string'
+  );
 }
 
 /** The first part of `path` that exists and is a file (what makes ENOTDIR), or undefined. */
@@ -113,7 +123,19 @@ export function fileInPath(path: string): string | undefined {
   return undefined;
 }
 
-const WRITES = new Set(['mkdir', 'rename', 'write', 'unlink', 'rmdir', 'copyfile', 'symlink', 'utime', 'chmod', 'fsync', 'ftruncate']);
+const WRITES = new Set([
+  'mkdir',
+  'rename',
+  'write',
+  'unlink',
+  'rmdir',
+  'copyfile',
+  'symlink',
+  'utime',
+  'chmod',
+  'fsync',
+  'ftruncate',
+]);
 
 /**
  * A file-system error as one line for a person: what failed, on which path, and what to do (no stack trace).
@@ -123,7 +145,11 @@ export function fsErrorMessage(e: unknown): string | undefined {
   if (!isFsError(e)) return undefined;
   const raw = e.dest ?? e.path ?? '(unknown path)';
   const path = raw.replace(/\.tmp-\d+-\d+$/, '');
-  const verb = WRITES.has(e.syscall!) ? 'write' : /^(read|readdir|scandir|stat|lstat|access)$/.test(e.syscall!) ? 'read' : 'use';
+  const verb = WRITES.has(e.syscall!)
+    ? 'write'
+    : /^(read|readdir|scandir|stat|lstat|access)$/.test(e.syscall!)
+      ? 'read'
+      : 'use';
   switch (e.code) {
     case 'ENOTDIR': {
       const file = fileInPath(path);

@@ -2,7 +2,15 @@ import { z } from 'zod';
 import { BACKEND_CHOICES, ConfigError, configDefiner } from '@tarm/core';
 import { EVAL_DEFAULTS as E } from '@tarm/eval';
 import { TRAIN_DEFAULTS as T } from '@tarm/train';
-import { defineModelConfig, RUNG_NAMES, RUNGS, RungSwitchesSchema, solveBudget, type ModelConfig, type RungSwitches } from '@tarm/recursion';
+import {
+  defineModelConfig,
+  RUNG_NAMES,
+  RUNGS,
+  RungSwitchesSchema,
+  solveBudget,
+  type ModelConfig,
+  type RungSwitches,
+} from '@tarm/recursion';
 import { FLAG_OF, renameFlags, UsageError } from './errors.js';
 import { TASK_NAMES, CONTEXT_LENGTH, DECODE_STRATEGIES, getTask, sequenceLength } from '@tarm/tasks';
 
@@ -20,9 +28,16 @@ export const TrainFlagsSchema = z.strictObject({
     .optional()
     .transform((s, ctx) => {
       if (s === undefined) return undefined;
-      const pairs = s.split(',').map((p) => p.trim()).filter(Boolean).map((p) => p.split('='));
+      const pairs = s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+        .map((p) => p.split('='));
       if (pairs.length === 0 || pairs.some((p) => p.length !== 2 || !p[0] || !p[1])) {
-        ctx.addIssue({ code: 'custom', message: `comma-separated switch=value pairs, e.g. halting=binary,tied=false (switches: ${Object.keys(RungSwitchesSchema.shape).join(', ')})` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `comma-separated switch=value pairs, e.g. halting=binary,tied=false (switches: ${Object.keys(RungSwitchesSchema.shape).join(', ')})`,
+        });
         return z.NEVER;
       }
       const value = (v: string) => (v === 'true' ? true : v === 'false' ? false : v);
@@ -119,13 +134,21 @@ export function resolveTrain(raw: Record<string, unknown>): ResolvedTrain {
   });
   solveBudget(model); // budget that the rung cannot split -> ConfigError('budget', ...)
   if (typeof flags.microBatch === 'number' && flags.microBatch > flags.batchSize) {
-    throw new ConfigError('microBatch', `auto, or an integer from 1 to batchSize (${flags.batchSize})`, flags.microBatch);
+    throw new ConfigError(
+      'microBatch',
+      `auto, or an integer from 1 to batchSize (${flags.batchSize})`,
+      flags.microBatch,
+    );
   }
   const task = getTask(flags.task);
   for (const L of [flags.length, ...flags.evalLengths]) {
     const need = sequenceLength(task, L);
     if (need > CONTEXT_LENGTH) {
-      throw new ConfigError(L === flags.length ? 'length' : 'evalLengths', `lengths whose sequences fit the context of ${CONTEXT_LENGTH} positions (${flags.task} at L needs ${sequenceLength(task, 1)}+ positions; got ${need})`, L);
+      throw new ConfigError(
+        L === flags.length ? 'length' : 'evalLengths',
+        `lengths whose sequences fit the context of ${CONTEXT_LENGTH} positions (${flags.task} at L needs ${sequenceLength(task, 1)}+ positions; got ${need})`,
+        L,
+      );
     }
   }
   const ema = flags.ema ?? RUNGS[flags.model].defaults?.ema ?? 0;
@@ -136,7 +159,15 @@ export function resolveTrain(raw: Record<string, unknown>): ResolvedTrain {
 /** The parts of a run folder's config.json (as `tarm train` writes it) that flags set. */
 export interface SavedTrainConfig {
   readonly model: Record<string, unknown>;
-  readonly train: { task: string; length: number; batchSize: number; steps: number; evalEvery: number; microBatch?: number; optimizer?: { lr?: number; weightDecay?: number; ema?: number } };
+  readonly train: {
+    task: string;
+    length: number;
+    batchSize: number;
+    steps: number;
+    evalEvery: number;
+    microBatch?: number;
+    optimizer?: { lr?: number; weightDecay?: number; ema?: number };
+  };
   readonly seed: number;
   readonly eval?: { lengths?: number[]; n?: number; decode?: string; temperature?: number };
   readonly backend?: string;
@@ -194,7 +225,12 @@ const RESUME_FREE = new Set(['out', 'resume', 'json', 'log', 'steps']);
  * the user typed) may only repeat them, except --steps (continue to more, or stop short), --out, --json and --log.
  * Every flag that differs is named at once. `--backend auto` and `--micro-batch auto` mean "as the run did".
  */
-export function resolveResume(raw: Record<string, unknown>, given: ReadonlySet<string>, saved: SavedTrainConfig, out: string): ResolvedTrain {
+export function resolveResume(
+  raw: Record<string, unknown>,
+  given: ReadonlySet<string>,
+  saved: SavedTrainConfig,
+  out: string,
+): ResolvedTrain {
   const typed = [...given].filter((k) => !((k === 'backend' || k === 'microBatch') && raw[k] === 'auto'));
   const fromRun = flagsOfRun(saved);
   const merged = { ...fromRun, ...Object.fromEntries(typed.map((k) => [k, raw[k]])), out };
@@ -204,10 +240,17 @@ export function resolveResume(raw: Record<string, unknown>, given: ReadonlySet<s
   const differing = typed
     .filter((k) => !RESUME_FREE.has(k))
     .map((k) => Object.keys(field(k))[0]!)
-    .filter((f) => JSON.stringify((run.flags as Record<string, unknown>)[f]) !== JSON.stringify((asked.flags as Record<string, unknown>)[f]));
+    .filter(
+      (f) =>
+        JSON.stringify((run.flags as Record<string, unknown>)[f]) !==
+        JSON.stringify((asked.flags as Record<string, unknown>)[f]),
+    );
   if (differing.length > 0) {
     const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
-    const list = differing.map((f) => `${FLAG_OF[f] ?? `--${f}`} ${show((asked.flags as Record<string, unknown>)[f])} (the run has ${show((run.flags as Record<string, unknown>)[f])})`);
+    const list = differing.map(
+      (f) =>
+        `${FLAG_OF[f] ?? `--${f}`} ${show((asked.flags as Record<string, unknown>)[f])} (the run has ${show((run.flags as Record<string, unknown>)[f])})`,
+    );
     throw new UsageError(
       `cannot resume ${out}: ${list.join(', ')}; --resume reads every setting from ${out}/config.json: drop ${differing.length === 1 ? 'that flag' : 'those flags'}, or start a new run with another --out`,
     );

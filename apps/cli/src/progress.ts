@@ -22,7 +22,10 @@ const SEND_EVERY_MS = 250;
  * by a study, structured `tarm:progress` / `tarm:result` messages over IPC. The study reads only the messages:
  * the bar's text can change freely.
  */
-export function createProgress(total: number, label: string): { update(step: number, s: ProgressState): void; result(record: Record<string, unknown>): void; stop(): void } {
+export function createProgress(
+  total: number,
+  label: string,
+): { update(step: number, s: ProgressState): void; result(record: Record<string, unknown>): void; stop(): void } {
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
@@ -51,7 +54,12 @@ export function createProgress(total: number, label: string): { update(step: num
       const elapsed = (now - start) / 1000;
       if (!started) before = Math.max(0, step - 1);
       const left = step > before ? (elapsed / (step - before)) * (total - step) : Infinity;
-      const payload = { loss: s.loss.toFixed(4), acc: s.acc === undefined ? '-' : s.acc.toFixed(1), tps: Math.round(s.tps), left: duration(left) };
+      const payload = {
+        loss: s.loss.toFixed(4),
+        acc: s.acc === undefined ? '-' : s.acc.toFixed(1),
+        tps: Math.round(s.tps),
+        left: duration(left),
+      };
       if (!started) {
         bar.start(total, step, payload);
         started = true;

@@ -12,7 +12,9 @@ export async function loadQueue(): Promise<QueueModule> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes('@tarm/queue')) {
-      throw new UsageError('--queue needs the package @tarm/queue (BullMQ over Redis) beside @tarm/cli: npm install @tarm/queue (or npm install -g @tarm/queue for a global tarm)');
+      throw new UsageError(
+        '--queue needs the package @tarm/queue (BullMQ over Redis) beside @tarm/cli: npm install @tarm/queue (or npm install -g @tarm/queue for a global tarm)',
+      );
     }
     throw e;
   }

@@ -11,23 +11,41 @@ export interface CliRunConfig {
   readonly model: unknown;
   readonly train: { readonly task: string; readonly length: number };
   readonly seed: number;
-  readonly eval?: { readonly lengths: number[]; readonly n: number; readonly decode: string; readonly temperature: number };
+  readonly eval?: {
+    readonly lengths: number[];
+    readonly n: number;
+    readonly decode: string;
+    readonly temperature: number;
+  };
 }
 
 /** Loads the model of a run folder (config.json + checkpoint/) with its trained weights (the EMA when kept). */
-export async function loadRunModel(runDir: string): Promise<{ model: LadderModel; config: CliRunConfig; step: number }> {
+export async function loadRunModel(
+  runDir: string,
+): Promise<{ model: LadderModel; config: CliRunConfig; step: number }> {
   const file = fileInPath(runDir);
-  if (file !== undefined) throw new UsageError(`invalid --run: ${file} is a file, not a run folder; pass --run with a folder written by tarm train`);
-  if (!existsSync(runDir)) throw new UsageError(`invalid --run: ${runDir} does not exist; pass --run with a folder written by tarm train`);
+  if (file !== undefined)
+    throw new UsageError(
+      `invalid --run: ${file} is a file, not a run folder; pass --run with a folder written by tarm train`,
+    );
+  if (!existsSync(runDir))
+    throw new UsageError(`invalid --run: ${runDir} does not exist; pass --run with a folder written by tarm train`);
   const config = await readJsonIfExists<CliRunConfig>(join(runDir, 'config.json'));
-  if (!config) throw new TarmError(`${runDir} is not a run folder (no config.json); pass --run with a folder written by tarm train`);
+  if (!config)
+    throw new TarmError(
+      `${runDir} is not a run folder (no config.json); pass --run with a folder written by tarm train`,
+    );
   const model = createModel(defineModelConfig(config.model as never), config.seed);
   const { json, tensors } = await loadCheckpoint(join(runDir, 'checkpoint'));
   try {
     for (const [name, v] of model.params.entries()) {
       const t = tensors[`optimizer.ema.${name}`] ?? tensors[name]; // a run that kept an EMA is used with it
       if (!t) throw new CheckpointError(join(runDir, 'checkpoint'), `parameter ${name} is missing`);
-      if (t.shape.join(',') !== v.shape.join(',')) throw new CheckpointError(join(runDir, 'checkpoint'), `parameter ${name} has shape [${t.shape}], the model expects [${v.shape}]`);
+      if (t.shape.join(',') !== v.shape.join(','))
+        throw new CheckpointError(
+          join(runDir, 'checkpoint'),
+          `parameter ${name} has shape [${t.shape}], the model expects [${v.shape}]`,
+        );
       v.assign(t);
     }
   } finally {

@@ -13,7 +13,23 @@ import { decodeEvents, EVENTS_FILE_MARK, lineScalars, readJsonLines, type Metric
 import { tarm } from './tarm.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tarm-interop-'));
-const TRAIN = ['train', '--model', 'dual-ut', '--task', 'copy', '--length', '3', '--eval-lengths', '3', '--budget', '4', '--d-model', '16', '--heads', '2'];
+const TRAIN = [
+  'train',
+  '--model',
+  'dual-ut',
+  '--task',
+  'copy',
+  '--length',
+  '3',
+  '--eval-lengths',
+  '3',
+  '--budget',
+  '4',
+  '--d-model',
+  '16',
+  '--heads',
+  '2',
+];
 const SHORT = ['--steps', '4', '--batch', '4', '--eval-every', '2', '--eval-n', '4', '--backend', 'cpu'];
 
 describe('tarm train --log tensorboard, then tarm export', () => {
@@ -30,10 +46,20 @@ describe('tarm train --log tensorboard, then tarm export', () => {
     const events = decodeEvents(new Uint8Array(readFileSync(join(run, files[0]!))));
     const lines = await readJsonLines<MetricsLine>(join(run, 'metrics.jsonl'));
     const got = events.filter((e) => e.scalars).map((e) => [e.step, e.scalars]);
-    const want = lines.map((l) => [l.step, Object.fromEntries(Object.entries(lineScalars(l, 'copy')).map(([k, v]) => [k, Math.fround(v)]))]);
+    const want = lines.map((l) => [
+      l.step,
+      Object.fromEntries(Object.entries(lineScalars(l, 'copy')).map(([k, v]) => [k, Math.fround(v)])),
+    ]);
     expect(got).toEqual(want);
     const tags = new Set(events.flatMap((e) => Object.keys(e.scalars ?? {})));
-    for (const t of ['train/loss', 'train/tokens_per_second', 'train/block_passes_per_token', 'halting/ponder_cost', 'TaskEvaluation/copy/L3/char_acc', 'TaskEvaluation/copy/L3/pos_q1_acc']) {
+    for (const t of [
+      'train/loss',
+      'train/tokens_per_second',
+      'train/block_passes_per_token',
+      'halting/ponder_cost',
+      'TaskEvaluation/copy/L3/char_acc',
+      'TaskEvaluation/copy/L3/pos_q1_acc',
+    ]) {
       expect(tags.has(t), t).toBe(true);
     }
   });
@@ -47,7 +73,12 @@ describe('tarm train --log tensorboard, then tarm export', () => {
     expect(e.code, e.stderr).toBe(0);
     const trained = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'm.safetensors'))), 'm');
     const ema = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'ema.safetensors'))), 'ema');
-    expect(JSON.parse(trained.metadata['tarm.model']!)).toMatchObject({ model: 'dual-ut', dModel: 16, nHeads: 2, budget: 4 });
+    expect(JSON.parse(trained.metadata['tarm.model']!)).toMatchObject({
+      model: 'dual-ut',
+      dModel: 16,
+      nHeads: 2,
+      budget: 4,
+    });
     expect(JSON.parse(trained.metadata['tarm.schedule']!)).toEqual({ steps: 2, H: 1, L: 1, passesPerStep: 2 });
     expect([trained.metadata['tarm.weights'], ema.metadata['tarm.weights']]).toEqual(['trained', 'ema']);
     expect(Object.keys(ema.tensors).sort()).toEqual(Object.keys(trained.tensors).sort());
@@ -63,7 +94,10 @@ describe('tarm train --log tensorboard, then tarm export', () => {
     const cases: [string[], RegExp][] = [
       [['--run', run, '--format', 'onnx', '--out', out], /invalid --format: got "onnx"; allowed: "safetensors"/],
       [['--run', dir, '--out', out], /is not a run folder \(no config\.json\)/],
-      [['--run', plain, '--ema', '--out', out], /invalid --ema: got true; allowed: a folder trained with an EMA of its weights \(train with an EMA decay\); this one keeps none: export its trained weights\n/],
+      [
+        ['--run', plain, '--ema', '--out', out],
+        /invalid --ema: got true; allowed: a folder trained with an EMA of its weights \(train with an EMA decay\); this one keeps none: export its trained weights\n/,
+      ],
       [['--run', run], /required option '--out <file>'/],
     ];
     for (const [args, message] of cases) {
@@ -81,7 +115,9 @@ describe('tarm train --log tensorboard, then tarm export', () => {
 describe('tarm report --csv', () => {
   it('rewrites results.csv from results.json alone', async () => {
     const dir = join(tmp(), 'study');
-    cpSync(fileURLToPath(new URL('../../../packages/study/test/fixtures/study-mini', import.meta.url)), dir, { recursive: true });
+    cpSync(fileURLToPath(new URL('../../../packages/study/test/fixtures/study-mini', import.meta.url)), dir, {
+      recursive: true,
+    });
     collectResults(dir);
     rmSync(join(dir, 'results.csv'));
     rmSync(join(dir, 'runs'), { recursive: true }); // only results.json is left to read

@@ -4,7 +4,12 @@ import { chooseMicroBatch } from '../src/commands/train.js';
 import { resolveTrain } from '../src/options.js';
 import { tarm } from './tarm.js';
 
-const backend = (memoryLimitBytes?: number): BackendAdapter => ({ name: 'wasm', tfName: 'wasm', setup: async () => {}, memoryLimitBytes });
+const backend = (memoryLimitBytes?: number): BackendAdapter => ({
+  name: 'wasm',
+  tfName: 'wasm',
+  setup: async () => {},
+  memoryLimitBytes,
+});
 
 describe('--micro-batch', () => {
   it('auto: the whole batch where the backend has no memory limit or the step fits, pieces that fit where not', () => {
@@ -15,7 +20,9 @@ describe('--micro-batch', () => {
     expect(64 % wasm).toBe(0);
     const small = resolveTrain({ dModel: '64', heads: '4', budget: '6' });
     expect(chooseMicroBatch(small.flags, small.model, backend(4294901760))).toBe(64);
-    expect(() => chooseMicroBatch(paper.flags, paper.model, backend(2 ** 20))).toThrow(/does not fit the wasm backend's 1 MiB; use --backend node/);
+    expect(() => chooseMicroBatch(paper.flags, paper.model, backend(2 ** 20))).toThrow(
+      /does not fit the wasm backend's 1 MiB; use --backend node/,
+    );
     const chosen = resolveTrain({ microBatch: '16' });
     expect(chooseMicroBatch(chosen.flags, chosen.model, backend(2 ** 20))).toBe(16); // the user's choice stands
   });

@@ -21,7 +21,18 @@ const HAND_WRITTEN = {
   ],
   tasks: [{ name: 'copy', length: 4, evalLengths: [4] }],
   seeds: [1, 2],
-  config: { dModel: 16, nHeads: 2, budget: 2, steps: 30, batch: 8, lr: 1e-3, dropout: 0, decode: 'greedy', evalEvery: 15, evalN: 5 },
+  config: {
+    dModel: 16,
+    nHeads: 2,
+    budget: 2,
+    steps: 30,
+    batch: 8,
+    lr: 1e-3,
+    dropout: 0,
+    decode: 'greedy',
+    evalEvery: 15,
+    evalN: 5,
+  },
   compare: [{ arm: 'ut-ponder', vs: 'ut' }],
 };
 
@@ -35,10 +46,19 @@ describe('tarm study --config: a study file a researcher writes', () => {
   it.each([
     [{ arms: [{ name: 'a', rung: 'ut', pondr: 1 }] }, /my-study\.json: arms\[0\]\.pondr: unknown key/],
     [{ arms: [{ name: 'a', rung: 'gpt' }] }, /my-study\.json: arms\[0\]\.rung: got "gpt"; allowed: "dense"/],
-    [{ tasks: [{ name: 'sorting' }] }, /my-study\.json: tasks\[0\]\.name: got "sorting"; allowed: "copy", "reverse", "addition"/],
-    [{ arms: [{ name: 'd', rung: 'dual-ut' }], compare: [], config: { ...HAND_WRITTEN.config, budget: 3 } }, /my-study\.json: config\.budget: arm d \(dual-ut\): an even number/],
+    [
+      { tasks: [{ name: 'sorting' }] },
+      /my-study\.json: tasks\[0\]\.name: got "sorting"; allowed: "copy", "reverse", "addition"/,
+    ],
+    [
+      { arms: [{ name: 'd', rung: 'dual-ut' }], compare: [], config: { ...HAND_WRITTEN.config, budget: 3 } },
+      /my-study\.json: config\.budget: arm d \(dual-ut\): an even number/,
+    ],
     [{ color: 'red' }, /my-study\.json: color: unknown key/],
-    [{ arms: [{ name: 'x', rung: 'dense', switches: { readout: 'act-weighted' } }], compare: [] }, /my-study\.json: arms\[0\]\.switches\.readout: arm x \(dense\): .*act/],
+    [
+      { arms: [{ name: 'x', rung: 'dense', switches: { readout: 'act-weighted' } }], compare: [] },
+      /my-study\.json: arms\[0\]\.switches\.readout: arm x \(dense\): .*act/,
+    ],
   ])('bad file %j: one error naming the field, exit 2, nothing written', async (change, message) => {
     const dir = tmp();
     const out = join(dir, 'out');
@@ -52,21 +72,46 @@ describe('tarm study --config: a study file a researcher writes', () => {
   it('an arm defines a new rung as switches over a named one ("what if dual-ut had binary halting"), and it trains', async () => {
     const dir = tmp();
     const out = join(dir, 'out');
-    const study = { ...HAND_WRITTEN, arms: [{ name: 'dual-ut-binary', rung: 'dual-ut', switches: { halting: 'binary' } }], compare: [], seeds: [1], config: { ...HAND_WRITTEN.config, budget: 4, steps: 6, evalEvery: 6 } };
-    const r = await tarm(['study', '--config', writeStudy(dir, study), '--out', out, '--backend', 'cpu', '--workers', '1']);
+    const study = {
+      ...HAND_WRITTEN,
+      arms: [{ name: 'dual-ut-binary', rung: 'dual-ut', switches: { halting: 'binary' } }],
+      compare: [],
+      seeds: [1],
+      config: { ...HAND_WRITTEN.config, budget: 4, steps: 6, evalEvery: 6 },
+    };
+    const r = await tarm([
+      'study',
+      '--config',
+      writeStudy(dir, study),
+      '--out',
+      out,
+      '--backend',
+      'cpu',
+      '--workers',
+      '1',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const run = join(out, 'runs', 'dual-ut-binary-copy-s1');
-    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).model).toMatchObject({ model: 'dual-ut', switches: { halting: 'binary' } });
+    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).model).toMatchObject({
+      model: 'dual-ut',
+      switches: { halting: 'binary' },
+    });
     expect(existsSync(join(run, 'summary.json'))).toBe(true);
-    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/\| dual-ut-binary \| dual-ut \| `switches\.halting "binary"` \|/);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(
+      /\| dual-ut-binary \| dual-ut \| `switches\.halting "binary"` \|/,
+    );
   });
 
   it('flags are checked like the file: an unknown arm or preset, a bad override', async () => {
     const dir = tmp();
     const out = join(dir, 'out');
     const file = writeStudy(dir, HAND_WRITTEN);
-    expect((await tarm(['study', '--config', file, '--arms', 'dense', '--out', out])).stderr).toMatch(/--arms: unknown arm "dense"; this study's arms: ut, ut-ponder/);
-    expect((await tarm(['study', '--preset', 'huge', '--out', out])).stderr).toMatch(/invalid --preset: got "huge"; allowed: "smoke", "cpu", "paper", "attribution"/);
+    expect((await tarm(['study', '--config', file, '--arms', 'dense', '--out', out])).stderr).toMatch(
+      /--arms: unknown arm "dense"; this study's arms: ut, ut-ponder/,
+    );
+    expect((await tarm(['study', '--preset', 'huge', '--out', out])).stderr).toMatch(
+      /invalid --preset: got "huge"; allowed: "smoke", "cpu", "paper", "attribution"/,
+    );
     const odd = await tarm(['study', '--preset', 'smoke', '--budget', '3', '--out', out]);
     expect(odd.code).toBe(2);
     expect(odd.stderr).toMatch(/preset smoke: config\.budget: arm dual-ut \(dual-ut\): an even number/);
@@ -79,12 +124,19 @@ describe('tarm study --config: a study file a researcher writes', () => {
     const out = join(dir, 'out');
     const file = writeStudy(dir, HAND_WRITTEN);
     // first session: killed (SIGTERM) once a run has finished
-    const child = spawn(process.execPath, [MAIN, 'study', '--config', file, '--out', out, '--backend', 'wasm', '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [MAIN, 'study', '--config', file, '--out', out, '--backend', 'wasm', '--workers', '2'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     let stdout = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.stdout.on('data', (d) => (stdout += d));
-    const finished = () => (existsSync(join(out, 'runs')) ? readdirSync(join(out, 'runs')).filter((r) => existsSync(join(out, 'runs', r, 'summary.json'))) : []);
+    const finished = () =>
+      existsSync(join(out, 'runs'))
+        ? readdirSync(join(out, 'runs')).filter((r) => existsSync(join(out, 'runs', r, 'summary.json')))
+        : [];
     const code = await new Promise<number | null>((resolve) => {
       const poll = setInterval(() => {
         if (finished().length >= 1) {
@@ -99,15 +151,32 @@ describe('tarm study --config: a study file a researcher writes', () => {
     });
     expect(stderr).toContain('tarm: backend wasm (asked for), 2 workers x 1 thread');
     const afterKill = finished();
-    expect(code, stderr + (existsSync(join(out, 'logs')) ? readdirSync(join(out, 'logs')).map((f) => readFileSync(join(out, 'logs', f), 'utf8')).join('\n') : '')).toBe(130);
+    expect(
+      code,
+      stderr +
+        (existsSync(join(out, 'logs'))
+          ? readdirSync(join(out, 'logs'))
+              .map((f) => readFileSync(join(out, 'logs', f), 'utf8'))
+              .join('\n')
+          : ''),
+    ).toBe(130);
     expect(afterKill.length).toBeGreaterThanOrEqual(1);
     // the last line says how far it got and that it was interrupted, not that the study is complete
-    expect(stdout).toMatch(new RegExp(`study ${out}: ${afterKill.length} of 4 runs finished \\(${afterKill.length} in this session\\), 0 failed, \\d+s; interrupted: the same command resumes it`));
+    expect(stdout).toMatch(
+      new RegExp(
+        `study ${out}: ${afterKill.length} of 4 runs finished \\(${afterKill.length} in this session\\), 0 failed, \\d+s; interrupted: the same command resumes it`,
+      ),
+    );
     expect(afterKill.length).toBeLessThan(4);
 
     // the folder records the resolved file: defaults filled, no editor-only $schema
     const recorded = JSON.parse(readFileSync(join(out, 'study.json'), 'utf8'));
-    expect(recorded.study).toMatchObject({ name: 'two-arms', seeds: [1, 2], success: 0.9, config: { ...HAND_WRITTEN.config, length: 10 } });
+    expect(recorded.study).toMatchObject({
+      name: 'two-arms',
+      seeds: [1, 2],
+      success: 0.9,
+      config: { ...HAND_WRITTEN.config, length: 10 },
+    });
     expect(recorded.study.$schema).toBeUndefined();
 
     // a changed file is refused, naming the field, before anything runs
@@ -119,10 +188,15 @@ describe('tarm study --config: a study file a researcher writes', () => {
     // --out alone resumes the recorded study; finished runs are not repeated
     const resumed = await tarm(['study', '--out', out, '--backend', 'wasm', '--workers', '2']);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stdout).toContain(`study ${out}: 4 of 4 runs finished (${4 - afterKill.length} in this session), 0 failed`);
-    for (const id of afterKill) expect(readFileSync(join(out, 'logs', `${id}.log`), 'utf8').match(/^# /gm)).toHaveLength(1);
+    expect(resumed.stdout).toContain(
+      `study ${out}: 4 of 4 runs finished (${4 - afterKill.length} in this session), 0 failed`,
+    );
+    for (const id of afterKill)
+      expect(readFileSync(join(out, 'logs', `${id}.log`), 'utf8').match(/^# /gm)).toHaveLength(1);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
-    expect(results.runs.map((r: { id: string; status: string; backend: string }) => [r.id, r.status, r.backend])).toEqual([
+    expect(
+      results.runs.map((r: { id: string; status: string; backend: string }) => [r.id, r.status, r.backend]),
+    ).toEqual([
       ['ut-copy-s1', 'finished', 'wasm'],
       ['ut-copy-s2', 'finished', 'wasm'],
       ['ut-ponder-copy-s1', 'finished', 'wasm'],
@@ -130,7 +204,9 @@ describe('tarm study --config: a study file a researcher writes', () => {
     ]);
     expect(results.sessions).toHaveLength(2);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
-    expect(md).toMatch(/^\| ut-ponder \| ut \| copy \| [\d.]+ \| [\d.]+ \| [-+]?[\d.]+ \| \[[-+]?[\d.]+, [-+]?[\d.]+\] \| \d+ \| (higher|lower|no detectable change) \|$/m);
+    expect(md).toMatch(
+      /^\| ut-ponder \| ut \| copy \| [\d.]+ \| [\d.]+ \| [-+]?[\d.]+ \| \[[-+]?[\d.]+, [-+]?[\d.]+\] \| \d+ \| (higher|lower|no detectable change) \|$/m,
+    );
     expect(md).toMatch(/^\| ut \| copy \| [\d.]+ \(s1\), [\d.]+ \(s2\) \| \d\/2 \[[\d.]+, [\d.]+\] \|$/m);
     expect(md.indexOf('## Claims')).toBeLessThan(md.indexOf('## Configuration'));
     const report = (await tarm(['report', out])).stdout;
@@ -152,7 +228,31 @@ describe('--backend auto (the default of train and study)', () => {
   const train = (nodeArgs: string[]) =>
     new Promise<{ code: number | null; stderr: string; out: string }>((resolve) => {
       const out = join(tmp(), 'run');
-      const args = ['train', '--model', 'dense', '--task', 'copy', '--length', '4', '--eval-lengths', '4', '--d-model', '16', '--heads', '2', '--budget', '1', '--steps', '1', '--batch', '2', '--eval-n', '2', '--out', out];
+      const args = [
+        'train',
+        '--model',
+        'dense',
+        '--task',
+        'copy',
+        '--length',
+        '4',
+        '--eval-lengths',
+        '4',
+        '--d-model',
+        '16',
+        '--heads',
+        '2',
+        '--budget',
+        '1',
+        '--steps',
+        '1',
+        '--batch',
+        '2',
+        '--eval-n',
+        '2',
+        '--out',
+        out,
+      ];
       const child = spawn(process.execPath, [...nodeArgs, MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
@@ -163,7 +263,9 @@ describe('--backend auto (the default of train and study)', () => {
     const r = await train(['--import', NO_TFJS_NODE]);
     expect(r.code, r.stderr).toBe(0);
     // one short line, not the ~250-character explanation on every run (issue 30)
-    expect(r.stderr).toContain('tarm: backend wasm (auto: @tensorflow/tfjs-node is not installed; npm install @tensorflow/tfjs-node for the faster node backend)\n');
+    expect(r.stderr).toContain(
+      'tarm: backend wasm (auto: @tensorflow/tfjs-node is not installed; npm install @tensorflow/tfjs-node for the faster node backend)\n',
+    );
     expect(JSON.parse(readFileSync(join(r.out, 'config.json'), 'utf8')).backend).toBe('wasm');
   });
 

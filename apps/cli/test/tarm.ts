@@ -7,7 +7,10 @@ const exec = promisify(execFile);
 export const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 /** Runs `tarm ...args` in a child process; resolves with its exit code and output (never rejects). */
-export async function tarm(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function tarm(
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await exec(process.execPath, [MAIN, ...args], { maxBuffer: 1 << 24, env });
     return { code: 0, stdout, stderr };

@@ -19,16 +19,29 @@ function check(cond, what) {
   console.log(`  ok  ${what}`);
 }
 
-if (!existsSync(join(root, 'dist/index.html'))) throw new Error('dist/ is missing: run `npm run build -w @tarm/playground` first');
+if (!existsSync(join(root, 'dist/index.html')))
+  throw new Error('dist/ is missing: run `npm run build -w @tarm/playground` first');
 if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run apps/playground/scripts/install-e2e.sh`);
 
-const server = await preview({ root, logLevel: 'warn', preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
+const server = await preview({
+  root,
+  logLevel: 'warn',
+  preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false },
+});
 const url = server.resolvedUrls.local[0];
 const profile = mkdtempSync(join(tmpdir(), 'tarm-e2e-'));
 const context = await chromium.launchPersistentContext(profile, {
   executablePath: CHROMIUM,
   headless: false, // the flag below selects Chromium's new headless mode explicitly
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  args: [
+    '--headless=new',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
   viewport: { width: 1320, height: 1000 },
 });
 const errors = [];
@@ -45,11 +58,17 @@ try {
   console.log(`playground e2e at ${url}`);
   await page.goto(url);
   await page.locator('#backend-status[data-state="ready"]').waitFor({ timeout: left() });
-  check((await page.locator('#backend-status').textContent()).includes('WebAssembly'), 'wasm backend ready in the worker');
+  check(
+    (await page.locator('#backend-status').textContent()).includes('WebAssembly'),
+    'wasm backend ready in the worker',
+  );
   await page.locator('#webgpu-note[data-webgpu]').waitFor({ timeout: left() });
   const gpu = await attr('#webgpu-note', 'data-webgpu');
   const gpuText = await page.locator('#webgpu-note').textContent();
-  check(gpu === 'yes' ? /WebGPU available/.test(gpuText) : /WebGPU unavailable: /.test(gpuText), `webgpu reported (${gpuText.trim()})`);
+  check(
+    gpu === 'yes' ? /WebGPU available/.test(gpuText) : /WebGPU unavailable: /.test(gpuText),
+    `webgpu reported (${gpuText.trim()})`,
+  );
 
   // budget 8: dual-ut runs 4 ACT steps, so the grid shows 4 refinement rows.
   await page.locator('input[name="budget"]').fill('8');
@@ -57,7 +76,9 @@ try {
   await page.locator('input[name="steps"]').fill(String(STEPS));
   await page.locator('#train').click();
   await page.locator('#progress[data-state="training"]').waitFor({ timeout: left() });
-  await page.waitForFunction(() => Number(document.querySelector('#acc-chart')?.dataset.evals) >= 2, null, { timeout: left() });
+  await page.waitForFunction(() => Number(document.querySelector('#acc-chart')?.dataset.evals) >= 2, null, {
+    timeout: left(),
+  });
   const pointsEarly = await num('#acc-chart svg', 'data-points');
   const lossEarly = await num('#loss-chart svg', 'data-points');
 
@@ -66,7 +87,9 @@ try {
   const pausedAt = await num('#loss-chart', 'data-steps');
   await page.waitForTimeout(700);
   check((await num('#loss-chart', 'data-steps')) === pausedAt, `pause holds at step ${pausedAt}`);
-  await page.waitForFunction(() => document.querySelector('#train')?.textContent === 'Resume', null, { timeout: left() });
+  await page.waitForFunction(() => document.querySelector('#train')?.textContent === 'Resume', null, {
+    timeout: left(),
+  });
   check(true, 'the train button offers Resume');
 
   async function decode(prompt) {
@@ -78,28 +101,47 @@ try {
   await page.locator('#progress[data-state="training"]').waitFor({ timeout: left() });
   // A decode request while training runs between two optimizer steps.
   await decode('5555|');
-  check((await num('table.grid', 'data-columns')) >= 1, `decoding works while training (at step ${await num('#loss-chart', 'data-steps')})`);
+  check(
+    (await num('table.grid', 'data-columns')) >= 1,
+    `decoding works while training (at step ${await num('#loss-chart', 'data-steps')})`,
+  );
   await page.locator('#progress[data-state="done"]').waitFor({ timeout: left() });
   const pointsDone = await num('#acc-chart svg', 'data-points');
   const lossDone = await num('#loss-chart svg', 'data-points');
   check(lossDone === STEPS && lossDone > lossEarly, `loss chart grew to ${lossDone} points`);
   check(pointsDone > pointsEarly, `accuracy chart grew from ${pointsEarly} to ${pointsDone} points`);
-  console.log(`      trained ${STEPS} steps in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${await page.locator('#progress').textContent()}`);
+  console.log(
+    `      trained ${STEPS} steps in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${await page.locator('#progress').textContent()}`,
+  );
 
   // More steps after the end: the same model and optimizer continue.
   await page.locator('input[name="steps"]').fill(String(STEPS + 20));
-  await page.waitForFunction(() => document.querySelector('#train')?.textContent === 'Train more', null, { timeout: left() });
+  await page.waitForFunction(() => document.querySelector('#train')?.textContent === 'Train more', null, {
+    timeout: left(),
+  });
   check(true, 'raising the step count offers Train more');
   await page.locator('#train').click();
-  await page.waitForFunction((n) => document.querySelector('#progress')?.dataset.state === 'done' && Number(document.querySelector('#loss-chart')?.dataset.steps) === n, STEPS + 20, { timeout: left() });
+  await page.waitForFunction(
+    (n) =>
+      document.querySelector('#progress')?.dataset.state === 'done' &&
+      Number(document.querySelector('#loss-chart')?.dataset.steps) === n,
+    STEPS + 20,
+    { timeout: left() },
+  );
   check(true, `training continued to step ${STEPS + 20}`);
 
   await decode('3071|');
   const rows = await num('table.grid', 'data-rows');
   const cols = await num('table.grid', 'data-columns');
-  check(rows === 4 && (await page.locator('table.grid tbody tr').count()) === 4, 'refinement grid has one row per y pass (dual-ut, budget 8: 4 steps)');
+  check(
+    rows === 4 && (await page.locator('table.grid tbody tr').count()) === 4,
+    'refinement grid has one row per y pass (dual-ut, budget 8: 4 steps)',
+  );
   check(cols >= 1 && cols <= 5, `refinement grid has ${cols} answer columns`);
-  check((await page.locator('#answer .generated').textContent()).length >= 1, `decoded "${await page.locator('#answer').textContent()}"`);
+  check(
+    (await page.locator('#answer .generated').textContent()).length >= 1,
+    `decoded "${await page.locator('#answer').textContent()}"`,
+  );
 
   // Save with a tiny quota (Chromium's DevTools protocol): a clear "storage full" message, nothing saved.
   const cdp = await context.newCDPSession(page);
@@ -109,7 +151,10 @@ try {
   await page.locator('#save').click();
   await page.locator('#storage-message[data-kind="error"]').waitFor({ timeout: left() });
   const quotaMsg = await page.locator('#storage-message').textContent();
-  check(/Browser storage is full: the model needs/.test(quotaMsg), `quota error is explained ("${quotaMsg.slice(0, 70)}…")`);
+  check(
+    /Browser storage is full: the model needs/.test(quotaMsg),
+    `quota error is explained ("${quotaMsg.slice(0, 70)}…")`,
+  );
   await cdp.send('Storage.overrideQuotaForOrigin', { origin });
 
   await page.locator('#save').click();
@@ -130,7 +175,9 @@ try {
 
   mkdirSync(join(root, 'screenshots'), { recursive: true });
   await page.screenshot({ path: join(root, 'screenshots/playground.png'), fullPage: true });
-  console.log(`  screenshot: apps/playground/screenshots/playground.png (${((Date.now() - t0) / 1000).toFixed(1)} s in all)`);
+  console.log(
+    `  screenshot: apps/playground/screenshots/playground.png (${((Date.now() - t0) / 1000).toFixed(1)} s in all)`,
+  );
 } catch (e) {
   failed = true;
   console.error(e);

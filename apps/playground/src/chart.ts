@@ -51,7 +51,10 @@ export function thin<T>(points: readonly T[], max = MAX_DRAWN_POINTS): T[] {
 }
 
 /** The data ranges, padded so a flat series still gets a visible band. */
-export function domains(spec: Pick<ChartSpec, 'series' | 'yDomain' | 'xMax'>): { x: [number, number]; y: [number, number] } {
+export function domains(spec: Pick<ChartSpec, 'series' | 'yDomain' | 'xMax'>): {
+  x: [number, number];
+  y: [number, number];
+} {
   const all = spec.series.flatMap((s) => s.points);
   const xMax = Math.max(spec.xMax ?? 1, ...all.map((p) => p.x));
   let y: [number, number];
@@ -81,8 +84,12 @@ export function renderChart(spec: ChartSpec): string {
   const fmt = spec.yFormat ?? ((y: number) => String(y));
   const parts: string[] = [];
   for (const t of niceTicks(yd[0], yd[1], 4)) {
-    parts.push(`<line class="grid" x1="${PAD.left}" x2="${W - PAD.right}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}"/>`);
-    parts.push(`<text class="tick" x="${PAD.left - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${fmt(t)}</text>`);
+    parts.push(
+      `<line class="grid" x1="${PAD.left}" x2="${W - PAD.right}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}"/>`,
+    );
+    parts.push(
+      `<text class="tick" x="${PAD.left - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${fmt(t)}</text>`,
+    );
   }
   for (const t of niceTicks(xd[0], xd[1], 5)) {
     parts.push(`<text class="tick" x="${sx(t).toFixed(1)}" y="${H - 6}" text-anchor="middle">${t}</text>`);
@@ -90,7 +97,9 @@ export function renderChart(spec: ChartSpec): string {
   if (spec.reference) {
     const y = sy(spec.reference.y).toFixed(1);
     parts.push(`<line class="reference" x1="${PAD.left}" x2="${W - PAD.right}" y1="${y}" y2="${y}"/>`);
-    parts.push(`<text class="reference-label" x="${W - PAD.right - 4}" y="${(Number(y) - 4).toFixed(1)}" text-anchor="end">${spec.reference.label}</text>`);
+    parts.push(
+      `<text class="reference-label" x="${W - PAD.right - 4}" y="${(Number(y) - 4).toFixed(1)}" text-anchor="end">${spec.reference.label}</text>`,
+    );
   }
   let total = 0;
   for (const s of spec.series) {
@@ -98,7 +107,8 @@ export function renderChart(spec: ChartSpec): string {
     total += s.points.length;
     if (pts.length > 1) parts.push(`<path class="line" d="${pathData(pts)}" stroke="${s.color}"/>`);
     if (s.dots || pts.length === 1) {
-      for (const p of pts) parts.push(`<circle cx="${p.x.toFixed(1)}" cy="${p.y.toFixed(1)}" r="2.5" fill="${s.color}"/>`);
+      for (const p of pts)
+        parts.push(`<circle cx="${p.x.toFixed(1)}" cy="${p.y.toFixed(1)}" r="2.5" fill="${s.color}"/>`);
     }
   }
   return (

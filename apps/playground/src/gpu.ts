@@ -18,12 +18,20 @@ export function navigatorGpu(): GpuLike | undefined {
  */
 export async function probeWebGpu(): Promise<{ ok: true; description: string } | { ok: false; reason: string }> {
   const gpu = navigatorGpu();
-  if (!gpu) return { ok: false, reason: 'this browser has no WebGPU (navigator.gpu is undefined; it needs a recent Chrome, Edge or Safari over https or localhost)' };
+  if (!gpu)
+    return {
+      ok: false,
+      reason:
+        'this browser has no WebGPU (navigator.gpu is undefined; it needs a recent Chrome, Edge or Safari over https or localhost)',
+    };
   try {
     const adapter = await gpu.requestAdapter();
     if (!adapter) return { ok: false, reason: 'navigator.gpu.requestAdapter() returned null: no usable GPU adapter' };
     const i = adapter.info;
-    return { ok: true, description: [i?.vendor, i?.architecture, i?.description].filter(Boolean).join(' ') || 'GPU adapter' };
+    return {
+      ok: true,
+      description: [i?.vendor, i?.architecture, i?.description].filter(Boolean).join(' ') || 'GPU adapter',
+    };
   } catch (e) {
     return { ok: false, reason: `requestAdapter() failed: ${String((e as Error)?.message ?? e)}` };
   }

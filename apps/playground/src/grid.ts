@@ -60,7 +60,11 @@ export function gridRows(summary: Pick<ModelSummary, 'rung' | 'schedule'>): Grid
 }
 
 /** Builds the grid from the traces of the positions decoded so far. */
-export function buildGrid(summary: Pick<ModelSummary, 'rung' | 'schedule'>, traces: readonly PositionTrace[], expected?: string): RefinementGrid {
+export function buildGrid(
+  summary: Pick<ModelSummary, 'rung' | 'schedule'>,
+  traces: readonly PositionTrace[],
+  expected?: string,
+): RefinementGrid {
   const rows = gridRows(summary);
   const rowIndex = new Map(rows.map((r, i) => [`${r.step}:${r.cycle}`, i]));
   const perColumn = traces.map((t) => {
@@ -100,7 +104,11 @@ export function buildGrid(summary: Pick<ModelSummary, 'rung' | 'schedule'>, trac
       ...r,
       cells: traces.map((t, j) => {
         const char = perColumn[j]![i] ?? null;
-        return { char, matchesFinal: char !== null && char === t.char, afterHalt: char !== null && r.step >= columns[j]!.usedSteps };
+        return {
+          char,
+          matchesFinal: char !== null && char === t.char,
+          afterHalt: char !== null && r.step >= columns[j]!.usedSteps,
+        };
       }),
     })),
     columns,

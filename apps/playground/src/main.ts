@@ -127,7 +127,9 @@ function onEvent(ev: WorkerEvent): void {
     case 'models':
       drawSavedList(ev.list);
       $('storage-usage').textContent =
-        ev.usage !== undefined && ev.quota !== undefined ? `This site uses ${formatBytes(ev.usage)} of ${formatBytes(ev.quota)} allowed.` : '';
+        ev.usage !== undefined && ev.quota !== undefined
+          ? `This site uses ${formatBytes(ev.usage)} of ${formatBytes(ev.quota)} allowed.`
+          : '';
       break;
     case 'loaded':
       setForm(ev.info.config);
@@ -190,7 +192,8 @@ function showSummary(s: ModelSummary): void {
         ? `${steps} step${steps === 1 ? '' : 's'} × (z, y)`
         : `1 shared block × ${steps}`;
   void passesPerStep;
-  $('summary').innerHTML = `<strong>${blockPasses}</strong> block passes: ${esc(shape)} · <strong>${s.params.toLocaleString('en-US')}</strong> parameters`;
+  $('summary').innerHTML =
+    `<strong>${blockPasses}</strong> block passes: ${esc(shape)} · <strong>${s.params.toLocaleString('en-US')}</strong> parameters`;
 }
 
 // ---- drawing -----------------------------------------------------------------------------------------------
@@ -222,7 +225,12 @@ function draw(): void {
     label: 'evaluation accuracy',
     series: [
       { name: 'characters', color: '#059669', points: ui.evals.map((e) => ({ x: e.step, y: e.charAcc })), dots: true },
-      { name: 'whole answers', color: '#d97706', points: ui.evals.map((e) => ({ x: e.step, y: e.exactMatch })), dots: true },
+      {
+        name: 'whole answers',
+        color: '#d97706',
+        points: ui.evals.map((e) => ({ x: e.step, y: e.exactMatch })),
+        dots: true,
+      },
     ],
     yDomain: [0, 1],
     xMax: steps,
@@ -236,8 +244,12 @@ function draw(): void {
   if (ui.state !== 'empty') {
     const parts = [`step ${ui.step} / ${c.steps}`];
     if (Number.isFinite(ui.lastLoss)) parts.push(`loss ${ui.lastLoss.toFixed(3)}`);
-    if (ui.tokensPerSecond > 0 && ui.state === 'training') parts.push(`${Math.round(ui.tokensPerSecond).toLocaleString('en-US')} tokens/s`);
-    if (last) parts.push(`accuracy ${(last.charAcc * 100).toFixed(0)}% of characters, ${(last.exactMatch * 100).toFixed(0)}% of answers`);
+    if (ui.tokensPerSecond > 0 && ui.state === 'training')
+      parts.push(`${Math.round(ui.tokensPerSecond).toLocaleString('en-US')} tokens/s`);
+    if (last)
+      parts.push(
+        `accuracy ${(last.charAcc * 100).toFixed(0)}% of characters, ${(last.exactMatch * 100).toFixed(0)}% of answers`,
+      );
     const word = { training: 'Training', paused: 'Paused', done: 'Done', empty: '' }[ui.state];
     showProgress(`${word} · ${parts.join(' · ')}`);
   }
@@ -263,12 +275,18 @@ function draw(): void {
 function drawDecode(): void {
   const s = ui.decodeSummary;
   if (!s) return;
-  const answer = ui.traces.filter((t) => t.char !== '\n').map((t) => t.char).join('');
+  const answer = ui.traces
+    .filter((t) => t.char !== '\n')
+    .map((t) => t.char)
+    .join('');
   const ended = ui.traces.at(-1)?.char === '\n';
   const expected = ui.expected;
   let verdict = '';
   if (!ui.decoding && expected !== undefined) {
-    verdict = answer === expected ? `<span class="right">✓ correct</span>` : `<span class="wrong">✗ expected ${esc(expected)}</span>`;
+    verdict =
+      answer === expected
+        ? `<span class="right">✓ correct</span>`
+        : `<span class="wrong">✗ expected ${esc(expected)}</span>`;
   }
   $('answer').innerHTML =
     `<span class="prompt-echo">${esc(ui.decodePrompt)}</span><span class="generated">${esc(answer)}</span>` +
@@ -321,7 +339,9 @@ function showExamples(examples: readonly { prompt: string; answer: string; predi
   table.hidden = examples.length === 0;
   table.tBodies[0]!.innerHTML = examples
     .map((e) => {
-      const marked = [...e.prediction].map((ch, i) => (ch === e.answer[i] ? esc(ch) : `<mark>${esc(ch)}</mark>`)).join('');
+      const marked = [...e.prediction]
+        .map((ch, i) => (ch === e.answer[i] ? esc(ch) : `<mark>${esc(ch)}</mark>`))
+        .join('');
       return `<tr><td>${esc(e.prompt)}</td><td>${esc(e.answer)}</td><td class="${e.prediction === e.answer ? 'right' : 'wrong'}">${marked || '∅'}</td></tr>`;
     })
     .join('');
@@ -341,7 +361,9 @@ function showStorageMessage(text: string, error = true): void {
   el.dataset.kind = error ? 'error' : 'ok';
 }
 
-function drawSavedList(list: readonly { name: string; savedAt: string; bytes: number; step: number; config: PlaygroundConfig }[]): void {
+function drawSavedList(
+  list: readonly { name: string; savedAt: string; bytes: number; step: number; config: PlaygroundConfig }[],
+): void {
   const ul = $('saved-list');
   ul.innerHTML = list.length
     ? list
@@ -381,7 +403,9 @@ function randomPrompt(): void {
 // ---- wiring ------------------------------------------------------------------------------------------------
 
 function init(): void {
-  $<HTMLSelectElement>('rung').innerHTML = RUNG_NAMES.map((n) => `<option value="${n}">${n} · ${esc(RUNGS[n].paperName)}</option>`).join('');
+  $<HTMLSelectElement>('rung').innerHTML = RUNG_NAMES.map(
+    (n) => `<option value="${n}">${n} · ${esc(RUNGS[n].paperName)}</option>`,
+  ).join('');
   $('eval-n').textContent = String(EVAL_PROBLEMS);
   setForm(DEFAULT_CONFIG);
   resetPrompt();
@@ -394,7 +418,9 @@ function init(): void {
     describe();
     scheduleDraw();
   });
-  field<HTMLSelectElement>('backend').addEventListener('change', () => startWorker(field<HTMLSelectElement>('backend').value as BackendChoice));
+  field<HTMLSelectElement>('backend').addEventListener('change', () =>
+    startWorker(field<HTMLSelectElement>('backend').value as BackendChoice),
+  );
   form.addEventListener('submit', (e) => e.preventDefault());
 
   $('train').addEventListener('click', () => {

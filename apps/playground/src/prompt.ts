@@ -50,7 +50,12 @@ export function checkPrompt(task: TaskName, prompt: string): PromptCheck {
   if (bad !== undefined) {
     return { ok: false, message: `"${bad}" is not in the vocabulary: use digits and | + =`, maxTokens: 0 };
   }
-  if (prompt.length >= CONTEXT_LENGTH) return { ok: false, message: `The prompt must be shorter than the context (${CONTEXT_LENGTH} characters)`, maxTokens: 0 };
+  if (prompt.length >= CONTEXT_LENGTH)
+    return {
+      ok: false,
+      message: `The prompt must be shorter than the context (${CONTEXT_LENGTH} characters)`,
+      maxTokens: 0,
+    };
   const room = CONTEXT_LENGTH - prompt.length;
   const expected = expectedAnswer(task, prompt);
   if (expected === undefined) {

@@ -57,7 +57,12 @@ export interface ScheduleInfo {
 export interface ModelSummary {
   readonly params: number;
   readonly schedule: ScheduleInfo;
-  readonly rung: { readonly tied: boolean; readonly dualStream: boolean; readonly nested: boolean; readonly halting: 'none' | 'act' | 'binary' };
+  readonly rung: {
+    readonly tied: boolean;
+    readonly dualStream: boolean;
+    readonly nested: boolean;
+    readonly halting: 'none' | 'act' | 'binary';
+  };
 }
 
 export interface EvalPoint {

@@ -40,7 +40,12 @@ export function describeStorageError(err: unknown, bytes: number, estimate?: Sto
         : '';
     return `Browser storage is full: the model needs ${formatBytes(bytes)}.${room} Delete saved models below, or free space in the browser's site settings.`;
   }
-  if (name === 'InvalidStateError' || name === 'SecurityError' || name === 'UnknownError' || /indexeddb/i.test(e?.message ?? '')) {
+  if (
+    name === 'InvalidStateError' ||
+    name === 'SecurityError' ||
+    name === 'UnknownError' ||
+    /indexeddb/i.test(e?.message ?? '')
+  ) {
     return `This browser does not allow storage here (private window or storage blocked?)${detail}.`;
   }
   return `Storage failed${name ? `: ${name}` : ''}${detail}.`;

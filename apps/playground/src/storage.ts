@@ -43,7 +43,8 @@ export class ModelStorage {
   constructor(private readonly factory: IDBFactory | undefined = globalThis.indexedDB) {}
 
   private open(): Promise<IDBDatabase> {
-    if (!this.factory) return Promise.reject(new DOMException('IndexedDB is not available in this browser', 'InvalidStateError'));
+    if (!this.factory)
+      return Promise.reject(new DOMException('IndexedDB is not available in this browser', 'InvalidStateError'));
     this.db ??= new Promise<IDBDatabase>((resolve, reject) => {
       const r = this.factory!.open(DB_NAME, DB_VERSION);
       r.onupgradeneeded = () => {
@@ -62,7 +63,9 @@ export class ModelStorage {
 
   /** Usage and quota the browser reports for this origin (undefined where the API is missing). */
   async estimate(): Promise<StorageEstimateLike | undefined> {
-    const storage = (globalThis.navigator as { storage?: { estimate?: () => Promise<StorageEstimateLike> } } | undefined)?.storage;
+    const storage = (
+      globalThis.navigator as { storage?: { estimate?: () => Promise<StorageEstimateLike> } } | undefined
+    )?.storage;
     try {
       return storage?.estimate ? await storage.estimate() : undefined;
     } catch {
@@ -77,7 +80,10 @@ export class ModelStorage {
     const tx = db.transaction([INFO, DATA], 'readwrite');
     const committed = done(tx);
     tx.objectStore(INFO).put(model.info);
-    tx.objectStore(DATA).put({ modelConfig: model.modelConfig, history: model.history, checkpoint: model.checkpoint, weights: model.weights }, model.info.name);
+    tx.objectStore(DATA).put(
+      { modelConfig: model.modelConfig, history: model.history, checkpoint: model.checkpoint, weights: model.weights },
+      model.info.name,
+    );
     await committed;
   }
 
@@ -94,7 +100,9 @@ export class ModelStorage {
 
   async list(): Promise<SavedModelInfo[]> {
     const db = await this.open();
-    const all = await request(db.transaction(INFO, 'readonly').objectStore(INFO).getAll() as IDBRequest<SavedModelInfo[]>);
+    const all = await request(
+      db.transaction(INFO, 'readonly').objectStore(INFO).getAll() as IDBRequest<SavedModelInfo[]>,
+    );
     return all.sort((a, b) => b.savedAt.localeCompare(a.savedAt));
   }
 

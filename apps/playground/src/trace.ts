@@ -10,7 +10,11 @@ import { decode, encode, NEWLINE_ID } from '@tarm/tasks';
 import type { PassReadout, PositionTrace } from './protocol.js';
 
 /** Traces the forward pass that predicts the token after `ids`. */
-export async function traceNextToken(model: LadderModel, ids: readonly number[], position: number): Promise<{ id: number; trace: PositionTrace }> {
+export async function traceNextToken(
+  model: LadderModel,
+  ids: readonly number[],
+  position: number,
+): Promise<{ id: number; trace: PositionTrace }> {
   const t = ids.length;
   const kept: { step: number; cycle: number; passIndex: number; id: tf.Tensor }[] = [];
   let passesRun = 0;
@@ -25,7 +29,12 @@ export async function traceNextToken(model: LadderModel, ids: readonly number[],
           if (info.stream === 'z') return;
           // LayerNorm and the readout act per position: read out the last position only. [1, 1, C] -> [1, 1, V]
           const logits = readout(model.p.head, tf.slice(h, [0, t - 1, 0], [1, 1, -1]) as tf.Tensor3D);
-          kept.push({ step: info.step, cycle: info.cycle, passIndex: info.index, id: tf.keep(tf.argMax(tf.reshape(logits, [-1]))) });
+          kept.push({
+            step: info.step,
+            cycle: info.cycle,
+            passIndex: info.index,
+            id: tf.keep(tf.argMax(tf.reshape(logits, [-1]))),
+          });
         },
       });
       passesRun = res.passesRun;
@@ -40,10 +49,26 @@ export async function traceNextToken(model: LadderModel, ids: readonly number[],
   }
   try {
     // Async reads only: webgpu cannot read synchronously.
-    const [nextId, halt, ...passIds] = await Promise.all([out.next.data(), out.halt?.data(), ...kept.map((k) => k.id.data())]);
+    const [nextId, halt, ...passIds] = await Promise.all([
+      out.next.data(),
+      out.halt?.data(),
+      ...kept.map((k) => k.id.data()),
+    ]);
     const id = nextId![0]!;
-    const readouts: PassReadout[] = kept.map((k, i) => ({ passIndex: k.passIndex, step: k.step, cycle: k.cycle, char: decode([passIds[i]![0]!]) }));
-    const trace: PositionTrace = { position, char: decode([id]), readouts, stepsRun, passesRun, ...(halt ? { haltStep: halt[0]! } : {}) };
+    const readouts: PassReadout[] = kept.map((k, i) => ({
+      passIndex: k.passIndex,
+      step: k.step,
+      cycle: k.cycle,
+      char: decode([passIds[i]![0]!]),
+    }));
+    const trace: PositionTrace = {
+      position,
+      char: decode([id]),
+      readouts,
+      stepsRun,
+      passesRun,
+      ...(halt ? { haltStep: halt[0]! } : {}),
+    };
     return { id, trace };
   } finally {
     out.next.dispose();

@@ -41,10 +41,17 @@ export function renderGrid(grid: RefinementGrid): string {
     .join('');
   const answer =
     `<tr class="final"><th scope="row">answer</th>` +
-    columns.map((c) => `<td class="${c.expected === undefined ? '' : c.final === c.expected ? 'right' : 'wrong'}">${esc(showChar(c.final))}</td>`).join('') +
+    columns
+      .map(
+        (c) =>
+          `<td class="${c.expected === undefined ? '' : c.final === c.expected ? 'right' : 'wrong'}">${esc(showChar(c.final))}</td>`,
+      )
+      .join('') +
     `</tr>`;
   const expected = columns.some((c) => c.expected !== undefined)
-    ? `<tr class="expected"><th scope="row">expected</th>` + columns.map((c) => `<td>${esc(showChar(c.expected))}</td>`).join('') + `</tr>`
+    ? `<tr class="expected"><th scope="row">expected</th>` +
+      columns.map((c) => `<td>${esc(showChar(c.expected))}</td>`).join('') +
+      `</tr>`
     : '';
   const halts =
     `<tr class="halts"><th scope="row">steps used</th>` +

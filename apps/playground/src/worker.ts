@@ -11,7 +11,15 @@ import '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type * as tf from '@tensorflow/tfjs-core';
 import { checkCheckpointJson, decodeCheckpoint, encodeCheckpoint } from '@tarm/core';
-import { createModel, defineModelConfig, solveBudget, analyticParamCount, RUNGS, type LadderModel, type ModelConfig } from '@tarm/recursion';
+import {
+  createModel,
+  defineModelConfig,
+  solveBudget,
+  analyticParamCount,
+  RUNGS,
+  type LadderModel,
+  type ModelConfig,
+} from '@tarm/recursion';
 import { CONTEXT_LENGTH, getTask, VOCAB_SIZE, type Task } from '@tarm/tasks';
 import { evaluateLength } from '@tarm/eval';
 import { AdamW, OPTIMIZER_PREFIX, train } from '@tarm/train';
@@ -19,9 +27,19 @@ import { startBackend } from './backends.js';
 import { decodeWithTrace } from './trace.js';
 import { ModelStorage } from './storage.js';
 import { describeStorageError } from './storage-errors.js';
-import { EVAL_PROBLEMS, type History, type ModelSummary, type PlaygroundConfig, type Request, type WorkerEvent } from './protocol.js';
+import {
+  EVAL_PROBLEMS,
+  type History,
+  type ModelSummary,
+  type PlaygroundConfig,
+  type Request,
+  type WorkerEvent,
+} from './protocol.js';
 
-const scope = self as unknown as { postMessage(e: WorkerEvent): void; onmessage: ((e: MessageEvent<Request>) => void) | null };
+const scope = self as unknown as {
+  postMessage(e: WorkerEvent): void;
+  onmessage: ((e: MessageEvent<Request>) => void) | null;
+};
 const post = (e: WorkerEvent) => scope.postMessage(e);
 const errorText = (e: unknown) => String((e as Error)?.message ?? e);
 
@@ -76,7 +94,7 @@ async function drain(): Promise<void> {
 
 /** Called by the training loop between steps: runs the queued jobs that may interleave with training. */
 async function runJobsBetweenSteps(): Promise<void> {
-  for (let i = 0; i < queue.length; ) {
+  for (let i = 0; i < queue.length;) {
     if (queue[i]!.duringTraining) await runJob(queue.splice(i, 1)[0]!);
     else i++;
   }
@@ -101,7 +119,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The @tarm/recursion config of a playground config: the paper's vocabulary and context, dropout off. */
 function modelInput(c: PlaygroundConfig) {
   // Dropout 0: these tiny models train for a few hundred steps on an endless stream; nothing to regularise.
-  return { model: c.model, dModel: c.dModel, nHeads: c.nHeads, budget: c.budget, dropout: 0, vocabSize: VOCAB_SIZE, contextLength: CONTEXT_LENGTH };
+  return {
+    model: c.model,
+    dModel: c.dModel,
+    nHeads: c.nHeads,
+    budget: c.budget,
+    dropout: 0,
+    vocabSize: VOCAB_SIZE,
+    contextLength: CONTEXT_LENGTH,
+  };
 }
 
 function summarize(config: ModelConfig): ModelSummary {
@@ -116,7 +142,8 @@ function summarize(config: ModelConfig): ModelSummary {
 
 function checkTraining(c: PlaygroundConfig): void {
   const int = (field: string, v: number, min: number, max: number) => {
-    if (!Number.isInteger(v) || v < min || v > max) throw new Error(`${field} must be an integer in [${min}, ${max}], got ${v}`);
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw new Error(`${field} must be an integer in [${min}, ${max}], got ${v}`);
   };
   int('length', c.length, 1, 40);
   int('steps', c.steps, 1, 1_000_000);
@@ -126,7 +153,8 @@ function checkTraining(c: PlaygroundConfig): void {
   if (!(c.lr > 0 && c.lr < 1)) throw new Error(`learning rate must be in (0, 1), got ${c.lr}`);
   const task = getTask(c.task);
   const needed = task.promptLength(c.length) + task.answerLength(c.length) + 1;
-  if (needed > CONTEXT_LENGTH) throw new Error(`length ${c.length} needs ${needed} positions; the context has ${CONTEXT_LENGTH}`);
+  if (needed > CONTEXT_LENGTH)
+    throw new Error(`length ${c.length} needs ${needed} positions; the context has ${CONTEXT_LENGTH}`);
 }
 
 /** The rung's EMA of the weights (trm-faithful: 0.999, as TRM), used for evaluation and decoding; 0: none. */
@@ -141,7 +169,17 @@ function withEvalWeights<T>(s: Session, fn: () => Promise<T>): Promise<T> {
 
 /** Fields that define the model and its training stream: changing one needs a reset. */
 function sameModel(a: PlaygroundConfig, b: PlaygroundConfig): boolean {
-  const keys: (keyof PlaygroundConfig)[] = ['task', 'model', 'dModel', 'nHeads', 'budget', 'length', 'batchSize', 'lr', 'seed'];
+  const keys: (keyof PlaygroundConfig)[] = [
+    'task',
+    'model',
+    'dModel',
+    'nHeads',
+    'budget',
+    'length',
+    'batchSize',
+    'lr',
+    'seed',
+  ];
   return keys.every((k) => a[k] === b[k]);
 }
 
@@ -195,13 +233,22 @@ async function runTraining(config: PlaygroundConfig): Promise<void> {
       startStep: sess.step,
       optimizer: sess.optimizer ?? { lr: cfg.lr, ema: emaDecay(cfg) },
       evaluate: async () => {
-        const r = await evaluateLength(sess.model, sess.task, cfg.length, { n: EVAL_PROBLEMS, decode: { strategy: 'greedy' } });
+        const r = await evaluateLength(sess.model, sess.task, cfg.length, {
+          n: EVAL_PROBLEMS,
+          decode: { strategy: 'greedy' },
+        });
         return { [String(cfg.length)]: r };
       },
       onStep: async (info) => {
         sess.step = info.step;
         sess.history.loss.push({ step: info.step, value: info.loss });
-        post({ type: 'step', step: info.step, loss: info.loss, tokensPerSecond: info.tokensPerSecond, passes: info.stats.passes });
+        post({
+          type: 'step',
+          step: info.step,
+          loss: info.loss,
+          tokensPerSecond: info.tokensPerSecond,
+          passes: info.stats.passes,
+        });
         await yieldToEvents();
         await runJobsBetweenSteps();
       },
@@ -234,13 +281,28 @@ async function saveModel(name: string): Promise<void> {
   const optState = s.optimizer?.state() ?? {};
   let encoded;
   try {
-    encoded = await encodeCheckpoint({ ...tensors, ...optState }, { source: '@tarm/playground', step: s.step, config: s.config, modelConfig: s.model.config });
+    encoded = await encodeCheckpoint(
+      { ...tensors, ...optState },
+      { source: '@tarm/playground', step: s.step, config: s.config, modelConfig: s.model.config },
+    );
   } finally {
     for (const t of Object.values(optState)) t.dispose();
   }
-  const info = { name, savedAt: new Date().toISOString(), bytes: encoded.data.byteLength, step: s.step, config: s.config };
+  const info = {
+    name,
+    savedAt: new Date().toISOString(),
+    bytes: encoded.data.byteLength,
+    step: s.step,
+    config: s.config,
+  };
   try {
-    await storage.save({ info, modelConfig: s.model.config, history: s.history, checkpoint: encoded.json, weights: encoded.data });
+    await storage.save({
+      info,
+      modelConfig: s.model.config,
+      history: s.history,
+      checkpoint: encoded.json,
+      weights: encoded.data,
+    });
   } catch (e) {
     post({ type: 'storage-error', message: describeStorageError(e, info.bytes, await storage.estimate()) });
     return;

@@ -21,11 +21,26 @@ describe('chart', () => {
       width: 200,
       height: 100,
       label: 'loss',
-      series: [{ name: 'a', color: '#000', points: [{ x: 1, y: 2 }, { x: 2, y: 1 }, { x: 3, y: NaN }] }],
+      series: [
+        {
+          name: 'a',
+          color: '#000',
+          points: [
+            { x: 1, y: 2 },
+            { x: 2, y: 1 },
+            { x: 3, y: NaN },
+          ],
+        },
+      ],
     });
     expect(svg).toContain('data-points="3"');
     expect(svg.match(/<path /g)).toHaveLength(1);
     expect(domains({ series: [], xMax: 50 })).toEqual({ x: [0, 50], y: [0, 1] });
-    expect(pathData([{ x: 0, y: 1 }, { x: 2.25, y: 3 }])).toBe('M0.0,1.0L2.3,3.0');
+    expect(
+      pathData([
+        { x: 0, y: 1 },
+        { x: 2.25, y: 3 },
+      ]),
+    ).toBe('M0.0,1.0L2.3,3.0');
   });
 });

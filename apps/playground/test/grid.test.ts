@@ -29,7 +29,12 @@ function trace(position: number, final: string, chars: string[], stepsRun = char
 describe('gridRows', () => {
   it('has one row per y/h pass, labelled by step, cycle or block', () => {
     expect(gridRows(dualUt).map((r) => r.label)).toEqual(['step 1', 'step 2', 'step 3']);
-    expect(gridRows(nested).map((r) => r.label)).toEqual(['step 1 · cycle 1', 'step 1 · cycle 2', 'step 2 · cycle 1', 'step 2 · cycle 2']);
+    expect(gridRows(nested).map((r) => r.label)).toEqual([
+      'step 1 · cycle 1',
+      'step 1 · cycle 2',
+      'step 2 · cycle 1',
+      'step 2 · cycle 2',
+    ]);
     expect(gridRows(dense).map((r) => r.label)).toEqual(['block 1', 'block 2']);
   });
 });
@@ -60,7 +65,14 @@ describe('buildGrid', () => {
       { char: null, matchesFinal: false, afterHalt: false },
       { char: null, matchesFinal: false, afterHalt: false },
     ]);
-    expect(g.columns[0]).toMatchObject({ haltedEarly: true, haltRow: 0, stepsRun: 1, usedSteps: 1, settledRow: 0, expected: undefined });
+    expect(g.columns[0]).toMatchObject({
+      haltedEarly: true,
+      haltRow: 0,
+      stepsRun: 1,
+      usedSteps: 1,
+      settledRow: 0,
+      expected: undefined,
+    });
   });
 
   it("uses the position's own halting step: later passes ran for other positions but are marked as ignored", () => {

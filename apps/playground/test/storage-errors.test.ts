@@ -11,7 +11,9 @@ describe('storage errors', () => {
   it('says storage is full, how much was needed and what to do', () => {
     const quota = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
     const msg = describeStorageError(quota, 150_000, { usage: 900_000, quota: 1_000_000 });
-    expect(msg).toMatch(/^Browser storage is full: the model needs 146\.5 KB\. This site may store 976\.6 KB and uses 878\.9 KB\./);
+    expect(msg).toMatch(
+      /^Browser storage is full: the model needs 146\.5 KB\. This site may store 976\.6 KB and uses 878\.9 KB\./,
+    );
     expect(msg).toContain('Delete saved models');
     expect(describeStorageError(new StorageFullError('x'), 10)).toMatch(/storage is full/);
   });

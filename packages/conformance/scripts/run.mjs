@@ -53,7 +53,12 @@ for (const backend of backends) {
     env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
   });
   if (p.status !== 0) {
-    const reason = (p.stderr || p.stdout || `exit ${p.status}`).trim().split('\n').filter((l) => !/^Warning:|^\s+at /.test(l)).pop() ?? '';
+    const reason =
+      (p.stderr || p.stdout || `exit ${p.status}`)
+        .trim()
+        .split('\n')
+        .filter((l) => !/^Warning:|^\s+at /.test(l))
+        .pop() ?? '';
     if (skipUnavailable) {
       console.log(`=== ${backend}: SKIPPED, setup failed: ${reason}`);
       results.push({ backend, status: 'skipped', reason });
@@ -68,10 +73,19 @@ for (const backend of backends) {
   const r = spawnSync(process.execPath, [vitestBin, 'run', ...files], {
     cwd: here,
     stdio: 'inherit',
-    env: { ...process.env, TARM_BACKEND: backend, TARM_BENCH: bench ? '1' : '', TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
+    env: {
+      ...process.env,
+      TARM_BACKEND: backend,
+      TARM_BENCH: bench ? '1' : '',
+      TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2',
+    },
   });
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
-  results.push({ backend, status: r.status === 0 ? 'passed' : 'failed', reason: r.status === 0 ? `${secs} s` : `vitest exit ${r.status ?? r.signal}` });
+  results.push({
+    backend,
+    status: r.status === 0 ? 'passed' : 'failed',
+    reason: r.status === 0 ? `${secs} s` : `vitest exit ${r.status ?? r.signal}`,
+  });
 }
 
 console.log('\n=== conformance summary');

@@ -110,7 +110,8 @@ export function compareResults(c: ConformanceCase, ref: CaseResult, got: CaseRes
       });
     }
   }
-  for (const name of Object.keys(got.outputs)) if (!(name in ref.outputs)) mismatches.push({ output: name, detail: 'unexpected output' });
+  for (const name of Object.keys(got.outputs))
+    if (!(name in ref.outputs)) mismatches.push({ output: name, detail: 'unexpected output' });
   return { worstScaled, worstOutput, mismatches };
 }
 
@@ -162,7 +163,11 @@ export function perturb(store: ParamStore, rng: Rng, std: number): void {
   }
 }
 
-async function readAll(prefix: string, named: [string, tf.Tensor][], into: Record<string, Float32Array>): Promise<void> {
+async function readAll(
+  prefix: string,
+  named: [string, tf.Tensor][],
+  into: Record<string, Float32Array>,
+): Promise<void> {
   for (const [name, t] of named) into[`${prefix}${name}`] = Float32Array.from(await t.data());
 }
 
@@ -319,9 +324,16 @@ export function trainCase(spec: TrainSpec): ConformanceCase {
       if (counts.some((n) => n !== counts[0])) notes.push(`tensor count changed across steps: ${counts.join(', ')}`);
       const timed = (stepMs.length > 1 ? stepMs.slice(1) : stepMs).sort((a, b) => a - b);
       const msPerStep = timed[Math.floor((timed.length - 1) / 2)]!;
-      const losses = Object.keys(outputs).filter((k) => k.startsWith('loss.')).map((k) => outputs[k]![0]!);
+      const losses = Object.keys(outputs)
+        .filter((k) => k.startsWith('loss.'))
+        .map((k) => outputs[k]![0]!);
       const summary = `loss ${losses[0]!.toFixed(4)} -> ${losses[losses.length - 1]!.toFixed(4)} over ${spec.steps} steps`;
-      return { outputs, notes, summary, timings: { msPerStep, firstStepMs: stepMs[0]!, tokensPerSecond: (1000 * tokens) / msPerStep } };
+      return {
+        outputs,
+        notes,
+        summary,
+        timings: { msPerStep, firstStepMs: stepMs[0]!, tokensPerSecond: (1000 * tokens) / msPerStep },
+      };
     },
   };
 }

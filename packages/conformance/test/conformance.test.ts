@@ -20,7 +20,8 @@ import { BACKEND_NAMES, useBackend, type BackendName } from '@tarm/core';
 import { CASES, compareResults, runMeasured, type Measured } from '../src/index.js';
 
 const target = (process.env.TARM_BACKEND ?? 'cpu') as BackendName;
-if (!BACKEND_NAMES.includes(target)) throw new Error(`TARM_BACKEND=${target}: expected one of ${BACKEND_NAMES.join(', ')}`);
+if (!BACKEND_NAMES.includes(target))
+  throw new Error(`TARM_BACKEND=${target}: expected one of ${BACKEND_NAMES.join(', ')}`);
 
 const reference = new Map<string, Measured>();
 const report: string[] = [];
@@ -52,7 +53,9 @@ describe(`conformance: ${target} vs cpu`, () => {
         got.timings?.msPerStep !== undefined
           ? `; train step ${got.timings.msPerStep.toFixed(1)} ms (${Math.round(got.timings.tokensPerSecond ?? 0)} tokens/s), cpu ${ref.timings!.msPerStep!.toFixed(1)} ms`
           : '';
-      report.push(`  ${c.name}: worst |diff|/max|ref| ${cmp.worstScaled.toExponential(1)} (${cmp.worstOutput}); ${got.ms.toFixed(0)} ms${speed}`);
+      report.push(
+        `  ${c.name}: worst |diff|/max|ref| ${cmp.worstScaled.toExponential(1)} (${cmp.worstOutput}); ${got.ms.toFixed(0)} ms${speed}`,
+      );
       if (got.summary) report.push(`    ${got.summary}`);
       for (const n of [...(ref.notes ?? []), ...(got.notes ?? [])]) report.push(`    note: ${n}`);
       expect(cmp.mismatches, cmp.mismatches.map((m) => `${m.output}: ${m.detail}`).join('\n')).toEqual([]);

@@ -143,7 +143,10 @@ export async function registerGradients(): Promise<void> {
  * In browsers pass the adapter object (`import { adapter } from '@tarm/backend-wasm'`): bundlers cannot follow
  * a package name chosen at run time.
  */
-export async function useBackend(backend: BackendName | BackendAdapter = DEFAULT_BACKEND, options?: BackendOptions): Promise<BackendAdapter> {
+export async function useBackend(
+  backend: BackendName | BackendAdapter = DEFAULT_BACKEND,
+  options?: BackendOptions,
+): Promise<BackendAdapter> {
   let adapter: BackendAdapter;
   if (typeof backend === 'string') {
     if (!(backend in BACKEND_PACKAGES)) throw new ConfigError('backend', BACKEND_NAMES.join(', '), backend);
@@ -164,7 +167,8 @@ export async function useBackend(backend: BackendName | BackendAdapter = DEFAULT
     adapter = backend;
   }
   await adapter.setup(options);
-  if (tf.getBackend() !== adapter.tfName) throw new BackendError(adapter.name, `tfjs selected "${tf.getBackend()}" instead of "${adapter.tfName}"`);
+  if (tf.getBackend() !== adapter.tfName)
+    throw new BackendError(adapter.name, `tfjs selected "${tf.getBackend()}" instead of "${adapter.tfName}"`);
   capabilitiesByTfName.set(adapter.tfName, Object.freeze({ ...DEFAULT_CAPABILITIES, ...adapter.capabilities }));
   return adapter;
 }

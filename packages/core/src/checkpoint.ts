@@ -47,22 +47,32 @@ export async function encodeCheckpoint(
 export function checkCheckpointJson(raw: unknown, where: string): CheckpointJson {
   const j = raw as Partial<CheckpointJson> | null;
   if (!j || typeof j !== 'object') throw new CheckpointError(where, 'not a JSON object');
-  if (j.format !== 'tarm-checkpoint') throw new CheckpointError(where, `format is ${JSON.stringify(j.format)}, expected "tarm-checkpoint"`);
-  if (j.formatVersion !== 1) throw new CheckpointError(where, `formatVersion ${JSON.stringify(j.formatVersion)} is not supported (this version reads 1)`);
+  if (j.format !== 'tarm-checkpoint')
+    throw new CheckpointError(where, `format is ${JSON.stringify(j.format)}, expected "tarm-checkpoint"`);
+  if (j.formatVersion !== 1)
+    throw new CheckpointError(
+      where,
+      `formatVersion ${JSON.stringify(j.formatVersion)} is not supported (this version reads 1)`,
+    );
   const m = j.weightsManifest;
   if (!Array.isArray(m) || m.length !== 1 || !Array.isArray(m[0]?.paths) || !Array.isArray(m[0]?.weights)) {
     throw new CheckpointError(where, 'weightsManifest must hold exactly one group with paths and weights');
   }
-  if (typeof j.byteLength !== 'number' || typeof j.checksum !== 'string') throw new CheckpointError(where, 'byteLength or checksum missing');
+  if (typeof j.byteLength !== 'number' || typeof j.checksum !== 'string')
+    throw new CheckpointError(where, 'byteLength or checksum missing');
   return j as CheckpointJson;
 }
 
 /** Decodes the binary data against a checked JSON; verifies length and checksum first. */
 export function decodeCheckpoint(json: CheckpointJson, data: ArrayBuffer, where: string): Record<string, tf.Tensor> {
   if (data.byteLength !== json.byteLength) {
-    throw new CheckpointError(where, `weights file has ${data.byteLength} bytes, manifest says ${json.byteLength} (truncated or replaced?)`);
+    throw new CheckpointError(
+      where,
+      `weights file has ${data.byteLength} bytes, manifest says ${json.byteLength} (truncated or replaced?)`,
+    );
   }
   const sum = fnv1a(data);
-  if (sum !== json.checksum) throw new CheckpointError(where, `weights checksum ${sum} does not match ${json.checksum} (corrupted)`);
+  if (sum !== json.checksum)
+    throw new CheckpointError(where, `weights checksum ${sum} does not match ${json.checksum} (corrupted)`);
   return tf.io.decodeWeights(data, json.weightsManifest[0].weights) as Record<string, tf.Tensor>;
 }

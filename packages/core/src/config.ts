@@ -39,7 +39,10 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
  * strict), throws a {@link ConfigError} naming the first bad field and the allowed values, and returns a
  * deeply frozen, JSON-serialisable config.
  */
-export function configDefiner<S extends z.ZodType>(schema: S, prefix = ''): (input: z.input<S>) => Readonly<z.output<S>> {
+export function configDefiner<S extends z.ZodType>(
+  schema: S,
+  prefix = '',
+): (input: z.input<S>) => Readonly<z.output<S>> {
   return (input) => {
     const parsed = schema.safeParse(input);
     if (!parsed.success) {
@@ -47,7 +50,11 @@ export function configDefiner<S extends z.ZodType>(schema: S, prefix = ''): (inp
       const issue = parsed.error.issues.find((i) => i.code === 'unrecognized_keys') ?? parsed.error.issues[0]!;
       if (issue.code === 'unrecognized_keys') {
         const key = (issue as unknown as { keys: string[] }).keys[0]!;
-        throw new ConfigError(prefix + [...issue.path, key].join('.'), 'a known key (remove it)', valueAt(input, [...issue.path, key]));
+        throw new ConfigError(
+          prefix + [...issue.path, key].join('.'),
+          'a known key (remove it)',
+          valueAt(input, [...issue.path, key]),
+        );
       }
       const field = prefix + issue.path.join('.');
       throw new ConfigError(field || '(config)', describeAllowed(issue), valueAt(input, issue.path));

@@ -56,7 +56,11 @@ export interface TrainableLM extends CausalLM {
    * per segment with the `carry` the previous segment returned; the trainer takes an optimizer step after each
    * and disposes each carry once it has been passed on. Carry tensors must survive the gradient tape (tf.keep).
    */
-  loss(batch: TensorBatch, seed: number, segment?: SegmentInput): { loss: tf.Scalar; stats?: Record<string, tf.Scalar>; carry?: readonly tf.Tensor[] };
+  loss(
+    batch: TensorBatch,
+    seed: number,
+    segment?: SegmentInput,
+  ): { loss: tf.Scalar; stats?: Record<string, tf.Scalar>; carry?: readonly tf.Tensor[] };
   /** Deep-supervision segments per batch (default 1: one loss, one optimizer step). */
   readonly segments?: number;
   /** Block passes one forward pass applies at most (the compute budget). */

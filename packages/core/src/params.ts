@@ -12,7 +12,10 @@ export class ParamStore {
 
   /** N(0, std) initialised weight (the paper's init uses std 0.02). */
   normal(name: string, shape: number[], std = 0.02): tf.Variable {
-    return this.add(name, tf.tidy(() => tf.randomNormal(shape, 0, std, 'float32', this.rng.seed())));
+    return this.add(
+      name,
+      tf.tidy(() => tf.randomNormal(shape, 0, std, 'float32', this.rng.seed())),
+    );
   }
 
   zeros(name: string, shape: number[]): tf.Variable {

@@ -16,14 +16,18 @@ export interface SafetensorsTensor {
 const HEADER_LIMIT = 100_000_000; // the reference reader's limit on N
 
 /** Encodes tensors (written in sorted name order) and string metadata. */
-export function encodeSafetensors(tensors: Readonly<Record<string, SafetensorsTensor>>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: Readonly<Record<string, SafetensorsTensor>>,
+  metadata: Readonly<Record<string, string>> = {},
+): Uint8Array {
   const names = Object.keys(tensors).sort();
   const header: Record<string, unknown> = { __metadata__: { ...metadata } };
   let offset = 0;
   for (const name of names) {
     const { shape, data } = tensors[name]!;
     const size = shape.reduce((a, b) => a * b, 1);
-    if (size !== data.length) throw new RangeError(`safetensors: ${name} has shape [${shape.join(', ')}] but ${data.length} values`);
+    if (size !== data.length)
+      throw new RangeError(`safetensors: ${name} has shape [${shape.join(', ')}] but ${data.length} values`);
     header[name] = { dtype: 'F32', shape: [...shape], data_offsets: [offset, offset + data.byteLength] };
     offset += data.byteLength;
   }
@@ -44,7 +48,10 @@ export function encodeSafetensors(tensors: Readonly<Record<string, SafetensorsTe
 }
 
 /** Decodes a safetensors file of float32 tensors; `where` names the file in errors (CheckpointError). */
-export function decodeSafetensors(bytes: Uint8Array, where: string): { tensors: Record<string, SafetensorsTensor>; metadata: Record<string, string> } {
+export function decodeSafetensors(
+  bytes: Uint8Array,
+  where: string,
+): { tensors: Record<string, SafetensorsTensor>; metadata: Record<string, string> } {
   const fail = (reason: string): never => {
     throw new CheckpointError(where, `not a safetensors file: ${reason}`);
   };
@@ -69,8 +76,15 @@ export function decodeSafetensors(bytes: Uint8Array, where: string): { tensors: 
     const shape = e.shape as number[];
     const [begin, end] = e.data_offsets as [number, number];
     const size = Array.isArray(shape) ? shape.reduce((a, b) => a * b, 1) : NaN;
-    if (!Number.isInteger(begin) || !Number.isInteger(end) || end - begin !== 4 * size || dataStart + end > bytes.length) {
-      fail(`${name}: data_offsets ${JSON.stringify(e.data_offsets)} do not hold shape ${JSON.stringify(shape)} within the file`);
+    if (
+      !Number.isInteger(begin) ||
+      !Number.isInteger(end) ||
+      end - begin !== 4 * size ||
+      dataStart + end > bytes.length
+    ) {
+      fail(
+        `${name}: data_offsets ${JSON.stringify(e.data_offsets)} do not hold shape ${JSON.stringify(shape)} within the file`,
+      );
     }
     const data = new Float32Array(size);
     for (let i = 0; i < size; i++) data[i] = view.getFloat32(dataStart + begin + 4 * i, true);

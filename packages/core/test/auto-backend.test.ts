@@ -25,7 +25,10 @@ const tfjsNodeBuilt = (() => {
 describe('--backend auto', () => {
   it('picks node when it loads', async () => {
     const l = loader();
-    expect(await resolveBackend('auto', l.load)).toEqual({ name: 'node', reason: 'auto: @tensorflow/tfjs-node is installed and loads' });
+    expect(await resolveBackend('auto', l.load)).toEqual({
+      name: 'node',
+      reason: 'auto: @tensorflow/tfjs-node is installed and loads',
+    });
     expect(l.loaded).toEqual(['node']);
   });
 
@@ -33,7 +36,9 @@ describe('--backend auto', () => {
     const l = loader(['node']);
     const r = await resolveBackend('auto', l.load);
     expect(r.name).toBe('wasm');
-    expect(r.reason).toMatch(/^auto: backend "node" is not available: the package @tensorflow\/tfjs-node is not installed/);
+    expect(r.reason).toMatch(
+      /^auto: backend "node" is not available: the package @tensorflow\/tfjs-node is not installed/,
+    );
     expect(l.loaded).toEqual(['wasm']);
   });
 

@@ -4,7 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { backendCapabilities, BackendError, CheckpointError, ConfigError, configDefiner, DEFAULT_CAPABILITIES, mixSeeds, ParamStore, Rng, useBackend } from '../src/index.js';
+import {
+  backendCapabilities,
+  BackendError,
+  CheckpointError,
+  ConfigError,
+  configDefiner,
+  DEFAULT_CAPABILITIES,
+  mixSeeds,
+  ParamStore,
+  Rng,
+  useBackend,
+} from '../src/index.js';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../src/node/index.js';
 
 describe('Rng', () => {
@@ -31,7 +42,9 @@ describe('Rng', () => {
 });
 
 describe('configDefiner', () => {
-  const define = configDefiner(z.strictObject({ width: z.int().min(1).default(4), mode: z.enum(['a', 'b']).default('a') }));
+  const define = configDefiner(
+    z.strictObject({ width: z.int().min(1).default(4), mode: z.enum(['a', 'b']).default('a') }),
+  );
 
   it('fills defaults and freezes the result', () => {
     const c = define({});
@@ -56,7 +69,9 @@ describe('configDefiner', () => {
 
 describe('backends', () => {
   it('rejects unknown backend names and reports a missing adapter package with the install command', async () => {
-    await expect(useBackend('tpu' as 'cpu')).rejects.toThrow(/backend.*"wasm", "cpu", "node", "webgpu"|allowed: wasm, cpu, node, webgpu/);
+    await expect(useBackend('tpu' as 'cpu')).rejects.toThrow(
+      /backend.*"wasm", "cpu", "node", "webgpu"|allowed: wasm, cpu, node, webgpu/,
+    );
     await expect(useBackend({ name: 'fake', tfName: 'nope', setup: async () => {} })).rejects.toThrow(BackendError);
   });
 
@@ -64,8 +79,19 @@ describe('backends', () => {
     await import('@tensorflow/tfjs-backend-cpu');
     await tf.setBackend('cpu');
     expect(backendCapabilities()).toBe(DEFAULT_CAPABILITIES); // selected without an adapter
-    expect(DEFAULT_CAPABILITIES).toEqual({ syncReads: true, hostOptimizer: false, matMulTransposeFlags: true, batchedMatMul: true, sumOverRows: true });
-    const fake = { name: 'fake', tfName: 'cpu', setup: () => tf.setBackend('cpu').then(() => {}), capabilities: { hostOptimizer: true, sumOverRows: false } };
+    expect(DEFAULT_CAPABILITIES).toEqual({
+      syncReads: true,
+      hostOptimizer: false,
+      matMulTransposeFlags: true,
+      batchedMatMul: true,
+      sumOverRows: true,
+    });
+    const fake = {
+      name: 'fake',
+      tfName: 'cpu',
+      setup: () => tf.setBackend('cpu').then(() => {}),
+      capabilities: { hostOptimizer: true, sumOverRows: false },
+    };
     await useBackend(fake);
     expect(backendCapabilities()).toEqual({ ...DEFAULT_CAPABILITIES, hostOptimizer: true, sumOverRows: false });
     expect(Object.isFrozen(backendCapabilities())).toBe(true);
@@ -91,7 +117,10 @@ describe('checkpoints', () => {
     expect(json.meta).toEqual({ step: 7 });
     expect(Array.from(tensors['a.weight']!.dataSync())).toEqual(Array.from(store.get('a.weight').dataSync()));
     tf.dispose(Object.values(tensors));
-    const bin = join(dir, readdirSync(dir).find((f) => f.endsWith('.bin'))!);
+    const bin = join(
+      dir,
+      readdirSync(dir).find((f) => f.endsWith('.bin'))!,
+    );
     const bytes = readFileSync(bin);
     bytes[5] = bytes[5]! ^ 0xff;
     writeFileSync(bin, bytes);

@@ -37,18 +37,24 @@ describe('safetensors', () => {
   });
 
   it('refuses a values/shape mismatch when writing', () => {
-    expect(() => encodeSafetensors({ w: { shape: [2, 2], data: new Float32Array(3) } })).toThrow(/w has shape \[2, 2\] but 3 values/);
+    expect(() => encodeSafetensors({ w: { shape: [2, 2], data: new Float32Array(3) } })).toThrow(
+      /w has shape \[2, 2\] but 3 values/,
+    );
   });
 
   it('names the file and the problem for a broken file', () => {
     const good = encodeSafetensors(tensors);
     expect(() => decodeSafetensors(good.subarray(0, 5), 'f.st')).toThrow(CheckpointError);
-    expect(() => decodeSafetensors(good.subarray(0, good.length - 4), 'f.st')).toThrow(/cannot load checkpoint f\.st: .*do not hold shape/);
+    expect(() => decodeSafetensors(good.subarray(0, good.length - 4), 'f.st')).toThrow(
+      /cannot load checkpoint f\.st: .*do not hold shape/,
+    );
     const extra = new Uint8Array(good.length + 4);
     extra.set(good);
     expect(() => decodeSafetensors(extra, 'f.st')).toThrow(/4 bytes after the last tensor/);
     const f16 = encodeSafetensors({ w: { shape: [1], data: new Float32Array(1) } });
     const text = new TextDecoder().decode(f16).replace('"F32"', '"F16"');
-    expect(() => decodeSafetensors(new TextEncoder().encode(text), 'f.st')).toThrow(/dtype "F16"; this reader takes F32 only/);
+    expect(() => decodeSafetensors(new TextEncoder().encode(text), 'f.st')).toThrow(
+      /dtype "F16"; this reader takes F32 only/,
+    );
   });
 });

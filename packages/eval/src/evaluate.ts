@@ -1,5 +1,13 @@
 import { ConfigError, deepFreeze, mixSeeds, type CausalLM } from '@tarm/core';
-import { checkDecodeOptions, decodeAnswers, evaluationSet, PAPER_DECODE, SEED_PURPOSE, type DecodeOptions, type Task } from '@tarm/tasks';
+import {
+  checkDecodeOptions,
+  decodeAnswers,
+  evaluationSet,
+  PAPER_DECODE,
+  SEED_PURPOSE,
+  type DecodeOptions,
+  type Task,
+} from '@tarm/tasks';
 import { scoreAnswers, type AnswerMetrics } from './metrics.js';
 
 /** How to evaluate: which problems, how to decode them. */
@@ -38,16 +46,29 @@ export async function evaluateLength(lm: CausalLM, task: Task, L: number, opts: 
   const predictions: string[] = [];
   for (let start = 0, batch = 0; start < n; start += batchSize, batch++) {
     const prompts = problems.slice(start, start + batchSize).map((p) => p.prompt);
-    const decode = opts.decode.seed === undefined ? opts.decode : { ...opts.decode, seed: mixSeeds(opts.decode.seed, SEED_PURPOSE.decode, L, batch) };
+    const decode =
+      opts.decode.seed === undefined
+        ? opts.decode
+        : { ...opts.decode, seed: mixSeeds(opts.decode.seed, SEED_PURPOSE.decode, L, batch) };
     predictions.push(...(await decodeAnswers(lm, prompts, task.answerLength(L) + 1, decode)));
   }
-  const metrics = scoreAnswers(predictions, problems.map((p) => p.answer));
-  const examples = problems.slice(0, EXAMPLES_KEPT).map((p, i) => ({ prompt: p.prompt, answer: p.answer, prediction: predictions[i]! }));
+  const metrics = scoreAnswers(
+    predictions,
+    problems.map((p) => p.answer),
+  );
+  const examples = problems
+    .slice(0, EXAMPLES_KEPT)
+    .map((p, i) => ({ prompt: p.prompt, answer: p.answer, prediction: predictions[i]! }));
   return { ...metrics, examples };
 }
 
 /** {@link evaluateLength} at each length, keyed by String(L), e.g. the paper's 10, 20, 30, 40, 50. */
-export async function evaluateLengths(lm: CausalLM, task: Task, lengths: readonly number[], opts: EvalOptions): Promise<Record<string, LengthResult>> {
+export async function evaluateLengths(
+  lm: CausalLM,
+  task: Task,
+  lengths: readonly number[],
+  opts: EvalOptions,
+): Promise<Record<string, LengthResult>> {
   const out: Record<string, LengthResult> = {};
   for (const L of lengths) out[String(L)] = await evaluateLength(lm, task, L, opts);
   return out;
@@ -57,16 +78,23 @@ export async function evaluateLengths(lm: CausalLM, task: Task, lengths: readonl
  * The paper's evaluation (paper.md, "Training and evaluation"): 100 problems per length at L = 10 to 50, decoded by
  * sampling at temperature 1.
  */
-export const EVAL_DEFAULTS = deepFreeze({ lengths: [10, 20, 30, 40, 50], n: 100, decode: PAPER_DECODE.strategy, temperature: PAPER_DECODE.temperature });
+export const EVAL_DEFAULTS = deepFreeze({
+  lengths: [10, 20, 30, 40, 50],
+  n: 100,
+  decode: PAPER_DECODE.strategy,
+  temperature: PAPER_DECODE.temperature,
+});
 
 function checkEvalOptions(opts: EvalOptions): { n: number; seed: number; batchSize: number } {
-  if (!opts.decode) throw new ConfigError('decode', '{ strategy: "greedy" | "sample", temperature?, seed? }', undefined);
+  if (!opts.decode)
+    throw new ConfigError('decode', '{ strategy: "greedy" | "sample", temperature?, seed? }', undefined);
   checkDecodeOptions(opts.decode);
   const n = opts.n ?? EVAL_DEFAULTS.n;
   if (!Number.isInteger(n) || n < 1) throw new ConfigError('n', 'an integer >= 1', opts.n);
   const seed = opts.seed ?? 1337;
   if (!Number.isFinite(seed)) throw new ConfigError('seed', 'a finite number', opts.seed);
   const batchSize = opts.batchSize ?? n;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError('batchSize', 'an integer >= 1', opts.batchSize);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new ConfigError('batchSize', 'an integer >= 1', opts.batchSize);
   return { n, seed, batchSize };
 }

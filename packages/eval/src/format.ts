@@ -4,12 +4,20 @@ import type { AnswerMetrics } from './metrics.js';
  * A table of strings: plain text (columns padded, the first left-aligned, the others right-aligned), or with
  * `markdown` a Markdown table (`align` per column, default: the first left, the others right).
  */
-export function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[], opts: { markdown?: boolean; align?: readonly ('l' | 'r')[] } = {}): string {
+export function table(
+  headers: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+  opts: { markdown?: boolean; align?: readonly ('l' | 'r')[] } = {},
+): string {
   const cells = [headers, ...rows].map((r) => r.map(String));
   const right = (i: number) => (opts.align?.[i] ?? (i === 0 ? 'l' : 'r')) === 'r';
-  if (opts.markdown) return [cells[0]!, headers.map((_, i) => (right(i) ? '---:' : '---')), ...cells.slice(1)].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  if (opts.markdown)
+    return [cells[0]!, headers.map((_, i) => (right(i) ? '---:' : '---')), ...cells.slice(1)]
+      .map((r) => `| ${r.join(' | ')} |`)
+      .join('\n');
   const widths = headers.map((_, c) => Math.max(...cells.map((r) => r[c]!.length)));
-  const line = (r: string[]) => r.map((cell, c) => (right(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ');
+  const line = (r: string[]) =>
+    r.map((cell, c) => (right(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ');
   return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
@@ -50,6 +58,10 @@ const HEADER = ['length', 'char acc %', 'exact %', 'first %', 'last %', 'Q1 %', 
  * `-` where nothing was measured. Example row: `10  83.0  12.0  100.0  41.0  97.0  98.0  74.0  70.0  100`.
  */
 export function formatMetricsTable(results: Readonly<Record<string, AnswerMetrics>>): string {
-  const rows = Object.entries(results).map(([length, m]) => [length, ...[m.charAcc, m.exactMatch, m.firstCharAcc, m.lastCharAcc, ...m.quartiles].map(pct), String(m.n)]);
+  const rows = Object.entries(results).map(([length, m]) => [
+    length,
+    ...[m.charAcc, m.exactMatch, m.firstCharAcc, m.lastCharAcc, ...m.quartiles].map(pct),
+    String(m.n),
+  ]);
   return table(HEADER, rows);
 }

@@ -13,17 +13,32 @@ const uniform: CausalLM = { logits: (ids) => tf.zeros([...ids.shape, VOCAB_SIZE]
 
 describeOnBackends('evaluateLengths', ['cpu'], () => {
   it('scores an oracle LM at 100% on every length, keyed by String(L), without leaking tensors', async () => {
-    const res = await expectNoLeaks(() => evaluateLengths(oracle, addition, [3, 10], { n: 20, decode: { strategy: 'greedy' } }));
+    const res = await expectNoLeaks(() =>
+      evaluateLengths(oracle, addition, [3, 10], { n: 20, decode: { strategy: 'greedy' } }),
+    );
     expect(Object.keys(res)).toEqual(['3', '10']);
     for (const r of Object.values(res)) {
-      expect(r).toMatchObject({ charAcc: 1, exactMatch: 1, firstCharAcc: 1, lastCharAcc: 1, quartiles: [1, 1, 1, 1], n: 20 });
+      expect(r).toMatchObject({
+        charAcc: 1,
+        exactMatch: 1,
+        firstCharAcc: 1,
+        lastCharAcc: 1,
+        quartiles: [1, 1, 1, 1],
+        n: 20,
+      });
     }
     const set = evaluationSet(addition, 10, 20, 1337);
-    expect(res['10']!.examples).toEqual(set.slice(0, 5).map((p) => ({ prompt: p.prompt, answer: p.answer, prediction: p.answer })));
+    expect(res['10']!.examples).toEqual(
+      set.slice(0, 5).map((p) => ({ prompt: p.prompt, answer: p.answer, prediction: p.answer })),
+    );
   });
 
   it('shows an LM wrong only on the last digit as lastCharAcc 0, Q4 < 1, Q1-Q3 = 1', async () => {
-    const res = await evaluateLengths(lastDigitWrong, addition, [10], { n: 20, decode: { strategy: 'greedy' }, batchSize: 7 });
+    const res = await evaluateLengths(lastDigitWrong, addition, [10], {
+      n: 20,
+      decode: { strategy: 'greedy' },
+      batchSize: 7,
+    });
     const r = res['10']!;
     expect(r.lastCharAcc).toBe(0);
     expect(r.firstCharAcc).toBe(1);
@@ -44,7 +59,9 @@ describeOnBackends('evaluateLengths', ['cpu'], () => {
     expect(other.examples.map((e) => e.prediction)).not.toEqual(a.examples.map((e) => e.prediction));
     // different lengths draw different streams even for the same seed: the first 4 characters differ
     const at5 = await evaluateLength(uniform, copy, 5, opts);
-    expect(at5.examples.map((e) => e.prediction.slice(0, 4))).not.toEqual(a.examples.map((e) => e.prediction.slice(0, 4)));
+    expect(at5.examples.map((e) => e.prediction.slice(0, 4))).not.toEqual(
+      a.examples.map((e) => e.prediction.slice(0, 4)),
+    );
     expect(a.charAcc).toBeLessThan(0.5); // uniform guessing is near chance
   });
 

@@ -13,7 +13,10 @@ export function additionAnswer(prompt: string): string {
  * logit on character t + 1 of prompt + answerOf(prompt) + newline. `corrupt(i, n, id)` may change the id it
  * favours for answer character i of an answer of length n.
  */
-export function solverLM(answerOf: (prompt: string) => string, corrupt?: (i: number, n: number, id: number) => number): CausalLM {
+export function solverLM(
+  answerOf: (prompt: string) => string,
+  corrupt?: (i: number, n: number, id: number) => number,
+): CausalLM {
   return {
     logits(ids) {
       const [B, T] = ids.shape;

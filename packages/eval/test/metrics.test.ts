@@ -50,7 +50,14 @@ describe('scoreAnswers', () => {
 
   it('gives perfect and zero scores at the extremes, NaN where nothing was measured', () => {
     const perfect = scoreAnswers(['12', '34'], ['12', '34']);
-    expect(perfect).toEqual({ charAcc: 1, exactMatch: 1, firstCharAcc: 1, lastCharAcc: 1, quartiles: [1, Number.NaN, 1, Number.NaN], n: 2 });
+    expect(perfect).toEqual({
+      charAcc: 1,
+      exactMatch: 1,
+      firstCharAcc: 1,
+      lastCharAcc: 1,
+      quartiles: [1, Number.NaN, 1, Number.NaN],
+      n: 2,
+    });
     const wrong = scoreAnswers(['21', '43'], ['12', '34']);
     expect([wrong.charAcc, wrong.exactMatch, wrong.firstCharAcc, wrong.lastCharAcc]).toEqual([0, 0, 0, 0]);
   });

@@ -13,14 +13,23 @@ const dw = (x: tf.Tensor4D, f: tf.Tensor4D): tf.Tensor4D => tf.depthwiseConv2d(x
  * q, k, v: [B*T, C] (heads side by side) -> the merged heads' outputs [B*T, C]. `keep`: the dropout multiplier
  * on the attention weights in [i, n, j] layout, or undefined. Same numbers as the matmul path (float rounding).
  */
-export function attentionCoreDepthwise(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, B: number, T: number, H: number, keep?: tf.Tensor3D): tf.Tensor2D {
+export function attentionCoreDepthwise(
+  q: tf.Tensor2D,
+  k: tf.Tensor2D,
+  v: tf.Tensor2D,
+  B: number,
+  T: number,
+  H: number,
+  keep?: tf.Tensor3D,
+): tf.Tensor2D {
   const C = q.shape[1];
   const hs = C / H;
   const N = B * H;
   const scale = 1 / Math.sqrt(hs);
   const mask = tf.reshape(causalMask(T), [T, 1, T]); // [i, 1, j]
   const to4 = (t: tf.Tensor) => tf.reshape(t, [B, T, H, hs]); // [b, t, h, d]
-  const back = (t: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [T, B, H, hs]), [1, 0, 2, 3]), [B * T, C]) as tf.Tensor2D; // [t, n, d] -> [B*T, C]
+  const back = (t: tf.Tensor) =>
+    tf.reshape(tf.transpose(tf.reshape(t, [T, B, H, hs]), [1, 0, 2, 3]), [B * T, C]) as tf.Tensor2D; // [t, n, d] -> [B*T, C]
   const core = tf.customGrad(((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, save: tf.GradSaveFunc) => {
     const [q4, k4, v4] = [to4(qq), to4(kk), to4(vv)];
     const qX = tf.reshape(tf.transpose(q4, [1, 3, 0, 2]), [1, T, hs, N]) as tf.Tensor4D; // [i, d, n]

@@ -53,18 +53,34 @@ export function createAttention(store: ParamStore, name: string, dModel: number,
  * Causal multi-head self-attention. x: [B, T, C] -> [B, T, C].
  * Position t attends to positions <= t only: the property that keeps every refinement autoregressive.
  */
-export function causalSelfAttention(p: AttentionParams, x: tf.Tensor3D, drop?: DropoutSource, cache?: KvSlot): tf.Tensor3D {
+export function causalSelfAttention(
+  p: AttentionParams,
+  x: tf.Tensor3D,
+  drop?: DropoutSource,
+  cache?: KvSlot,
+): tf.Tensor3D {
   const [B, T, C] = x.shape;
-  return tf.reshape(causalSelfAttentionRows(p, tf.reshape(x, [B * T, C]) as tf.Tensor2D, B, drop, cache), [B, T, C]) as tf.Tensor3D;
+  return tf.reshape(causalSelfAttentionRows(p, tf.reshape(x, [B * T, C]) as tf.Tensor2D, B, drop, cache), [
+    B,
+    T,
+    C,
+  ]) as tf.Tensor3D;
 }
 
 /**
  * {@link causalSelfAttention} on the rows of x: [B*T, C] (row b*T + t is position t of sequence b) -> [B*T, C].
  * The block keeps its activations in this layout, so the linear layers and LayerNorms need no reshapes.
  */
-export function causalSelfAttentionRows(p: AttentionParams, x: tf.Tensor2D, B: number, drop?: DropoutSource, cache?: KvSlot): tf.Tensor2D {
+export function causalSelfAttentionRows(
+  p: AttentionParams,
+  x: tf.Tensor2D,
+  B: number,
+  drop?: DropoutSource,
+  cache?: KvSlot,
+): tf.Tensor2D {
   if (cache) {
-    if ((drop?.rate ?? 0) > 0) throw new Error('causalSelfAttention: a KV cache is for evaluation; dropout must be off');
+    if ((drop?.rate ?? 0) > 0)
+      throw new Error('causalSelfAttention: a KV cache is for evaluation; dropout must be off');
     // an empty slot (the prefill) takes the full path below, which also fills the slot
     if (kvLength(cache) > 0) return cachedSelfAttention(p, x, B, cache);
   }
@@ -80,7 +96,8 @@ export function causalSelfAttentionRows(p: AttentionParams, x: tf.Tensor2D, B: n
     const [qc, kc, vc] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // each [B*T, C]
     // Batched matmuls as depthwise convolutions (attention-core.ts); the same dropout mask, written in the
     // core's [i, n, j] layout
-    const keep = rate > 0 && seed !== undefined ? (dropoutKeep([B * H, T, T], rate, seed, [1, 0, 2]) as tf.Tensor3D) : undefined;
+    const keep =
+      rate > 0 && seed !== undefined ? (dropoutKeep([B * H, T, T], rate, seed, [1, 0, 2]) as tf.Tensor3D) : undefined;
     if (cache) storeKv(cache, rowsToHeads(kc, B, H), rowsToHeads(vc, B, H)); // [B*H, T, hs] each
     return linear(p.proj, attentionCoreDepthwise(qc, kc, vc, B, T, H, keep)) as tf.Tensor2D; // [B*T, C]
   }
@@ -133,9 +150,14 @@ function cachedSelfAttention(p: AttentionParams, x: tf.Tensor2D, B: number, slot
   const H = p.nHeads;
   const hs = C / H;
   const t = kvLength(slot);
-  if (slot.k!.shape[0] !== B * H) throw new RangeError(`KV slot holds ${slot.k!.shape[0]! / H} rows, the input has ${B}`);
+  if (slot.k!.shape[0] !== B * H)
+    throw new RangeError(`KV slot holds ${slot.k!.shape[0]! / H} rows, the input has ${B}`);
   const qkv = linear(p.qkv, x); // [B*n, 3C]
-  const [q, kNew, vNew] = (tf.split(qkv, 3, 1) as tf.Tensor2D[]).map((u) => rowsToHeads(u, B, H)) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D]; // each [B*H, n, hs]
+  const [q, kNew, vNew] = (tf.split(qkv, 3, 1) as tf.Tensor2D[]).map((u) => rowsToHeads(u, B, H)) as [
+    tf.Tensor3D,
+    tf.Tensor3D,
+    tf.Tensor3D,
+  ]; // each [B*H, n, hs]
   const k = tf.concat([slot.k!, kNew], 1); // [B*H, t+n, hs]
   const v = tf.concat([slot.v!, vNew], 1); // [B*H, t+n, hs]
   const raw = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)); // [B*H, n, t+n]

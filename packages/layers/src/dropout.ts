@@ -18,7 +18,12 @@ export function dropout(x: tf.Tensor, rate: number, seed: number | undefined): t
  * `perm` (optional) returns the mask transposed by `perm` (as `tf.transpose(mask, perm)` would, for the wasm
  * attention layout), without a transpose kernel; only permutations of 3-D shapes are supported.
  */
-export function dropoutKeep(shape: number[], rate: number, seed: number, perm?: readonly [number, number, number]): tf.Tensor {
+export function dropoutKeep(
+  shape: number[],
+  rate: number,
+  seed: number,
+  perm?: readonly [number, number, number],
+): tf.Tensor {
   if (!(rate >= 0 && rate < 1)) throw new RangeError(`dropout rate must be in [0, 1), got ${rate}`);
   const size = shape.reduce((a, b) => a * b, 1);
   const keep = dropoutKeepValues(size, rate, seed);

@@ -7,7 +7,13 @@ export interface EmbeddingParams {
   readonly position: tf.Variable; // [contextLength, C]
 }
 
-export function createEmbedding(store: ParamStore, name: string, vocabSize: number, contextLength: number, dModel: number): EmbeddingParams {
+export function createEmbedding(
+  store: ParamStore,
+  name: string,
+  vocabSize: number,
+  contextLength: number,
+  dModel: number,
+): EmbeddingParams {
   return {
     token: store.normal(`${name}.token`, [vocabSize, dModel]),
     position: store.normal(`${name}.position`, [contextLength, dModel]),
@@ -24,7 +30,11 @@ export function embed(p: EmbeddingParams, ids: tf.Tensor2D, offset = 0): tf.Tens
   const [V, C] = p.token.shape as [number, number];
   const ctx = p.position.shape[0]!;
   if (offset + T > ctx) {
-    throw new RangeError(offset === 0 ? `sequence length ${T} exceeds the context length ${ctx}` : `positions ${offset}..${offset + T - 1} exceed the context length ${ctx}`);
+    throw new RangeError(
+      offset === 0
+        ? `sequence length ${T} exceeds the context length ${ctx}`
+        : `positions ${offset}..${offset + T - 1} exceed the context length ${ctx}`,
+    );
   }
   const onehot = tf.oneHot(tf.reshape(ids, [B * T]) as tf.Tensor1D, V); // [B*T, V]
   const tok = tf.reshape(matMulExplicitT(tf.cast(onehot, 'float32') as tf.Tensor2D, p.token as tf.Tensor2D), [B, T, C]); // [B, T, C]

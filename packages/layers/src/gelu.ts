@@ -29,6 +29,8 @@ const geluFused = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
   save([x]);
   return {
     value: tf.engine().runKernel(FUSED_KERNELS.gelu, { x }) as tf.Tensor,
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.engine().runKernel(FUSED_KERNELS.geluGrad, { dy, x: saved[0]! }) as tf.Tensor],
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+      tf.engine().runKernel(FUSED_KERNELS.geluGrad, { dy, x: saved[0]! }) as tf.Tensor,
+    ],
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;

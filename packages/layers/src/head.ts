@@ -10,7 +10,10 @@ export interface HeadParams {
 }
 
 export function createHead(store: ParamStore, name: string, dModel: number, vocabSize: number): HeadParams {
-  return { lnF: createLayerNorm(store, `${name}.ln_f`, dModel), out: createLinear(store, `${name}.out`, dModel, vocabSize, false) };
+  return {
+    lnF: createLayerNorm(store, `${name}.ln_f`, dModel),
+    out: createLinear(store, `${name}.out`, dModel, vocabSize, false),
+  };
 }
 
 /** h: [B, T, C] -> logits [B, T, V]. */

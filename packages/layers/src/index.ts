@@ -2,7 +2,16 @@ export { createLinear, linear, matMulExplicitT, sumRows, type LinearParams } fro
 export { createLayerNorm, layerNorm, LAYER_NORM_EPS, type LayerNormParams } from './norm.js';
 export { dropout, dropoutKeep, dropoutKeepValues } from './dropout.js';
 export { gelu } from './gelu.js';
-export { createAttention, causalSelfAttention, causalMask, causalMaskAt, disposeKvSlot, kvLength, type AttentionParams, type KvSlot } from './attention.js';
+export {
+  createAttention,
+  causalSelfAttention,
+  causalMask,
+  causalMaskAt,
+  disposeKvSlot,
+  kvLength,
+  type AttentionParams,
+  type KvSlot,
+} from './attention.js';
 export { createMlp, mlp, type MlpParams } from './mlp.js';
 export { createBlock, block, blockParamCount, type BlockParams } from './block.js';
 export { createEmbedding, embed, type EmbeddingParams } from './embedding.js';

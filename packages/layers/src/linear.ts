@@ -7,7 +7,13 @@ export interface LinearParams {
   readonly bias?: tf.Variable; // [out]
 }
 
-export function createLinear(store: ParamStore, name: string, inDim: number, outDim: number, bias: boolean): LinearParams {
+export function createLinear(
+  store: ParamStore,
+  name: string,
+  inDim: number,
+  outDim: number,
+  bias: boolean,
+): LinearParams {
   return {
     weight: store.normal(`${name}.weight`, [inDim, outDim]),
     bias: bias ? store.zeros(`${name}.bias`, [outDim]) : undefined,
@@ -32,7 +38,8 @@ export const matMulExplicitT = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, save:
   save([x, w]);
   return {
     value: tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => matMulGrads(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      matMulGrads(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D),
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
 
@@ -58,9 +65,16 @@ const matMulBias = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, sav
   save([x, w]);
   return {
     value: tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [...matMulGrads(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D), sumRows(dy as tf.Tensor2D)],
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+      ...matMulGrads(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D),
+      sumRows(dy as tf.Tensor2D),
+    ],
   };
-}) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (
+  x: tf.Tensor2D,
+  w: tf.Tensor2D,
+  b: tf.Tensor1D,
+) => tf.Tensor2D;
 
 /** y = x W + b over the last axis; x: [..., in] -> [..., out]. A 2-D x needs no reshape (a kernel each on node). */
 export function linear(p: LinearParams, x: tf.Tensor): tf.Tensor {

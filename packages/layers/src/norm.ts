@@ -39,7 +39,9 @@ export function layerNorm(p: LayerNormParams, x: tf.Tensor): tf.Tensor {
  * as saved0, saved1, ... x: [M, C] -> [M, C].
  */
 const layerNormFused = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-  const [xhat, ...saved] = tf.engine().runKernel(FUSED_KERNELS.layerNorm, { x }, { eps: LAYER_NORM_EPS }) as tf.Tensor[]; // [M, C], ...
+  const [xhat, ...saved] = tf
+    .engine()
+    .runKernel(FUSED_KERNELS.layerNorm, { x }, { eps: LAYER_NORM_EPS }) as tf.Tensor[]; // [M, C], ...
   save([x, xhat!, w, ...saved]);
   return {
     value: tf.add(tf.mul(xhat!, w), b),

@@ -22,7 +22,7 @@ describeOnBackends('dropout masks', ['cpu'], () => {
           if (i % 2 === 0) draw = rng.nextUint32();
           const half = i % 2 === 0 ? draw & 0xffff : draw >>> 16;
           const kept = half >= threshold;
-          if ((keep[i]! > 0) !== kept) mismatches++;
+          if (keep[i]! > 0 !== kept) mismatches++;
           if (!kept) dropped++;
           else expect(keep[i]).toBe(Math.fround(1 / (1 - rate)));
         }
@@ -48,7 +48,12 @@ describeOnBackends('dropout masks', ['cpu'], () => {
 
   it('writes a permuted layout equal to tf.transpose of the canonical mask', () => {
     const shape = [3, 4, 5];
-    for (const perm of [[1, 0, 2], [2, 0, 1], [0, 2, 1], [2, 1, 0]] as [number, number, number][]) {
+    for (const perm of [
+      [1, 0, 2],
+      [2, 0, 1],
+      [0, 2, 1],
+      [2, 1, 0],
+    ] as [number, number, number][]) {
       const canonical = dropoutKeep(shape, 0.4, 99);
       const expected = tf.transpose(canonical, perm);
       const got = dropoutKeep(shape, 0.4, 99, perm);

@@ -6,7 +6,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { ParamStore, Rng } from '@tarm/core';
 import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
-import { block, causalMask, causalMaskAt, createBlock, createEmbedding, disposeKvSlot, embed, kvLength, type KvSlot } from '../src/index.js';
+import {
+  block,
+  causalMask,
+  causalMaskAt,
+  createBlock,
+  createEmbedding,
+  disposeKvSlot,
+  embed,
+  kvLength,
+  type KvSlot,
+} from '../src/index.js';
 
 const [B, T, C, H] = [3, 9, 16, 2];
 
@@ -14,37 +24,41 @@ function perturbed(seed: number) {
   const store = new ParamStore(new Rng(seed));
   const blk = createBlock(store, 'b', C, H);
   // LayerNorm gains and biases away from 1 / 0 and larger weights: differences would show
-  for (const [, v] of store.entries()) tf.tidy(() => v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', seed))));
+  for (const [, v] of store.entries())
+    tf.tidy(() => v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', seed))));
   return { store, blk };
 }
 
 const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
 
 describeOnBackends('KV cache', ['cpu', 'wasm'], () => {
-  it.each([[[9]], [[1, 1, 1, 1, 1, 1, 1, 1, 1]], [[4, 1, 3, 1]], [[2, 7]]])('block in chunks %j equals the full block', (chunks) => {
-    const { store, blk } = perturbed(3);
-    const h = tf.randomNormal([B, T, C], 0, 1, 'float32', 5) as tf.Tensor3D;
-    const full = block(blk, h);
-    const slot: KvSlot = {};
-    causalMask(chunks[0]!); // the first chunk uses the shared causal mask, kept on purpose: create it before counting
-    const parts: tf.Tensor[] = [];
-    // only the outputs and the slot's two tensors survive the tidy
-    expectNoLeaks(() => {
-      let t = 0;
-      for (const n of chunks) {
-        parts.push(tf.tidy(() => block(blk, tf.slice(h, [0, t, 0], [B, n, C]), undefined, slot)));
-        t += n;
-        expect(kvLength(slot)).toBe(t);
-        expect(slot.k!.shape).toEqual([B * H, t, C / H]);
-      }
-    }, chunks.length + 2);
-    const cached = tf.concat(parts, 1);
-    expect(maxDiff(cached, full)).toBeLessThan(1e-5);
-    disposeKvSlot(slot);
-    expect(slot.k).toBeUndefined();
-    tf.dispose([h, full, cached, ...parts]);
-    store.dispose();
-  });
+  it.each([[[9]], [[1, 1, 1, 1, 1, 1, 1, 1, 1]], [[4, 1, 3, 1]], [[2, 7]]])(
+    'block in chunks %j equals the full block',
+    (chunks) => {
+      const { store, blk } = perturbed(3);
+      const h = tf.randomNormal([B, T, C], 0, 1, 'float32', 5) as tf.Tensor3D;
+      const full = block(blk, h);
+      const slot: KvSlot = {};
+      causalMask(chunks[0]!); // the first chunk uses the shared causal mask, kept on purpose: create it before counting
+      const parts: tf.Tensor[] = [];
+      // only the outputs and the slot's two tensors survive the tidy
+      expectNoLeaks(() => {
+        let t = 0;
+        for (const n of chunks) {
+          parts.push(tf.tidy(() => block(blk, tf.slice(h, [0, t, 0], [B, n, C]), undefined, slot)));
+          t += n;
+          expect(kvLength(slot)).toBe(t);
+          expect(slot.k!.shape).toEqual([B * H, t, C / H]);
+        }
+      }, chunks.length + 2);
+      const cached = tf.concat(parts, 1);
+      expect(maxDiff(cached, full)).toBeLessThan(1e-5);
+      disposeKvSlot(slot);
+      expect(slot.k).toBeUndefined();
+      tf.dispose([h, full, cached, ...parts]);
+      store.dispose();
+    },
+  );
 
   it('a wrong offset changes the result (the check can fail)', () => {
     const { store, blk } = perturbed(4);
@@ -78,7 +92,12 @@ describeOnBackends('KV cache', ['cpu', 'wasm'], () => {
 
 describeOnBackends('causalMaskAt and embed with an offset', ['cpu'], () => {
   it('causalMaskAt(n, t) is rows t..t+n-1 of the full causal mask', () => {
-    for (const [n, t] of [[1, 0], [3, 0], [1, 5], [3, 4]] as const) {
+    for (const [n, t] of [
+      [1, 0],
+      [3, 0],
+      [1, 5],
+      [3, 4],
+    ] as const) {
       const m = causalMaskAt(n, t);
       const ref = tf.slice(causalMask(t + n), [t, 0], [n, t + n]);
       expect(Array.from(m.dataSync())).toEqual(Array.from(ref.dataSync()));

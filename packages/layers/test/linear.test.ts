@@ -16,7 +16,15 @@ function randomArray(rng: Rng, n: number): Float32Array {
 }
 
 /** float64 a [M, K] @ b [K, N] with optional transposes, on plain arrays. */
-function matmul64(a: ArrayLike<number>, b: ArrayLike<number>, M: number, K: number, N: number, ta = false, tb = false): Float64Array {
+function matmul64(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  M: number,
+  K: number,
+  N: number,
+  ta = false,
+  tb = false,
+): Float64Array {
   const out = new Float64Array(M * N);
   for (let i = 0; i < M; i++)
     for (let j = 0; j < N; j++) {
@@ -56,14 +64,21 @@ describeOnBackends('matMulExplicitT', ['cpu', 'wasm'], () => {
       // Forward: the same kernel call, so the same bits.
       expect(Array.from(matMulExplicitT(x, w).dataSync())).toEqual(Array.from(tf.matMul(x, w).dataSync()));
 
-      const ours = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(matMulExplicitT(a as tf.Tensor2D, b as tf.Tensor2D), r)))([x, w]);
-      const theirs = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), r)))([x, w]);
+      const ours = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(matMulExplicitT(a as tf.Tensor2D, b as tf.Tensor2D), r)),
+      )([x, w]);
+      const theirs = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), r)),
+      )([x, w]);
       expect(ours[0]!.shape).toEqual([M, K]);
       expect(ours[1]!.shape).toEqual([K, N]);
       const tol = 1e-6 * Math.max(K, M, N); // float32 sums of up to max(M, N) products of values in [-1, 1)
       const dx64 = matmul64(ra, wa, M, N, K, false, true); // R W^T
       const dw64 = matmul64(xa, ra, K, M, N, true, false); // X^T R
-      const dOurs = [maxAbsDiff(ours[0]!.dataSync(), theirs[0]!.dataSync()), maxAbsDiff(ours[1]!.dataSync(), theirs[1]!.dataSync())];
+      const dOurs = [
+        maxAbsDiff(ours[0]!.dataSync(), theirs[0]!.dataSync()),
+        maxAbsDiff(ours[1]!.dataSync(), theirs[1]!.dataSync()),
+      ];
       expect(dOurs[0]).toBeLessThanOrEqual(tol);
       expect(dOurs[1]).toBeLessThanOrEqual(tol);
       expect(maxAbsDiff(ours[0]!.dataSync(), dx64)).toBeLessThanOrEqual(tol);
@@ -96,7 +111,9 @@ describeOnBackends('matMulExplicitT', ['cpu', 'wasm'], () => {
         const { grads } = tf.variableGrads(() => tf.sum(tf.mul(linear(p, x), r)) as tf.Scalar, [p.weight, p.bias!]);
         const db64 = new Float64Array(O);
         for (let i = 0; i < B * T; i++) for (let j = 0; j < O; j++) db64[j] += ra[i * O + j]!;
-        expect(maxAbsDiff(grads[p.weight.name]!.dataSync(), matmul64(xa, ra, I, B * T, O, true, false))).toBeLessThanOrEqual(1e-6);
+        expect(
+          maxAbsDiff(grads[p.weight.name]!.dataSync(), matmul64(xa, ra, I, B * T, O, true, false)),
+        ).toBeLessThanOrEqual(1e-6);
         expect(maxAbsDiff(grads[p.bias!.name]!.dataSync(), db64)).toBeLessThanOrEqual(1e-6);
         const [dx] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(linear(p, a), r)))([x]);
         expect(dx!.shape).toEqual([B, T, I]);

@@ -8,7 +8,17 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ParamStore, Rng } from '@tarm/core';
 import { f32, i32, maxAbsDiff, PARITY_TOL as TOL, readFixture, type Enc } from '@tarm/test-utils';
 import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
-import { block, createBlock, createEmbedding, createHead, embed, readout, type BlockParams, type EmbeddingParams, type HeadParams } from '../src/index.js';
+import {
+  block,
+  createBlock,
+  createEmbedding,
+  createHead,
+  embed,
+  readout,
+  type BlockParams,
+  type EmbeddingParams,
+  type HeadParams,
+} from '../src/index.js';
 
 interface Fixture {
   torch_version: string;
@@ -20,7 +30,6 @@ interface Fixture {
 
 const fx = readFixture<Fixture>(new URL('./fixtures/block-parity.json', import.meta.url));
 const { V, ctx, C, H, B, T } = fx.config;
-
 
 /** Masked mean next-token cross-entropy: -sum(mask * log_softmax(logits)[target]) / sum(mask). */
 function maskedCrossEntropy(logits: tf.Tensor3D, targets: tf.Tensor, mask: tf.Tensor): tf.Scalar {
@@ -114,7 +123,10 @@ describeOnBackends('PyTorch parity', ['cpu', 'wasm'], (backend) => {
   it('gradients of the masked cross-entropy w.r.t. every parameter', () => {
     tf.tidy(() => {
       const vars = m.store.entries();
-      const { value, grads } = tf.variableGrads(() => maskedCrossEntropy(forward(m, ids), targets, mask), vars.map(([, v]) => v));
+      const { value, grads } = tf.variableGrads(
+        () => maskedCrossEntropy(forward(m, ids), targets, mask),
+        vars.map(([, v]) => v),
+      );
       record('loss (variableGrads value)', Math.abs(value.dataSync()[0]! - fx.model.loss));
       let worst = 0;
       for (const [name, v] of vars) {
@@ -137,7 +149,10 @@ describeOnBackends('PyTorch parity', ['cpu', 'wasm'], (backend) => {
         record('block out', maxAbsDiff(block(p, h as tf.Tensor3D), fx.block.out));
         const names = Object.keys(fx.block.grads);
         const vars = [h, ...names.map((n) => m.store.get(n))];
-        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(block(p, h as tf.Tensor3D), R)) as tf.Scalar, vars);
+        const { value, grads } = tf.variableGrads(
+          () => tf.sum(tf.mul(block(p, h as tf.Tensor3D), R)) as tf.Scalar,
+          vars,
+        );
         record('block objective', Math.abs(value.dataSync()[0]! - fx.block.objective));
         record('block grad h', maxAbsDiff(grads[h.name]!, fx.block.grad_h));
         let worst = 0;
@@ -163,7 +178,9 @@ describeOnBackends('PyTorch parity', ['cpu', 'wasm'], (backend) => {
         // Perturb position p only, then everything from p on.
         for (const suffix of [false, true]) {
           const x = base.slice();
-          for (let b = 0; b < B; b++) for (let t = p; t < (suffix ? T : p + 1); t++) for (let c = 0; c < C; c++) x[(b * T + t) * C + c] += 0.5 + 0.1 * c;
+          for (let b = 0; b < B; b++)
+            for (let t = p; t < (suffix ? T : p + 1); t++)
+              for (let c = 0; c < C; c++) x[(b * T + t) * C + c] += 0.5 + 0.1 * c;
           const out = run(x);
           expect(prefixBits(out, p), `block, perturbed ${suffix ? 'from' : 'at'} ${p}`).toEqual(prefixBits(ref, p));
           // Sanity: the perturbation does reach position p.

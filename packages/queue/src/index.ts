@@ -5,8 +5,23 @@
  */
 export { QueueError } from './errors.js';
 export { parseQueueUrl, DEFAULT_QUEUE_NAME, type QueueLocation } from './url.js';
-export { connect, enqueueStudy, openQueue, type EnqueueOptions, type EnqueueReport, type RunJobData, type RunJobProgress, type RunJobResult } from './jobs.js';
+export {
+  connect,
+  enqueueStudy,
+  openQueue,
+  type EnqueueOptions,
+  type EnqueueReport,
+  type RunJobData,
+  type RunJobProgress,
+  type RunJobResult,
+} from './jobs.js';
 export { takeLock } from './lock.js';
 export { startWorker, type WorkerOptions, type QueueWorker, type StallSettings } from './worker.js';
-export { runStudyOnQueue, readQueuedRuns, type QueueStudyOptions, type QueueStudyOutcome, type QueuedRun } from './study.js';
+export {
+  runStudyOnQueue,
+  readQueuedRuns,
+  type QueueStudyOptions,
+  type QueueStudyOutcome,
+  type QueuedRun,
+} from './study.js';
 export { studyStatus, formatStatus, type StudyStatus } from './status.js';

@@ -90,9 +90,15 @@ export interface EnqueueReport {
  * failed) of an earlier study is replaced. `outDir` must be absolute and the same
  * path on every worker machine.
  */
-export async function enqueueStudy(queue: Queue<RunJobData, RunJobResult>, study: Study, outDir: string, opts: EnqueueOptions = {}): Promise<EnqueueReport> {
+export async function enqueueStudy(
+  queue: Queue<RunJobData, RunJobResult>,
+  study: Study,
+  outDir: string,
+  opts: EnqueueOptions = {},
+): Promise<EnqueueReport> {
   const attempts = opts.attempts ?? 2;
-  if (!Number.isInteger(attempts) || attempts < 1) throw new QueueError(`--attempts: a positive integer, got ${attempts}`, 'attempts');
+  if (!Number.isInteger(attempts) || attempts < 1)
+    throw new QueueError(`--attempts: a positive integer, got ${attempts}`, 'attempts');
   const report: EnqueueReport = { finished: [], added: [], queued: [], retried: [] };
   for (const run of studyGrid(study)) {
     // a run still moving below its task's maxSteps is not finished: it goes on the queue to be continued
@@ -122,7 +128,11 @@ export async function enqueueStudy(queue: Queue<RunJobData, RunJobResult>, study
         await existing.remove(); // completed but the folder has no summary (removed by hand): train it again
       }
     }
-    await queue.add(run.id, { outDir, id: run.id, study: study.name }, { jobId: run.id, attempts, removeOnComplete: false, removeOnFail: false });
+    await queue.add(
+      run.id,
+      { outDir, id: run.id, study: study.name },
+      { jobId: run.id, attempts, removeOnComplete: false, removeOnFail: false },
+    );
     report.added.push(run.id);
   }
   return report;

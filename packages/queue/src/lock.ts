@@ -11,14 +11,25 @@ const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call(
  * queue, in place of the study folder's pid lock (which only means something on one machine). Throws a QueueError
  * naming the holder when another process holds it.
  */
-export async function takeLock(client: Redis, key: string, holder: string, ttlMs = 30_000): Promise<{ release(): Promise<void> }> {
+export async function takeLock(
+  client: Redis,
+  key: string,
+  holder: string,
+  ttlMs = 30_000,
+): Promise<{ release(): Promise<void> }> {
   const token = `${holder} since ${new Date().toISOString()}`;
   const ok = await client.set(key, token, 'PX', ttlMs, 'NX');
   if (ok !== 'OK') {
     const by = await client.get(key);
-    throw new QueueError(`this queue is being driven by ${by ?? 'another process'} (Redis key ${key}); follow it with \`tarm study status\`, or wait for it to end`, 'queue');
+    throw new QueueError(
+      `this queue is being driven by ${by ?? 'another process'} (Redis key ${key}); follow it with \`tarm study status\`, or wait for it to end`,
+      'queue',
+    );
   }
-  const renew = setInterval(() => void client.eval(EXTEND, 1, key, token, String(ttlMs)).catch(() => {}), Math.max(100, Math.floor(ttlMs / 3)));
+  const renew = setInterval(
+    () => void client.eval(EXTEND, 1, key, token, String(ttlMs)).catch(() => {}),
+    Math.max(100, Math.floor(ttlMs / 3)),
+  );
   renew.unref();
   return {
     async release() {

@@ -2,7 +2,21 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { duration } from '@tarm/eval';
 import { StudyError, type Study } from '@tarm/study';
-import { estimateSecondsLeft, isFinished, isStarted, LOG_FILES, logsDir, readJsonLines, readObject, readStudyFile, runDir, studyGrid, runSteps, RUN_FILES, STUDY_FILE } from '@tarm/study/engine';
+import {
+  estimateSecondsLeft,
+  isFinished,
+  isStarted,
+  LOG_FILES,
+  logsDir,
+  readJsonLines,
+  readObject,
+  readStudyFile,
+  runDir,
+  studyGrid,
+  runSteps,
+  RUN_FILES,
+  STUDY_FILE,
+} from '@tarm/study/engine';
 import { connect, openQueue } from './jobs.js';
 import { readQueuedRuns, type QueuedRun } from './study.js';
 import type { QueueLocation } from './url.js';
@@ -36,7 +50,10 @@ function folderRuns(outDir: string, study: Study): QueuedRun[] {
     else if (failed) Object.assign(run, { status: 'failed', stderrTail: failed.stderrTail });
     else if (isStarted(dir)) {
       const lines = readJsonLines(join(dir, RUN_FILES.metrics));
-      run.step = lines.map((l) => l.step).filter((s): s is number => typeof s === 'number').pop();
+      run.step = lines
+        .map((l) => l.step)
+        .filter((s): s is number => typeof s === 'number')
+        .pop();
     }
     return run;
   });
@@ -62,12 +79,27 @@ export async function studyStatus(o: { outDir?: string; location?: QueueLocation
       if (!job) throw new StudyError(`the queue ${o.location.display} holds no study`, 'queue');
       outDir = job.data.outDir;
     }
-    if (!existsSync(join(outDir, STUDY_FILE))) throw new StudyError(`the queue's study folder ${outDir} holds no ${STUDY_FILE} on this machine (it must be on storage every machine sees)`, 'out');
+    if (!existsSync(join(outDir, STUDY_FILE)))
+      throw new StudyError(
+        `the queue's study folder ${outDir} holds no ${STUDY_FILE} on this machine (it must be on storage every machine sees)`,
+        'out',
+      );
     const study = recordedStudy(outDir);
     const runs = await readQueuedRuns(queue, study, outDir);
     // BullMQ names each worker's Redis connections `<prefix>:<queue>:w:<name>`; a worker holds more than one
-    const workers = [...new Set((await queue.getWorkers()).map((w) => String(w.rawname ?? '').split(':w:')[1]).filter((x): x is string => !!x))];
-    return { outDir, study, queue: o.location.display, runs, workers, etaSeconds: estimateSecondsLeft(runs, Math.max(1, workers.length)) };
+    const workers = [
+      ...new Set(
+        (await queue.getWorkers()).map((w) => String(w.rawname ?? '').split(':w:')[1]).filter((x): x is string => !!x),
+      ),
+    ];
+    return {
+      outDir,
+      study,
+      queue: o.location.display,
+      runs,
+      workers,
+      etaSeconds: estimateSecondsLeft(runs, Math.max(1, workers.length)),
+    };
   } finally {
     await queue.close().catch(() => {});
     client.disconnect();
@@ -81,9 +113,14 @@ export function formatStatus(s: StudyStatus): string {
   const lines = [
     `study ${s.study.name} (${s.outDir})${s.queue ? ` on ${s.queue}` : ''}: ${done}/${s.runs.length} done, ${n('running')} running, ${n('failed')} failed, ${n('pending')} left | left ${duration(s.etaSeconds)}`,
   ];
-  for (const r of s.runs.filter((x) => x.status === 'running')) lines.push(`  running ${r.id} on ${r.worker ?? '?'}: step ${r.step ?? 0}/${r.steps}${r.resumedFrom !== undefined ? ` (resumed from step ${r.resumedFrom})` : ''}`);
-  for (const r of s.runs.filter((x) => x.status === 'pending' && x.step !== undefined)) lines.push(`  started ${r.id}: step ${r.step}/${r.steps} (interrupted or running)`);
-  for (const r of s.runs.filter((x) => x.status === 'failed')) lines.push(`  failed  ${r.id}: ${(r.stderrTail ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+  for (const r of s.runs.filter((x) => x.status === 'running'))
+    lines.push(
+      `  running ${r.id} on ${r.worker ?? '?'}: step ${r.step ?? 0}/${r.steps}${r.resumedFrom !== undefined ? ` (resumed from step ${r.resumedFrom})` : ''}`,
+    );
+  for (const r of s.runs.filter((x) => x.status === 'pending' && x.step !== undefined))
+    lines.push(`  started ${r.id}: step ${r.step}/${r.steps} (interrupted or running)`);
+  for (const r of s.runs.filter((x) => x.status === 'failed'))
+    lines.push(`  failed  ${r.id}: ${(r.stderrTail ?? '').trim().split('\n').slice(-3).join(' | ')}`);
   if (s.queue) lines.push(`workers: ${s.workers.length ? s.workers.join(', ') : 'none connected'}`);
   return lines.join('\n');
 }

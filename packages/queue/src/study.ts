@@ -22,7 +22,15 @@ import {
   type RunState,
 } from '@tarm/study/engine';
 import type { GridProgress } from '@tarm/study';
-import { connect, enqueueStudy, openQueue, type EnqueueReport, type RunJobData, type RunJobProgress, type RunJobResult } from './jobs.js';
+import {
+  connect,
+  enqueueStudy,
+  openQueue,
+  type EnqueueReport,
+  type RunJobData,
+  type RunJobProgress,
+  type RunJobResult,
+} from './jobs.js';
 import { takeLock } from './lock.js';
 import type { QueueLocation } from './url.js';
 
@@ -76,22 +84,48 @@ const PENDING_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-ch
  * finished before `since`), running on a worker (its last progress), failed after its attempts (BullMQ's failed
  * reason), or pending.
  */
-export async function readQueuedRuns(queue: Queue<RunJobData, RunJobResult>, study: Study, outDir: string, finishedBefore: ReadonlySet<string> = new Set()): Promise<QueuedRun[]> {
+export async function readQueuedRuns(
+  queue: Queue<RunJobData, RunJobResult>,
+  study: Study,
+  outDir: string,
+  finishedBefore: ReadonlySet<string> = new Set(),
+): Promise<QueuedRun[]> {
   const runs: QueuedRun[] = [];
   for (const r of studyGrid(study)) {
     const steps = runSteps(study, r);
     const job: Job<RunJobData, RunJobResult> | undefined = await queue.getJob(r.id);
     const jobState = job ? await job.getState() : 'missing';
     const run: QueuedRun = { ...r, steps, resumed: false, status: 'pending', jobState };
-    const p = (job?.progress && typeof job.progress === 'object' ? job.progress : undefined) as RunJobProgress | undefined;
+    const p = (job?.progress && typeof job.progress === 'object' ? job.progress : undefined) as
+      RunJobProgress | undefined;
     // a finished run whose job waits or runs is being continued past its steps (still moving below maxSteps)
     if (isFinished(runDir(outDir, r.id)) && jobState !== 'active' && !PENDING_STATES.has(jobState)) {
       const summary = readObject(join(runDir(outDir, r.id), RUN_FILES.summary));
-      Object.assign(run, { status: finishedBefore.has(r.id) ? 'skipped' : 'done', step: steps, wallSeconds: typeof summary?.wallSeconds === 'number' ? summary.wallSeconds : undefined });
+      Object.assign(run, {
+        status: finishedBefore.has(r.id) ? 'skipped' : 'done',
+        step: steps,
+        wallSeconds: typeof summary?.wallSeconds === 'number' ? summary.wallSeconds : undefined,
+      });
       if (job?.returnvalue?.worker) run.worker = job.returnvalue.worker;
-      if (job?.returnvalue) Object.assign(run, { resumed: job.returnvalue.resumed, resumedFrom: job.returnvalue.resumedFrom, firstStep: job.returnvalue.firstStep });
+      if (job?.returnvalue)
+        Object.assign(run, {
+          resumed: job.returnvalue.resumed,
+          resumedFrom: job.returnvalue.resumedFrom,
+          firstStep: job.returnvalue.firstStep,
+        });
     } else if (jobState === 'active') {
-      Object.assign(run, { status: 'running', worker: p?.worker, step: p?.step, loss: p?.loss, acc: p?.acc, tokensPerSecond: p?.tokensPerSecond, resumed: p?.resumed ?? false, resumedFrom: p?.resumedFrom, firstStep: p?.firstStep, startedAt: p?.startedAt });
+      Object.assign(run, {
+        status: 'running',
+        worker: p?.worker,
+        step: p?.step,
+        loss: p?.loss,
+        acc: p?.acc,
+        tokensPerSecond: p?.tokensPerSecond,
+        resumed: p?.resumed ?? false,
+        resumedFrom: p?.resumedFrom,
+        firstStep: p?.firstStep,
+        startedAt: p?.startedAt,
+      });
     } else if (jobState === 'failed') {
       Object.assign(run, { status: 'failed', stderrTail: job!.failedReason });
     }
@@ -112,7 +146,11 @@ export async function runStudyOnQueue(study: Study | undefined, opts: QueueStudy
   const loc = opts.location;
   const startedAt = Date.now();
   const recorded = readStudyFile(outDir);
-  if (!study && !recorded) throw new StudyError(`${outDir} is not a study folder (no ${STUDY_FILE}); start one with --config FILE or --preset NAME`, 'out');
+  if (!study && !recorded)
+    throw new StudyError(
+      `${outDir} is not a study folder (no ${STUDY_FILE}); start one with --config FILE or --preset NAME`,
+      'out',
+    );
   const client = await connect(loc);
   const queue = openQueue(loc, client);
   let lock: { release(): Promise<void> } | undefined;
@@ -121,8 +159,16 @@ export async function runStudyOnQueue(study: Study | undefined, opts: QueueStudy
     lock = await takeLock(client, `tarm:driver:${loc.queueName}`, `${hostname()}:${process.pid}`);
     mkdirSync(runsDir(outDir), { recursive: true });
     mkdirSync(logsDir(outDir), { recursive: true });
-    const merged = openStudyFile(outDir, study ?? recorded!.study, { startedAt: new Date(startedAt).toISOString(), wallSeconds: 0, queue: loc.display }).study;
-    const finishedBefore = new Set(studyGrid(merged).filter((r) => isFinished(runDir(outDir, r.id))).map((r) => r.id));
+    const merged = openStudyFile(outDir, study ?? recorded!.study, {
+      startedAt: new Date(startedAt).toISOString(),
+      wallSeconds: 0,
+      queue: loc.display,
+    }).study;
+    const finishedBefore = new Set(
+      studyGrid(merged)
+        .filter((r) => isFinished(runDir(outDir, r.id)))
+        .map((r) => r.id),
+    );
     const enqueued = await enqueueStudy(queue, merged, outDir, { attempts: opts.attempts });
     opts.onEnqueued?.(enqueued);
     const saveSession = () => {
@@ -146,14 +192,20 @@ export async function runStudyOnQueue(study: Study | undefined, opts: QueueStudy
       return outcome(await readQueuedRuns(queue, merged, outDir, finishedBefore), true, false);
     }
 
-    renderer = opts.progress === false ? undefined : opts.progress === true || opts.progress === undefined ? createGridProgress() : opts.progress;
+    renderer =
+      opts.progress === false
+        ? undefined
+        : opts.progress === true || opts.progress === undefined
+          ? createGridProgress()
+          : opts.progress;
     const pollMs = opts.pollMs ?? 1_000;
     let last = new Map<string, string>();
     for (;;) {
       let runs: QueuedRun[];
       try {
         runs = await readQueuedRuns(queue, merged, outDir, finishedBefore);
-        if (runs.some((r) => r.jobState === 'missing' && r.status !== 'done' && r.status !== 'skipped')) await enqueueStudy(queue, merged, outDir, { attempts: opts.attempts });
+        if (runs.some((r) => r.jobState === 'missing' && r.status !== 'done' && r.status !== 'skipped'))
+          await enqueueStudy(queue, merged, outDir, { attempts: opts.attempts });
       } catch {
         // Redis is unreachable (restarting): look again at the next poll; commands wait for the reconnection
         await new Promise((r) => setTimeout(r, pollMs));
@@ -163,7 +215,14 @@ export async function runStudyOnQueue(study: Study | undefined, opts: QueueStudy
       const changed = runs.filter((r) => last.get(r.id) !== r.status);
       last = new Map(runs.map((r) => [r.id, r.status]));
       for (const r of changed) {
-        const kind = r.status === 'running' ? 'started' : r.status === 'done' ? 'finished' : r.status === 'failed' ? 'failed' : undefined;
+        const kind =
+          r.status === 'running'
+            ? 'started'
+            : r.status === 'done'
+              ? 'finished'
+              : r.status === 'failed'
+                ? 'failed'
+                : undefined;
         if (!kind) continue;
         if (kind !== 'started') saveSession();
         const g = snapshot(merged.name, runs, workers, startedAt, { kind, run: r });

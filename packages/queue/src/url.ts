@@ -28,7 +28,10 @@ export function parseQueueUrl(raw: string): QueueLocation {
     u = new URL(raw);
   } catch {
     // the URL itself may hold the password: show only its scheme
-    throw new QueueError(`--queue: not a URL (${JSON.stringify(raw.split(':')[0])}...); expected redis://[:password@]host[:port][/db] or rediss://...`, 'queue');
+    throw new QueueError(
+      `--queue: not a URL (${JSON.stringify(raw.split(':')[0])}...); expected redis://[:password@]host[:port][/db] or rediss://...`,
+      'queue',
+    );
   }
   const password = decodeURIComponent(u.password);
   const redact = (text: string) => {
@@ -36,16 +39,32 @@ export function parseQueueUrl(raw: string): QueueLocation {
     for (const s of new Set([u.password, password].filter((x) => x.length > 0))) out = out.split(s).join('***');
     return out;
   };
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new QueueError(`--queue: unknown scheme ${JSON.stringify(u.protocol)}; allowed: "redis:", "rediss:" (TLS)`, 'queue');
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new QueueError(
+      `--queue: unknown scheme ${JSON.stringify(u.protocol)}; allowed: "redis:", "rediss:" (TLS)`,
+      'queue',
+    );
   if (!u.hostname) throw new QueueError('--queue: the URL has no host; expected redis://host:port', 'queue');
   const port = u.port === '' ? 6379 : Number(u.port);
   const dbText = u.pathname.replace(/^\//, '');
   const db = dbText === '' ? 0 : Number(dbText);
-  if (!Number.isInteger(db) || db < 0) throw new QueueError(`--queue: the database (the URL's path) must be a non-negative integer, got ${JSON.stringify(redact(dbText))}`, 'queue');
+  if (!Number.isInteger(db) || db < 0)
+    throw new QueueError(
+      `--queue: the database (the URL's path) must be a non-negative integer, got ${JSON.stringify(redact(dbText))}`,
+      'queue',
+    );
   const unknown = [...u.searchParams.keys()].filter((k) => k !== 'queue');
-  if (unknown.length) throw new QueueError(`--queue: unknown URL parameter ${JSON.stringify(redact(unknown[0]!))}; allowed: queue`, 'queue');
+  if (unknown.length)
+    throw new QueueError(
+      `--queue: unknown URL parameter ${JSON.stringify(redact(unknown[0]!))}; allowed: queue`,
+      'queue',
+    );
   const queueName = u.searchParams.get('queue') ?? DEFAULT_QUEUE_NAME;
-  if (!QUEUE_NAME.test(queueName)) throw new QueueError(`--queue: queue= must be 1-64 letters, digits, '_', '.' or '-', got ${JSON.stringify(redact(queueName))}`, 'queue');
+  if (!QUEUE_NAME.test(queueName))
+    throw new QueueError(
+      `--queue: queue= must be 1-64 letters, digits, '_', '.' or '-', got ${JSON.stringify(redact(queueName))}`,
+      'queue',
+    );
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   const connection: RedisOptions = {
     host,

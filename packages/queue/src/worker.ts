@@ -5,7 +5,17 @@ import { Worker, WaitingError, UnrecoverableError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BACKEND_CHOICES, resolveBackend, type BackendChoice, type BackendName } from '@tarm/core';
 import { planWorkers } from '@tarm/study';
-import { isFinished, isStarted, readObject, readStudyFile, runDir, studyGrid, stepsToReach, trainRun, type RunState } from '@tarm/study/engine';
+import {
+  isFinished,
+  isStarted,
+  readObject,
+  readStudyFile,
+  runDir,
+  studyGrid,
+  stepsToReach,
+  trainRun,
+  type RunState,
+} from '@tarm/study/engine';
 import { QueueError } from './errors.js';
 import type { RunJobData, RunJobProgress, RunJobResult } from './jobs.js';
 import type { QueueLocation } from './url.js';
@@ -72,7 +82,11 @@ export async function startWorker(opts: WorkerOptions): Promise<QueueWorker> {
   const { location: loc } = opts;
   const log = opts.log ?? (() => {});
   const choice = opts.backend ?? 'auto';
-  if (!BACKEND_CHOICES.includes(choice)) throw new QueueError(`--backend: unknown backend ${JSON.stringify(choice)}; allowed: ${BACKEND_CHOICES.join(', ')}`, 'backend');
+  if (!BACKEND_CHOICES.includes(choice))
+    throw new QueueError(
+      `--backend: unknown backend ${JSON.stringify(choice)}; allowed: ${BACKEND_CHOICES.join(', ')}`,
+      'backend',
+    );
   const concurrency = positive('concurrency', opts.concurrency, 1);
   const lockDuration = positive('lock-duration', opts.lockDuration, 30_000);
   const stalledInterval = positive('stalled-interval', opts.stalledInterval, 30_000);
@@ -81,7 +95,10 @@ export async function startWorker(opts: WorkerOptions): Promise<QueueWorker> {
   const { threads } = planWorkers({ cores: availableParallelism(), runs: concurrency, workers: concurrency });
   const name = `${hostname()}:${process.pid}`;
   const { TARM_QUEUE: _url, ...base } = opts.env ?? process.env;
-  const env = { ...base, ...(backend.name === 'node' && { TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: '1' }) };
+  const env = {
+    ...base,
+    ...(backend.name === 'node' && { TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: '1' }),
+  };
 
   const children = new Map<string, ChildProcess>();
   let closing = false;
@@ -95,7 +112,10 @@ export async function startWorker(opts: WorkerOptions): Promise<QueueWorker> {
   const processRun = async (job: Job<RunJobData, RunJobResult>, token?: string): Promise<RunJobResult> => {
     const { outDir, id } = job.data;
     const file = readStudyFile(outDir);
-    if (!file) throw new UnrecoverableError(`${outDir} holds no study.json on ${hostname()}: give every worker the study folder at the same path (shared storage)`);
+    if (!file)
+      throw new UnrecoverableError(
+        `${outDir} holds no study.json on ${hostname()}: give every worker the study folder at the same path (shared storage)`,
+      );
     const study = file.study;
     const run = studyGrid(study).find((r) => r.id === id);
     if (!run) throw new UnrecoverableError(`run ${id} is not in the study of ${outDir}`);
@@ -109,7 +129,18 @@ export async function startWorker(opts: WorkerOptions): Promise<QueueWorker> {
       const now = Date.now();
       if (!force && now - sentAt < PROGRESS_EVERY_MS) return;
       sentAt = now;
-      const p: RunJobProgress = { worker: name, step: state.step, steps: state.steps, loss: state.loss, acc: state.acc, tokensPerSecond: state.tokensPerSecond, resumed: state.resumed, resumedFrom, firstStep: state.firstStep, startedAt: state.startedAt ?? now };
+      const p: RunJobProgress = {
+        worker: name,
+        step: state.step,
+        steps: state.steps,
+        loss: state.loss,
+        acc: state.acc,
+        tokensPerSecond: state.tokensPerSecond,
+        resumed: state.resumed,
+        resumedFrom,
+        firstStep: state.firstStep,
+        startedAt: state.startedAt ?? now,
+      };
       job.updateProgress(p as unknown as object).catch(() => {}); // progress is best effort; Redis may be restarting
     };
     await trainRun(state, {
@@ -128,8 +159,16 @@ export async function startWorker(opts: WorkerOptions): Promise<QueueWorker> {
     });
     children.delete(id);
     if (state.status === 'done') {
-      log(`finished ${id} in ${state.wallSeconds?.toFixed(1)}s${state.resumed ? ` (resumed from step ${resumedFrom})` : ''}`);
-      return { worker: name, resumed: state.resumed, resumedFrom, firstStep: state.firstStep, wallSeconds: state.wallSeconds };
+      log(
+        `finished ${id} in ${state.wallSeconds?.toFixed(1)}s${state.resumed ? ` (resumed from step ${resumedFrom})` : ''}`,
+      );
+      return {
+        worker: name,
+        resumed: state.resumed,
+        resumedFrom,
+        firstStep: state.firstStep,
+        wallSeconds: state.wallSeconds,
+      };
     }
     if (state.status === 'pending') {
       // stopped by this worker's close (or its lock was lost): the run is resumable, another worker continues it
@@ -141,12 +180,22 @@ export async function startWorker(opts: WorkerOptions): Promise<QueueWorker> {
     }
     const tail = (state.stderrTail ?? '').split('\n').slice(-FAILED_REASON_LINES).join('\n');
     log(`FAILED ${id}: ${tail.split('\n').pop()}`);
-    throw new Error(`${id} failed on ${name} (${state.signal ? `signal ${state.signal}` : `exit code ${state.exitCode}`}):\n${tail}`);
+    throw new Error(
+      `${id} failed on ${name} (${state.signal ? `signal ${state.signal}` : `exit code ${state.exitCode}`}):\n${tail}`,
+    );
   };
 
   const connection = new Redis({ ...loc.connection });
   connection.on('error', onError);
-  const worker = new Worker<RunJobData, RunJobResult>(loc.queueName, processRun, { connection, concurrency, lockDuration, stalledInterval, maxStalledCount, name, autorun: false });
+  const worker = new Worker<RunJobData, RunJobResult>(loc.queueName, processRun, {
+    connection,
+    concurrency,
+    lockDuration,
+    stalledInterval,
+    maxStalledCount,
+    name,
+    autorun: false,
+  });
   worker.on('error', onError);
   worker.on('ready', () => {
     if (lastError) log('redis: connected');
@@ -162,7 +211,9 @@ export async function startWorker(opts: WorkerOptions): Promise<QueueWorker> {
     }
   });
   void worker.run().catch(onError);
-  log(`worker ${name}: backend ${backend.name} (${backend.reason}), ${concurrency} run${concurrency === 1 ? '' : 's'} at a time, queue ${loc.display}`);
+  log(
+    `worker ${name}: backend ${backend.name} (${backend.reason}), ${concurrency} run${concurrency === 1 ? '' : 's'} at a time, queue ${loc.display}`,
+  );
   return {
     name,
     backend: backend.name,

@@ -47,14 +47,21 @@ describe.skipIf(!HAVE_REDIS)('the queue on a real redis-server', () => {
     const queue = openQueue(loc, client);
     try {
       const first = await enqueueStudy(queue, STUDY, out);
-      expect(first).toEqual({ finished: ['ut-copy-s2'], added: ['dense-copy-s1', 'ut-copy-s1', 'dense-copy-s2'], queued: [], retried: [] });
+      expect(first).toEqual({
+        finished: ['ut-copy-s2'],
+        added: ['dense-copy-s1', 'ut-copy-s1', 'dense-copy-s2'],
+        queued: [],
+        retried: [],
+      });
       expect((await queue.getJob('dense-copy-s1'))?.data).toEqual({ outDir: out, id: 'dense-copy-s1', study: 'q' });
       const second = await enqueueStudy(queue, STUDY, out);
       expect(second.added).toEqual([]);
       expect(second.queued).toEqual(['dense-copy-s1', 'ut-copy-s1', 'dense-copy-s2']);
       expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 3 });
       // another study folder while these wait: refused, naming the folder that holds the queue
-      await expect(enqueueStudy(queue, STUDY, tmp())).rejects.toThrow(`already holds run dense-copy-s1 of the study folder ${out}`);
+      await expect(enqueueStudy(queue, STUDY, tmp())).rejects.toThrow(
+        `already holds run dense-copy-s1 of the study folder ${out}`,
+      );
     } finally {
       await queue.close();
       client.disconnect();
@@ -87,9 +94,22 @@ describe.skipIf(!HAVE_REDIS)('the queue on a real redis-server', () => {
     const out = join(tmp(), 'study');
     const log = join(out, '..', 'invocations.log');
     const lines: string[] = [];
-    const worker = await startWorker({ location: loc, cliEntry: FAKE_TARM, backend: 'wasm', concurrency: 2, env: { ...process.env, FAKE_TARM_LOG: log, FAKE_TARM_FAIL: 'ut-copy-s1' }, log: (l) => lines.push(l) });
+    const worker = await startWorker({
+      location: loc,
+      cliEntry: FAKE_TARM,
+      backend: 'wasm',
+      concurrency: 2,
+      env: { ...process.env, FAKE_TARM_LOG: log, FAKE_TARM_FAIL: 'ut-copy-s1' },
+      log: (l) => lines.push(l),
+    });
     try {
-      const outcome = await runStudyOnQueue(STUDY, { location: loc, outDir: out, attempts: 2, progress: false, pollMs: 200 });
+      const outcome = await runStudyOnQueue(STUDY, {
+        location: loc,
+        outDir: out,
+        attempts: 2,
+        progress: false,
+        pollMs: 200,
+      });
       expect(outcome.ok).toBe(false);
       expect(outcome.runs.map((r) => [r.id, r.status])).toEqual([
         ['dense-copy-s1', 'done'],
@@ -97,13 +117,21 @@ describe.skipIf(!HAVE_REDIS)('the queue on a real redis-server', () => {
         ['dense-copy-s2', 'done'],
         ['ut-copy-s2', 'done'],
       ]);
-      expect(outcome.failed[0]!.stderrTail).toMatch(/ut-copy-s1 failed on .+ \(exit code 1\):[\s\S]*fake failure for the test/);
-      const tries = readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('ut-copy-s1'));
+      expect(outcome.failed[0]!.stderrTail).toMatch(
+        /ut-copy-s1 failed on .+ \(exit code 1\):[\s\S]*fake failure for the test/,
+      );
+      const tries = readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('ut-copy-s1'));
       expect(tries).toHaveLength(2); // attempts: 2
-      expect(JSON.parse(readFileSync(join(out, 'logs', 'ut-copy-s1.failed.json'), 'utf8')).stderrTail).toMatch(/fake failure/);
+      expect(JSON.parse(readFileSync(join(out, 'logs', 'ut-copy-s1.failed.json'), 'utf8')).stderrTail).toMatch(
+        /fake failure/,
+      );
       expect(lines.some((l) => l.startsWith('FAILED ut-copy-s1'))).toBe(true);
       // the session is recorded with the queue, never a password
-      expect(JSON.parse(readFileSync(join(out, 'study.json'), 'utf8')).sessions.at(-1)).toMatchObject({ queue: `redis://127.0.0.1:${redis.port}/0?queue=fail` });
+      expect(JSON.parse(readFileSync(join(out, 'study.json'), 'utf8')).sessions.at(-1)).toMatchObject({
+        queue: `redis://127.0.0.1:${redis.port}/0?queue=fail`,
+      });
     } finally {
       await worker.close();
     }
@@ -115,13 +143,23 @@ describe.skipIf(!HAVE_REDIS)('the queue on a real redis-server', () => {
     const log = join(out, '..', 'invocations.log');
     const study = defineStudy({ ...STUDY, tasks: [{ name: 'copy', length: 4, evalLengths: [4], maxSteps: 30 }] });
     // the fake accuracy climbs until step 15: evaluations at 5, 10, 15 move, 20 equals 15
-    const worker = await startWorker({ location: loc, cliEntry: FAKE_TARM, backend: 'wasm', concurrency: 2, env: { ...process.env, FAKE_TARM_LOG: log, FAKE_TARM_RISE_UNTIL: '15' } });
+    const worker = await startWorker({
+      location: loc,
+      cliEntry: FAKE_TARM,
+      backend: 'wasm',
+      concurrency: 2,
+      env: { ...process.env, FAKE_TARM_LOG: log, FAKE_TARM_RISE_UNTIL: '15' },
+    });
     try {
       const outcome = await runStudyOnQueue(study, { location: loc, outDir: out, progress: false, pollMs: 100 });
       expect(outcome.ok).toBe(true);
       for (const r of outcome.runs) {
         expect(JSON.parse(readFileSync(join(out, 'runs', r.id, 'summary.json'), 'utf8')).step).toBe(20);
-        expect(readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith(`${r.id} `))).toEqual([`${r.id} fresh`, `${r.id} resume`, `${r.id} resume`]);
+        expect(
+          readFileSync(log, 'utf8')
+            .split('\n')
+            .filter((l) => l.startsWith(`${r.id} `)),
+        ).toEqual([`${r.id} fresh`, `${r.id} resume`, `${r.id} resume`]);
       }
       // settled: a second session has nothing to put on the queue
       const client = await connect(loc);
@@ -142,7 +180,9 @@ describe.skipIf(!HAVE_REDIS)('the queue on a real redis-server', () => {
     const out = join(tmp(), 'study');
     const first = runStudyOnQueue(STUDY, { location: loc, outDir: out, progress: false, pollMs: 100 });
     await new Promise((r) => setTimeout(r, 500));
-    await expect(runStudyOnQueue(STUDY, { location: loc, outDir: out, progress: false })).rejects.toThrow(/this queue is being driven by .+:\d+ since/);
+    await expect(runStudyOnQueue(STUDY, { location: loc, outDir: out, progress: false })).rejects.toThrow(
+      /this queue is being driven by .+:\d+ since/,
+    );
     const worker = await startWorker({ location: loc, cliEntry: FAKE_TARM, backend: 'wasm', concurrency: 2 });
     try {
       expect((await first).ok).toBe(true);
@@ -178,7 +218,11 @@ describe.skipIf(!HAVE_REDIS)('the queue on a real redis-server', () => {
       } finally {
         await b.close();
       }
-      expect(readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith(`${active} `))).toEqual([`${active} fresh`, `${active} resume`]);
+      expect(
+        readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith(`${active} `)),
+      ).toEqual([`${active} fresh`, `${active} resume`]);
     } finally {
       await queue.close();
       client.disconnect();
@@ -192,8 +236,19 @@ describe.skipIf(!HAVE_REDIS)('the queue on a real redis-server', () => {
     const lines: string[] = [];
     // one run of 10 steps of 300 ms; the lock (1 s) is renewed every 500 ms
     const env = { ...process.env, FAKE_TARM_LOG: log, FAKE_TARM_STEP_MS: '300' };
-    const worker = await startWorker({ location: loc, cliEntry: FAKE_TARM, backend: 'wasm', env, lockDuration: 1000, stalledInterval: 500, log: (l) => lines.push(l) });
-    const following = runStudyOnQueue({ ...STUDY, arms: [STUDY.arms[0]!], seeds: [1] }, { location: loc, outDir: out, progress: false, pollMs: 100 });
+    const worker = await startWorker({
+      location: loc,
+      cliEntry: FAKE_TARM,
+      backend: 'wasm',
+      env,
+      lockDuration: 1000,
+      stalledInterval: 500,
+      log: (l) => lines.push(l),
+    });
+    const following = runStudyOnQueue(
+      { ...STUDY, arms: [STUDY.arms[0]!], seeds: [1] },
+      { location: loc, outDir: out, progress: false, pollMs: 100 },
+    );
     const client = await connect(loc);
     const queue = openQueue(loc, client);
     try {
@@ -203,13 +258,18 @@ describe.skipIf(!HAVE_REDIS)('the queue on a real redis-server', () => {
         const [job] = await queue.getJobs(['active']);
         // its training has passed its first step, so the run folder holds a checkpoint (a run stopped before its
         // first checkpoint is trained again from step 0 in an emptied folder, not resumed)
-        if (job?.progress && typeof job.progress === 'object' && ((job.progress as { step?: number }).step ?? 0) >= 2) victim = job.id;
+        if (job?.progress && typeof job.progress === 'object' && ((job.progress as { step?: number }).step ?? 0) >= 2)
+          victim = job.id;
       }
       expect(victim).toBe('dense-copy-s1');
       await client.del(`bull:lost:${victim}:lock`); // as after an outage longer than the lock
       expect((await following).ok).toBe(true);
       expect(lines, lines.join('\n')).toContain(`lost the lock of ${victim}: stopping it (another worker may take it)`);
-      expect(readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith(`${victim} `))).toEqual([`${victim} fresh`, `${victim} resume`]);
+      expect(
+        readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith(`${victim} `)),
+      ).toEqual([`${victim} fresh`, `${victim} resume`]);
     } finally {
       await worker.close();
       await queue.close();

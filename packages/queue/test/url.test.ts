@@ -4,7 +4,14 @@ import { parseQueueUrl } from '../src/url.js';
 describe('parseQueueUrl', () => {
   it('reads host, port, database, user, password and queue name; shows the URL without the password', () => {
     const loc = parseQueueUrl('redis://alice:s%40cret@10.0.0.5:6380/2?queue=attribution');
-    expect(loc.connection).toMatchObject({ host: '10.0.0.5', port: 6380, db: 2, username: 'alice', password: 's@cret', maxRetriesPerRequest: null });
+    expect(loc.connection).toMatchObject({
+      host: '10.0.0.5',
+      port: 6380,
+      db: 2,
+      username: 'alice',
+      password: 's@cret',
+      maxRetriesPerRequest: null,
+    });
     expect(loc.connection.tls).toBeUndefined();
     expect(loc.queueName).toBe('attribution');
     expect(loc.display).toBe('redis://10.0.0.5:6380/2?queue=attribution');
@@ -12,7 +19,11 @@ describe('parseQueueUrl', () => {
   });
 
   it('defaults: port 6379, database 0, queue tarm; rediss:// asks ioredis for TLS', () => {
-    expect(parseQueueUrl('redis://redis.lab')).toMatchObject({ queueName: 'tarm', display: 'redis://redis.lab/0', connection: { host: 'redis.lab', port: 6379, db: 0 } });
+    expect(parseQueueUrl('redis://redis.lab')).toMatchObject({
+      queueName: 'tarm',
+      display: 'redis://redis.lab/0',
+      connection: { host: 'redis.lab', port: 6379, db: 0 },
+    });
     const tls = parseQueueUrl('rediss://:pw@redis.lab:6390');
     expect(tls.connection.tls).toEqual({ servername: 'redis.lab' });
     expect(tls.display).toBe('rediss://redis.lab:6390/0');

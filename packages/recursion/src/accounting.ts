@@ -33,7 +33,10 @@ export function analyticParamCount(input: ModelConfigInput | ModelConfig): numbe
  * 2 C V. Backward costs twice the forward of the passes that carry gradient; passes run off the tape (the
  * first H-1 cycles, non-terminal ar-trm steps) cost forward only. Embeddings and norms are ignored.
  */
-export function flopsPerToken(input: ModelConfigInput | ModelConfig, seqLen: number): { forward: number; backward: number } {
+export function flopsPerToken(
+  input: ModelConfigInput | ModelConfig,
+  seqLen: number,
+): { forward: number; backward: number } {
   const c = defineModelConfig(input);
   const s = solveBudget(c);
   const C = c.dModel;
@@ -80,7 +83,12 @@ export function trainingMemory(input: ModelConfigInput | ModelConfig, seqLen: nu
  * else the largest divisor of the batch size that does (pieces of equal size), else undefined (not even one
  * row fits). The fraction leaves room for the allocator's fragmentation and the estimate's error.
  */
-export function fitMicroBatch(memory: TrainingMemory, batchSize: number, limitBytes: number, fraction = 0.75): number | undefined {
+export function fitMicroBatch(
+  memory: TrainingMemory,
+  batchSize: number,
+  limitBytes: number,
+  fraction = 0.75,
+): number | undefined {
   for (let rows = batchSize; rows >= 1; rows--) {
     if (batchSize % rows === 0 && memory.bytes(rows) <= fraction * limitBytes) return rows;
   }
@@ -101,7 +109,12 @@ export interface LadderRow {
   readonly trainBytes: number;
 }
 
-export function ladderTable(base: Omit<ModelConfigInput, 'model'>, seqLen: number, models: readonly RungName[] = PAPER_RUNGS, batchSize = 64): LadderRow[] {
+export function ladderTable(
+  base: Omit<ModelConfigInput, 'model'>,
+  seqLen: number,
+  models: readonly RungName[] = PAPER_RUNGS,
+  batchSize = 64,
+): LadderRow[] {
   return models.map((model) => {
     const cfg = defineModelConfig({ ...base, model });
     const s = solveBudget(cfg);

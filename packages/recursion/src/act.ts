@@ -40,7 +40,9 @@ export class ActAccumulator {
     const thr = this.threshold;
     // Discrete decisions, off tape: which running positions halt now, which keep going.
     const haltNow = offTape(() =>
-      isLast ? tf.clone(running) : tf.mul(running, tf.cast(tf.greater(tf.add(cumP, tf.mul(p, running)), thr), 'float32')),
+      isLast
+        ? tf.clone(running)
+        : tf.mul(running, tf.cast(tf.greater(tf.add(cumP, tf.mul(p, running)), thr), 'float32')),
     ); // [B, T, 1]
     const stillRunning = offTape(() => tf.sub(running, haltNow)); // [B, T, 1]
     const newCumP = tf.add(cumP, tf.mul(p, stillRunning)); // [B, T, 1]
@@ -74,7 +76,10 @@ export class ActAccumulator {
 
   /** Each position's state at the step it halted [B, T, C] (constructed with `keepTerminal`). */
   terminalOutput(): tf.Tensor3D {
-    if (!this.terminal) throw new Error(this.keepTerminal ? 'ACT output requested before any step' : 'ActAccumulator: constructed without keepTerminal');
+    if (!this.terminal)
+      throw new Error(
+        this.keepTerminal ? 'ACT output requested before any step' : 'ActAccumulator: constructed without keepTerminal',
+      );
     return this.terminal as tf.Tensor3D;
   }
 

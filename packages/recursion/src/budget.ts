@@ -35,17 +35,20 @@ const NESTED_FALLBACK: readonly [number, number][] = [
  * `outer` = H and `inner` = L override.
  */
 export function solveBudget(
-  config: Pick<ModelConfig, 'model' | 'budget' | 'outer' | 'inner'> & Partial<Pick<ModelConfig, 'switches' | 'deepSupervision' | 'gradCycles'>>,
+  config: Pick<ModelConfig, 'model' | 'budget' | 'outer' | 'inner'> &
+    Partial<Pick<ModelConfig, 'switches' | 'deepSupervision' | 'gradCycles'>>,
 ): Schedule {
   const rung = rungOf(config);
   const { budget } = config;
   const name = config.switches ? `${config.model} with stream "${rung.stream}"` : config.model;
-  if (rung.stream === 'single') return { steps: budget, H: 1, L: 0, passesPerStep: 1, blockPasses: budget, gradPasses: budget, segments: 1 };
+  if (rung.stream === 'single')
+    return { steps: budget, H: 1, L: 0, passesPerStep: 1, blockPasses: budget, gradPasses: budget, segments: 1 };
   if (rung.stream === 'dual') {
     if (budget % 2 !== 0) throw new ConfigError('budget', `an even number for ${name} (2 passes per step)`, budget);
     return { steps: budget / 2, H: 1, L: 1, passesPerStep: 2, blockPasses: budget, gradPasses: budget, segments: 1 };
   }
-  const candidates: readonly [number, number][] = config.outer !== undefined && config.inner !== undefined ? [[config.outer, config.inner]] : NESTED_FALLBACK;
+  const candidates: readonly [number, number][] =
+    config.outer !== undefined && config.inner !== undefined ? [[config.outer, config.inner]] : NESTED_FALLBACK;
   for (const [H, L] of candidates) {
     const per = H * (L + 1);
     if (budget % per === 0) {
@@ -53,7 +56,11 @@ export function solveBudget(
       const ds = config.deepSupervision ?? 1;
       const segments = ds === 0 ? steps : ds;
       if (steps % segments !== 0) {
-        throw new ConfigError('deepSupervision', `a divisor of the ${steps} steps the budget gives ${name} (or 0: one segment per step)`, ds);
+        throw new ConfigError(
+          'deepSupervision',
+          `a divisor of the ${steps} steps the budget gives ${name} (or 0: one segment per step)`,
+          ds,
+        );
       }
       // passes with gradient in a supervised step: its last cycle, or all H cycles with gradCycles 'all'
       const perGradStep = config.gradCycles === 'all' ? per : L + 1;

@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { configDefiner } from '@tarm/core';
-import { RUNG_NAMES, RUNGS, SWITCH_VALUES, rungConflict, rungOf, type Rung, type RungName, type RungSwitches } from './rungs.js';
+import {
+  RUNG_NAMES,
+  RUNGS,
+  SWITCH_VALUES,
+  rungConflict,
+  rungOf,
+  type Rung,
+  type RungName,
+  type RungSwitches,
+} from './rungs.js';
 
 /** Structural switches set over a named rung (rungs.ts, SWITCH_VALUES), each optional; for study files too. */
 export const RungSwitchesSchema = z.strictObject({
@@ -41,7 +50,11 @@ export const ModelConfigSchema = z
     /** ACT ponder-cost weight (the paper's runs: 0); halting 'act' only. */
     ponderWeight: z.number().min(0).default(0),
     /** ACT halting threshold (Graves): a position halts once its cumulative halting probability exceeds it. */
-    actThreshold: z.number().gt(0).max(1).default(1 - 1e-6),
+    actThreshold: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(1 - 1e-6),
     /** ar-trm: probability, in training, of forcing a random minimum number of steps (TRM's exploration). */
     haltExploration: z.number().min(0).max(1).default(0.25),
     /**
@@ -58,7 +71,10 @@ export const ModelConfigSchema = z
     gradCycles: z.enum(['last', 'all']).optional(),
   })
   .refine((c) => c.dModel % c.nHeads === 0, { path: ['nHeads'], message: 'a divisor of dModel' })
-  .refine((c) => (c.outer === undefined) === (c.inner === undefined), { path: ['outer'], message: 'outer and inner given together' })
+  .refine((c) => (c.outer === undefined) === (c.inner === undefined), {
+    path: ['outer'],
+    message: 'outer and inner given together',
+  })
   .superRefine((c, ctx) => {
     const bad = combinationIssue(c);
     if (bad) ctx.addIssue({ code: 'custom', path: bad.path, message: bad.allowed, input: c });
@@ -94,14 +110,16 @@ const TRAINING_SWITCHES = [
     off: 1,
     needs: (r: Rung) => r.stream === 'nested',
     blame: 'stream',
-    allowed: '1 unless the stream is "nested" (dual-nested-ut, ar-trm, trm-faithful): segments carry (y, z) detached, and only nested steps start from a detached (y, z); single and dual streams backpropagate through every step',
+    allowed:
+      '1 unless the stream is "nested" (dual-nested-ut, ar-trm, trm-faithful): segments carry (y, z) detached, and only nested steps start from a detached (y, z); single and dual streams backpropagate through every step',
   },
   {
     key: 'gradCycles',
     off: 'last',
     needs: (r: Rung) => r.stream === 'nested',
     blame: 'stream',
-    allowed: '"last" unless the stream is "nested" (only nested steps have H cycles; single and dual streams backpropagate through every pass)',
+    allowed:
+      '"last" unless the stream is "nested" (only nested steps have H cycles; single and dual streams backpropagate through every pass)',
   },
   {
     key: 'ponderWeight',
@@ -124,7 +142,8 @@ const TRAINING_SWITCHES = [
     alsoOff: 0,
     needs: (r: Rung) => r.halting === 'binary',
     blame: 'halting',
-    allowed: '0.25 (the default) or 0 unless halting is "binary" (ar-trm, trm-faithful): it forces a random number of binary-halting steps in training',
+    allowed:
+      '0.25 (the default) or 0 unless halting is "binary" (ar-trm, trm-faithful): it forces a random number of binary-halting steps in training',
   },
   {
     key: 'haltLoss',
@@ -160,7 +179,8 @@ function combinationIssue(c: Unresolved): { path: (string | number)[]; allowed: 
   for (const t of TRAINING_SWITCHES) {
     if (t.needs(rung)) continue;
     const given = c[t.key];
-    if (given !== undefined && given !== t.off && !('alsoOff' in t && given === t.alsoOff)) return { path: [t.key], allowed: t.allowed };
+    if (given !== undefined && given !== t.off && !('alsoOff' in t && given === t.alsoOff))
+      return { path: [t.key], allowed: t.allowed };
     const dflt = t.key === 'deepSupervision' && d.deepSupervision === 'steps' ? 0 : d[t.key];
     if (given === undefined && dflt !== undefined && dflt !== t.off) {
       const was = RUNGS[c.model][t.blame];

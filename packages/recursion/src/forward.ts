@@ -89,7 +89,8 @@ function nested(run: Run): Recursion {
 /** The rung's halting for steps [k0, k1) (halting.ts), reading h (single stream) or y. */
 function haltingFor(run: Run, k0: number, k1: number): Halting {
   const { rung, p, config } = run.model;
-  if (rung.halting === 'act') return actHalting(p.act!, run.shape, config.actThreshold, k1, run.earlyExit, rung.readout);
+  if (rung.halting === 'act')
+    return actHalting(p.act!, run.shape, config.actThreshold, k1, run.earlyExit, rung.readout);
   if (rung.halting === 'binary') return binaryHead(run, k0, k1);
   return noHalting(k1, run.x);
 }
@@ -196,7 +197,11 @@ interface Run {
 }
 
 /** One pass of a step on `input` (s_k added), updating `stream`; `at`: its cycle and tape label (nested steps). */
-type StepPass = (input: tf.Tensor, stream: PassInfo['stream'], at?: { readonly cycle: number; readonly grad: boolean }) => tf.Tensor3D;
+type StepPass = (
+  input: tf.Tensor,
+  stream: PassInfo['stream'],
+  at?: { readonly cycle: number; readonly grad: boolean },
+) => tf.Tensor3D;
 
 /** Checks the options and builds the shared pieces: f with its dropout, hooks and s_k, x. */
 function begin(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptions): Run {
@@ -205,13 +210,19 @@ function begin(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptions): Run 
   if (training && opts.seed === undefined) throw new Error('forward: training mode needs a seed');
   const [B, T] = ids.shape;
   const cache = opts.cache;
-  if (cache) cache.checkUse(model, { training, steps: opts.steps, segment: !!(opts.stepRange || opts.carry), batch: B, n: T });
+  if (cache)
+    cache.checkUse(model, { training, steps: opts.steps, segment: !!(opts.stepRange || opts.carry), batch: B, n: T });
   const steps = opts.steps ?? cache?.steps ?? schedule.steps;
-  if (!rung.tied && steps !== schedule.steps) throw new RangeError(`${rung.name} runs exactly its ${schedule.steps} ${rung.stream === 'single' ? 'blocks' : 'steps of untied blocks'}; steps override needs a tied rung`);
+  if (!rung.tied && steps !== schedule.steps)
+    throw new RangeError(
+      `${rung.name} runs exactly its ${schedule.steps} ${rung.stream === 'single' ? 'blocks' : 'steps of untied blocks'}; steps override needs a tied rung`,
+    );
   const { syncReads } = backendCapabilities(); // webgpu in Node only reads asynchronously
   const C = config.dModel;
   const dropFor = (index: number): DropoutSource | undefined =>
-    training && config.dropout > 0 ? { rate: config.dropout, rng: new Rng(mixSeeds(opts.seed!, DROPOUT_PURPOSE, index)) } : undefined;
+    training && config.dropout > 0
+      ? { rate: config.dropout, rng: new Rng(mixSeeds(opts.seed!, DROPOUT_PURPOSE, index)) }
+      : undefined;
   // Speed-up (tidy per block pass): without a tape (evaluation, decoding) each pass frees its intermediates at once,
   // so memory holds one pass's activations, not every pass's until the caller's tidy ends (the paper's dense model
   // decoding 100 problems needed ~2.4 GiB).
@@ -229,11 +240,18 @@ function begin(model: LadderModel, ids: tf.Tensor2D, opts: ForwardOptions): Run 
     return tf.reshape(tf.slice(p.stepEmbedding!, [Math.min(k, S - 1), 0], [1, C]), [1, 1, C]);
   };
   /** h + s_k, s_k the step embedding (index clamped to the last trained step when run longer); h without one. */
-  const withStep = (h: tf.Tensor, k: number): tf.Tensor3D => (p.stepEmbedding ? tf.add(h, stepEmb(k)) : h) as tf.Tensor3D;
+  const withStep = (h: tf.Tensor, k: number): tf.Tensor3D =>
+    (p.stepEmbedding ? tf.add(h, stepEmb(k)) : h) as tf.Tensor3D;
   const stepPasses = (k: number): StepPass => {
     let n = 0; // passes of step k so far
     return (input, stream, at = { cycle: 0, grad: true }) =>
-      f(withStep(input, k), { index: k * schedule.passesPerStep + n++, step: k, cycle: at.cycle, stream, grad: at.grad });
+      f(withStep(input, k), {
+        index: k * schedule.passesPerStep + n++,
+        step: k,
+        cycle: at.cycle,
+        stream,
+        grad: at.grad,
+      });
   };
   const x = embed(p.embed, ids, cache?.length ?? 0); // [B, T, C]
   // With a cache every pass runs: the next token's pass p needs the keys/values of pass p at every earlier position.

@@ -74,7 +74,8 @@ export function actHalting(
   const terminal = readout === 'terminal';
   const act = new ActAccumulator([B, T], threshold, terminal);
   /** p = sigmoid(h w + b). [B, T, C] -> [B, T, 1] */
-  const prob = (h: tf.Tensor3D): tf.Tensor => tf.sigmoid(tf.add(tf.reshape(tf.matMul(tf.reshape(h, [B * T, C]), head.weight), [B, T, 1]), head.bias));
+  const prob = (h: tf.Tensor3D): tf.Tensor =>
+    tf.sigmoid(tf.add(tf.reshape(tf.matMul(tf.reshape(h, [B * T, C]), head.weight), [B, T, 1]), head.bias));
   return {
     end,
     onTape: () => true,
@@ -82,7 +83,11 @@ export function actHalting(
       act.add(h, prob(h), k === end - 1);
       return earlyExit && k < end - 1 && act.allHalted();
     },
-    finish: () => ({ out: terminal ? act.terminalOutput() : act.output(), ponderCost: act.ponderCost(), stepsPerPosition: act.stepsPerPosition() }),
+    finish: () => ({
+      out: terminal ? act.terminalOutput() : act.output(),
+      ponderCost: act.ponderCost(),
+      stepsPerPosition: act.stepsPerPosition(),
+    }),
   };
 }
 
@@ -160,10 +165,15 @@ export function binaryHalting(o: BinaryHaltingOptions): Halting {
     },
     finish() {
       const at = haltedAt;
-      const stepsPerPosition = offTape(() => (perPosition ? tf.reshape(at, [B, T]) : tf.tile(tf.reshape(at, [B, 1]), [1, T]))) as tf.Tensor2D;
+      const stepsPerPosition = offTape(() =>
+        perPosition ? tf.reshape(at, [B, T]) : tf.tile(tf.reshape(at, [B, 1]), [1, T]),
+      ) as tf.Tensor2D;
       // q of each position's terminal y, on the tape: the halting head's training signal (haltLoss).
       const haltLogits = perPosition
-        ? (tf.add(tf.reshape(tf.matMul(tf.reshape(yTerminal!, [B * T, C]), o.head.weight), [B, T]), o.head.bias) as tf.Tensor2D)
+        ? (tf.add(
+            tf.reshape(tf.matMul(tf.reshape(yTerminal!, [B * T, C]), o.head.weight), [B, T]),
+            o.head.bias,
+          ) as tf.Tensor2D)
         : undefined;
       return { out: yTerminal!, stepsPerPosition, haltLogits };
     },
@@ -188,7 +198,10 @@ export function decidedHalting(decided: HaltDecision, shape: [number, number, nu
       yTerminal = yTerminal ? (tf.add(yTerminal, term) as tf.Tensor3D) : term;
       return false;
     },
-    finish: () => ({ out: yTerminal!, stepsPerPosition: offTape(() => tf.tile(tf.reshape(decided.haltedAt, [B, 1]), [1, T])) as tf.Tensor2D }),
+    finish: () => ({
+      out: yTerminal!,
+      stepsPerPosition: offTape(() => tf.tile(tf.reshape(decided.haltedAt, [B, 1]), [1, T])) as tf.Tensor2D,
+    }),
   };
 }
 

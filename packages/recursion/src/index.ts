@@ -13,9 +13,23 @@ export {
   type HaltingKind,
   type Readout,
 } from './rungs.js';
-export { ModelConfigSchema, RungSwitchesSchema, defineModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
+export {
+  ModelConfigSchema,
+  RungSwitchesSchema,
+  defineModelConfig,
+  type ModelConfig,
+  type ModelConfigInput,
+} from './config.js';
 export { solveBudget, type Schedule } from './budget.js';
-export { analyticParamCount, flopsPerToken, ladderTable, trainingMemory, fitMicroBatch, type LadderRow, type TrainingMemory } from './accounting.js';
+export {
+  analyticParamCount,
+  flopsPerToken,
+  ladderTable,
+  trainingMemory,
+  fitMicroBatch,
+  type LadderRow,
+  type TrainingMemory,
+} from './accounting.js';
 export { createModel } from './model.js';
 export type { LadderModel, ModelParams, ForwardOptions, ForwardResult, PassInfo, Carry } from './types.js';
 export { KvCache, createKvCache } from './kv-cache.js';

@@ -57,7 +57,8 @@ export class KvCache {
     /** Outer steps each token runs (the schedule's, or a test-time override on tied rungs). */
     readonly steps: number,
   ) {
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`KvCache: batch size must be an integer >= 1, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new RangeError(`KvCache: batch size must be an integer >= 1, got ${batchSize}`);
   }
 
   /** The slot of pass `index`. */
@@ -71,25 +72,34 @@ export class KvCache {
    */
   check(batch: number, n: number): void {
     if (this.disposed) throw new Error('KvCache: used after dispose()');
-    if (batch !== this.batchSize) throw new RangeError(`KvCache: created for ${this.batchSize} rows, got ids for ${batch}`);
+    if (batch !== this.batchSize)
+      throw new RangeError(`KvCache: created for ${this.batchSize} rows, got ids for ${batch}`);
     const ctx = this.model.config.contextLength;
     if (this.length + n > ctx) {
-      throw new RangeError(`KvCache: positions ${this.length}..${this.length + n - 1} exceed the context length ${ctx} (${this.length} decoded, ${n} new)`);
+      throw new RangeError(
+        `KvCache: positions ${this.length}..${this.length + n - 1} exceed the context length ${ctx} (${this.length} decoded, ${n} new)`,
+      );
     }
     if (this.slots.some((s) => kvLength(s) !== this.length)) {
-      throw new Error('KvCache: inconsistent after a failed append (some passes hold more positions than others); start a new cache');
+      throw new Error(
+        'KvCache: inconsistent after a failed append (some passes hold more positions than others); start a new cache',
+      );
     }
   }
 
   /** Throws unless a forward pass of `model` with these options may use the cache: evaluation of the model it was
    *  made for, the whole schedule, its own step count, n more tokens that fit (see `check`). */
   checkUse(model: CacheOwner, use: CacheUse): void {
-    if (use.training) throw new Error('forward: a KV cache is for evaluation only (training mode has dropout and exploration)');
+    if (use.training)
+      throw new Error('forward: a KV cache is for evaluation only (training mode has dropout and exploration)');
     if (this.model !== model) throw new Error('forward: this KV cache was created for another model');
-    if (use.segment) throw new Error('forward: stepRange / carry (deep-supervision segments) cannot be used with a KV cache');
-    if (use.steps !== undefined && use.steps !== this.steps) throw new RangeError(`forward: the KV cache runs ${this.steps} steps; create it with { steps: ${use.steps} }`);
+    if (use.segment)
+      throw new Error('forward: stepRange / carry (deep-supervision segments) cannot be used with a KV cache');
+    if (use.steps !== undefined && use.steps !== this.steps)
+      throw new RangeError(`forward: the KV cache runs ${this.steps} steps; create it with { steps: ${use.steps} }`);
     this.check(use.batch, use.n);
-    if (model.rung.halting === 'binary' && !model.config.haltLoss && this.length > 0 && !this.haltedAt) throw new Error('forward: the KV cache holds no halting decision');
+    if (model.rung.halting === 'binary' && !model.config.haltLoss && this.length > 0 && !this.haltedAt)
+      throw new Error('forward: the KV cache holds no halting decision');
   }
 
   /**
@@ -127,8 +137,11 @@ export function createKvCache(model: CacheOwner, batchSize: number, opts: { step
   const steps = opts.steps ?? model.schedule.steps;
   const { rung } = model;
   if (!rung.tied && steps !== model.schedule.steps) {
-    throw new RangeError(`${rung.name} runs exactly its ${model.schedule.steps} ${rung.stream === 'single' ? 'blocks' : 'steps of untied blocks'}; steps override needs a tied rung`);
+    throw new RangeError(
+      `${rung.name} runs exactly its ${model.schedule.steps} ${rung.stream === 'single' ? 'blocks' : 'steps of untied blocks'}; steps override needs a tied rung`,
+    );
   }
-  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`KvCache: steps must be an integer >= 1, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new RangeError(`KvCache: steps must be an integer >= 1, got ${steps}`);
   return new KvCache(model, batchSize, steps);
 }

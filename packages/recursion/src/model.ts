@@ -21,16 +21,24 @@ export function createModel(input: ModelConfigInput | ModelConfig, seed: number)
   const store = new ParamStore(new Rng(mixSeeds(seed, 5)));
   const embed = createEmbedding(store, 'embed', V, contextLength, C);
   const nBlocks = rung.tied ? 1 : schedule.blockPasses; // dense: N = steps
-  const blocks = Array.from({ length: nBlocks }, (_, i) => createBlock(store, rung.tied ? 'block' : `blocks.${i}`, C, nHeads));
+  const blocks = Array.from({ length: nBlocks }, (_, i) =>
+    createBlock(store, rung.tied ? 'block' : `blocks.${i}`, C, nHeads),
+  );
   const head = createHead(store, 'head', C, V);
   const p: ModelParams = {
     embed,
     blocks,
     head,
     stepEmbedding: rung.stepEmbedding ? store.normal('step.embedding', [schedule.steps, C]) : undefined,
-    act: rung.halting === 'act' ? { weight: store.normal('act.weight', [C, 1]), bias: store.zeros('act.bias', [1]) } : undefined,
+    act:
+      rung.halting === 'act'
+        ? { weight: store.normal('act.weight', [C, 1]), bias: store.zeros('act.bias', [1]) }
+        : undefined,
     init: rung.dualStream ? { y: store.normal('init.y', [C]), z: store.normal('init.z', [C]) } : undefined,
-    halt: rung.halting === 'binary' ? { weight: store.zeros('halt.weight', [C, 1]), bias: store.constant('halt.bias', [1], -5) } : undefined,
+    halt:
+      rung.halting === 'binary'
+        ? { weight: store.zeros('halt.weight', [C, 1]), bias: store.constant('halt.bias', [1], -5) }
+        : undefined,
   };
 
   const model: LadderModel = {
@@ -60,7 +68,9 @@ export function createModel(input: ModelConfigInput | ModelConfig, seed: number)
       const index = segment?.index ?? 0;
       if (index < 0 || index >= S) throw new RangeError(`segment ${index} is outside [0, ${S})`);
       const per = schedule.steps / S;
-      const carry = segment?.carry ? { y: segment.carry[0] as tf.Tensor3D, z: segment.carry[1] as tf.Tensor3D } : undefined;
+      const carry = segment?.carry
+        ? { y: segment.carry[0] as tf.Tensor3D, z: segment.carry[1] as tf.Tensor3D }
+        : undefined;
       const out = forward(model, batch.inputs, {
         training: true,
         seed: stepSeed,

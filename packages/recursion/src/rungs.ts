@@ -3,7 +3,16 @@
  * `Rung` switches below are what one implementation (forward.ts) reads. The rungs are named rows of the design
  * space (`SWITCH_VALUES`); a model config's `switches` picks any other row (`rungOf`).
  */
-export const RUNG_NAMES = Object.freeze(['dense', 'iterative', 'iterative-step', 'ut', 'dual-ut', 'dual-nested-ut', 'ar-trm', 'trm-faithful'] as const);
+export const RUNG_NAMES = Object.freeze([
+  'dense',
+  'iterative',
+  'iterative-step',
+  'ut',
+  'dual-ut',
+  'dual-nested-ut',
+  'ar-trm',
+  'trm-faithful',
+] as const);
 /** The paper's seven rungs (trm-faithful is ours: ar-trm with TRM's training recipe switched on). */
 export const PAPER_RUNGS = Object.freeze(RUNG_NAMES.slice(0, 7) as RungName[]);
 export type RungName = (typeof RUNG_NAMES)[number];
@@ -55,11 +64,17 @@ export interface Rung extends RungSwitches {
   /** stream 'nested' (derived from `stream`). */
   readonly nested: boolean;
   /** Config defaults this rung sets (the user may still override them); see config.ts for each switch. */
-  readonly defaults?: Readonly<{ deepSupervision?: number | 'steps'; haltLoss?: boolean; gradCycles?: 'last' | 'all'; ema?: number }>;
+  readonly defaults?: Readonly<{
+    deepSupervision?: number | 'steps';
+    haltLoss?: boolean;
+    gradCycles?: 'last' | 'all';
+    ema?: number;
+  }>;
 }
 
 type RungEntry = Omit<Rung, 'dualStream' | 'nested'>;
-const entry = (r: RungEntry): Rung => Object.freeze({ ...r, dualStream: r.stream !== 'single', nested: r.stream === 'nested' });
+const entry = (r: RungEntry): Rung =>
+  Object.freeze({ ...r, dualStream: r.stream !== 'single', nested: r.stream === 'nested' });
 
 export const RUNGS: Readonly<Record<RungName, Rung>> = Object.freeze({
   dense: entry({
@@ -115,7 +130,8 @@ export const RUNGS: Readonly<Record<RungName, Rung>> = Object.freeze({
   'dual-nested-ut': entry({
     name: 'dual-nested-ut',
     paperName: 'Dual Nested UT',
-    change: 'nests H cycles of {L z-updates, one y-update} in each ACT step; y, z detached per step; first H-1 cycles without gradient',
+    change:
+      'nests H cycles of {L z-updates, one y-update} in each ACT step; y, z detached per step; first H-1 cycles without gradient',
     stream: 'nested',
     tied: true,
     stepEmbedding: true,
@@ -136,7 +152,7 @@ export const RUNGS: Readonly<Record<RungName, Rung>> = Object.freeze({
     name: 'trm-faithful',
     paperName: 'Autoregressive TRM with the TRM recipe (not in the paper)',
     change:
-      "ar-trm with what made TRM work: deep supervision (a loss and an optimizer step after every step, (y, z) carried detached), a per-position halting head trained with BCE, gradient through every cycle of a supervised step, EMA weights for evaluation",
+      'ar-trm with what made TRM work: deep supervision (a loss and an optimizer step after every step, (y, z) carried detached), a per-position halting head trained with BCE, gradient through every cycle of a supervised step, EMA weights for evaluation',
     stream: 'nested',
     tied: true,
     stepEmbedding: true,
@@ -173,9 +189,14 @@ export function rungOf(c: { readonly model: RungName; readonly switches?: Partia
  * (the sum weighs the states by ACT's halting probabilities, which only ACT computes). Every other combination of
  * SWITCH_VALUES builds, trains and is causal (test/design-space.test.ts); untied rungs get one block per block pass.
  */
-export function rungConflict(s: RungSwitches): { readonly switch: keyof RungSwitches; readonly allowed: string } | undefined {
+export function rungConflict(
+  s: RungSwitches,
+): { readonly switch: keyof RungSwitches; readonly allowed: string } | undefined {
   if (s.readout === 'act-weighted' && s.halting !== 'act') {
-    return { switch: 'readout', allowed: `"terminal" with halting "${s.halting}" (the ACT-weighted sum weighs the states by ACT's halting probabilities; only halting "act" computes them)` };
+    return {
+      switch: 'readout',
+      allowed: `"terminal" with halting "${s.halting}" (the ACT-weighted sum weighs the states by ACT's halting probabilities; only halting "act" computes them)`,
+    };
   }
   return undefined;
 }

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@tarm/core';
-import { analyticParamCount, defineModelConfig, ladderTable, PAPER_RUNGS, RUNG_NAMES, solveBudget } from '../src/index.js';
+import {
+  analyticParamCount,
+  defineModelConfig,
+  ladderTable,
+  PAPER_RUNGS,
+  RUNG_NAMES,
+  solveBudget,
+} from '../src/index.js';
 
 describe('budget solver and accounting', () => {
   const paper = { dModel: 384, nHeads: 6, budget: 24 };
@@ -12,7 +19,9 @@ describe('budget solver and accounting', () => {
     const byName = Object.fromEntries(rows.map((r) => [r.model, r]));
     expect(byName['dense']!.steps).toBe(24);
     expect(byName['dual-ut']!.steps).toBe(12);
-    expect([byName['dual-nested-ut']!.steps, byName['dual-nested-ut']!.H, byName['dual-nested-ut']!.L]).toEqual([4, 2, 2]);
+    expect([byName['dual-nested-ut']!.steps, byName['dual-nested-ut']!.H, byName['dual-nested-ut']!.L]).toEqual([
+      4, 2, 2,
+    ]);
     expect([byName['ar-trm']!.steps, byName['ar-trm']!.H, byName['ar-trm']!.L]).toEqual([4, 2, 2]);
   });
 
@@ -29,7 +38,11 @@ describe('budget solver and accounting', () => {
     expect(solveBudget(defineModelConfig({ model: 'ar-trm', budget: 4 }))).toMatchObject({ steps: 2, H: 1, L: 1 });
     expect(() => solveBudget(defineModelConfig({ model: 'dual-nested-ut', budget: 5 }))).toThrow(ConfigError);
     expect(() => solveBudget(defineModelConfig({ model: 'dual-ut', budget: 3 }))).toThrow(/budget/);
-    expect(solveBudget(defineModelConfig({ model: 'ar-trm', budget: 12, outer: 3, inner: 1 }))).toMatchObject({ steps: 2, H: 3, L: 1 });
+    expect(solveBudget(defineModelConfig({ model: 'ar-trm', budget: 12, outer: 3, inner: 1 }))).toMatchObject({
+      steps: 2,
+      H: 3,
+      L: 1,
+    });
   });
 
   it('charges backward FLOPs only for passes with gradient', () => {

@@ -29,13 +29,17 @@ type Training = { deepSupervision: number; gradCycles: 'last' | 'all'; ponderWei
 const STRUCTURAL: RungSwitches[] = SWITCH_VALUES.stream.flatMap((stream) =>
   SWITCH_VALUES.tied.flatMap((tied) =>
     SWITCH_VALUES.stepEmbedding.flatMap((stepEmbedding) =>
-      SWITCH_VALUES.halting.flatMap((halting) => SWITCH_VALUES.readout.map((readout) => ({ stream, tied, stepEmbedding, halting, readout }))),
+      SWITCH_VALUES.halting.flatMap((halting) =>
+        SWITCH_VALUES.readout.map((readout) => ({ stream, tied, stepEmbedding, halting, readout })),
+      ),
     ),
   ),
 );
 const TRAINING: Training[] = [1, 2].flatMap((deepSupervision) =>
   (['last', 'all'] as const).flatMap((gradCycles) =>
-    [0, 0.01].flatMap((ponderWeight) => [false, true].map((haltLoss) => ({ deepSupervision, gradCycles, ponderWeight, haltLoss }))),
+    [0, 0.01].flatMap((ponderWeight) =>
+      [false, true].map((haltLoss) => ({ deepSupervision, gradCycles, ponderWeight, haltLoss })),
+    ),
   ),
 );
 
@@ -59,14 +63,36 @@ const label = (s: RungSwitches, t: Training) =>
  * names and the reason it gives (checked in this order: structural switches, then the training switches).
  */
 const REFUSALS: { field: string; applies: (s: RungSwitches, t: Training) => boolean; reason: RegExp }[] = [
-  { field: 'switches.readout', applies: (s) => s.readout === 'act-weighted' && s.halting !== 'act', reason: /ACT-weighted sum weighs the states by ACT's halting probabilities/ },
-  { field: 'deepSupervision', applies: (s, t) => t.deepSupervision !== 1 && s.stream !== 'nested', reason: /only nested steps start from a detached \(y, z\)/ },
-  { field: 'gradCycles', applies: (s, t) => t.gradCycles !== 'last' && s.stream !== 'nested', reason: /only nested steps have H cycles/ },
-  { field: 'ponderWeight', applies: (s, t) => t.ponderWeight !== 0 && s.halting !== 'act', reason: /the ponder cost is ACT's/ },
-  { field: 'haltLoss', applies: (s, t) => t.haltLoss && s.halting !== 'binary', reason: /trains the binary halting head/ },
+  {
+    field: 'switches.readout',
+    applies: (s) => s.readout === 'act-weighted' && s.halting !== 'act',
+    reason: /ACT-weighted sum weighs the states by ACT's halting probabilities/,
+  },
+  {
+    field: 'deepSupervision',
+    applies: (s, t) => t.deepSupervision !== 1 && s.stream !== 'nested',
+    reason: /only nested steps start from a detached \(y, z\)/,
+  },
+  {
+    field: 'gradCycles',
+    applies: (s, t) => t.gradCycles !== 'last' && s.stream !== 'nested',
+    reason: /only nested steps have H cycles/,
+  },
+  {
+    field: 'ponderWeight',
+    applies: (s, t) => t.ponderWeight !== 0 && s.halting !== 'act',
+    reason: /the ponder cost is ACT's/,
+  },
+  {
+    field: 'haltLoss',
+    applies: (s, t) => t.haltLoss && s.halting !== 'binary',
+    reason: /trains the binary halting head/,
+  },
 ];
 
-const SPACE = STRUCTURAL.flatMap((s) => TRAINING.map((t) => ({ s, t, refusal: REFUSALS.find((r) => r.applies(s, t)) })));
+const SPACE = STRUCTURAL.flatMap((s) =>
+  TRAINING.map((t) => ({ s, t, refusal: REFUSALS.find((r) => r.applies(s, t)) })),
+);
 const ACCEPTED = SPACE.filter((c) => !c.refusal);
 const REFUSED = SPACE.filter((c) => c.refusal);
 
@@ -122,7 +148,10 @@ function trainStep(m: LadderModel): { losses: number[]; learned: Set<string> } {
 /** Perturbs the token at position t: logits before t must not move, some after must. */
 function expectCausal(m: LadderModel, training: boolean) {
   const ids = randomIds(B, T, 3);
-  const run = (rows: number[][]) => tf.tidy(() => m.forward(tf.tensor2d(rows, [B, T], 'int32'), { training, seed: 11 }).logits.arraySync() as number[][][]);
+  const run = (rows: number[][]) =>
+    tf.tidy(
+      () => m.forward(tf.tensor2d(rows, [B, T], 'int32'), { training, seed: 11 }).logits.arraySync() as number[][][],
+    );
   const base = run(ids);
   const t = 5;
   const out = run(ids.map((row) => row.map((v, i) => (i === t ? (v + 5) % 14 : v))));
@@ -146,14 +175,17 @@ function expectDecodes(m: LadderModel) {
   const session = m.startDecoding(B);
   const parts: number[][][][] = [];
   for (const [a, b] of [[0, 3], ...Array.from({ length: T - 3 }, (_, i) => [3 + i, 4 + i])] as [number, number][]) {
-    parts.push(tf.tidy(() => session.append(tf.slice(ids, [0, a], [B, b - a]) as tf.Tensor2D).arraySync() as number[][][]));
+    parts.push(
+      tf.tidy(() => session.append(tf.slice(ids, [0, a], [B, b - a]) as tf.Tensor2D).arraySync() as number[][][]),
+    );
   }
   session.dispose();
   ids.dispose();
   let worst = 0;
   for (let b = 0; b < B; b++) {
     const row = parts.flatMap((p) => p[b]!);
-    for (let i = 0; i < T; i++) for (let v = 0; v < 14; v++) worst = Math.max(worst, Math.abs(row[i]![v]! - full[b]![i]![v]!));
+    for (let i = 0; i < T; i++)
+      for (let v = 0; v < 14; v++) worst = Math.max(worst, Math.abs(row[i]![v]! - full[b]![i]![v]!));
   }
   expect(worst, 'KV-cache decoding vs the full forward pass').toBeLessThan(1e-5);
 }
@@ -165,7 +197,10 @@ describe('the design space', () => {
     expect(ACCEPTED).toHaveLength(168);
     for (const name of RUNG_NAMES) {
       const s = switchesOf(RUNGS[name]);
-      expect(ACCEPTED.some((c) => JSON.stringify(switchesOf(c.s)) === JSON.stringify(s)), name).toBe(true);
+      expect(
+        ACCEPTED.some((c) => JSON.stringify(switchesOf(c.s)) === JSON.stringify(s)),
+        name,
+      ).toBe(true);
     }
   });
 
@@ -182,8 +217,12 @@ describe('the design space', () => {
   });
 
   it('switches are validated like every config key, and a resolved config defines to itself (JSON round trip)', () => {
-    expect(() => defineModelConfig({ model: 'ut', switches: { halting: 'sometimes' as 'act' } })).toThrow(/invalid switches\.halting: got "sometimes"; allowed: "none", "act", "binary"/);
-    expect(() => defineModelConfig({ model: 'ut', switches: { recurse: true } as never })).toThrow(/invalid switches\.recurse: got true; allowed: a known key/);
+    expect(() => defineModelConfig({ model: 'ut', switches: { halting: 'sometimes' as 'act' } })).toThrow(
+      /invalid switches\.halting: got "sometimes"; allowed: "none", "act", "binary"/,
+    );
+    expect(() => defineModelConfig({ model: 'ut', switches: { recurse: true } as never })).toThrow(
+      /invalid switches\.recurse: got true; allowed: a known key/,
+    );
     for (const { s, t } of ACCEPTED) {
       const c = defineModelConfig(config(s, t));
       expect(defineModelConfig(JSON.parse(JSON.stringify(c)))).toEqual(c);
@@ -191,53 +230,80 @@ describe('the design space', () => {
   });
 
   it('a named rung whose recipe no longer fits a switched stream or halting is refused naming that switch', () => {
-    expect(() => defineModelConfig({ model: 'trm-faithful', switches: { stream: 'dual' } })).toThrow(/invalid switches\.stream: got "dual"; allowed: "nested" for trm-faithful, whose recipe sets deepSupervision 0/);
-    expect(() => defineModelConfig({ model: 'trm-faithful', switches: { halting: 'act' } })).toThrow(/invalid switches\.halting: got "act"; allowed: "binary" for trm-faithful, whose recipe sets haltLoss true/);
+    expect(() => defineModelConfig({ model: 'trm-faithful', switches: { stream: 'dual' } })).toThrow(
+      /invalid switches\.stream: got "dual"; allowed: "nested" for trm-faithful, whose recipe sets deepSupervision 0/,
+    );
+    expect(() => defineModelConfig({ model: 'trm-faithful', switches: { halting: 'act' } })).toThrow(
+      /invalid switches\.halting: got "act"; allowed: "binary" for trm-faithful, whose recipe sets haltLoss true/,
+    );
     // the recipe's parts set back by hand: accepted
-    expect(defineModelConfig({ model: 'trm-faithful', switches: { halting: 'act' }, haltLoss: false })).toMatchObject({ deepSupervision: 0, gradCycles: 'all' });
+    expect(defineModelConfig({ model: 'trm-faithful', switches: { halting: 'act' }, haltLoss: false })).toMatchObject({
+      deepSupervision: 0,
+      gradCycles: 'all',
+    });
   });
 
   it("a halting setting on a rung without that halting is refused, not ignored (ACT's threshold, binary halting's exploration)", () => {
-    expect(() => defineModelConfig({ model: 'dense', actThreshold: 0.9 })).toThrow(/invalid actThreshold: got 0\.9; allowed: 1 - 1e-6 unless halting is "act"/);
+    expect(() => defineModelConfig({ model: 'dense', actThreshold: 0.9 })).toThrow(
+      /invalid actThreshold: got 0\.9; allowed: 1 - 1e-6 unless halting is "act"/,
+    );
     expect(() => defineModelConfig({ model: 'ar-trm', actThreshold: 0.9 })).toThrow(/invalid actThreshold/);
     expect(defineModelConfig({ model: 'ut', actThreshold: 0.9 }).actThreshold).toBe(0.9);
-    expect(() => defineModelConfig({ model: 'ut', haltExploration: 0.5 })).toThrow(/invalid haltExploration: got 0\.5; allowed: 0\.25 \(the default\) or 0 unless halting is "binary"/);
-    expect(defineModelConfig({ model: 'ut', switches: { halting: 'binary' }, haltExploration: 0.5 }).haltExploration).toBe(0.5);
+    expect(() => defineModelConfig({ model: 'ut', haltExploration: 0.5 })).toThrow(
+      /invalid haltExploration: got 0\.5; allowed: 0\.25 \(the default\) or 0 unless halting is "binary"/,
+    );
+    expect(
+      defineModelConfig({ model: 'ut', switches: { halting: 'binary' }, haltExploration: 0.5 }).haltExploration,
+    ).toBe(0.5);
     expect(defineModelConfig({ model: 'dense', haltExploration: 0.25 }).haltExploration).toBe(0.25); // the default is no setting
     expect(defineModelConfig({ model: 'dense', haltExploration: 0 }).haltExploration).toBe(0); // nor is "no exploration"
   });
 });
 
 describeOnBackends('every accepted combination', ['cpu'], () => {
-  it.each(ACCEPTED.map((c) => [label(c.s, c.t), c] as const))('%s: parameter count, one training step, causal', (_, { s, t }) => {
-    const cfg = config(s, t);
-    const m = build(cfg);
-    expect(m.params.count()).toBe(analyticParamCount(cfg));
-    const { losses, learned } = trainStep(m);
-    expect(losses).toHaveLength(t.deepSupervision);
-    for (const l of losses) expect(Number.isFinite(l)).toBe(true);
-    // every switch is honoured: the blocks always learn; the ACT unit through its weighted readout or its ponder cost,
-    // when a segment has two steps or more (ACT over one step halts there by force: weight 1, N + R = 2, constants);
-    // the binary head only with haltLoss (the paper's head never learns)
-    expect([...learned].some((n) => n.startsWith('block')), 'a block parameter learns').toBe(true);
-    const stepsPerSegment = m.schedule.steps / m.schedule.segments;
-    if (s.halting === 'act') expect(learned.has('act.weight'), 'act.weight learns').toBe((s.readout === 'act-weighted' || t.ponderWeight > 0) && stepsPerSegment > 1);
-    if (s.halting === 'binary') expect(learned.has('halt.weight'), 'halt.weight learns').toBe(t.haltLoss);
-    if (s.stepEmbedding) expect(learned.has('step.embedding'), 'step.embedding learns').toBe(true);
-    // y0, z0 learn on the dual stream only: a nested step starts from (y, z) detached, the first one included (the paper)
-    if (s.stream !== 'single') expect(learned.has('init.y'), 'init.y learns').toBe(s.stream === 'dual');
-    expectCausal(m, false);
-    expectCausal(m, true);
-    m.dispose();
-  });
+  it.each(ACCEPTED.map((c) => [label(c.s, c.t), c] as const))(
+    '%s: parameter count, one training step, causal',
+    (_, { s, t }) => {
+      const cfg = config(s, t);
+      const m = build(cfg);
+      expect(m.params.count()).toBe(analyticParamCount(cfg));
+      const { losses, learned } = trainStep(m);
+      expect(losses).toHaveLength(t.deepSupervision);
+      for (const l of losses) expect(Number.isFinite(l)).toBe(true);
+      // every switch is honoured: the blocks always learn; the ACT unit through its weighted readout or its ponder cost,
+      // when a segment has two steps or more (ACT over one step halts there by force: weight 1, N + R = 2, constants);
+      // the binary head only with haltLoss (the paper's head never learns)
+      expect(
+        [...learned].some((n) => n.startsWith('block')),
+        'a block parameter learns',
+      ).toBe(true);
+      const stepsPerSegment = m.schedule.steps / m.schedule.segments;
+      if (s.halting === 'act')
+        expect(learned.has('act.weight'), 'act.weight learns').toBe(
+          (s.readout === 'act-weighted' || t.ponderWeight > 0) && stepsPerSegment > 1,
+        );
+      if (s.halting === 'binary') expect(learned.has('halt.weight'), 'halt.weight learns').toBe(t.haltLoss);
+      if (s.stepEmbedding) expect(learned.has('step.embedding'), 'step.embedding learns').toBe(true);
+      // y0, z0 learn on the dual stream only: a nested step starts from (y, z) detached, the first one included (the paper)
+      if (s.stream !== 'single') expect(learned.has('init.y'), 'init.y learns').toBe(s.stream === 'dual');
+      expectCausal(m, false);
+      expectCausal(m, true);
+      m.dispose();
+    },
+  );
 
   // decoding does not depend on the training switches except haltLoss (per-position halting)
-  const decodable = ACCEPTED.filter((c) => c.t.deepSupervision === 1 && c.t.gradCycles === 'last' && c.t.ponderWeight === 0);
-  it.each(decodable.map((c) => [label(c.s, c.t), c] as const))('%s: KV-cache decoding equals the full forward pass', (_, { s, t }) => {
-    const m = build(config(s, t));
-    expectDecodes(m);
-    m.dispose();
-  });
+  const decodable = ACCEPTED.filter(
+    (c) => c.t.deepSupervision === 1 && c.t.gradCycles === 'last' && c.t.ponderWeight === 0,
+  );
+  it.each(decodable.map((c) => [label(c.s, c.t), c] as const))(
+    '%s: KV-cache decoding equals the full forward pass',
+    (_, { s, t }) => {
+      const m = build(config(s, t));
+      expectDecodes(m);
+      m.dispose();
+    },
+  );
 });
 
 /**
@@ -247,13 +313,28 @@ describeOnBackends('every accepted combination', ['cpu'], () => {
  * tape (the last, or all with gradCycles 'all') of the steps the readout reads: every step for the ACT-weighted sum,
  * else the last.
  */
-function gradientPasses(s: RungSwitches, gradCycles: 'last' | 'all'): { withGrad: number[]; expected: number[]; gradPasses: number } {
-  const m = createModel({ ...config(s, { deepSupervision: 1, gradCycles, ponderWeight: 0, haltLoss: false }), dropout: 0 }, 7);
+function gradientPasses(
+  s: RungSwitches,
+  gradCycles: 'last' | 'all',
+): { withGrad: number[]; expected: number[]; gradPasses: number } {
+  const m = createModel(
+    { ...config(s, { deepSupervision: 1, gradCycles, ponderWeight: 0, haltLoss: false }), dropout: 0 },
+    7,
+  );
   if (m.p.act) setParam(m, 'act.bias', -10);
   const ids = tf.tensor2d(randomIds(2, 6, 9), [2, 6], 'int32');
-  const probes = Array.from({ length: 12 }, (_, i) => tf.variable(tf.zeros([1, 1, 8]), true, `ds_probe_${label(s, { deepSupervision: 1, gradCycles, ponderWeight: 0, haltLoss: false })}_${i}`));
+  const probes = Array.from({ length: 12 }, (_, i) =>
+    tf.variable(
+      tf.zeros([1, 1, 8]),
+      true,
+      `ds_probe_${label(s, { deepSupervision: 1, gradCycles, ponderWeight: 0, haltLoss: false })}_${i}`,
+    ),
+  );
   const onPass = (info: PassInfo, h: tf.Tensor3D) => tf.add(h, probes[info.index]!) as tf.Tensor3D;
-  const { grads, value } = tf.variableGrads(() => tf.sum(tf.square(m.forward(ids, { training: true, seed: 3, onPass }).logits)) as tf.Scalar, probes);
+  const { grads, value } = tf.variableGrads(
+    () => tf.sum(tf.square(m.forward(ids, { training: true, seed: 3, onPass }).logits)) as tf.Scalar,
+    probes,
+  );
   const withGrad = probes.flatMap((v, i) => {
     const g = grads[v.name]; // null: the probe is on no path to the loss
     return g && tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]!) > 0 ? [i] : [];
@@ -266,19 +347,29 @@ function gradientPasses(s: RungSwitches, gradCycles: 'last' | 'all'): { withGrad
   if (s.stream === 'nested') {
     const [steps, per] = [2, 6]; // (H, L) = (2, 2): 6 passes a step, cycle 1 = passes 3..5 of the step
     const gradSteps = s.readout === 'act-weighted' ? [0, 1] : [steps - 1];
-    expected = gradSteps.flatMap((k) => all.filter((i) => Math.floor(i / per) === k && (gradCycles === 'all' || i % per >= 3)));
+    expected = gradSteps.flatMap((k) =>
+      all.filter((i) => Math.floor(i / per) === k && (gradCycles === 'all' || i % per >= 3)),
+    );
   }
   return { withGrad, expected, gradPasses };
 }
 
 describeOnBackends('gradient paths of every accepted structure', ['cpu'], () => {
-  const rows = STRUCTURAL.filter((s) => !rungConflict(s)).flatMap((s) => (s.stream === 'nested' ? (['last', 'all'] as const) : (['last'] as const)).map((g) => [s, g] as const));
-  it.each(rows.map(([s, g]) => [`${label(s, { deepSupervision: 1, gradCycles: g, ponderWeight: 0, haltLoss: false })}`, s, g] as const))('%s', (_, s, g) => {
+  const rows = STRUCTURAL.filter((s) => !rungConflict(s)).flatMap((s) =>
+    (s.stream === 'nested' ? (['last', 'all'] as const) : (['last'] as const)).map((g) => [s, g] as const),
+  );
+  it.each(
+    rows.map(
+      ([s, g]) =>
+        [`${label(s, { deepSupervision: 1, gradCycles: g, ponderWeight: 0, haltLoss: false })}`, s, g] as const,
+    ),
+  )('%s', (_, s, g) => {
     const r = gradientPasses(s, g);
     expect(r.withGrad).toEqual(r.expected);
     // the accounting (FLOPs, memory) counts these passes; with ACT every step stays on the tape, an upper bound when
     // the readout is terminal and the ponder cost is off
-    if (s.halting === 'act' && s.readout === 'terminal' && s.stream === 'nested') expect(r.gradPasses).toBeGreaterThanOrEqual(r.expected.length);
+    if (s.halting === 'act' && s.readout === 'terminal' && s.stream === 'nested')
+      expect(r.gradPasses).toBeGreaterThanOrEqual(r.expected.length);
     else expect(r.gradPasses).toBe(r.expected.length);
   });
 });
@@ -288,7 +379,9 @@ describeOnBackends('named rungs as rows', ['cpu'], () => {
     const r = RUNGS[name];
     const d = r.defaults ?? {};
     const recipe = {
-      ...(d.deepSupervision !== undefined && { deepSupervision: d.deepSupervision === 'steps' ? 0 : d.deepSupervision }),
+      ...(d.deepSupervision !== undefined && {
+        deepSupervision: d.deepSupervision === 'steps' ? 0 : d.deepSupervision,
+      }),
       ...(d.haltLoss !== undefined && { haltLoss: d.haltLoss }),
       ...(d.gradCycles !== undefined && { gradCycles: d.gradCycles }),
     };
@@ -309,7 +402,10 @@ describeOnBackends('named rungs as rows', ['cpu'], () => {
   });
 
   it('a named rung with its own switches is that rung (no combination made)', () => {
-    for (const name of RUNG_NAMES) expect(createModel({ model: name, budget: 12, dModel: 8, nHeads: 2, switches: switchesOf(RUNGS[name]) }, 1).rung).toBe(RUNGS[name]);
+    for (const name of RUNG_NAMES)
+      expect(
+        createModel({ model: name, budget: 12, dModel: 8, nHeads: 2, switches: switchesOf(RUNGS[name]) }, 1).rung,
+      ).toBe(RUNGS[name]);
   });
 });
 

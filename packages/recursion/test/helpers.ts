@@ -16,7 +16,7 @@ export const tiny = (model: ModelConfigInput['model'], extra: Partial<ModelConfi
 /** Random ids [B, T] from a plain LCG (test data only). */
 export function randomIds(B: number, T: number, seed: number): number[][] {
   let s = seed >>> 0;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % 14);
+  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % 14;
   return Array.from({ length: B }, () => Array.from({ length: T }, next));
 }
 

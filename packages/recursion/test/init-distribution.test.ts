@@ -18,7 +18,9 @@ const config = (model: RungName) => ({ model, dModel: 16, nHeads: 2, budget: 12,
 function phi(x: number): number {
   const z = Math.abs(x) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * z);
-  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
+  const erf =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
   return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
 }
 
@@ -67,7 +69,11 @@ describe('initialisation as a distribution (what the authors code does)', () => 
       for (const [name, { shape, seeds }] of d) {
         const c = constantOf(name);
         if (c !== undefined) {
-          for (const s of seeds) expect(s.every((x) => x === c), `${name} = ${c}`).toBe(true);
+          for (const s of seeds)
+            expect(
+              s.every((x) => x === c),
+              `${name} = ${c}`,
+            ).toBe(true);
           continue;
         }
         const v = Float64Array.from(seeds.flatMap((s) => Array.from(s)));

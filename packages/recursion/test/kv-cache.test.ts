@@ -29,7 +29,16 @@ const CASES: [string, RungName, Partial<ModelConfigInput>][] = [
 
 /** dModel 16, 2 heads; budget 12 (nested rungs 18: 3 steps of H = 2 cycles of L = 2 z-updates and a y-update). */
 function small(model: RungName, extra: Partial<ModelConfigInput> = {}): ModelConfigInput {
-  return { model, vocabSize: 14, contextLength: 24, dModel: 16, nHeads: 2, budget: RUNGS[model].nested ? 18 : 12, dropout: 0.1, ...extra };
+  return {
+    model,
+    vocabSize: 14,
+    contextLength: 24,
+    dModel: 16,
+    nHeads: 2,
+    budget: RUNGS[model].nested ? 18 : 12,
+    dropout: 0.1,
+    ...extra,
+  };
 }
 
 /**
@@ -43,7 +52,8 @@ function halting(model: RungName, extra: Partial<ModelConfigInput> = {}, seed = 
   const m = build(small(model, extra), seed);
   let i = 0;
   for (const [name, v] of m.params.entries()) {
-    if (!name.startsWith('act.') && !name.startsWith('halt.')) tf.tidy(() => v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.2, 'float32', 100 + i++))));
+    if (!name.startsWith('act.') && !name.startsWith('halt.'))
+      tf.tidy(() => v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.2, 'float32', 100 + i++))));
   }
   const unit = m.p.act ?? m.p.halt;
   if (!unit) return m;
@@ -55,7 +65,11 @@ function halting(model: RungName, extra: Partial<ModelConfigInput> = {}, seed = 
   tf.tidy(() => {
     m.forward(probe, {
       earlyExit: false,
-      onPass: (info, h) => void (info.index === lastPassOfStep0 && (proj = Array.from(tf.matMul(tf.reshape(h, [B * T, C]), unit.weight).dataSync()))),
+      onPass: (info, h) =>
+        void (
+          info.index === lastPassOfStep0 &&
+          (proj = Array.from(tf.matMul(tf.reshape(h, [B * T, C]), unit.weight).dataSync()))
+        ),
     });
   });
   probe.dispose();
@@ -105,7 +119,11 @@ describeOnBackends('cached logits', () => {
         expect(hi, `steps per position ${Array.from(perPos)}`).toBeGreaterThan(lo);
         if (rung !== 'ut') expect(r.stepsRun, 'the full pass stops early').toBeLessThan(m.schedule.steps);
       }
-      tf.dispose([ids, r.logits, r.ponderCost, r.stepsPerPosition, r.carry?.y, r.carry?.z, r.haltLogits].filter((t) => t !== undefined) as tf.Tensor[]);
+      tf.dispose(
+        [ids, r.logits, r.ponderCost, r.stepsPerPosition, r.carry?.y, r.carry?.z, r.haltLogits].filter(
+          (t) => t !== undefined,
+        ) as tf.Tensor[],
+      );
       m.dispose();
     });
 
@@ -164,7 +182,9 @@ describeOnBackends('KV cache details', () => {
     const cache = m.createCache(B);
     const pre = m.forward(tf.slice(ids, [0, 0], [-1, 5]) as tf.Tensor2D, { cache });
     expect(cache.haltSteps).toBe(full.stepsRun);
-    expect(Array.from(cache.haltedAt!.dataSync())).toEqual(Array.from(tf.tidy(() => tf.slice(full.stepsPerPosition!, [0, 0], [-1, 1]).dataSync())));
+    expect(Array.from(cache.haltedAt!.dataSync())).toEqual(
+      Array.from(tf.tidy(() => tf.slice(full.stepsPerPosition!, [0, 0], [-1, 1]).dataSync())),
+    );
     const next = m.forward(tf.slice(ids, [0, 5], [-1, 1]) as tf.Tensor2D, { cache });
     expect(next.stepsRun).toBe(full.stepsRun);
     expect(next.passesRun).toBe(full.passesRun);
@@ -183,7 +203,15 @@ describeOnBackends('KV cache details', () => {
     const r = m.forward(ids, { cache });
     expect(r.stepsRun).toBe(m.schedule.steps);
     expect(full.stepsRun).toBeLessThanOrEqual(m.schedule.steps);
-    tf.dispose([full.logits, full.ponderCost!, full.stepsPerPosition!, r.logits, r.ponderCost!, r.stepsPerPosition!, ids]);
+    tf.dispose([
+      full.logits,
+      full.ponderCost!,
+      full.stepsPerPosition!,
+      r.logits,
+      r.ponderCost!,
+      r.stepsPerPosition!,
+      ids,
+    ]);
     cache.dispose();
     m.dispose();
   });
@@ -215,29 +243,41 @@ describeOnBackends('KV cache details', () => {
 });
 
 describeOnBackends('decodeAnswers with the ladder model: the cache gives the same strings as recomputing', () => {
-  const prompts = Array.from({ length: 6 }, (_, i) => `${(i * 37) % 100}`.padStart(2, '0') + '+' + `${(i * 53 + 7) % 100}`.padStart(2, '0') + '=');
+  const prompts = Array.from(
+    { length: 6 },
+    (_, i) => `${(i * 37) % 100}`.padStart(2, '0') + '+' + `${(i * 53 + 7) % 100}`.padStart(2, '0') + '=',
+  );
 
-  it.each(['dense', 'ut', 'dual-nested-ut', 'ar-trm', 'trm-faithful'] as const)('%s (greedy and sample), no tensor leak', async (rung) => {
-    const m = halting(rung);
-    let appends = 0;
-    const lm = {
-      logits: (ids: tf.Tensor2D) => m.logits(ids),
-      startDecoding: (b: number) => {
-        const s = m.startDecoding(b);
-        return { append: (ids: tf.Tensor2D) => (appends++, s.append(ids)), get length() { return s.length; }, dispose: () => s.dispose() };
-      },
-    };
-    for (const opts of [{ strategy: 'greedy' as const }, { strategy: 'sample' as const, seed: 5 }]) {
-      await decodeAnswers(lm, prompts, 8, { ...opts, cache: false }); // creates the causal masks (kept on purpose)
-      appends = 0;
-      const [cached, full] = await expectNoLeaks(async () => {
-        const c = await decodeAnswers(lm, prompts, 8, { ...opts });
-        expect(appends).toBeGreaterThan(1); // the cache path ran
-        return [c, await decodeAnswers(lm, prompts, 8, { ...opts, cache: false })];
-      });
-      expect(cached).toEqual(full);
-      expect(cached.join('').length).toBeGreaterThan(0);
-    }
-    m.dispose();
-  });
+  it.each(['dense', 'ut', 'dual-nested-ut', 'ar-trm', 'trm-faithful'] as const)(
+    '%s (greedy and sample), no tensor leak',
+    async (rung) => {
+      const m = halting(rung);
+      let appends = 0;
+      const lm = {
+        logits: (ids: tf.Tensor2D) => m.logits(ids),
+        startDecoding: (b: number) => {
+          const s = m.startDecoding(b);
+          return {
+            append: (ids: tf.Tensor2D) => (appends++, s.append(ids)),
+            get length() {
+              return s.length;
+            },
+            dispose: () => s.dispose(),
+          };
+        },
+      };
+      for (const opts of [{ strategy: 'greedy' as const }, { strategy: 'sample' as const, seed: 5 }]) {
+        await decodeAnswers(lm, prompts, 8, { ...opts, cache: false }); // creates the causal masks (kept on purpose)
+        appends = 0;
+        const [cached, full] = await expectNoLeaks(async () => {
+          const c = await decodeAnswers(lm, prompts, 8, { ...opts });
+          expect(appends).toBeGreaterThan(1); // the cache path ran
+          return [c, await decodeAnswers(lm, prompts, 8, { ...opts, cache: false })];
+        });
+        expect(cached).toEqual(full);
+        expect(cached.join('').length).toBeGreaterThan(0);
+      }
+      m.dispose();
+    },
+  );
 });

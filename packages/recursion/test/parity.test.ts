@@ -51,10 +51,14 @@ afterAll(() => {
   // The numbers quoted in docs/parity.md come from this table.
   for (const [backend, cases] of Object.entries(measured)) {
     console.log(`[ladder parity ${backend}] torch ${fx.torch_version}; max |tfjs - torch float64|`);
-    console.log(`  ${'case'.padEnd(31)} ${['logits', 'loss', 'ponder', 'grads'].map((s) => s.padStart(9)).join(' ')}  worst grad`);
+    console.log(
+      `  ${'case'.padEnd(31)} ${['logits', 'loss', 'ponder', 'grads'].map((s) => s.padStart(9)).join(' ')}  worst grad`,
+    );
     for (const [name, r] of Object.entries(cases)) {
       const cell = (k: string) => (k in r ? r[k]!.toExponential(1) : '-').padStart(9);
-      console.log(`  ${name.padEnd(31)} ${['logits', 'loss', 'ponder', 'grads'].map(cell).join(' ')}  ${Object.keys(r).find((k) => k.startsWith('@')) ?? ''}`);
+      console.log(
+        `  ${name.padEnd(31)} ${['logits', 'loss', 'ponder', 'grads'].map(cell).join(' ')}  ${Object.keys(r).find((k) => k.startsWith('@')) ?? ''}`,
+      );
     }
   }
 });
@@ -123,7 +127,10 @@ describeOnBackends('ladder parity with PyTorch', ['cpu', 'wasm'], (backend) => {
         record('ce', Math.abs(stats.ce!.dataSync()[0]! - c.ce));
 
         const entries = model.params.entries();
-        const { value, grads } = tf.variableGrads(() => model.loss(batch, SEED).loss, entries.map(([, v]) => v));
+        const { value, grads } = tf.variableGrads(
+          () => model.loss(batch, SEED).loss,
+          entries.map(([, v]) => v),
+        );
         record('loss', Math.abs(value.dataSync()[0]! - c.loss));
         let worst = 0;
         let worstName = '';
@@ -133,7 +140,11 @@ describeOnBackends('ladder parity with PyTorch', ['cpu', 'wasm'], (backend) => {
           if (c.zero_grads.includes(name)) {
             // No gradient flows here by construction (or the entry is unused): exactly zero on both sides.
             expect(isAllZero(ref)).toBe(true);
-            if (g) expect(Array.from(g.dataSync()).every((x) => x === 0), `${backend} ${c.name}: ${name} must receive no gradient`).toBe(true);
+            if (g)
+              expect(
+                Array.from(g.dataSync()).every((x) => x === 0),
+                `${backend} ${c.name}: ${name} must receive no gradient`,
+              ).toBe(true);
             continue;
           }
           expect(g, `${backend} ${c.name}: no gradient for ${name}`).toBeDefined();

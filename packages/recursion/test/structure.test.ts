@@ -26,7 +26,10 @@ describeOnBackends('every rung', () => {
         const ids = randomIds(B, T, 3);
         const t = 5;
         const run = (rows: number[][]) =>
-          tf.tidy(() => m.forward(tf.tensor2d(rows, [B, T], 'int32'), { training, seed: 11 }).logits.arraySync() as number[][][]);
+          tf.tidy(
+            () =>
+              m.forward(tf.tensor2d(rows, [B, T], 'int32'), { training, seed: 11 }).logits.arraySync() as number[][][],
+          );
         const base = run(ids);
         for (const k of [1, 3, 6]) {
           const changed = ids.map((row) => row.map((v, i) => (i === t + k ? (v + 5) % 14 : v)));
@@ -68,7 +71,9 @@ function gradientPasses(name: RungName): { ran: number[]; withGrad: number[] } {
   if (m.p.act) setParam(m, 'act.bias', -10);
   const ids = tf.tensor2d(randomIds(2, 6, 9), [2, 6], 'int32');
   // one zero probe per possible pass, created before the tape starts (variableGrads takes the variables that exist)
-  const probes = new Map<number, tf.Variable>(Array.from({ length: 24 }, (_, i) => [i, tf.variable(tf.zeros([1, 1, 8]), true, `probe_${name}_${i}`)]));
+  const probes = new Map<number, tf.Variable>(
+    Array.from({ length: 24 }, (_, i) => [i, tf.variable(tf.zeros([1, 1, 8]), true, `probe_${name}_${i}`)]),
+  );
   const ran: number[] = [];
   const onPass = (info: PassInfo, h: tf.Tensor3D) => {
     ran.push(info.index);
@@ -90,11 +95,14 @@ function gradientPasses(name: RungName): { ran: number[]; withGrad: number[] } {
 
 describeOnBackends('gradient paths at budget 24', () => {
   const all = Array.from({ length: 24 }, (_, i) => i);
-  it.each(['dense', 'iterative', 'iterative-step', 'ut', 'dual-ut'] as const)('%s: every pass receives gradient', (name) => {
-    const r = gradientPasses(name);
-    expect(r.ran).toEqual(all);
-    expect(r.withGrad).toEqual(all);
-  });
+  it.each(['dense', 'iterative', 'iterative-step', 'ut', 'dual-ut'] as const)(
+    '%s: every pass receives gradient',
+    (name) => {
+      const r = gradientPasses(name);
+      expect(r.ran).toEqual(all);
+      expect(r.withGrad).toEqual(all);
+    },
+  );
 
   it('dual-nested-ut: only the last cycle of each step (4 steps x 3 passes)', () => {
     const r = gradientPasses('dual-nested-ut');

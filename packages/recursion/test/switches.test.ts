@@ -26,8 +26,15 @@ function segmentLosses(m: LadderModel, probes?: Map<number, tf.Variable>) {
       next = r.carry;
       return r.loss;
     });
-    const withGrad = probes ? [...probes].filter(([, v]) => grads[v.name] && tf.tidy(() => tf.max(tf.abs(grads[v.name]!)).dataSync()[0]!) > 0).map(([i]) => i) : [];
-    const gradNames = m.params.entries().filter(([, v]) => grads[v.name] && tf.tidy(() => tf.max(tf.abs(grads[v.name]!)).dataSync()[0]!) > 0).map(([n]) => n);
+    const withGrad = probes
+      ? [...probes]
+          .filter(([, v]) => grads[v.name] && tf.tidy(() => tf.max(tf.abs(grads[v.name]!)).dataSync()[0]!) > 0)
+          .map(([i]) => i)
+      : [];
+    const gradNames = m.params
+      .entries()
+      .filter(([, v]) => grads[v.name] && tf.tidy(() => tf.max(tf.abs(grads[v.name]!)).dataSync()[0]!) > 0)
+      .map(([n]) => n);
     out.push({ loss: value.dataSync()[0]!, withGrad, gradNames });
     tf.dispose([value, ...Object.values(grads), ...(carry ?? [])]);
     carry = next;
@@ -52,14 +59,20 @@ describeOnBackends('deepSupervision', ['cpu'], () => {
     const full = tf.tidy(() => m.forward(ids, {}).logits.dataSync());
     const a = m.forward(ids, { stepRange: [0, 2] });
     const b = m.forward(ids, { stepRange: [2, 4], carry: a.carry });
-    expect(Array.from(b.logits.dataSync()).map((v, i) => Math.abs(v - full[i]!)).reduce((x, y) => Math.max(x, y))).toBeLessThan(1e-5);
+    expect(
+      Array.from(b.logits.dataSync())
+        .map((v, i) => Math.abs(v - full[i]!))
+        .reduce((x, y) => Math.max(x, y)),
+    ).toBeLessThan(1e-5);
     tf.dispose([ids, a.logits, b.logits, a.carry!.y, a.carry!.z, b.carry!.y, b.carry!.z]);
     m.dispose();
   });
 
   it('is rejected on rungs that are not nested and must divide the steps', () => {
     expect(() => defineModelConfig({ model: 'dual-ut', deepSupervision: 2 })).toThrow(/deepSupervision/);
-    expect(() => solveBudget(defineModelConfig({ model: 'ar-trm', budget: 24, deepSupervision: 3 }))).toThrow(ConfigError);
+    expect(() => solveBudget(defineModelConfig({ model: 'ar-trm', budget: 24, deepSupervision: 3 }))).toThrow(
+      ConfigError,
+    );
   });
 
   it('counts each segment honestly: same forward passes, backward through every segment', () => {
@@ -74,11 +87,20 @@ describeOnBackends('deepSupervision', ['cpu'], () => {
 describeOnBackends('gradCycles', ['cpu'], () => {
   function probeRun(cfg: Parameters<typeof tiny>[1]) {
     const m = build(tiny('ar-trm', { dropout: 0, ...cfg }));
-    const probes = new Map<number, tf.Variable>(Array.from({ length: 24 }, (_, i) => [i, tf.variable(tf.zeros([1, 1, 8]), true, `gc_probe_${JSON.stringify(cfg)}_${i}`)]));
+    const probes = new Map<number, tf.Variable>(
+      Array.from({ length: 24 }, (_, i) => [
+        i,
+        tf.variable(tf.zeros([1, 1, 8]), true, `gc_probe_${JSON.stringify(cfg)}_${i}`),
+      ]),
+    );
     const onPass = (info: PassInfo, h: tf.Tensor3D) => tf.add(h, probes.get(info.index)!) as tf.Tensor3D;
     const batch = batchOf(2, 6);
-    const { grads, value } = tf.variableGrads(() => tf.sum(tf.square(m.forward(batch.inputs, { training: true, seed: 1, onPass }).logits)) as tf.Scalar);
-    const withGrad = [...probes].filter(([, v]) => grads[v.name] && tf.tidy(() => tf.max(tf.abs(grads[v.name]!)).dataSync()[0]!) > 0).map(([i]) => i);
+    const { grads, value } = tf.variableGrads(
+      () => tf.sum(tf.square(m.forward(batch.inputs, { training: true, seed: 1, onPass }).logits)) as tf.Scalar,
+    );
+    const withGrad = [...probes]
+      .filter(([, v]) => grads[v.name] && tf.tidy(() => tf.max(tf.abs(grads[v.name]!)).dataSync()[0]!) > 0)
+      .map(([i]) => i);
     tf.dispose([value, ...Object.values(grads), ...probes.values(), batch.inputs, batch.targets, batch.mask]);
     m.dispose();
     return withGrad;
@@ -110,10 +132,12 @@ describeOnBackends('haltLoss', ['cpu'], () => {
     w.assign(tf.randomNormal(w.shape, 0, 3, 'float32', 2));
     setParam(m, 'halt.bias', 0);
     const ids = randomIds(3, 10, 8);
-    const run = (rows: number[][]) => tf.tidy(() => m.forward(tf.tensor2d(rows, [3, 10], 'int32'), {}).logits.arraySync() as number[][][]);
+    const run = (rows: number[][]) =>
+      tf.tidy(() => m.forward(tf.tensor2d(rows, [3, 10], 'int32'), {}).logits.arraySync() as number[][][]);
     const base = run(ids);
     const changed = run(ids.map((r) => r.map((v, i) => (i === 7 ? (v + 3) % 14 : v))));
-    for (let b = 0; b < 3; b++) for (let t = 0; t < 7; t++) for (let v = 0; v < 14; v++) expect(changed[b]![t]![v]).toBe(base[b]![t]![v]);
+    for (let b = 0; b < 3; b++)
+      for (let t = 0; t < 7; t++) for (let v = 0; v < 14; v++) expect(changed[b]![t]![v]).toBe(base[b]![t]![v]);
     m.dispose();
   });
 });
@@ -127,7 +151,8 @@ describeOnBackends('trm-faithful', ['cpu'], () => {
     const m = build(tiny('trm-faithful', { dropout: 0 }));
     const segs = segmentLosses(m);
     expect(segs).toHaveLength(4);
-    for (const sg of segs) expect(sg.gradNames).toEqual(expect.arrayContaining(['block.attn.qkv.weight', 'halt.weight']));
+    for (const sg of segs)
+      expect(sg.gradNames).toEqual(expect.arrayContaining(['block.attn.qkv.weight', 'halt.weight']));
     m.dispose();
   });
 });

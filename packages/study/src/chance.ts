@@ -11,6 +11,10 @@ const chanceCache = new Map<string, number>();
  */
 export function taskChance(t: Pick<TaskSettings, 'name' | 'length'>): number {
   const key = `${t.name} ${t.length}`;
-  if (!chanceCache.has(key)) chanceCache.set(key, TASK_NAMES.includes(t.name as never) ? 100 * chanceAccuracy(getTask(t.name), t.length) : PAPER_CHANCE);
+  if (!chanceCache.has(key))
+    chanceCache.set(
+      key,
+      TASK_NAMES.includes(t.name as never) ? 100 * chanceAccuracy(getTask(t.name), t.length) : PAPER_CHANCE,
+    );
   return chanceCache.get(key)!;
 }

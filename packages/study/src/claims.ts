@@ -3,7 +3,19 @@ import { taskChance } from './chance.js';
 import { atHorizon } from './horizon.js';
 import type { RunResult, StudyResults } from './results.js';
 import { isPlainRung, type Arm, type TaskSettings } from './schema.js';
-import { clopperPearson, fisherExact, formatSigned, kaplanMeier, logRank, meanCI, pairedDiffCI, welchDiffCI, type DiffCI, type MeanCI, type Survival } from './stats.js';
+import {
+  clopperPearson,
+  fisherExact,
+  formatSigned,
+  kaplanMeier,
+  logRank,
+  meanCI,
+  pairedDiffCI,
+  welchDiffCI,
+  type DiffCI,
+  type MeanCI,
+  type Survival,
+} from './stats.js';
 
 /**
  * What a study says about one of the paper's claims. `not testable`: the study cannot tell at this scale (both
@@ -62,15 +74,26 @@ export function relationVerdict(d: DiffCI, rel: Relation, margin = EQUIVALENCE_P
   if (d.lo === undefined || d.hi === undefined) return 'undecided';
   if (rel === '>') return d.lo > 0 ? 'supported' : d.hi < 0 ? 'contradicted' : 'undecided';
   if (rel === '>=') return d.hi < 0 ? 'contradicted' : d.lo > -margin ? 'supported' : 'undecided';
-  return d.lo >= -margin && d.hi <= margin ? 'supported' : d.lo > margin || d.hi < -margin ? 'contradicted' : 'undecided';
+  return d.lo >= -margin && d.hi <= margin
+    ? 'supported'
+    : d.lo > margin || d.hi < -margin
+      ? 'contradicted'
+      : 'undecided';
 }
 
 const pct1 = (x: number) => (100 * x).toFixed(1);
 /** "+3.1 [-2.0, +8.2] (Welch 95%, df 21)". */
-const diffText = (d: DiffCI) => (d.lo === undefined ? `${Number.isFinite(d.diff) ? formatSigned(d.diff) : '-'} (no interval)` : `${formatSigned(d.diff)} [${formatSigned(d.lo)}, ${formatSigned(d.hi!)}] (Welch 95%, df ${d.df})`);
+const diffText = (d: DiffCI) =>
+  d.lo === undefined
+    ? `${Number.isFinite(d.diff) ? formatSigned(d.diff) : '-'} (no interval)`
+    : `${formatSigned(d.diff)} [${formatSigned(d.lo)}, ${formatSigned(d.hi!)}] (Welch 95%, df ${d.df})`;
 /** "72.3 [65.0, 79.6]", the interval clamped to [0, 100]. */
-const ciText = (c: MeanCI) => (c.n ? `${pct1(c.mean)}${c.lo === undefined ? '' : ` [${pct1(Math.max(0, c.lo))}, ${pct1(Math.min(1, c.hi!))}]`}` : '-');
-const seedList = (seeds: readonly number[], xs: readonly (number | null)[]) => xs.map((v, i) => `${v === null ? '-' : pct1(v)} (s${seeds[i]})`).join(', ');
+const ciText = (c: MeanCI) =>
+  c.n
+    ? `${pct1(c.mean)}${c.lo === undefined ? '' : ` [${pct1(Math.max(0, c.lo))}, ${pct1(Math.min(1, c.hi!))}]`}`
+    : '-';
+const seedList = (seeds: readonly number[], xs: readonly (number | null)[]) =>
+  xs.map((v, i) => `${v === null ? '-' : pct1(v)} (s${seeds[i]})`).join(', ');
 const countText = (k: number, n: number) => {
   const c = clopperPearson(k, n);
   return `${k}/${n} [${pct1(c.lo)}, ${pct1(c.hi)}]%`;
@@ -124,15 +147,26 @@ function cellOf(v: View, rung: string, task: TaskSettings): Cell {
   if (!arm) return { name: rung, seeds, runs: [], problem: `the study has no ${rung} arm` };
   const found = seeds.map((s) => v.finished(arm.name, task.name, s));
   const runs = found.filter((r): r is RunResult => r !== undefined);
-  if (runs.length < found.length || !runs.length) return { name: arm.name, seeds, runs: [], problem: `${arm.name} has no finished run on ${task.name}` };
-  if (seeds.length < v.minSeeds) return { name: arm.name, seeds, runs, problem: `${seeds.length} seed${seeds.length === 1 ? '' : 's'} finished by every arm on ${task.name}, fewer than the ${v.minSeeds} the study asks for` };
+  if (runs.length < found.length || !runs.length)
+    return { name: arm.name, seeds, runs: [], problem: `${arm.name} has no finished run on ${task.name}` };
+  if (seeds.length < v.minSeeds)
+    return {
+      name: arm.name,
+      seeds,
+      runs,
+      problem: `${seeds.length} seed${seeds.length === 1 ? '' : 's'} finished by every arm on ${task.name}, fewer than the ${v.minSeeds} the study asks for`,
+    };
   return { name: arm.name, seeds, runs };
 }
 
 /** A metric at `length` of each run's final (horizon) evaluation. */
-const finalOf = (c: Cell, length: number, pick: MetricPick = charAcc) => c.runs.map((r) => (r.final[String(length)] ? pick(r.final[String(length)]!) : null));
+const finalOf = (c: Cell, length: number, pick: MetricPick = charAcc) =>
+  c.runs.map((r) => (r.final[String(length)] ? pick(r.final[String(length)]!) : null));
 /** Per run, the mean of a metric over its evaluations up to the horizon (the area under the learning curve). */
-const aucOf = (c: Cell, length: number) => c.runs.map((r) => meanCI(r.curve.map((p) => (p.evals[String(length)] ? charAcc(p.evals[String(length)]!) : null))).mean);
+const aucOf = (c: Cell, length: number) =>
+  c.runs.map(
+    (r) => meanCI(r.curve.map((p) => (p.evals[String(length)] ? charAcc(p.evals[String(length)]!) : null))).mean,
+  );
 
 /** The first evaluation step at which `pick` of the metrics at `length` is >= `level`; undefined if none. */
 export function firstStepAt(run: RunResult, length: number, pick: MetricPick, level: number): number | undefined {
@@ -160,9 +194,14 @@ function orderPart(label: string, a: Cell, b: Cell, rel: Relation, length: numbe
   const atCeiling = meanCI(fa).mean >= CEILING && meanCI(fb).mean >= CEILING;
   const vFinal = atCeiling ? 'not testable' : relationVerdict(dFinal, rel);
   const vAuc = relationVerdict(dAuc, rel);
-  const opposed = (vFinal === 'supported' && vAuc === 'contradicted') || (vFinal === 'contradicted' && vAuc === 'supported');
+  const opposed =
+    (vFinal === 'supported' && vAuc === 'contradicted') || (vFinal === 'contradicted' && vAuc === 'supported');
   const verdict: ClaimVerdict = opposed ? 'undecided' : vFinal;
-  const why = atCeiling ? `not testable: both at or above ${pct1(CEILING)}% at step ${horizon}` : opposed ? 'undecided: the two statistics disagree' : vFinal;
+  const why = atCeiling
+    ? `not testable: both at or above ${pct1(CEILING)}% at step ${horizon}`
+    : opposed
+      ? 'undecided: the two statistics disagree'
+      : vFinal;
   return {
     verdict,
     text: `${label}: at step ${horizon}, ${a.name} - ${b.name} ${diffText(dFinal)} -> ${why}; area under the curve ${diffText(dAuc)} -> ${vAuc}. ${a.name} ${seedList(a.seeds, fa)}; ${b.name} ${seedList(b.seeds, fb)}`,
@@ -171,7 +210,11 @@ function orderPart(label: string, a: Cell, b: Cell, rel: Relation, length: numbe
 
 function c1(v: View, add: TaskSettings | undefined): Claim {
   const statement = 'on addition, dual-ut >= dense > ut > iterative-step ~ iterative';
-  const base = { id: 'C1' as const, statement, statistic: 'accuracy at the horizon (Welch, by seed); area under the curve beside it' };
+  const base = {
+    id: 'C1' as const,
+    statement,
+    statistic: 'accuracy at the horizon (Welch, by seed); area under the curve beside it',
+  };
   if (!add) return { ...base, verdict: 'not testable', summary: 'no addition task in this study', seeds: 0, parts: [] };
   const cell = (r: string) => cellOf(v, r, add);
   const parts = [
@@ -180,8 +223,14 @@ function c1(v: View, add: TaskSettings | undefined): Claim {
     orderPart('ut > iterative-step', cell('ut'), cell('iterative-step'), '>', add.length, add.steps),
     orderPart('iterative-step ~ iterative', cell('iterative-step'), cell('iterative'), '~', add.length, add.steps),
   ];
-  const ranked = ['dual-ut', 'dense', 'ut', 'iterative-step', 'iterative'].map(cell).filter((c) => !c.problem).map((c) => ({ c, m: meanCI(finalOf(c, add.length)).mean })).sort((x, y) => y.m - x.m);
-  const summary = ranked.length ? `at step ${add.steps}: ${ranked.map((x) => `${x.c.name} ${pct1(x.m)}`).join(' > ')}` : (cell('dense').problem ?? 'no flat rung');
+  const ranked = ['dual-ut', 'dense', 'ut', 'iterative-step', 'iterative']
+    .map(cell)
+    .filter((c) => !c.problem)
+    .map((c) => ({ c, m: meanCI(finalOf(c, add.length)).mean }))
+    .sort((x, y) => y.m - x.m);
+  const summary = ranked.length
+    ? `at step ${add.steps}: ${ranked.map((x) => `${x.c.name} ${pct1(x.m)}`).join(' > ')}`
+    : (cell('dense').problem ?? 'no flat rung');
   return { ...base, verdict: combine(parts), summary, seeds: ranked.length ? ranked[0]!.c.seeds.length : 0, parts };
 }
 
@@ -198,7 +247,8 @@ function c2(v: View, tasks: readonly TaskSettings[]): Claim {
     for (const rung of NESTED) {
       const c = cellOf(v, rung, t);
       if (c.problem || dense.problem) {
-        if (plainArm(v.arms, rung)) parts.push({ verdict: 'not testable', text: `${rung} on ${t.name}: ${c.problem ?? dense.problem}` });
+        if (plainArm(v.arms, rung))
+          parts.push({ verdict: 'not testable', text: `${rung} on ${t.name}: ${c.problem ?? dense.problem}` });
         continue;
       }
       seeds = c.seeds.length;
@@ -209,9 +259,23 @@ function c2(v: View, tasks: readonly TaskSettings[]): Claim {
       let verdict: ClaimVerdict;
       let why: string;
       if (kd < nd) [verdict, why] = ['not testable', `the flat reference learns ${t.name} on ${kd}/${nd} seeds only`];
-      else if (k === 0 && near) [verdict, why] = ['supported', `no seed learns and every seed ends within ${NEAR_CHANCE_POINTS} points of chance (${taskChance(t).toFixed(1)}%)`];
-      else if (k > 0 && p >= ALPHA) [verdict, why] = ['contradicted', `${k} seed${k === 1 ? '' : 's'} learn and the count is not distinguishable from dense's`];
-      else [verdict, why] = ['undecided', k === 0 ? `no seed learns, but not every seed ends within ${NEAR_CHANCE_POINTS} points of chance` : `${k} seed${k === 1 ? '' : 's'} learn, fewer than dense (p < ${ALPHA})`];
+      else if (k === 0 && near)
+        [verdict, why] = [
+          'supported',
+          `no seed learns and every seed ends within ${NEAR_CHANCE_POINTS} points of chance (${taskChance(t).toFixed(1)}%)`,
+        ];
+      else if (k > 0 && p >= ALPHA)
+        [verdict, why] = [
+          'contradicted',
+          `${k} seed${k === 1 ? '' : 's'} learn and the count is not distinguishable from dense's`,
+        ];
+      else
+        [verdict, why] = [
+          'undecided',
+          k === 0
+            ? `no seed learns, but not every seed ends within ${NEAR_CHANCE_POINTS} points of chance`
+            : `${k} seed${k === 1 ? '' : 's'} learn, fewer than dense (p < ${ALPHA})`,
+        ];
       counts.push(`${c.name} ${t.name} ${k}/${n}`);
       parts.push({
         verdict,
@@ -219,13 +283,30 @@ function c2(v: View, tasks: readonly TaskSettings[]): Claim {
       });
     }
   }
-  const summary = counts.length ? `seeds that learn: ${counts.join(', ')}` : parts.length ? parts[0]!.text.replace(/^[^:]+: /, '') : 'the study has no dual-nested-ut or ar-trm arm';
-  return { id: 'C2', statement, statistic: "learned / not learned counts (Clopper-Pearson), Fisher's exact test against dense", verdict: combine(parts), summary, seeds, parts };
+  const summary = counts.length
+    ? `seeds that learn: ${counts.join(', ')}`
+    : parts.length
+      ? parts[0]!.text.replace(/^[^:]+: /, '')
+      : 'the study has no dual-nested-ut or ar-trm arm';
+  return {
+    id: 'C2',
+    statement,
+    statistic: "learned / not learned counts (Clopper-Pearson), Fisher's exact test against dense",
+    verdict: combine(parts),
+    summary,
+    seeds,
+    parts,
+  };
 }
 
 function c3(v: View, add: TaskSettings | undefined): Claim {
-  const statement = 'the tied single-stream rungs (iterative, iterative-step, ut) learn the leading answer digits and fail the last ones (answer quartiles Q1 vs Q4)';
-  const base = { id: 'C3' as const, statement, statistic: 'Q1 - Q4 at the horizon, paired by seed; Q4 against the success level' };
+  const statement =
+    'the tied single-stream rungs (iterative, iterative-step, ut) learn the leading answer digits and fail the last ones (answer quartiles Q1 vs Q4)';
+  const base = {
+    id: 'C3' as const,
+    statement,
+    statistic: 'Q1 - Q4 at the horizon, paired by seed; Q4 against the success level',
+  };
   if (!add) return { ...base, verdict: 'not testable', summary: 'no addition task in this study', seeds: 0, parts: [] };
   const success = v.results.study.success;
   const gaps: string[] = [];
@@ -242,24 +323,66 @@ function c3(v: View, add: TaskSettings | undefined): Claim {
       if (q4ci.lo >= success || d.hi! < 0) verdict = 'contradicted';
       else if (d.lo > 0 && q4ci.hi! < success) verdict = 'supported';
     }
-    const maxGap = meanCI(c.runs.map((r) => Math.max(...r.curve.map((p) => { const m = p.evals[String(add.length)]; return m && m.quartiles[0] !== null && m.quartiles[3] !== null ? m.quartiles[0] - m.quartiles[3] : -Infinity; }))));
-    const reach = (q: 0 | 3) => { const s = survivalOf(c.runs, add.length, quartile(q), success); const hit = s.filter((x) => x.event).map((x) => x.time).sort((a, b) => a - b); return `${hit.length}/${s.length} seeds${hit.length ? `, median step ${hit[Math.floor((hit.length - 1) / 2)]}` : ''}`; };
+    const maxGap = meanCI(
+      c.runs.map((r) =>
+        Math.max(
+          ...r.curve.map((p) => {
+            const m = p.evals[String(add.length)];
+            return m && m.quartiles[0] !== null && m.quartiles[3] !== null
+              ? m.quartiles[0] - m.quartiles[3]
+              : -Infinity;
+          }),
+        ),
+      ),
+    );
+    const reach = (q: 0 | 3) => {
+      const s = survivalOf(c.runs, add.length, quartile(q), success);
+      const hit = s
+        .filter((x) => x.event)
+        .map((x) => x.time)
+        .sort((a, b) => a - b);
+      return `${hit.length}/${s.length} seeds${hit.length ? `, median step ${hit[Math.floor((hit.length - 1) / 2)]}` : ''}`;
+    };
     gaps.push(`${c.name} ${formatSigned(d.mean)}`);
     return {
       verdict,
       text: `${c.name}: at step ${add.steps} Q1 - Q4 ${formatSigned(d.mean)}${d.lo === undefined ? '' : ` [${formatSigned(d.lo)}, ${formatSigned(d.hi!)}] (paired t 95%)`}, Q4 ${ciText(q4ci)} -> ${verdict}. Largest Q1 - Q4 gap over the curve: mean ${formatSigned(maxGap.mean)}. Reach ${pct1(success)}%: Q1 ${reach(0)}, Q4 ${reach(3)}. Q4 per seed ${seedList(c.seeds, q4)}`,
     };
   });
-  return { ...base, verdict: combine(parts), summary: gaps.length ? `Q1 - Q4 at step ${add.steps}: ${gaps.join(', ')}` : parts.length ? parts[0]!.text.replace(/^[^:]+: /, '') : 'the study has no iterative, iterative-step or ut arm', seeds, parts };
+  return {
+    ...base,
+    verdict: combine(parts),
+    summary: gaps.length
+      ? `Q1 - Q4 at step ${add.steps}: ${gaps.join(', ')}`
+      : parts.length
+        ? parts[0]!.text.replace(/^[^:]+: /, '')
+        : 'the study has no iterative, iterative-step or ut arm',
+    seeds,
+    parts,
+  };
 }
 
 function c4(v: View, add: TaskSettings | undefined): Claim {
   const statement = `dual-ut crosses the last-digit transition before dense (first evaluation with last-digit accuracy >= ${pct1(TRANSITION_LEVEL)}%)`;
-  const base = { id: 'C4' as const, statement, statistic: 'time to event per seed, censored at the horizon; Kaplan-Meier and log-rank' };
+  const base = {
+    id: 'C4' as const,
+    statement,
+    statistic: 'time to event per seed, censored at the horizon; Kaplan-Meier and log-rank',
+  };
   if (!add) return { ...base, verdict: 'not testable', summary: 'no addition task in this study', seeds: 0, parts: [] };
   const [du, de] = [cellOf(v, 'dual-ut', add), cellOf(v, 'dense', add)];
-  if (du.problem || de.problem) return { ...base, verdict: 'not testable', summary: (du.problem ?? de.problem)!, seeds: 0, parts: [{ verdict: 'not testable', text: (du.problem ?? de.problem)! }] };
-  const [a, b] = [survivalOf(du.runs, add.length, lastCharAcc, TRANSITION_LEVEL), survivalOf(de.runs, add.length, lastCharAcc, TRANSITION_LEVEL)];
+  if (du.problem || de.problem)
+    return {
+      ...base,
+      verdict: 'not testable',
+      summary: (du.problem ?? de.problem)!,
+      seeds: 0,
+      parts: [{ verdict: 'not testable', text: (du.problem ?? de.problem)! }],
+    };
+  const [a, b] = [
+    survivalOf(du.runs, add.length, lastCharAcc, TRANSITION_LEVEL),
+    survivalOf(de.runs, add.length, lastCharAcc, TRANSITION_LEVEL),
+  ];
   const lr = logRank(a, b);
   const first = Math.min(...[...du.runs, ...de.runs].map((r) => r.curve[0]?.step ?? Infinity));
   const atFirst = [...a, ...b].every((x) => x.event && x.time === first);
@@ -268,14 +391,26 @@ function c4(v: View, add: TaskSettings | undefined): Claim {
   else if (lr.p < ALPHA) verdict = lr.observedA > lr.expectedA ? 'supported' : 'contradicted';
   const median = (s: Survival[]) => kaplanMeier(s).find((p) => p.survival <= 0.5)?.time;
   const med = (s: Survival[]) => median(s) ?? `> ${add.steps}`;
-  const list = (c: Cell, s: Survival[]) => s.map((x, i) => `${x.event ? x.time : `> ${x.time}`} (s${c.seeds[i]})`).join(', ');
+  const list = (c: Cell, s: Survival[]) =>
+    s.map((x, i) => `${x.event ? x.time : `> ${x.time}`} (s${c.seeds[i]})`).join(', ');
   const text = `dual-ut crossed on ${lr.observedA}/${a.length} seeds (median ${med(a)}), dense on ${lr.observedB}/${b.length} (median ${med(b)}); log-rank chi-square ${lr.chi2.toFixed(2)}, p = ${lr.p.toFixed(3)}, dual-ut observed ${lr.observedA} vs expected ${lr.expectedA.toFixed(1)} -> ${atFirst ? 'not testable: every seed crossed at the first evaluation' : verdict}. dual-ut ${list(du, a)}; dense ${list(de, b)}`;
-  return { ...base, verdict, summary: `median crossing step: dual-ut ${med(a)}, dense ${med(b)}; log-rank p = ${lr.p.toFixed(3)}`, seeds: a.length, parts: [{ verdict, text }] };
+  return {
+    ...base,
+    verdict,
+    summary: `median crossing step: dual-ut ${med(a)}, dense ${med(b)}; log-rank p = ${lr.p.toFixed(3)}`,
+    seeds: a.length,
+    parts: [{ verdict, text }],
+  };
 }
 
 function c5(v: View, tasks: readonly TaskSettings[]): Claim {
-  const statement = 'learned absolute positions do not generalise to longer lengths (arms that learn a task at its training length fail at the longest evaluation length)';
-  const base = { id: 'C5' as const, statement, statistic: 'accuracy at the longest length against the success level (Student t, by seed)' };
+  const statement =
+    'learned absolute positions do not generalise to longer lengths (arms that learn a task at its training length fail at the longest evaluation length)';
+  const base = {
+    id: 'C5' as const,
+    statement,
+    statistic: 'accuracy at the longest length against the success level (Student t, by seed)',
+  };
   const success = v.results.study.success;
   const parts: ClaimPart[] = [];
   let seeds = 0;
@@ -289,12 +424,35 @@ function c5(v: View, tasks: readonly TaskSettings[]): Claim {
       seeds = c.seeds.length;
       const long = finalOf(c, longest);
       const ci = meanCI(long);
-      const verdict: ClaimVerdict = ci.lo === undefined ? 'undecided' : ci.lo >= success ? 'contradicted' : ci.hi! < success ? 'supported' : 'undecided';
-      parts.push({ verdict, text: `${c.name} on ${t.name}: L ${t.length} ${ciText(meanCI(train))}, L ${longest} ${ciText(ci)} -> ${verdict} (the 95% interval at L ${longest} against ${pct1(success)}%)` });
+      const verdict: ClaimVerdict =
+        ci.lo === undefined
+          ? 'undecided'
+          : ci.lo >= success
+            ? 'contradicted'
+            : ci.hi! < success
+              ? 'supported'
+              : 'undecided';
+      parts.push({
+        verdict,
+        text: `${c.name} on ${t.name}: L ${t.length} ${ciText(meanCI(train))}, L ${longest} ${ciText(ci)} -> ${verdict} (the 95% interval at L ${longest} against ${pct1(success)}%)`,
+      });
     }
   }
-  if (!parts.length) return { ...base, verdict: 'not testable', summary: 'no task is evaluated beyond its training length by an arm that learned it on every seed', seeds: 0, parts };
-  return { ...base, verdict: combine(parts), summary: `${parts.filter((p) => p.verdict === 'supported').length} of ${parts.length} (arm, task) cells fail at the longest length`, seeds, parts };
+  if (!parts.length)
+    return {
+      ...base,
+      verdict: 'not testable',
+      summary: 'no task is evaluated beyond its training length by an arm that learned it on every seed',
+      seeds: 0,
+      parts,
+    };
+  return {
+    ...base,
+    verdict: combine(parts),
+    summary: `${parts.filter((p) => p.verdict === 'supported').length} of ${parts.length} (arm, task) cells fail at the longest length`,
+    seeds,
+    parts,
+  };
 }
 
 /**

@@ -30,7 +30,10 @@ export function isMoving(run: RunResult, length: number, success: number): boole
  * curve only, so a cell's seeds may end at different steps; the report says which did.
  */
 export function stepsToReach(study: Study, run: GridRun, outDir: string): number {
-  const t = taskSettings(study, study.tasks.find((x) => x.name === run.task)!);
+  const t = taskSettings(
+    study,
+    study.tasks.find((x) => x.name === run.task)!,
+  );
   if (t.maxSteps <= t.steps) return t.steps;
   const dir = runDir(outDir, run.id);
   if (!isFinished(dir, t.steps)) {

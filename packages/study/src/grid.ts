@@ -20,11 +20,19 @@ export const runId = (arm: string, task: string, seed: number): string => `${arm
  * holds every arm of a task for its first seeds.
  */
 export function studyGrid(study: Pick<Study, 'arms' | 'tasks' | 'seeds'>): GridRun[] {
-  return study.seeds.flatMap((seed) => study.tasks.flatMap((t) => study.arms.map((a) => ({ id: runId(a.name, t.name, seed), arm: a.name, rung: a.rung, task: t.name, seed }))));
+  return study.seeds.flatMap((seed) =>
+    study.tasks.flatMap((t) =>
+      study.arms.map((a) => ({ id: runId(a.name, t.name, seed), arm: a.name, rung: a.rung, task: t.name, seed })),
+    ),
+  );
 }
 
 /** The training steps of a run: its task's `steps`, else the study's `config.steps`. */
-export const runSteps = (study: Study, run: Pick<GridRun, 'task'>): number => taskSettings(study, study.tasks.find((t) => t.name === run.task)!).steps;
+export const runSteps = (study: Study, run: Pick<GridRun, 'task'>): number =>
+  taskSettings(
+    study,
+    study.tasks.find((t) => t.name === run.task)!,
+  ).steps;
 
 /**
  * The resolved, validated configuration of one run, to `run.steps` when given, else its task's steps: what the
@@ -34,7 +42,10 @@ export const runSteps = (study: Study, run: Pick<GridRun, 'task'>): number => ta
 export function runConfig(run: GridRun & { readonly steps?: number }, study: Study, backend: BackendName): RunRequest {
   const c = study.config;
   const arm = study.arms.find((a) => a.name === run.arm)!;
-  const t = taskSettings(study, study.tasks.find((x) => x.name === run.task)!);
+  const t = taskSettings(
+    study,
+    study.tasks.find((x) => x.name === run.task)!,
+  );
   return deepFreeze({
     model: defineModelConfig({ ...armModelConfig(arm, c), contextLength: CONTEXT_LENGTH }),
     train: {
@@ -46,7 +57,12 @@ export function runConfig(run: GridRun & { readonly steps?: number }, study: Stu
       optimizer: { lr: c.lr, weightDecay: PAPER_DEFAULTS.weightDecay, ...(arm.ema !== undefined && { ema: arm.ema }) },
     },
     seed: run.seed,
-    eval: { lengths: [...t.evalLengths], n: c.evalN, decode: arm.decode ?? c.decode, temperature: PAPER_DEFAULTS.temperature },
+    eval: {
+      lengths: [...t.evalLengths],
+      n: c.evalN,
+      decode: arm.decode ?? c.decode,
+      temperature: PAPER_DEFAULTS.temperature,
+    },
     backend,
     ...(c.log && { log: c.log }),
   });
@@ -55,9 +71,21 @@ export function runConfig(run: GridRun & { readonly steps?: number }, study: Stu
 /** A run's configuration as the runner hands it over (see {@link runConfig}). */
 export interface RunRequest {
   readonly model: ModelConfig;
-  readonly train: { readonly task: string; readonly length: number; readonly batchSize: number; readonly steps: number; readonly evalEvery: number; readonly optimizer: { readonly lr: number; readonly weightDecay: number; readonly ema?: number } };
+  readonly train: {
+    readonly task: string;
+    readonly length: number;
+    readonly batchSize: number;
+    readonly steps: number;
+    readonly evalEvery: number;
+    readonly optimizer: { readonly lr: number; readonly weightDecay: number; readonly ema?: number };
+  };
   readonly seed: number;
-  readonly eval: { readonly lengths: readonly number[]; readonly n: number; readonly decode: string; readonly temperature: number };
+  readonly eval: {
+    readonly lengths: readonly number[];
+    readonly n: number;
+    readonly decode: string;
+    readonly temperature: number;
+  };
   readonly backend: BackendName;
   /** Extra log besides metrics.jsonl (`tensorboard`): how the run logs, not what it trains. */
   readonly log?: 'tensorboard';
@@ -123,9 +151,12 @@ const mean = (xs: number[]): number | undefined => (xs.length ? xs.reduce((a, b)
 
 /** Seconds per step of a run measured in this session: finished (not resumed) or running past its first step. */
 function ownRate(r: RunState, now: number): number | undefined {
-  if (r.status === 'done' && !r.resumed && r.wallSeconds !== undefined && r.wallSeconds > 0) return r.wallSeconds / r.steps;
+  if (r.status === 'done' && !r.resumed && r.wallSeconds !== undefined && r.wallSeconds > 0)
+    return r.wallSeconds / r.steps;
   const done = (r.step ?? 0) - (r.firstStep ?? 0);
-  return r.status === 'running' && r.startedAt !== undefined && done > 0 ? (now - r.startedAt) / 1000 / done : undefined;
+  return r.status === 'running' && r.startedAt !== undefined && done > 0
+    ? (now - r.startedAt) / 1000 / done
+    : undefined;
 }
 
 /**
@@ -138,13 +169,27 @@ function secondsPerStep(run: RunState, runs: readonly RunState[], now: number): 
   const earlier = runs.filter((r) => r.status === 'skipped' && r.wallSeconds !== undefined && r.wallSeconds > 0);
   const rate = (rs: RunState[]) => mean(rs.map((r) => r.wallSeconds! / r.steps));
   const earlierRate = (arm: string, task: string) => rate(earlier.filter((r) => r.arm === arm && r.task === task));
-  const measured = runs.map((r) => ({ r, own: ownRate(r, now) })).filter((m): m is { r: RunState; own: number } => m.own !== undefined);
+  const measured = runs
+    .map((r) => ({ r, own: ownRate(r, now) }))
+    .filter((m): m is { r: RunState; own: number } => m.own !== undefined);
   // this session's seconds per step over the earlier sessions', on the cells both measured (1 when none)
-  const pace = mean(measured.flatMap(({ r, own }) => { const e = earlierRate(r.arm, r.task); return e ? [own / e] : []; })) ?? 1;
+  const pace =
+    mean(
+      measured.flatMap(({ r, own }) => {
+        const e = earlierRate(r.arm, r.task);
+        return e ? [own / e] : [];
+      }),
+    ) ?? 1;
   const scaled = (x: number | undefined) => (x === undefined ? undefined : x * pace);
   const doneHere = measured.filter(({ r }) => r.status === 'done');
   const same = mean(doneHere.filter(({ r }) => r.arm === run.arm && r.task === run.task).map((m) => m.own));
-  return same ?? scaled(earlierRate(run.arm, run.task)) ?? mean(doneHere.map((m) => m.own)) ?? scaled(rate(earlier)) ?? mean(measured.map((m) => m.own));
+  return (
+    same ??
+    scaled(earlierRate(run.arm, run.task)) ??
+    mean(doneHere.map((m) => m.own)) ??
+    scaled(rate(earlier)) ??
+    mean(measured.map((m) => m.own))
+  );
 }
 
 /**
@@ -171,7 +216,14 @@ export function estimateSecondsLeft(runs: readonly RunState[], workers: number, 
 }
 
 /** Builds the snapshot given to progress renderers. */
-export function snapshot(label: string, runs: readonly RunState[], workers: number, startedAt: number, event?: GridProgress['event'], now = Date.now()): GridProgress {
+export function snapshot(
+  label: string,
+  runs: readonly RunState[],
+  workers: number,
+  startedAt: number,
+  event?: GridProgress['event'],
+  now = Date.now(),
+): GridProgress {
   const count = (s: RunStatus) => runs.filter((r) => r.status === s).length;
   return {
     label,
@@ -195,5 +247,12 @@ export function snapshot(label: string, runs: readonly RunState[], workers: numb
  * record when it finishes. The progress bar on its stderr is for people and is never parsed.
  */
 export type TrainMessage =
-  | { readonly type: 'tarm:progress'; readonly step: number; readonly steps: number; readonly loss: number; readonly acc?: number; readonly tokensPerSecond: number }
+  | {
+      readonly type: 'tarm:progress';
+      readonly step: number;
+      readonly steps: number;
+      readonly loss: number;
+      readonly acc?: number;
+      readonly tokensPerSecond: number;
+    }
   | { readonly type: 'tarm:result'; readonly result: TrainResult };

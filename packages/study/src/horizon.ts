@@ -8,7 +8,8 @@ import type { RunResult, StudyResults } from './results.js';
  * this view only; the "to convergence" view is the results as collected.
  */
 /** Each task's `steps`: the step every arm of the study is read at. */
-const horizonSteps = (results: StudyResults) => new Map(results.study.tasks.map((t) => [t.name, taskSettings(results.study, t).steps]));
+const horizonSteps = (results: StudyResults) =>
+  new Map(results.study.tasks.map((t) => [t.name, taskSettings(results.study, t).steps]));
 
 export function atHorizon(results: StudyResults): StudyResults {
   const horizon = horizonSteps(results);
@@ -18,7 +19,13 @@ export function atHorizon(results: StudyResults): StudyResults {
     const curve = r.curve.filter((p) => p.step <= steps);
     const last = curve[curve.length - 1];
     const reached = last?.step === steps;
-    return { ...r, curve, lastStep: last?.step ?? null, final: last?.evals ?? {}, status: reached ? r.status : 'incomplete' };
+    return {
+      ...r,
+      curve,
+      lastStep: last?.step ?? null,
+      final: last?.evals ?? {},
+      status: reached ? r.status : 'incomplete',
+    };
   });
   return { ...results, runs };
 }

@@ -3,7 +3,17 @@
  * `study.schema.json`). Run it (`runStudy`, `resumeStudy`), collect its results and write its report.
  */
 export { StudyError } from './errors.js';
-export { StudySchema, PAPER_DEFAULTS, defineStudy, studyJsonSchema, type Study, type StudyInput, type Arm, type StudyTask, type StudyConfig } from './schema.js';
+export {
+  StudySchema,
+  PAPER_DEFAULTS,
+  defineStudy,
+  studyJsonSchema,
+  type Study,
+  type StudyInput,
+  type Arm,
+  type StudyTask,
+  type StudyConfig,
+} from './schema.js';
 export { PRESET_NAMES, loadStudy, presetPath, type PresetName, type StudyOverrides } from './presets.js';
 export { runStudy, resumeStudy, planWorkers, type RunStudyOptions, type StudyOutcome } from './runner.js';
 export type { GridProgress, RunState, TrainMessage, TrainResult } from './grid.js';

@@ -11,7 +11,10 @@ export const PLATEAU_POINTS = 2;
  * two evaluations that measured it.
  */
 export function lastChange(run: RunResult, length: number, pick: MetricPick = charAcc): number | undefined {
-  const xs = run.curve.map((p) => p.evals[String(length)]).map((m) => (m ? pick(m) : null)).filter((v): v is number => v !== null);
+  const xs = run.curve
+    .map((p) => p.evals[String(length)])
+    .map((m) => (m ? pick(m) : null))
+    .filter((v): v is number => v !== null);
   return xs.length < 2 ? undefined : xs[xs.length - 1]! - xs[xs.length - 2]!;
 }
 
@@ -22,7 +25,12 @@ export function isStillRising(run: RunResult, length: number, pick: MetricPick =
 }
 
 /** The finished seeds of an (arm, task) cell that fail the plateau rule at `length`, with their last change. */
-export function risingSeeds(results: StudyResults, arm: string, task: string, length: number): { readonly seed: number; readonly change: number }[] {
+export function risingSeeds(
+  results: StudyResults,
+  arm: string,
+  task: string,
+  length: number,
+): { readonly seed: number; readonly change: number }[] {
   return finishedRuns(results)
     .filter((r) => r.arm === arm && r.task === task && isStillRising(r, length))
     .map((r) => ({ seed: r.seed, change: lastChange(r, length)! }));
@@ -68,7 +76,13 @@ export function lateWindow(run: RunResult, length: number, pick: MetricPick = ch
 }
 
 /** The late windows of the finished seeds of an (arm, task) cell at `length` (undefined where nothing was measured), with each seed's final value. */
-export function cellLateWindows(results: StudyResults, arm: string, task: string, length: number, pick: MetricPick = charAcc): { readonly seed: number; readonly final: number | null; readonly w?: LateWindow }[] {
+export function cellLateWindows(
+  results: StudyResults,
+  arm: string,
+  task: string,
+  length: number,
+  pick: MetricPick = charAcc,
+): { readonly seed: number; readonly final: number | null; readonly w?: LateWindow }[] {
   return finishedRuns(results)
     .filter((r) => r.arm === arm && r.task === task)
     .map((r) => {
@@ -76,4 +90,3 @@ export function cellLateWindows(results: StudyResults, arm: string, task: string
       return { seed: r.seed, final: m ? pick(m) : null, w: lateWindow(r, length, pick) };
     });
 }
-

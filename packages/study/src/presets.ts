@@ -9,7 +9,8 @@ export type PresetName = (typeof PRESET_NAMES)[number];
 
 /** Path of a shipped preset file. */
 export function presetPath(name: string): string {
-  if (!(PRESET_NAMES as readonly string[]).includes(name)) throw new StudyError(`unknown study preset ${JSON.stringify(name)}; known: ${PRESET_NAMES.join(', ')}`, 'preset');
+  if (!(PRESET_NAMES as readonly string[]).includes(name))
+    throw new StudyError(`unknown study preset ${JSON.stringify(name)}; known: ${PRESET_NAMES.join(', ')}`, 'preset');
   return fileURLToPath(new URL(`../presets/${name}.json`, import.meta.url));
 }
 
@@ -41,17 +42,25 @@ export function applyOverrides(input: StudyInput, o: StudyOverrides = {}): Study
   if (o.arms !== undefined) {
     const known = (out.arms ?? []).map((a) => a.name);
     const unknown = o.arms.find((a) => !known.includes(a));
-    if (unknown !== undefined || o.arms.length === 0) throw new StudyError(`--arms: ${unknown === undefined ? 'give at least one' : `unknown arm ${JSON.stringify(unknown)}`}; this study's arms: ${known.join(', ')}`, 'arms');
+    if (unknown !== undefined || o.arms.length === 0)
+      throw new StudyError(
+        `--arms: ${unknown === undefined ? 'give at least one' : `unknown arm ${JSON.stringify(unknown)}`}; this study's arms: ${known.join(', ')}`,
+        'arms',
+      );
     out.arms = out.arms.filter((a) => o.arms!.includes(a.name));
   }
-  if (o.tasks !== undefined) out.tasks = [...new Set(o.tasks)].map((name) => out.tasks?.find((t) => t.name === name) ?? { name });
+  if (o.tasks !== undefined)
+    out.tasks = [...new Set(o.tasks)].map((name) => out.tasks?.find((t) => t.name === name) ?? { name });
   if (o.seeds !== undefined) out.seeds = [...new Set(o.seeds)];
   const config = Object.fromEntries(Object.entries(o.config ?? {}).filter(([, v]) => v !== undefined));
   if (Object.keys(config).length) {
     out.config = { ...out.config, ...config };
     // steps given on the command line also end the tasks' extension past them (maxSteps)
     const cleared = [...TASK_FIELDS.filter((f) => f in config), ...('steps' in config ? ['maxSteps'] : [])];
-    out.tasks = out.tasks.map((t) => Object.fromEntries(Object.entries(t).filter(([k]) => !(cleared as readonly string[]).includes(k))) as typeof t);
+    out.tasks = out.tasks.map(
+      (t) =>
+        Object.fromEntries(Object.entries(t).filter(([k]) => !(cleared as readonly string[]).includes(k))) as typeof t,
+    );
   }
   return out;
 }
@@ -61,7 +70,8 @@ export function applyOverrides(input: StudyInput, o: StudyOverrides = {}): Study
  * This is the resolved study a folder records.
  */
 export function loadStudy(source: { preset?: string; file?: string }, overrides: StudyOverrides = {}): Study {
-  if ((source.preset === undefined) === (source.file === undefined)) throw new StudyError('give a study file (--config FILE) or a preset (--preset NAME), not both', 'config');
+  if ((source.preset === undefined) === (source.file === undefined))
+    throw new StudyError('give a study file (--config FILE) or a preset (--preset NAME), not both', 'config');
   const path = source.file ?? presetPath(source.preset!);
   return defineStudy(applyOverrides(readStudyInput(path), overrides), source.file ?? `preset ${source.preset}`);
 }

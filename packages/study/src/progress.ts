@@ -28,7 +28,8 @@ export function formatRunLine(r: RunState): string {
 export function formatEvent(e: NonNullable<GridProgress['event']>): string {
   const r = e.run;
   if (e.kind === 'started') return `started ${r.id}${r.resumed ? ' (resuming)' : ''}`;
-  if (e.kind === 'finished') return `finished ${r.id} in ${duration(r.wallSeconds)}${r.acc !== undefined ? ` (acc ${r.acc.toFixed(1)})` : ''}`;
+  if (e.kind === 'finished')
+    return `finished ${r.id} in ${duration(r.wallSeconds)}${r.acc !== undefined ? ` (acc ${r.acc.toFixed(1)})` : ''}`;
   const how = r.signal ? `signal ${r.signal}` : `exit code ${r.exitCode}`;
   const last = (r.stderrTail ?? '').trim().split('\n').pop() ?? '';
   return `FAILED ${r.id} (${how})${last ? `: ${last}` : ''}`;
@@ -39,7 +40,10 @@ export function formatEvent(e: NonNullable<GridProgress['event']>): string {
  * and one per running run. Elsewhere (a log file, CI): one line per run event and the grid line with every
  * running run at most every `intervalMs`.
  */
-export function createGridProgress(stream: NodeJS.WriteStream = process.stderr, opts: { intervalMs?: number } = {}): GridRenderer {
+export function createGridProgress(
+  stream: NodeJS.WriteStream = process.stderr,
+  opts: { intervalMs?: number } = {},
+): GridRenderer {
   return stream.isTTY ? ttyRenderer(stream) : lineRenderer(stream, opts.intervalMs ?? 15_000);
 }
 
@@ -70,7 +74,15 @@ function lineRenderer(stream: NodeJS.WritableStream, intervalMs: number): GridRe
 
 function ttyRenderer(stream: NodeJS.WriteStream): GridRenderer {
   const multi = new cliProgress.MultiBar(
-    { stream, hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 20, autopadding: true, forceRedraw: false },
+    {
+      stream,
+      hideCursor: true,
+      clearOnComplete: false,
+      stopOnComplete: false,
+      barsize: 20,
+      autopadding: true,
+      forceRedraw: false,
+    },
     cliProgress.Presets.shades_classic,
   );
   let main: cliProgress.SingleBar | undefined;
@@ -82,10 +94,17 @@ function ttyRenderer(stream: NodeJS.WriteStream): GridRenderer {
   });
   return {
     update(g) {
-      const gridPayload = { label: g.label, failed: g.failed, elapsed: duration(g.elapsedSeconds), left: duration(g.etaSeconds), running: g.running.length };
+      const gridPayload = {
+        label: g.label,
+        failed: g.failed,
+        elapsed: duration(g.elapsedSeconds),
+        left: duration(g.etaSeconds),
+        running: g.running.length,
+      };
       if (!main) {
         main = multi.create(g.total, g.finished + g.failed, gridPayload, {
-          format: '{label} {bar} {value}/{total} runs | {running} running | {failed} failed | elapsed {elapsed} | left {left}',
+          format:
+            '{label} {bar} {value}/{total} runs | {running} running | {failed} failed | elapsed {elapsed} | left {left}',
         });
       } else {
         if (main.getTotal() !== g.total) main.setTotal(g.total);
@@ -102,7 +121,13 @@ function ttyRenderer(stream: NodeJS.WriteStream): GridRenderer {
       for (const r of g.running) {
         const bar = bars.get(r.id);
         if (bar) bar.update(r.step ?? 0, runPayload(r));
-        else bars.set(r.id, multi.create(r.steps, r.step ?? 0, runPayload(r), { format: '  {bar} step {value}/{total} | loss {loss} | acc {acc} | {id}' }));
+        else
+          bars.set(
+            r.id,
+            multi.create(r.steps, r.step ?? 0, runPayload(r), {
+              format: '  {bar} step {value}/{total} | loss {loss} | acc {acc} | {id}',
+            }),
+          );
       }
     },
     stop() {

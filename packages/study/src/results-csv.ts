@@ -41,7 +41,26 @@ export function resultsCsv(results: StudyResults): string {
     for (const p of r.curve) {
       for (const L of Object.keys(p.evals).sort((a, b) => Number(a) - Number(b))) {
         const m = p.evals[L]!;
-        rows.push([r.id, r.arm, r.rung, r.task, r.seed, r.backend, r.status, r.params, r.blockPasses, p.step, Number(L), p.loss, p.wallSeconds, m.charAcc, m.exactMatch, m.firstCharAcc, m.lastCharAcc, ...m.quartiles]);
+        rows.push([
+          r.id,
+          r.arm,
+          r.rung,
+          r.task,
+          r.seed,
+          r.backend,
+          r.status,
+          r.params,
+          r.blockPasses,
+          p.step,
+          Number(L),
+          p.loss,
+          p.wallSeconds,
+          m.charAcc,
+          m.exactMatch,
+          m.firstCharAcc,
+          m.lastCharAcc,
+          ...m.quartiles,
+        ]);
       }
     }
   }

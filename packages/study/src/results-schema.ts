@@ -21,7 +21,12 @@ export type Metrics = z.output<typeof MetricsSchema>;
 export const EvalsSchema = z.record(z.string().regex(/^\d+$/), MetricsSchema);
 export type Evals = z.output<typeof EvalsSchema>;
 
-export const CurvePointSchema = z.object({ step: z.int().min(0), loss: z.number().nullable(), wallSeconds: z.number().nullable(), evals: EvalsSchema });
+export const CurvePointSchema = z.object({
+  step: z.int().min(0),
+  loss: z.number().nullable(),
+  wallSeconds: z.number().nullable(),
+  evals: EvalsSchema,
+});
 export type CurvePoint = z.output<typeof CurvePointSchema>;
 
 /**

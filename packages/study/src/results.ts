@@ -4,11 +4,41 @@ import { StudyError } from './errors.js';
 import { writeJsonAtomic } from './files.js';
 import { writeResultsCsv } from './results-csv.js';
 import { runSteps, studyGrid, type GridRun } from './grid.js';
-import { LOG_FILES, RUN_FILES, isFinished, logsDir, numberField, readJsonLines, readObject, runDir } from './run-folder.js';
+import {
+  LOG_FILES,
+  RUN_FILES,
+  isFinished,
+  logsDir,
+  numberField,
+  readJsonLines,
+  readObject,
+  runDir,
+} from './run-folder.js';
 import { readStudyFile, studyWallSeconds, STUDY_FILE } from './study-file.js';
 
-export { MetricsSchema, EvalsSchema, CurvePointSchema, RUN_RESULT_STATUSES, RunResultSchema, StudyResultsSchema, RESULTS_FILE, type Metrics, type Evals, type CurvePoint, type RunResult, type StudyResults } from './results-schema.js';
-import { StudyResultsSchema, RESULTS_FILE, type Metrics, type Evals, type CurvePoint, type RunResult, type StudyResults } from './results-schema.js';
+export {
+  MetricsSchema,
+  EvalsSchema,
+  CurvePointSchema,
+  RUN_RESULT_STATUSES,
+  RunResultSchema,
+  StudyResultsSchema,
+  RESULTS_FILE,
+  type Metrics,
+  type Evals,
+  type CurvePoint,
+  type RunResult,
+  type StudyResults,
+} from './results-schema.js';
+import {
+  StudyResultsSchema,
+  RESULTS_FILE,
+  type Metrics,
+  type Evals,
+  type CurvePoint,
+  type RunResult,
+  type StudyResults,
+} from './results-schema.js';
 
 const finite = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
@@ -65,11 +95,21 @@ export function readRun(outDir: string, { id, arm, rung, task, seed }: GridRun, 
   const failed = readObject(join(logsDir(outDir), LOG_FILES.failed(id)));
   const curve = readCurve(join(dir, RUN_FILES.metrics));
   const last = curve[curve.length - 1];
-  const field = (keys: string[]) => numberField(summary, keys, ['result', 'final']) ?? numberField(result, keys) ?? numberField(config, keys) ?? null;
+  const field = (keys: string[]) =>
+    numberField(summary, keys, ['result', 'final']) ?? numberField(result, keys) ?? numberField(config, keys) ?? null;
   const finished = isFinished(dir, steps); // a run short of the steps its study grew to is not finished
-  const status: RunResult['status'] = finished ? 'finished' : failed ? 'failed' : config || curve.length ? 'incomplete' : 'pending';
+  const status: RunResult['status'] = finished
+    ? 'finished'
+    : failed
+      ? 'failed'
+      : config || curve.length
+        ? 'incomplete'
+        : 'pending';
   const final =
-    (summary && (toEvals(summary.evals) ?? toEvals((summary.result as Record<string, unknown> | undefined)?.evals) ?? toEvals(summary.final))) ??
+    (summary &&
+      (toEvals(summary.evals) ??
+        toEvals((summary.result as Record<string, unknown> | undefined)?.evals) ??
+        toEvals(summary.final))) ??
     (status === 'finished' ? toEvals(result?.evals) : undefined) ??
     last?.evals ??
     {};
@@ -85,8 +125,13 @@ export function readRun(outDir: string, { id, arm, rung, task, seed }: GridRun, 
     config: config ?? null,
     params: field(['params', 'paramCount']),
     blockPasses: field(['blockPasses']),
-    tokensPerSecond: numberField(summary, ['tokensPerSecond'], ['result']) ?? numberField(result, ['tokensPerSecond']) ?? null,
-    wallSeconds: numberField(summary, ['wallSeconds'], ['result']) ?? numberField(result, ['wallSeconds']) ?? last?.wallSeconds ?? null,
+    tokensPerSecond:
+      numberField(summary, ['tokensPerSecond'], ['result']) ?? numberField(result, ['tokensPerSecond']) ?? null,
+    wallSeconds:
+      numberField(summary, ['wallSeconds'], ['result']) ??
+      numberField(result, ['wallSeconds']) ??
+      last?.wallSeconds ??
+      null,
     lastStep: last?.step ?? null,
     final,
     curve,
@@ -106,7 +151,11 @@ export function collectResults(outDir: string, opts: { write?: boolean } = {}): 
   const file = readStudyFile(outDir);
   if (!file) throw new StudyError(`${outDir} is not a study folder (no ${STUDY_FILE}); run \`tarm study\` first`);
   const { study } = file;
-  const order = (r: GridRun) => [study.tasks.findIndex((t) => t.name === r.task), study.arms.findIndex((a) => a.name === r.arm), study.seeds.indexOf(r.seed)];
+  const order = (r: GridRun) => [
+    study.tasks.findIndex((t) => t.name === r.task),
+    study.arms.findIndex((a) => a.name === r.arm),
+    study.seeds.indexOf(r.seed),
+  ];
   const grid = studyGrid(study).sort((a, b) => order(a).reduce((d, x, i) => d || x - order(b)[i]!, 0));
   const results: StudyResults = {
     schema: 'tarm-study-results',

@@ -67,7 +67,11 @@ export function readObject(path: string): Record<string, unknown> | undefined {
 }
 
 /** The first finite number among `keys` of `obj`, looking also one level down in `nested` objects. */
-export function numberField(obj: Record<string, unknown> | undefined, keys: readonly string[], nested: readonly string[] = []): number | undefined {
+export function numberField(
+  obj: Record<string, unknown> | undefined,
+  keys: readonly string[],
+  nested: readonly string[] = [],
+): number | undefined {
   if (!obj) return undefined;
   for (const k of keys) {
     const v = obj[k];

@@ -32,7 +32,13 @@ export interface RunStudyOptions {
    * Called once the plan is known. `mixed` names the earlier sessions of the folder whose backend or threads per
    * worker differ from this one's: runs trained under them are not bit-identical to runs trained now.
    */
-  onStart?(plan: { readonly backend: BackendName; readonly reason: string; readonly workers: number; readonly threads: number; readonly mixed?: string }): void;
+  onStart?(plan: {
+    readonly backend: BackendName;
+    readonly reason: string;
+    readonly workers: number;
+    readonly threads: number;
+    readonly mixed?: string;
+  }): void;
   /** Called with a grid snapshot at every run start, end and progress message, and once a second. */
   onProgress?(grid: GridProgress): void;
   /** The progress display on stderr: `true` (default) for the built-in one, `false` for none, or your own. */
@@ -73,10 +79,14 @@ export interface StudyOutcome {
  * so it gets the same rule. Each worker runs one thread unless `threads` is given: the numbers of a study then do
  * not depend on the machine's cores or on how many runs were left when a session started.
  */
-export function planWorkers(o: { cores: number; runs: number; workers?: number; threads?: number }): { workers: number; threads: number } {
+export function planWorkers(o: { cores: number; runs: number; workers?: number; threads?: number }): {
+  workers: number;
+  threads: number;
+} {
   for (const k of ['workers', 'threads'] as const) {
     const v = o[k];
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new StudyError(`--${k}: a positive integer, got ${v}`, k);
+    if (v !== undefined && (!Number.isInteger(v) || v < 1))
+      throw new StudyError(`--${k}: a positive integer, got ${v}`, k);
   }
   const workers = o.workers ?? Math.max(1, Math.min(o.cores, o.runs));
   // One intra-op thread unless asked: libtensorflow's multi-threaded kernels sum in another order, so a run trained
@@ -95,9 +105,12 @@ export function mixedSessions(sessions: readonly Session[]): string | undefined 
   const now = local[local.length - 1];
   if (!now || now !== sessions[sessions.length - 1]) return undefined;
   const otherCpu = (x: typeof now) => x.cpu !== undefined && now.cpu !== undefined && x.cpu !== now.cpu;
-  const other = local.slice(0, -1).filter((x) => x.backend !== now.backend || (x.backend === 'node' && x.threads !== now.threads) || otherCpu(x));
+  const other = local
+    .slice(0, -1)
+    .filter((x) => x.backend !== now.backend || (x.backend === 'node' && x.threads !== now.threads) || otherCpu(x));
   if (!other.length) return undefined;
-  const kind = (x: typeof now) => `${x.backend}${x.backend === 'node' ? ` x ${x.threads} thread${x.threads === 1 ? '' : 's'}` : ''}${otherCpu(x) ? ` on ${x.cpu}` : ''}`;
+  const kind = (x: typeof now) =>
+    `${x.backend}${x.backend === 'node' ? ` x ${x.threads} thread${x.threads === 1 ? '' : 's'}` : ''}${otherCpu(x) ? ` on ${x.cpu}` : ''}`;
   const kinds = [...new Set(other.map(kind))];
   return `${other.length} earlier session${other.length === 1 ? '' : 's'} of this folder ran ${kinds.join(', ')}`;
 }
@@ -107,7 +120,11 @@ const KILL_GRACE_MS = 5_000;
 /** Resumes the study a folder records (its study.json), with the same options as {@link runStudy}. */
 export async function resumeStudy(opts: RunStudyOptions): Promise<StudyOutcome> {
   const file = readStudyFile(opts.outDir);
-  if (!file) throw new StudyError(`${opts.outDir} is not a study folder (no ${STUDY_FILE}); start one with --config FILE or --preset NAME`, 'out');
+  if (!file)
+    throw new StudyError(
+      `${opts.outDir} is not a study folder (no ${STUDY_FILE}); start one with --config FILE or --preset NAME`,
+      'out',
+    );
   return runStudy(file.study, opts);
 }
 
@@ -124,7 +141,11 @@ export async function resumeStudy(opts: RunStudyOptions): Promise<StudyOutcome> 
 export async function runStudy(study: Study, opts: RunStudyOptions): Promise<StudyOutcome> {
   const outDir = resolve(opts.outDir);
   const choice = opts.backend ?? 'auto';
-  if (!BACKEND_CHOICES.includes(choice)) throw new StudyError(`--backend: unknown backend ${JSON.stringify(choice)}; allowed: ${BACKEND_CHOICES.join(', ')}`, 'backend');
+  if (!BACKEND_CHOICES.includes(choice))
+    throw new StudyError(
+      `--backend: unknown backend ${JSON.stringify(choice)}; allowed: ${BACKEND_CHOICES.join(', ')}`,
+      'backend',
+    );
   if (!existsSync(opts.cliEntry)) throw new StudyError(`the tarm CLI entry ${opts.cliEntry} does not exist`);
   mkdirSync(outDir, { recursive: true });
   const unlock = lockStudy(outDir);
@@ -132,13 +153,34 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
   let ticker: NodeJS.Timeout | undefined;
   try {
     // only `auto` is tried here (node loads in this process); a named backend is loaded by each child
-    const backend = choice === 'auto' ? await (opts.resolve ?? resolveBackend)(choice) : { name: choice, reason: 'asked for' };
-    const toRun = studyGrid(study).filter((r) => !isFinished(runDir(outDir, r.id), stepsToReach(study, r, outDir))).length;
-    const { workers, threads } = planWorkers({ cores: availableParallelism(), runs: toRun, workers: opts.workers, threads: opts.threads });
-    const session: Session = { startedAt: new Date(startedAt).toISOString(), wallSeconds: 0, backend: backend.name, workers, threads, cpu: describeCpu() };
+    const backend =
+      choice === 'auto' ? await (opts.resolve ?? resolveBackend)(choice) : { name: choice, reason: 'asked for' };
+    const toRun = studyGrid(study).filter(
+      (r) => !isFinished(runDir(outDir, r.id), stepsToReach(study, r, outDir)),
+    ).length;
+    const { workers, threads } = planWorkers({
+      cores: availableParallelism(),
+      runs: toRun,
+      workers: opts.workers,
+      threads: opts.threads,
+    });
+    const session: Session = {
+      startedAt: new Date(startedAt).toISOString(),
+      wallSeconds: 0,
+      backend: backend.name,
+      workers,
+      threads,
+      cpu: describeCpu(),
+    };
     const file = openStudyFile(outDir, study, session, { growSteps: true });
     const merged = file.study;
-    opts.onStart?.({ backend: backend.name, reason: backend.reason, workers, threads, mixed: mixedSessions(file.sessions) });
+    opts.onStart?.({
+      backend: backend.name,
+      reason: backend.reason,
+      workers,
+      threads,
+      mixed: mixedSessions(file.sessions),
+    });
     mkdirSync(runsDir(outDir), { recursive: true });
     mkdirSync(logsDir(outDir), { recursive: true });
     const saveSession = () => {
@@ -152,10 +194,21 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
       const steps = stepsToReach(merged, r, outDir);
       const done = isFinished(dir, steps); // a run short of steps the study grew to, or still moving below maxSteps, is continued
       const summary = done ? readObject(join(dir, RUN_FILES.summary)) : undefined;
-      return { ...r, steps, resumed: false, status: done ? 'skipped' : 'pending', wallSeconds: numberField(summary, ['wallSeconds'], ['result']) };
+      return {
+        ...r,
+        steps,
+        resumed: false,
+        status: done ? 'skipped' : 'pending',
+        wallSeconds: numberField(summary, ['wallSeconds'], ['result']),
+      };
     });
 
-    const renderer: GridRenderer | undefined = opts.progress === false ? undefined : opts.progress === true || opts.progress === undefined ? createGridProgress() : opts.progress;
+    const renderer: GridRenderer | undefined =
+      opts.progress === false
+        ? undefined
+        : opts.progress === true || opts.progress === undefined
+          ? createGridProgress()
+          : opts.progress;
     const emit = (event?: GridProgress['event']) => {
       const g = snapshot(merged.name, runs, workers, startedAt, event);
       renderer?.update(g);
@@ -175,7 +228,10 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
     };
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    const env = { ...(opts.env ?? process.env), ...(backend.name === 'node' && { TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: '1' }) };
+    const env = {
+      ...(opts.env ?? process.env),
+      ...(backend.name === 'node' && { TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: '1' }),
+    };
 
     /** Runs one grid run to its end; never rejects. */
     const runOne = async (state: RunState): Promise<void> => {
@@ -202,7 +258,10 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
     };
 
     emit();
-    const queue = trainingOrder(runs.filter((r) => r.status === 'pending'), outDir);
+    const queue = trainingOrder(
+      runs.filter((r) => r.status === 'pending'),
+      outDir,
+    );
     const worker = async () => {
       while (!aborted) {
         const run = queue.shift();

@@ -40,7 +40,10 @@ export const ConfigSchema = z.strictObject({
   /** Training length L (digits per operand). */
   length: z.int().min(1).default(D.length),
   /** Evaluation lengths; must include the training length (the headline number is read there). */
-  evalLengths: z.array(z.int().min(1)).min(1).default([...D.evalLengths]),
+  evalLengths: z
+    .array(z.int().min(1))
+    .min(1)
+    .default([...D.evalLengths]),
   /** Compute budget B in block passes, the same for every arm (compute matching). */
   budget: z.int().min(1).default(D.budget),
   /** C, the residual width. */
@@ -145,7 +148,13 @@ export interface TaskSettings {
 export function taskSettings(study: Pick<Study, 'config'>, task: StudyTask): TaskSettings {
   const c = study.config;
   const steps = task.steps ?? c.steps;
-  return { name: task.name, length: task.length ?? c.length, steps, maxSteps: Math.max(steps, task.maxSteps ?? steps), evalLengths: task.evalLengths ?? c.evalLengths };
+  return {
+    name: task.name,
+    length: task.length ?? c.length,
+    steps,
+    maxSteps: Math.max(steps, task.maxSteps ?? steps),
+    evalLengths: task.evalLengths ?? c.evalLengths,
+  };
 }
 
 /** The JSON Schema of a study file (what `study.schema.json` holds). */
@@ -156,13 +165,18 @@ export function studyJsonSchema(): Record<string, unknown> {
 function describe(issue: z.core.$ZodIssue, input: unknown): string {
   const i = issue as unknown as Record<string, unknown>;
   if (issue.code === 'unrecognized_keys') return `unknown key (remove it; see study.schema.json)`;
-  const got = issue.path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), input);
-  const allowed = issue.code === 'invalid_value' ? (i.values as unknown[]).map((v) => JSON.stringify(v)).join(', ') : issue.message;
+  const got = issue.path.reduce<unknown>(
+    (v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+    input,
+  );
+  const allowed =
+    issue.code === 'invalid_value' ? (i.values as unknown[]).map((v) => JSON.stringify(v)).join(', ') : issue.message;
   return `${got === undefined ? 'missing' : `got ${JSON.stringify(got)}`}; allowed: ${allowed}`;
 }
 
 /** `arms.1.rung` -> `arms[1].rung`. */
-const fieldName = (path: readonly PropertyKey[]) => path.map((k, j) => (typeof k === 'number' ? `[${k}]` : `${j ? '.' : ''}${String(k)}`)).join('');
+const fieldName = (path: readonly PropertyKey[]) =>
+  path.map((k, j) => (typeof k === 'number' ? `[${k}]` : `${j ? '.' : ''}${String(k)}`)).join('');
 
 function fail(source: string, field: string, message: string): never {
   throw new StudyError(`${source}: ${field}: ${message}`, field);
@@ -182,23 +196,42 @@ export function defineStudy(input: unknown, source = 'study'): Study {
     fail(source, fieldName([...issue.path, ...keys.slice(0, 1)]) || '(file)', describe(issue, input));
   }
   const { $schema: _editorsOnly, ...s } = parsed.data;
-  const unique = (what: string, names: string[]) => names.forEach((n, i) => names.indexOf(n) !== i && fail(source, `${what}[${i}].name`, `${JSON.stringify(n)} appears twice`));
-  unique('arms', s.arms.map((a) => a.name));
-  unique('tasks', s.tasks.map((t) => t.name));
+  const unique = (what: string, names: string[]) =>
+    names.forEach(
+      (n, i) => names.indexOf(n) !== i && fail(source, `${what}[${i}].name`, `${JSON.stringify(n)} appears twice`),
+    );
+  unique(
+    'arms',
+    s.arms.map((a) => a.name),
+  );
+  unique(
+    'tasks',
+    s.tasks.map((t) => t.name),
+  );
   const arms = s.arms.map((a) => a.name);
   s.compare.forEach((c, i) => {
-    for (const k of ['arm', 'vs'] as const) if (!arms.includes(c[k])) fail(source, `compare[${i}].${k}`, `${JSON.stringify(c[k])} is not an arm (arms: ${arms.join(', ')})`);
+    for (const k of ['arm', 'vs'] as const)
+      if (!arms.includes(c[k]))
+        fail(source, `compare[${i}].${k}`, `${JSON.stringify(c[k])} is not an arm (arms: ${arms.join(', ')})`);
     if (c.arm === c.vs) fail(source, `compare[${i}].vs`, 'an arm other than compare.arm');
   });
-  if (s.config.dModel % s.config.nHeads !== 0) fail(source, 'config.nHeads', `a divisor of config.dModel (${s.config.dModel}); got ${s.config.nHeads}`);
+  if (s.config.dModel % s.config.nHeads !== 0)
+    fail(source, 'config.nHeads', `a divisor of config.dModel (${s.config.dModel}); got ${s.config.nHeads}`);
   s.tasks.forEach((t, i) => {
     const ts = taskSettings(s, t);
     const where = (f: 'length' | 'evalLengths') => (t[f] !== undefined ? `tasks[${i}].${f}` : `config.${f}`);
-    if (t.maxSteps !== undefined && t.maxSteps < ts.steps) fail(source, `tasks[${i}].maxSteps`, `at least the task's steps (${ts.steps}); got ${t.maxSteps}`);
-    if (!ts.evalLengths.includes(ts.length)) fail(source, where('evalLengths'), `must include the training length ${ts.length} of ${t.name}`);
+    if (t.maxSteps !== undefined && t.maxSteps < ts.steps)
+      fail(source, `tasks[${i}].maxSteps`, `at least the task's steps (${ts.steps}); got ${t.maxSteps}`);
+    if (!ts.evalLengths.includes(ts.length))
+      fail(source, where('evalLengths'), `must include the training length ${ts.length} of ${t.name}`);
     for (const L of [ts.length, ...ts.evalLengths]) {
       const need = sequenceLength(getTask(t.name), L);
-      if (need > CONTEXT_LENGTH) fail(source, where(L === ts.length ? 'length' : 'evalLengths'), `${t.name} at L = ${L} needs ${need} positions; the context has ${CONTEXT_LENGTH}`);
+      if (need > CONTEXT_LENGTH)
+        fail(
+          source,
+          where(L === ts.length ? 'length' : 'evalLengths'),
+          `${t.name} at L = ${L} needs ${need} positions; the context has ${CONTEXT_LENGTH}`,
+        );
     }
   });
   s.arms.forEach((a, i) => {
@@ -233,7 +266,18 @@ export function armModelConfig(arm: Arm, config: StudyConfig) {
 }
 
 /** The arm fields that change its rung (everything but its name, label, change and rung). */
-const SETTINGS = ['switches', 'deepSupervision', 'haltLoss', 'gradCycles', 'ema', 'ponderWeight', 'haltExploration', 'outer', 'inner', 'decode'] as const satisfies readonly (keyof Arm)[];
+const SETTINGS = [
+  'switches',
+  'deepSupervision',
+  'haltLoss',
+  'gradCycles',
+  'ema',
+  'ponderWeight',
+  'haltExploration',
+  'outer',
+  'inner',
+  'decode',
+] as const satisfies readonly (keyof Arm)[];
 
 /** What an arm sets over its rung, in the study file's own words (`deepSupervision 0`, `switches.halting "binary"`). */
 export function armSettings(arm: Arm): string[] {

@@ -18,8 +18,8 @@ export interface MeanCI {
 
 /** t(0.975, df) for df = 1..30 (standard tables). */
 const T975 = [
-  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08,
-  2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
+  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
 ];
 
 /** The two-sided 95% Student t quantile t(0.975, df); a series expansion beyond the table (error < 1e-3). */
@@ -76,7 +76,10 @@ export interface DiffCI {
  * integer quantiles serves). Unequal variances are allowed; no pairing is assumed. Both samples need n >= 2 for
  * an interval. When both have zero spread the interval is the point d (df = n1 + n2 - 2).
  */
-export function welchDiffCI(a: readonly (number | null | undefined)[], b: readonly (number | null | undefined)[]): DiffCI {
+export function welchDiffCI(
+  a: readonly (number | null | undefined)[],
+  b: readonly (number | null | undefined)[],
+): DiffCI {
   const A = meanCI(a);
   const B = meanCI(b);
   const diff = A.n && B.n ? A.mean - B.mean : Number.NaN;
@@ -131,7 +134,10 @@ export function slopeCI(xs: readonly number[], ys: readonly number[]): SlopeCI {
  * Paired 95% t interval of mean(a[i] - b[i]) over the pairs where both values are finite (one pair per seed:
  * two metrics of the same run, e.g. Q1 and Q4).
  */
-export function pairedDiffCI(a: readonly (number | null | undefined)[], b: readonly (number | null | undefined)[]): MeanCI {
+export function pairedDiffCI(
+  a: readonly (number | null | undefined)[],
+  b: readonly (number | null | undefined)[],
+): MeanCI {
   const d: number[] = [];
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
     const x = a[i];
@@ -151,8 +157,14 @@ export interface CountCI {
 
 /** Clopper-Pearson interval of k successes in n trials: Beta(α/2; k, n - k + 1) to Beta(1 - α/2; k + 1, n - k). */
 export function clopperPearson(k: number, n: number, alpha = 0.05): CountCI {
-  if (!Number.isInteger(k) || !Number.isInteger(n) || n < 1 || k < 0 || k > n) throw new RangeError(`clopperPearson: need 0 <= k <= n, n >= 1 integers; got k ${k}, n ${n}`);
-  return { k, n, lo: k === 0 ? 0 : betaQuantile(alpha / 2, k, n - k + 1), hi: k === n ? 1 : betaQuantile(1 - alpha / 2, k + 1, n - k) };
+  if (!Number.isInteger(k) || !Number.isInteger(n) || n < 1 || k < 0 || k > n)
+    throw new RangeError(`clopperPearson: need 0 <= k <= n, n >= 1 integers; got k ${k}, n ${n}`);
+  return {
+    k,
+    n,
+    lo: k === 0 ? 0 : betaQuantile(alpha / 2, k, n - k + 1),
+    hi: k === n ? 1 : betaQuantile(1 - alpha / 2, k + 1, n - k),
+  };
 }
 
 /**
@@ -230,5 +242,12 @@ export function logRank(a: readonly Survival[], b: readonly Survival[]): LogRank
     if (n > 1) v += (dT * (nA / n) * (nB / n) * (n - dT)) / (n - 1);
   }
   const chi2 = v > 0 ? (oA - eA) ** 2 / v : 0;
-  return { observedA: oA, expectedA: eA, observedB: d - oA, expectedB: d - eA, chi2, p: v > 0 ? 1 - chisquareCdf(chi2, 1) : 1 };
+  return {
+    observedA: oA,
+    expectedA: eA,
+    observedB: d - oA,
+    expectedB: d - eA,
+    chi2,
+    p: v > 0 ? 1 - chisquareCdf(chi2, 1) : 1,
+  };
 }

@@ -54,7 +54,9 @@ export function readStudyFile(outDir: string): StudyFile | undefined {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new StudyError(`${path} is not valid JSON (${(e as Error).message}); move it away to start a new study there`);
+    throw new StudyError(
+      `${path} is not valid JSON (${(e as Error).message}); move it away to start a new study there`,
+    );
   }
   const parsed = StudyFileSchema.safeParse(upgradeV1(raw));
   if (!parsed.success) {
@@ -69,10 +71,23 @@ export function readStudyFile(outDir: string): StudyFile | undefined {
  * recorded grid as the study's arms, tasks and seeds. Its run folders keep their names (`<rung>-<task>-s<seed>`).
  */
 function upgradeV1(raw: unknown): unknown {
-  const v1 = raw as { version?: unknown; preset?: { name: string; description: string; config: object; notes: string[] }; grid?: { models: string[]; tasks: string[]; seeds: number[] }; sessions?: object[] };
+  const v1 = raw as {
+    version?: unknown;
+    preset?: { name: string; description: string; config: object; notes: string[] };
+    grid?: { models: string[]; tasks: string[]; seeds: number[] };
+    sessions?: object[];
+  };
   if (v1?.version !== 1 || !v1.preset || !v1.grid) return raw;
   const { preset, grid, sessions, ...rest } = v1 as Required<typeof v1>;
-  const study = { name: preset.name, description: preset.description, arms: grid.models.map((m) => ({ name: m, rung: m })), tasks: grid.tasks.map((t) => ({ name: t })), seeds: grid.seeds, config: preset.config, notes: preset.notes };
+  const study = {
+    name: preset.name,
+    description: preset.description,
+    arms: grid.models.map((m) => ({ name: m, rung: m })),
+    tasks: grid.tasks.map((t) => ({ name: t })),
+    seeds: grid.seeds,
+    config: preset.config,
+    notes: preset.notes,
+  };
   return { ...rest, version: 2, study, sessions: sessions.map((x) => ({ threads: 1, ...x })) };
 }
 
@@ -90,16 +105,20 @@ interface Change {
 function diff(a: unknown, b: unknown, path: string): Change[] {
   if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
-    return keys.flatMap((k) => diff((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`));
+    return keys.flatMap((k) =>
+      diff((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`),
+    );
   }
   return JSON.stringify(a) === JSON.stringify(b) ? [] : [{ path, a, b }];
 }
 
 /** More training steps than recorded (config.steps, a task's steps or maxSteps): finished runs are continued, not redone. */
-const moreSteps = (c: Change) => /\.(steps|maxSteps)$/.test(c.path) && typeof c.a === 'number' && typeof c.b === 'number' && c.b > c.a;
+const moreSteps = (c: Change) =>
+  /\.(steps|maxSteps)$/.test(c.path) && typeof c.a === 'number' && typeof c.b === 'number' && c.b > c.a;
 
 /** Fields that do not change what a run computes. */
-const wording = <T extends object>(x: T) => Object.fromEntries(Object.entries(x).filter(([k]) => !['label', 'change'].includes(k)));
+const wording = <T extends object>(x: T) =>
+  Object.fromEntries(Object.entries(x).filter(([k]) => !['label', 'change'].includes(k)));
 
 /**
  * The study a folder holds after this command: the recorded one grown by the new arms, tasks and seeds (the
@@ -121,20 +140,40 @@ export function mergeStudy(old: Study, study: Study, where: string, opts: { grow
       const o = old.tasks.find((x) => x.name === t.name);
       if (!o) return [];
       // as the runs see them; a field neither version of the task sets is the config's, compared above
-      const own = (k: string) => (o as Record<string, unknown>)[k] !== undefined || (t as Record<string, unknown>)[k] !== undefined;
-      return diff(taskSettings(old, o), taskSettings(study, t), `tasks.${t.name}`).filter((c) => own(c.path.slice(`tasks.${t.name}.`.length)));
+      const own = (k: string) =>
+        (o as Record<string, unknown>)[k] !== undefined || (t as Record<string, unknown>)[k] !== undefined;
+      return diff(taskSettings(old, o), taskSettings(study, t), `tasks.${t.name}`).filter((c) =>
+        own(c.path.slice(`tasks.${t.name}.`.length)),
+      );
     }),
   ].filter((c) => !(opts.growSteps && moreSteps(c)));
   if (changed.length) {
     const text = changed.map((c) => `${c.path}: ${JSON.stringify(c.a)} -> ${JSON.stringify(c.b)}`).join('; ');
-    const steps = !opts.growSteps && changed.every(moreSteps) ? ' (more steps continue a study with a local `tarm study`, not through a queue)' : '';
-    throw new StudyError(`${where} was made with another study file: ${text}${steps}. Rerun with the original file to resume it, or choose another --out.`, changed[0]!.path);
+    const steps =
+      !opts.growSteps && changed.every(moreSteps)
+        ? ' (more steps continue a study with a local `tarm study`, not through a queue)'
+        : '';
+    throw new StudyError(
+      `${where} was made with another study file: ${text}${steps}. Rerun with the original file to resume it, or choose another --out.`,
+      changed[0]!.path,
+    );
   }
-  const union = <T>(a: readonly T[], b: readonly T[], key: (x: T) => unknown) => [...a, ...b.filter((x) => !a.some((y) => key(y) === key(x)))];
+  const union = <T>(a: readonly T[], b: readonly T[], key: (x: T) => unknown) => [
+    ...a,
+    ...b.filter((x) => !a.some((y) => key(y) === key(x))),
+  ];
   return {
     ...study,
-    arms: union(old.arms.map((a) => study.arms.find((x) => x.name === a.name) ?? a), study.arms, (a) => a.name),
-    tasks: union(old.tasks.map((t) => study.tasks.find((x) => x.name === t.name) ?? t), study.tasks, (t) => t.name), // a task's steps may have grown
+    arms: union(
+      old.arms.map((a) => study.arms.find((x) => x.name === a.name) ?? a),
+      study.arms,
+      (a) => a.name,
+    ),
+    tasks: union(
+      old.tasks.map((t) => study.tasks.find((x) => x.name === t.name) ?? t),
+      study.tasks,
+      (t) => t.name,
+    ), // a task's steps may have grown
     seeds: union(old.seeds, study.seeds, (s) => s),
   };
 }
@@ -143,12 +182,27 @@ export function mergeStudy(old: Study, study: Study, where: string, opts: { grow
  * Creates `outDir/study.json`, or checks the recorded study against this one ({@link mergeStudy}) and records the
  * grown study and a new session.
  */
-export function openStudyFile(outDir: string, study: Study, session: Session, opts: { growSteps?: boolean } = {}): StudyFile {
+export function openStudyFile(
+  outDir: string,
+  study: Study,
+  session: Session,
+  opts: { growSteps?: boolean } = {},
+): StudyFile {
   mkdirSync(outDir, { recursive: true });
   const old = readStudyFile(outDir);
   const file: StudyFile = old
-    ? { ...old, study: mergeStudy(old.study, study, join(outDir, STUDY_FILE), opts) as StudyFile['study'], sessions: [...old.sessions, session] }
-    : { schema: 'tarm-study', version: 2, study: structuredClone(study) as StudyFile['study'], createdAt: session.startedAt, sessions: [session] };
+    ? {
+        ...old,
+        study: mergeStudy(old.study, study, join(outDir, STUDY_FILE), opts) as StudyFile['study'],
+        sessions: [...old.sessions, session],
+      }
+    : {
+        schema: 'tarm-study',
+        version: 2,
+        study: structuredClone(study) as StudyFile['study'],
+        createdAt: session.startedAt,
+        sessions: [session],
+      };
   writeStudyFile(outDir, file);
   return file;
 }

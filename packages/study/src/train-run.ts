@@ -71,8 +71,14 @@ function trainOnce(state: RunState, opts: TrainRunOptions): Promise<void> {
     const args = ['train', '--config', configFile, '--out', dir, ...(state.resumed ? ['--resume'] : [])];
     const log = createWriteStream(join(logs, LOG_FILES.stderr(state.id)), { flags: 'a' });
     const note = retrain ? '(no checkpoint in the run folder: trained again from step 0) ' : '';
-    log.write(`# ${new Date().toISOString()} ${note}${process.execPath} ${[...(opts.nodeArgs ?? []), cliEntry, ...args].join(' ')}\n`);
-    const child = fork(cliEntry, args, { env: opts.env ?? process.env, execArgv: [...(opts.nodeArgs ?? [])], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    log.write(
+      `# ${new Date().toISOString()} ${note}${process.execPath} ${[...(opts.nodeArgs ?? []), cliEntry, ...args].join(' ')}\n`,
+    );
+    const child = fork(cliEntry, args, {
+      env: opts.env ?? process.env,
+      execArgv: [...(opts.nodeArgs ?? [])],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
     opts.onSpawn?.(child);
 
     let stderr = '';
@@ -103,11 +109,22 @@ function trainOnce(state: RunState, opts: TrainRunOptions): Promise<void> {
         if (state.result) writeJsonAtomic(join(logs, LOG_FILES.result(state.id)), state.result);
       } else {
         state.status = 'failed';
-        const tail = stderr.split('\n').map((l) => l.trim()).filter(Boolean).slice(-STDERR_TAIL_LINES);
+        const tail = stderr
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean)
+          .slice(-STDERR_TAIL_LINES);
         if (spawnError) tail.push(`cannot start: ${spawnError.message}`);
         else if (code === 0) tail.push(`tarm train exited 0 but wrote no ${RUN_FILES.summary} in ${dir}`);
         state.stderrTail = tail.join('\n');
-        writeJsonAtomic(join(logs, LOG_FILES.failed(state.id)), { id: state.id, at: new Date().toISOString(), exitCode: code, signal, command: [process.execPath, cliEntry, ...args], stderrTail: state.stderrTail });
+        writeJsonAtomic(join(logs, LOG_FILES.failed(state.id)), {
+          id: state.id,
+          at: new Date().toISOString(),
+          exitCode: code,
+          signal,
+          command: [process.execPath, cliEntry, ...args],
+          stderrTail: state.stderrTail,
+        });
       }
       done();
     };

@@ -38,8 +38,14 @@ interface CellSpec {
   long?: number;
 }
 
-const metrics = (acc: number, q1 = acc, q4 = acc, last = q4): Metrics => ({ charAcc: acc, exactMatch: null, firstCharAcc: q1, lastCharAcc: last, quartiles: [q1, acc, acc, q4] });
-const perSeed = <T,>(x: T | T[], i: number): T => (Array.isArray(x) ? x[i]! : x);
+const metrics = (acc: number, q1 = acc, q4 = acc, last = q4): Metrics => ({
+  charAcc: acc,
+  exactMatch: null,
+  firstCharAcc: q1,
+  lastCharAcc: last,
+  quartiles: [q1, acc, acc, q4],
+});
+const perSeed = <T>(x: T | T[], i: number): T => (Array.isArray(x) ? x[i]! : x);
 
 function run(arm: Rung, task: 'addition' | 'copy', i: number, spec: CellSpec): RunResult {
   const [L, longL] = task === 'addition' ? ['4', '6'] : ['10', '15'];
@@ -50,10 +56,31 @@ function run(arm: Rung, task: 'addition' | 'copy', i: number, spec: CellSpec): R
     const a = start + ((acc - start) * (step - 250)) / 750;
     const [q1, q4] = step === 1000 && spec.q14 ? spec.q14 : [a, a];
     const last = jump !== undefined && step >= jump ? 0.9 : 0.1;
-    return { step, loss: 1, wallSeconds: step, evals: { [L]: metrics(a, q1, q4, last), [longL]: metrics(spec.long ?? 0.05) } };
+    return {
+      step,
+      loss: 1,
+      wallSeconds: step,
+      evals: { [L]: metrics(a, q1, q4, last), [longL]: metrics(spec.long ?? 0.05) },
+    };
   });
   const seed = SEEDS[i]!;
-  return { id: `${arm}-${task}-s${seed}`, arm, rung: arm, task, seed, status: 'finished', backend: 'node', config: null, params: 1, blockPasses: 12, tokensPerSecond: 1, wallSeconds: 1, lastStep: 1000, final: curve[3]!.evals, curve };
+  return {
+    id: `${arm}-${task}-s${seed}`,
+    arm,
+    rung: arm,
+    task,
+    seed,
+    status: 'finished',
+    backend: 'node',
+    config: null,
+    params: 1,
+    blockPasses: 12,
+    tokensPerSecond: 1,
+    wallSeconds: 1,
+    lastStep: 1000,
+    final: curve[3]!.evals,
+    curve,
+  };
 }
 
 type Spec = Partial<Record<Rung, CellSpec>>;
@@ -64,7 +91,16 @@ function results(addition: Spec, copy: Spec = {}, over: Partial<StudyInput> = {}
     ...Object.entries(addition).flatMap(([arm, s]) => study.seeds.map((_, i) => run(arm as Rung, 'addition', i, s!))),
     ...Object.entries(copy).flatMap(([arm, s]) => study.seeds.map((_, i) => run(arm as Rung, 'copy', i, s!))),
   ];
-  return { schema: 'tarm-study-results', version: 2, generatedAt: 'now', study, createdAt: 'then', wallSeconds: 1, sessions: [], runs };
+  return {
+    schema: 'tarm-study-results',
+    version: 2,
+    generatedAt: 'now',
+    study,
+    createdAt: 'then',
+    wallSeconds: 1,
+    sessions: [],
+    runs,
+  };
 }
 
 const spread = (x: number) => SEEDS.map((_, i) => x + (i % 3) * 0.005);
@@ -78,7 +114,12 @@ const PAPER_LIKE: Spec = {
   'dual-nested-ut': { acc: spread(0.2) },
   'ar-trm': { acc: spread(0.19) },
 };
-const COPY_LIKE: Spec = { dense: { acc: 1 }, 'dual-ut': { acc: 1 }, 'dual-nested-ut': { acc: spread(0.12) }, 'ar-trm': { acc: spread(0.11) } };
+const COPY_LIKE: Spec = {
+  dense: { acc: 1 },
+  'dual-ut': { acc: 1 },
+  'dual-nested-ut': { acc: spread(0.12) },
+  'ar-trm': { acc: spread(0.11) },
+};
 
 const byId = (cs: Claim[], id: Claim['id']) => cs.find((c) => c.id === id)!;
 const part = (c: Claim, prefix: string) => c.parts.find((p) => p.text.startsWith(prefix))!;
@@ -105,19 +146,31 @@ describe('relation verdicts and combining parts', () => {
 describe('checkClaims at matched compute', () => {
   it('the paper pattern at a regime-matched horizon supports C1-C5', () => {
     const cs = checkClaims(results(PAPER_LIKE, COPY_LIKE));
-    for (const c of cs.filter((x) => x.id !== 'C2')) expect(c.verdict, `${c.id}: ${c.parts.map((x) => x.text).join(' | ')}`).toBe('supported');
+    for (const c of cs.filter((x) => x.id !== 'C2'))
+      expect(c.verdict, `${c.id}: ${c.parts.map((x) => x.text).join(' | ')}`).toBe('supported');
     // C2 needs a flat reference that has learned the task: at a mid-learning horizon dense (80%) has not, on addition
     const c2 = byId(cs, 'C2');
     expect(part(c2, 'dual-nested-ut on copy').verdict).toBe('supported');
     expect(part(c2, 'ar-trm on addition').verdict).toBe('not testable');
     expect(part(c2, 'ar-trm on addition').text).toContain('the flat reference learns addition on 0/6 seeds only');
     expect(c2.verdict).toBe('undecided');
-    expect(byId(cs, 'C1').summary).toBe('at step 1000: dual-ut 90.5 > dense 80.5 > ut 66.5 > iterative-step 56.5 > iterative 55.5');
+    expect(byId(cs, 'C1').summary).toBe(
+      'at step 1000: dual-ut 90.5 > dense 80.5 > ut 66.5 > iterative-step 56.5 > iterative 55.5',
+    );
     expect(byId(cs, 'C1').seeds).toBe(6);
   });
 
   it('the ceiling guard: two arms at >= 95% are "not testable", never "supported"', () => {
-    const cs = checkClaims(results({ ...PAPER_LIKE, 'dual-ut': { acc: spread(0.99), start: 0.4, jump: 250 }, dense: { acc: spread(0.98), start: 0.35, jump: 750 } }, COPY_LIKE));
+    const cs = checkClaims(
+      results(
+        {
+          ...PAPER_LIKE,
+          'dual-ut': { acc: spread(0.99), start: 0.4, jump: 250 },
+          dense: { acc: spread(0.98), start: 0.35, jump: 750 },
+        },
+        COPY_LIKE,
+      ),
+    );
     const c1 = byId(cs, 'C1');
     expect(part(c1, 'dual-ut >= dense').verdict).toBe('not testable');
     expect(part(c1, 'dual-ut >= dense').text).toContain('not testable: both at or above 95.0% at step 1000');
@@ -126,27 +179,39 @@ describe('checkClaims at matched compute', () => {
 
   it('where the area under the curve opposes the horizon accuracy, the part is undecided', () => {
     // dense ends above ut but was far below it all along
-    const cs = checkClaims(results({ ...PAPER_LIKE, dense: { acc: spread(0.8), start: 0.1 }, ut: { acc: spread(0.7), start: 0.7 } }, COPY_LIKE));
+    const cs = checkClaims(
+      results(
+        { ...PAPER_LIKE, dense: { acc: spread(0.8), start: 0.1 }, ut: { acc: spread(0.7), start: 0.7 } },
+        COPY_LIKE,
+      ),
+    );
     const p = part(byId(cs, 'C1'), 'dense > ut');
     expect(p.verdict).toBe('undecided');
     expect(p.text).toContain('the two statistics disagree');
   });
 
   it('a claim the study cannot test says so in one line', () => {
-    const cs = checkClaims(results({}, COPY_LIKE, { tasks: [{ name: 'copy', length: 10, steps: 1000, evalLengths: [10, 15] }] }));
+    const cs = checkClaims(
+      results({}, COPY_LIKE, { tasks: [{ name: 'copy', length: 10, steps: 1000, evalLengths: [10, 15] }] }),
+    );
     for (const id of ['C1', 'C3', 'C4'] as const) {
       expect(byId(cs, id).verdict).toBe('not testable');
       expect(byId(cs, id).summary).toBe('no addition task in this study');
       expect(byId(cs, id).parts).toHaveLength(0);
     }
-    const md = reportMarkdown(results({}, COPY_LIKE, { tasks: [{ name: 'copy', length: 10, steps: 1000, evalLengths: [10, 15] }] }));
+    const md = reportMarkdown(
+      results({}, COPY_LIKE, { tasks: [{ name: 'copy', length: 10, steps: 1000, evalLengths: [10, 15] }] }),
+    );
     expect(md).toContain('| C1 | **not testable at this scale** | no addition task in this study | - |');
   });
 
   it('fewer finished seeds than minSeeds: not testable; claims read the seed prefix every arm finished', () => {
     expect(byId(checkClaims(results(PAPER_LIKE, COPY_LIKE, { minSeeds: 8 })), 'C1').verdict).toBe('not testable');
     const r = results(PAPER_LIKE, COPY_LIKE);
-    const dropped = { ...r, runs: r.runs.map((x) => (x.id === 'ut-addition-s4' ? { ...x, status: 'incomplete' as const } : x)) };
+    const dropped = {
+      ...r,
+      runs: r.runs.map((x) => (x.id === 'ut-addition-s4' ? { ...x, status: 'incomplete' as const } : x)),
+    };
     const c1 = byId(checkClaims(dropped), 'C1');
     expect(c1.seeds).toBe(3);
     expect(part(c1, 'dense > ut').text).not.toContain('(s5)');
@@ -160,7 +225,9 @@ describe('checkClaims at matched compute', () => {
       return { ...x, curve: [...x.curve, late], lastStep: 1250, final: late.evals };
     });
     const extended = { ...r, runs };
-    expect(atHorizon(extended).runs.find((x) => x.id === 'iterative-addition-s1')!.final['4']!.charAcc).toBeCloseTo(0.55);
+    expect(atHorizon(extended).runs.find((x) => x.id === 'iterative-addition-s1')!.final['4']!.charAcc).toBeCloseTo(
+      0.55,
+    );
     expect(byId(checkClaims(extended), 'C1').verdict).toBe('supported');
     const md = reportMarkdown(extended);
     expect(md).toContain('## To convergence (not compute-matched; no claim reads it)');
@@ -173,25 +240,53 @@ describe('checkClaims at matched compute', () => {
     expect(p.verdict).toBe('contradicted');
     // scipy.stats.fisher_exact([[4, 2], [6, 0]]).pvalue = 0.4545...; binomtest(4, 6) exact CI [22.3, 95.7]%
     expect(p.text).toContain("4/6 [22.3, 95.7]% of seeds vs dense 6/6 [54.1, 100.0]%, Fisher's exact p = 0.455");
-    const one = part(byId(checkClaims(results(PAPER_LIKE, { ...COPY_LIKE, 'ar-trm': { acc: [1, 0.1, 0.1, 0.1, 0.1, 0.1] } })), 'C2'), 'ar-trm on copy');
+    const one = part(
+      byId(checkClaims(results(PAPER_LIKE, { ...COPY_LIKE, 'ar-trm': { acc: [1, 0.1, 0.1, 0.1, 0.1, 0.1] } })), 'C2'),
+      'ar-trm on copy',
+    );
     expect(one.verdict).toBe('undecided'); // 1/6 vs 6/6: Fisher p = 0.015, a partial collapse
     expect(one.text).toContain('p = 0.015');
-    const flatFails = part(byId(checkClaims(results(PAPER_LIKE, { ...COPY_LIKE, dense: { acc: 0.5 } })), 'C2'), 'ar-trm on copy');
+    const flatFails = part(
+      byId(checkClaims(results(PAPER_LIKE, { ...COPY_LIKE, dense: { acc: 0.5 } })), 'C2'),
+      'ar-trm on copy',
+    );
     expect(flatFails.verdict).toBe('not testable');
   });
 
   it('C3: a tied rung whose last digits are learned contradicts it', () => {
-    const cs = checkClaims(results({ ...PAPER_LIKE, ut: { acc: spread(0.66), start: 0.3, q14: [0.95, 0.97] } }, COPY_LIKE));
+    const cs = checkClaims(
+      results({ ...PAPER_LIKE, ut: { acc: spread(0.66), start: 0.3, q14: [0.95, 0.97] } }, COPY_LIKE),
+    );
     expect(part(byId(cs, 'C3'), 'ut').verdict).toBe('contradicted');
     expect(byId(cs, 'C3').verdict).toBe('contradicted');
   });
 
   it('C4: time to event with a log-rank test; dense first contradicts it, equal times leave it undecided', () => {
-    const swapped = checkClaims(results({ ...PAPER_LIKE, 'dual-ut': { ...PAPER_LIKE['dual-ut']!, jump: 750 }, dense: { ...PAPER_LIKE.dense!, jump: 250 } }, COPY_LIKE));
+    const swapped = checkClaims(
+      results(
+        {
+          ...PAPER_LIKE,
+          'dual-ut': { ...PAPER_LIKE['dual-ut']!, jump: 750 },
+          dense: { ...PAPER_LIKE.dense!, jump: 250 },
+        },
+        COPY_LIKE,
+      ),
+    );
     expect(byId(swapped, 'C4').verdict).toBe('contradicted');
-    const tied = checkClaims(results({ ...PAPER_LIKE, 'dual-ut': { ...PAPER_LIKE['dual-ut']!, jump: 500 }, dense: { ...PAPER_LIKE.dense!, jump: 500 } }, COPY_LIKE));
+    const tied = checkClaims(
+      results(
+        {
+          ...PAPER_LIKE,
+          'dual-ut': { ...PAPER_LIKE['dual-ut']!, jump: 500 },
+          dense: { ...PAPER_LIKE.dense!, jump: 500 },
+        },
+        COPY_LIKE,
+      ),
+    );
     expect(byId(tied, 'C4').verdict).toBe('undecided');
-    const censored = checkClaims(results({ ...PAPER_LIKE, dense: { ...PAPER_LIKE.dense!, jump: undefined } }, COPY_LIKE));
+    const censored = checkClaims(
+      results({ ...PAPER_LIKE, dense: { ...PAPER_LIKE.dense!, jump: undefined } }, COPY_LIKE),
+    );
     expect(byId(censored, 'C4').summary).toContain('dense > 1000');
     expect(byId(censored, 'C4').verdict).toBe('supported');
   });
@@ -203,7 +298,13 @@ describe('the report', () => {
     const md = reportMarkdown(results(PAPER_LIKE, bimodal));
     expect(md.indexOf('## Claims')).toBeLessThan(md.indexOf('## Configuration'));
     expect(md).toContain('| claim | verdict | the number behind it | seeds per arm |');
-    expect(md.trimEnd().split('\n').filter((l) => l.startsWith('## ')).at(-1)).toBe('## How claims are judged');
+    expect(
+      md
+        .trimEnd()
+        .split('\n')
+        .filter((l) => l.startsWith('## '))
+        .at(-1),
+    ).toBe('## How claims are judged');
     const numbers = [...md.matchAll(/\[(-?[\d.]+), (-?[\d.]+)\]/g)].flatMap((m) => [Number(m[1]), Number(m[2])]);
     expect(numbers.length).toBeGreaterThan(0);
     // signed differences may be negative; rates and accuracies never leave [0, 100]

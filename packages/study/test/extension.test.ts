@@ -13,14 +13,27 @@ const STUDY = defineStudy({ ...SMOKE, tasks: [{ name: 'copy', maxSteps: 60 }] })
 const RUN = studyGrid(STUDY)[0]!;
 
 /** A run folder as `tarm train` leaves it: one evaluation (character accuracy at L = 10) every 10 steps. */
-function writeRun(outDir: string, accs: readonly number[], opts: { finished?: boolean; asked?: number; checkpoint?: boolean } = {}): void {
+function writeRun(
+  outDir: string,
+  accs: readonly number[],
+  opts: { finished?: boolean; asked?: number; checkpoint?: boolean } = {},
+): void {
   const dir = join(outDir, 'runs', RUN.id);
   mkdirSync(join(dir, 'checkpoint'), { recursive: true });
   const last = 10 * accs.length;
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ model: { model: 'dense' }, train: { task: 'copy', steps: opts.asked ?? last } }));
-  const m = (a: number) => ({ '10': { charAcc: a, exactMatch: 0, firstCharAcc: a, lastCharAcc: a, quartiles: [a, a, a, a] } });
-  writeFileSync(join(dir, 'metrics.jsonl'), accs.map((a, i) => JSON.stringify({ step: 10 * (i + 1), loss: 1, evals: m(a) })).join('\n') + '\n');
-  if (opts.finished !== false) writeFileSync(join(dir, 'summary.json'), JSON.stringify({ step: last, evals: m(accs.at(-1)!) }));
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({ model: { model: 'dense' }, train: { task: 'copy', steps: opts.asked ?? last } }),
+  );
+  const m = (a: number) => ({
+    '10': { charAcc: a, exactMatch: 0, firstCharAcc: a, lastCharAcc: a, quartiles: [a, a, a, a] },
+  });
+  writeFileSync(
+    join(dir, 'metrics.jsonl'),
+    accs.map((a, i) => JSON.stringify({ step: 10 * (i + 1), loss: 1, evals: m(a) })).join('\n') + '\n',
+  );
+  if (opts.finished !== false)
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify({ step: last, evals: m(accs.at(-1)!) }));
   if (opts.checkpoint) writeFileSync(join(dir, 'checkpoint', 'model.json'), '{}');
 }
 
@@ -84,12 +97,18 @@ describe('stepsToReach: training on while a run is still moving', () => {
 
 describe('maxSteps in a study file', () => {
   it("is refused below the task's steps, naming the field", () => {
-    expect(() => defineStudy({ ...SMOKE, tasks: [{ name: 'copy', maxSteps: 10 }] })).toThrow(/tasks\[0\]\.maxSteps: at least the task's steps \(20\); got 10/);
+    expect(() => defineStudy({ ...SMOKE, tasks: [{ name: 'copy', maxSteps: 10 }] })).toThrow(
+      /tasks\[0\]\.maxSteps: at least the task's steps \(20\); got 10/,
+    );
   });
 
   it('steps given on the command line end the extension past them', () => {
     const cpu = loadStudy({ preset: 'cpu' }, { config: { steps: 40 } });
     expect(cpu.tasks.map((t) => t.maxSteps)).toEqual([undefined, undefined, undefined]);
-    expect(loadStudy({ preset: 'cpu' }).tasks.map((t) => [t.steps, t.maxSteps])).toEqual([[5000, 7500], [1000, 3000], [1000, 3000]]);
+    expect(loadStudy({ preset: 'cpu' }).tasks.map((t) => [t.steps, t.maxSteps])).toEqual([
+      [5000, 7500],
+      [1000, 3000],
+      [1000, 3000],
+    ]);
   });
 });

@@ -3,7 +3,13 @@ import { estimateSecondsLeft, type RunState } from '../src/grid.js';
 
 const NOW = 1_000_000;
 
-function run(arm: string, task: string, seed: number, status: RunState['status'], extra: Partial<RunState> = {}): RunState {
+function run(
+  arm: string,
+  task: string,
+  seed: number,
+  status: RunState['status'],
+  extra: Partial<RunState> = {},
+): RunState {
   return { id: `${arm}-${task}-s${seed}`, arm, rung: arm, task, seed, status, steps: 100, resumed: false, ...extra };
 }
 

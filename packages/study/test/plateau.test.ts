@@ -2,13 +2,40 @@ import { describe, expect, it } from 'vitest';
 import { isStillRising, lastChange, lateWindow } from '../src/plateau.js';
 import type { Metrics, RunResult } from '../src/results.js';
 
-const metrics = (acc: number): Metrics => ({ charAcc: acc, exactMatch: null, firstCharAcc: acc, lastCharAcc: acc, quartiles: [acc, acc, acc, acc] });
+const metrics = (acc: number): Metrics => ({
+  charAcc: acc,
+  exactMatch: null,
+  firstCharAcc: acc,
+  lastCharAcc: acc,
+  quartiles: [acc, acc, acc, acc],
+});
 
 /** A run whose character accuracy (%) at length L is `pcts`, one evaluation every 250 steps. */
 function real(task: 'addition' | 'copy', pcts: number[]): RunResult {
   const L = task === 'addition' ? '4' : '10';
-  const curve = pcts.map((p, i) => ({ step: 250 * (i + 1), loss: 1, wallSeconds: 1, evals: { [L]: metrics(p / 100) } }));
-  return { id: `ar-trm-${task}-s1`, arm: 'ar-trm', rung: 'ar-trm', task, seed: 1, status: 'finished', backend: 'node', config: null, params: 1, blockPasses: 12, tokensPerSecond: 1, wallSeconds: 1, lastStep: curve.at(-1)!.step, final: curve.at(-1)!.evals, curve };
+  const curve = pcts.map((p, i) => ({
+    step: 250 * (i + 1),
+    loss: 1,
+    wallSeconds: 1,
+    evals: { [L]: metrics(p / 100) },
+  }));
+  return {
+    id: `ar-trm-${task}-s1`,
+    arm: 'ar-trm',
+    rung: 'ar-trm',
+    task,
+    seed: 1,
+    status: 'finished',
+    backend: 'node',
+    config: null,
+    params: 1,
+    blockPasses: 12,
+    tokensPerSecond: 1,
+    wallSeconds: 1,
+    lastStep: curve.at(-1)!.step,
+    final: curve.at(-1)!.evals,
+    curve,
+  };
 }
 
 describe('the plateau rule (the "to convergence" view)', () => {
@@ -26,7 +53,10 @@ describe('the plateau rule (the "to convergence" view)', () => {
     expect(w.steps).toEqual([2750, 3000, 3250, 3500, 3750, 4000, 4250, 4500, 4750, 5000]);
     expect(w.max).toBeCloseTo(0.21);
     expect(w.climbing).toBe(false);
-    const faithfulS1 = real('addition', [22, 20, 23, 25, 24, 32, 36, 37, 32, 36, 36, 51, 58, 68, 79, 86, 91, 96, 94, 98]);
+    const faithfulS1 = real(
+      'addition',
+      [22, 20, 23, 25, 24, 32, 36, 37, 32, 36, 36, 51, 58, 68, 79, 86, 91, 96, 94, 98],
+    );
     expect(lateWindow(faithfulS1, 4)!.climbing).toBe(true);
     const nestedCopy = real('copy', [14, 15, 18, 22]); // dual-nested-ut copy s1337: four evaluations, all read
     expect(lateWindow(nestedCopy, 10)!.steps).toEqual([250, 500, 750, 1000]);

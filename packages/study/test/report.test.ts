@@ -26,7 +26,9 @@ describe('report', () => {
     expect(md).toContain('| dual-ut | 83.0 ± 25.4 (paper 83) | - |');
     expect(md).toContain('## Addition by answer quartile');
     expect(md).toContain('## Agreement with the paper');
-    expect(md).toContain('- dense / addition: ours 82.0 ± 25.4 vs paper 79.9: within 5 points of the paper (+2.1); the paper value lies inside our 95% CI.');
+    expect(md).toContain(
+      '- dense / addition: ours 82.0 ± 25.4 vs paper 79.9: within 5 points of the paper (+2.1); the paper value lies inside our 95% CI.',
+    );
     expect(md).toContain('- ut / copy: no finished run (paper 100).');
     expect(md).toMatch(/dual-ut \/ addition Q4: ours .* below the paper by/);
     expect(md).toContain("This is not the paper's configuration");
@@ -63,7 +65,10 @@ describe('report', () => {
     expect(readFileSync(join(dir, 'plots', 'curves-addition.svg'), 'utf8')).toContain('training FLOPs');
     // the 95% bands of accuracy curves stay inside [0, 100] (a two-seed interval spills far outside it otherwise)
     for (const task of ['addition', 'copy']) {
-      const rows = JSON.parse(readFileSync(join(dir, 'plots', `curves-${task}.vl.json`), 'utf8')).data.values as { lo: number | null; hi: number | null }[];
+      const rows = JSON.parse(readFileSync(join(dir, 'plots', `curves-${task}.vl.json`), 'utf8')).data.values as {
+        lo: number | null;
+        hi: number | null;
+      }[];
       const bands = rows.filter((r) => r.lo !== null);
       expect(bands.length, task).toBeGreaterThan(0);
       for (const r of bands) expect([r.lo! >= 0, r.hi! <= 100], task).toEqual([true, true]);
@@ -73,7 +78,10 @@ describe('report', () => {
   it('the headline chart draws each seed beside its bar (a strip plot)', () => {
     const spec = JSON.parse(readFileSync(join(dir, 'plots', 'headline.vl.json'), 'utf8'));
     // dense addition has 2 finished seeds, ut addition 1 (the other is incomplete)
-    const seedsOf = (arm: string) => spec.data.values.filter((r: { kind: string; arm: string; task: string }) => r.kind === 'seed' && r.arm === arm && r.task === 'addition');
+    const seedsOf = (arm: string) =>
+      spec.data.values.filter(
+        (r: { kind: string; arm: string; task: string }) => r.kind === 'seed' && r.arm === arm && r.task === 'addition',
+      );
     expect(seedsOf('dense').map((r: { value: number }) => r.value)).toEqual([80, 84]);
     expect(seedsOf('ut')).toHaveLength(1);
     expect(readFileSync(join(dir, 'plots', 'headline.svg'), 'utf8')).toContain('single seeds');
@@ -87,9 +95,15 @@ describe('report', () => {
   });
 
   it('agreement sentences say within, above or below, plainly', () => {
-    expect(agreement('a', meanCI([0.95]), 100)).toBe('a: ours 95.0 (n=1) vs paper 100: within 5 points of the paper (-5.0); one seed, no interval.');
-    expect(agreement('a', meanCI([0.2, 0.3]), 12.5)).toMatch(/above the paper by 12.5 points; the paper value lies inside our 95% CI/);
-    expect(agreement('a', meanCI([0.5, 0.5]), 83)).toMatch(/below the paper by 33.0 points; the paper value lies outside our 95% CI/);
+    expect(agreement('a', meanCI([0.95]), 100)).toBe(
+      'a: ours 95.0 (n=1) vs paper 100: within 5 points of the paper (-5.0); one seed, no interval.',
+    );
+    expect(agreement('a', meanCI([0.2, 0.3]), 12.5)).toMatch(
+      /above the paper by 12.5 points; the paper value lies inside our 95% CI/,
+    );
+    expect(agreement('a', meanCI([0.5, 0.5]), 83)).toMatch(
+      /below the paper by 33.0 points; the paper value lies outside our 95% CI/,
+    );
   });
 });
 
@@ -97,7 +111,16 @@ describe('a study with trm-faithful (no published numbers)', () => {
   it('reports it without paper values and draws it in its own colour', async () => {
     const out = join(tempDir(), 'trm-faithful');
     const study = loadStudy({ preset: 'smoke' }, { tasks: ['addition'], config: { budget: 6 } });
-    const outcome = await runStudy(defineStudy({ ...study, arms: [{ name: 'ar-trm', rung: 'ar-trm' }, { name: 'trm-faithful', rung: 'trm-faithful' }] }), { outDir: out, cliEntry: FAKE_TARM, backend: 'wasm', workers: 2, progress: false });
+    const outcome = await runStudy(
+      defineStudy({
+        ...study,
+        arms: [
+          { name: 'ar-trm', rung: 'ar-trm' },
+          { name: 'trm-faithful', rung: 'trm-faithful' },
+        ],
+      }),
+      { outDir: out, cliEntry: FAKE_TARM, backend: 'wasm', workers: 2, progress: false },
+    );
     expect(outcome.ok).toBe(true);
     const results = collectResults(out);
     expect(results.runs.map((r) => r.id)).toEqual(['ar-trm-addition-s1337', 'trm-faithful-addition-s1337']);
@@ -110,7 +133,10 @@ describe('a study with trm-faithful (no published numbers)', () => {
     expect(md).toMatch(/\| trm-faithful \| [\d.]+ \(n=1\)( \| [\d.]+ \(n=1\)){3} \| - \|/); // quartiles, no paper summary
     expect(md).toContain('- ar-trm / addition: ours 22.0 (n=1) vs paper 12.5');
     expect(md).not.toContain('trm-faithful / addition:');
-    const headline = readFileSync(plots.find((p) => p.endsWith('headline.svg'))!, 'utf8');
+    const headline = readFileSync(
+      plots.find((p) => p.endsWith('headline.svg'))!,
+      'utf8',
+    );
     expect(headline).toContain('#9d755d');
     expect(headline).toContain('#b279a2');
   });
@@ -119,8 +145,17 @@ describe('a study with trm-faithful (no published numbers)', () => {
 describe('comparisons: a report section for any study with a compare list', () => {
   it('the attribution preset on copy: every arm against its baseline with a Welch interval', async () => {
     const out = join(tempDir(), 'attribution');
-    const study = loadStudy({ preset: 'attribution' }, { tasks: ['copy'], seeds: [1, 2, 3], config: { steps: 4, evalEvery: 2 } });
-    const outcome = await runStudy(study, { outDir: out, cliEntry: FAKE_TARM, backend: 'wasm', workers: 2, progress: false });
+    const study = loadStudy(
+      { preset: 'attribution' },
+      { tasks: ['copy'], seeds: [1, 2, 3], config: { steps: 4, evalEvery: 2 } },
+    );
+    const outcome = await runStudy(study, {
+      outDir: out,
+      cliEntry: FAKE_TARM,
+      backend: 'wasm',
+      workers: 2,
+      progress: false,
+    });
     expect(outcome.ok).toBe(true);
     const results = collectResults(out);
     const rows = comparisons(results);
@@ -136,7 +171,9 @@ describe('comparisons: a report section for any study with a compare list', () =
     const md = readFileSync((await writeReport(out, results)).report, 'utf8');
     expect(md).toContain('## Comparisons');
     // seeds 1, 2, 3 give 0.21, 0.22, 0.20 (sd 0.01): se = sqrt(2 * 0.01^2 / 3), Welch df 4, t(0.975, 4) = 2.776
-    expect(md).toMatch(/^\| deep-supervision \| paper \| copy \| 71\.0 \| 21\.0 \| \+50\.0 \| \[\+47\.7, \+52\.3\] \| 4 \| higher \|$/m);
+    expect(md).toMatch(
+      /^\| deep-supervision \| paper \| copy \| 71\.0 \| 21\.0 \| \+50\.0 \| \[\+47\.7, \+52\.3\] \| 4 \| higher \|$/m,
+    );
     expect(md).toContain('## Arms');
     expect(md).toMatch(/^\| deep-supervision \| ar-trm \| `deepSupervision 0` \| one supervised segment per step/m);
     // an arm with switches is not the rung as published: no paper value beside it

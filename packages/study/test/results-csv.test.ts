@@ -14,17 +14,23 @@ describe('results.csv', () => {
   const rows = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [RESULTS_CSV_COLUMNS[i]!, v])));
   const cell = (v: number | string | null) => (v === null ? '' : String(v));
 
-  it('is written beside results.json with the authors\' metric names as columns', () => {
+  it("is written beside results.json with the authors' metric names as columns", () => {
     expect(header!.split(',')).toEqual([...RESULTS_CSV_COLUMNS]);
-    expect(RESULTS_CSV_COLUMNS).toEqual(expect.arrayContaining(['char_acc', 'seq_acc', 'first_char_acc', 'last_char_acc', 'pos_q1_acc', 'pos_q4_acc']));
+    expect(RESULTS_CSV_COLUMNS).toEqual(
+      expect.arrayContaining(['char_acc', 'seq_acc', 'first_char_acc', 'last_char_acc', 'pos_q1_acc', 'pos_q4_acc']),
+    );
   });
 
   it('has one row per run x evaluation step x length, matching results.json value for value', () => {
-    const expected = results.runs.flatMap((r) => r.curve.flatMap((p) => Object.keys(p.evals).map((L) => ({ r, p, L }))));
+    const expected = results.runs.flatMap((r) =>
+      r.curve.flatMap((p) => Object.keys(p.evals).map((L) => ({ r, p, L }))),
+    );
     expect(rows).toHaveLength(expected.length);
     expect(rows.length).toBeGreaterThan(10);
     rows.forEach((row, i) => {
-      const { r, p, L } = expected.find((e) => e.r.id === row.run_id && e.p.step === Number(row.step) && e.L === row.length)!;
+      const { r, p, L } = expected.find(
+        (e) => e.r.id === row.run_id && e.p.step === Number(row.step) && e.L === row.length,
+      )!;
       expect(expected.indexOf(expected.find((e) => e.r === r && e.p === p && e.L === L)!)).toBe(i); // results.json order
       const m = p.evals[L]!;
       expect(row).toEqual({

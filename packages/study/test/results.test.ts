@@ -11,14 +11,25 @@ describe('collectResults on the fixture study', () => {
 
   it('writes a valid, versioned results.json that reads back', () => {
     expect(existsSync(join(dir, 'results.json'))).toBe(true);
-    expect(StudyResultsSchema.safeParse(JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'))).success).toBe(true);
+    expect(StudyResultsSchema.safeParse(JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'))).success).toBe(
+      true,
+    );
     expect(readResults(dir)).toEqual(results);
-    expect(results).toMatchObject({ schema: 'tarm-study-results', version: 2, study: { name: 'mini' }, wallSeconds: 630.5 });
+    expect(results).toMatchObject({
+      schema: 'tarm-study-results',
+      version: 2,
+      study: { name: 'mini' },
+      wallSeconds: 630.5,
+    });
     expect(results.sessions).toHaveLength(2);
   });
 
   it('reads a version-1 study.json (a preset of rungs) as a study whose arms are its rungs', () => {
-    expect(results.study.arms).toEqual([{ name: 'dense', rung: 'dense' }, { name: 'ut', rung: 'ut' }, { name: 'dual-ut', rung: 'dual-ut' }]);
+    expect(results.study.arms).toEqual([
+      { name: 'dense', rung: 'dense' },
+      { name: 'ut', rung: 'ut' },
+      { name: 'dual-ut', rung: 'dual-ut' },
+    ]);
     expect(results.study.tasks).toEqual([{ name: 'addition' }, { name: 'copy' }]);
     expect(results.sessions[0]).toMatchObject({ backend: 'wasm', workers: 2, threads: 1 });
   });
@@ -47,7 +58,13 @@ describe('collectResults on the fixture study', () => {
   });
 
   it('reads summary.json defensively, falling back to metrics.jsonl', () => {
-    expect(run('dense-addition-s1')).toMatchObject({ params: 28000, blockPasses: 6, tokensPerSecond: 4100.5, wallSeconds: 61.2, lastStep: 100 });
+    expect(run('dense-addition-s1')).toMatchObject({
+      params: 28000,
+      blockPasses: 6,
+      tokensPerSecond: 4100.5,
+      wallSeconds: 61.2,
+      lastStep: 100,
+    });
     expect(run('dense-addition-s1').final['10']!.charAcc).toBe(0.8);
     // fields nested under `result`, final metrics from the last evaluation line
     expect(run('dense-addition-s2')).toMatchObject({ params: 28000, tokensPerSecond: 3900, wallSeconds: 59 });

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { clopperPearson, fisherExact, formatMeanCI, kaplanMeier, logRank, meanCI, pairedDiffCI, slopeCI, tQuantile975 } from '../src/stats.js';
+import {
+  clopperPearson,
+  fisherExact,
+  formatMeanCI,
+  kaplanMeier,
+  logRank,
+  meanCI,
+  pairedDiffCI,
+  slopeCI,
+  tQuantile975,
+} from '../src/stats.js';
 
 describe('stats', () => {
   it('t quantiles match the tables', () => {
@@ -70,7 +80,10 @@ describe('exact and time-to-event statistics', () => {
   it('logRank matches scipy (chi-square = z^2, two-sided p)', () => {
     const ev = (t: number) => ({ time: t, event: true });
     const cens = (t: number) => ({ time: t, event: false });
-    const r = logRank([ev(500), ev(750), ev(750), ev(1000), cens(1250), cens(1250)], [ev(1000), ...Array.from({ length: 5 }, () => cens(1250))]);
+    const r = logRank(
+      [ev(500), ev(750), ev(750), ev(1000), cens(1250), cens(1250)],
+      [ev(1000), ...Array.from({ length: 5 }, () => cens(1250))],
+    );
     expect(r.chi2).toBeCloseTo(1.8471872395935391 ** 2, 9);
     expect(r.p).toBeCloseTo(0.06472000811442714, 9);
     expect(r.observedA).toBe(4);
@@ -79,8 +92,16 @@ describe('exact and time-to-event statistics', () => {
   });
 
   it('kaplanMeier steps down at each event time, censoring keeps subjects at risk until their time', () => {
-    const km = kaplanMeier([{ time: 1, event: true }, { time: 2, event: false }, { time: 3, event: true }, { time: 3, event: false }]);
-    expect(km.map((p) => [p.time, p.atRisk, p.events])).toEqual([[1, 4, 1], [3, 2, 1]]);
+    const km = kaplanMeier([
+      { time: 1, event: true },
+      { time: 2, event: false },
+      { time: 3, event: true },
+      { time: 3, event: false },
+    ]);
+    expect(km.map((p) => [p.time, p.atRisk, p.events])).toEqual([
+      [1, 4, 1],
+      [3, 2, 1],
+    ]);
     expect(km[0]!.survival).toBeCloseTo(0.75, 12);
     expect(km[1]!.survival).toBeCloseTo(0.375, 12);
   });

@@ -28,7 +28,8 @@ export function encodeExamples(examples: readonly Example[], seqLen: number): Ba
   const mask = new Float32Array(B * T);
   examples.forEach((ex, b) => {
     const full = encode(ex.prompt + ex.answer + NEWLINE);
-    if (full.length > T + 1) throw new RangeError(`example of ${full.length} characters does not fit sequence length ${T}`);
+    if (full.length > T + 1)
+      throw new RangeError(`example of ${full.length} characters does not fit sequence length ${T}`);
     for (let t = 0; t < T; t++) {
       if (t < full.length) inputs[b * T + t] = full[t]!;
       if (t + 1 < full.length) targets[b * T + t] = full[t + 1]!;

@@ -24,8 +24,14 @@ export interface DecodeOptions {
 export const PAPER_DECODE = Object.freeze({ strategy: 'sample' as DecodeStrategy, temperature: 1 });
 
 /** Checks decode options; throws a {@link ConfigError} naming the bad field and what is allowed. */
-export function checkDecodeOptions(opts: DecodeOptions): { strategy: DecodeStrategy; temperature: number; seed?: number; cache: boolean } {
-  if (!DECODE_STRATEGIES.includes(opts.strategy)) throw new ConfigError('strategy', DECODE_STRATEGIES.join(', '), opts.strategy);
+export function checkDecodeOptions(opts: DecodeOptions): {
+  strategy: DecodeStrategy;
+  temperature: number;
+  seed?: number;
+  cache: boolean;
+} {
+  if (!DECODE_STRATEGIES.includes(opts.strategy))
+    throw new ConfigError('strategy', DECODE_STRATEGIES.join(', '), opts.strategy);
   const temperature = opts.temperature ?? PAPER_DECODE.temperature;
   if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature <= 0) {
     throw new ConfigError('temperature', 'a finite number > 0', opts.temperature);
@@ -33,7 +39,8 @@ export function checkDecodeOptions(opts: DecodeOptions): { strategy: DecodeStrat
   if (opts.strategy === 'sample' && (typeof opts.seed !== 'number' || !Number.isFinite(opts.seed))) {
     throw new ConfigError('seed', 'a finite number (required when strategy is "sample")', opts.seed);
   }
-  if (opts.cache !== undefined && typeof opts.cache !== 'boolean') throw new ConfigError('cache', 'true or false', opts.cache);
+  if (opts.cache !== undefined && typeof opts.cache !== 'boolean')
+    throw new ConfigError('cache', 'true or false', opts.cache);
   return { strategy: opts.strategy, temperature, seed: opts.seed, cache: opts.cache ?? true };
 }
 
@@ -47,9 +54,15 @@ export function checkDecodeOptions(opts: DecodeOptions): { strategy: DecodeStrat
  * Sampling draws one uniform number per row per step from a {@link Rng} seeded with `opts.seed`, so a seed
  * gives the same strings for the same logits. All prompts of one call must have the same length.
  */
-export async function decodeAnswers(lm: CausalLM, prompts: readonly string[], maxNewTokens: number, opts: DecodeOptions): Promise<string[]> {
+export async function decodeAnswers(
+  lm: CausalLM,
+  prompts: readonly string[],
+  maxNewTokens: number,
+  opts: DecodeOptions,
+): Promise<string[]> {
   const { strategy, temperature, seed, cache } = checkDecodeOptions(opts);
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) throw new ConfigError('maxNewTokens', 'an integer >= 0', maxNewTokens);
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0)
+    throw new ConfigError('maxNewTokens', 'an integer >= 0', maxNewTokens);
   const B = prompts.length;
   if (B === 0) return [];
   const P = checkPromptLengths(prompts);
@@ -86,7 +99,9 @@ function checkPromptLengths(prompts: readonly string[]): number {
   if (P === 0) throw new RangeError('decodeAnswers: prompts must not be empty (the model needs at least one token)');
   const i = prompts.findIndex((p) => p.length !== P);
   if (i >= 0) {
-    throw new RangeError(`decodeAnswers: all prompts of one call must have the same length; prompt 0 has ${P} characters, prompt ${i} has ${prompts[i]!.length}`);
+    throw new RangeError(
+      `decodeAnswers: all prompts of one call must have the same length; prompt 0 has ${P} characters, prompt ${i} has ${prompts[i]!.length}`,
+    );
   }
   return P;
 }

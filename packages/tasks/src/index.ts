@@ -4,4 +4,11 @@ export { copy, reverse, addition, addDigitStrings } from './definitions.js';
 export { TASKS, TASK_NAMES, getTask } from './registry.js';
 export { chanceAccuracy } from './chance.js';
 export { encodeExamples, sequenceLength, trainingBatch, evaluationSet, SEED_PURPOSE, type Batch } from './batch.js';
-export { decodeAnswers, checkDecodeOptions, DECODE_STRATEGIES, PAPER_DECODE, type DecodeOptions, type DecodeStrategy } from './decoders.js';
+export {
+  decodeAnswers,
+  checkDecodeOptions,
+  DECODE_STRATEGIES,
+  PAPER_DECODE,
+  type DecodeOptions,
+  type DecodeStrategy,
+} from './decoders.js';

@@ -15,7 +15,10 @@ export function encode(text: string): number[] {
   const ids: number[] = [];
   for (const ch of text) {
     const id = INDEX.get(ch);
-    if (id === undefined) throw new RangeError(`character ${JSON.stringify(ch)} is not in the vocabulary (${VOCAB.map((c) => JSON.stringify(c)).join(' ')})`);
+    if (id === undefined)
+      throw new RangeError(
+        `character ${JSON.stringify(ch)} is not in the vocabulary (${VOCAB.map((c) => JSON.stringify(c)).join(' ')})`,
+      );
     ids.push(id);
   }
   return ids;

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { addition, copy, decode, encodeExamples, evaluationSet, NEWLINE_ID, reverse, sequenceLength, trainingBatch } from '../src/index.js';
+import {
+  addition,
+  copy,
+  decode,
+  encodeExamples,
+  evaluationSet,
+  NEWLINE_ID,
+  reverse,
+  sequenceLength,
+  trainingBatch,
+} from '../src/index.js';
 
 const row = (a: ArrayLike<number>, b: number, T: number) => Array.from(a).slice(b * T, (b + 1) * T);
 
@@ -86,7 +96,9 @@ describe('evaluationSet', () => {
   it('changes with the seed, the length and the task', () => {
     const base = evaluationSet(copy, 10, 100, 1337).map((e) => e.prompt);
     expect(evaluationSet(copy, 10, 100, 1).map((e) => e.prompt)).not.toEqual(base);
-    expect(evaluationSet(copy, 20, 100, 1337).map((e) => e.prompt.slice(0, 10))).not.toEqual(base.map((p) => p.slice(0, 10)));
+    expect(evaluationSet(copy, 20, 100, 1337).map((e) => e.prompt.slice(0, 10))).not.toEqual(
+      base.map((p) => p.slice(0, 10)),
+    );
     expect(evaluationSet(reverse, 10, 100, 1337).map((e) => e.prompt)).not.toEqual(base);
   });
 

@@ -12,7 +12,14 @@ describeOnBackends('greedy decoding', ['cpu'], () => {
       const L = 5;
       const set = evaluationSet(task, L, 12);
       const lm = oracleLM(new Map(set.map((e) => [e.prompt, e.answer])), task.promptLength(L));
-      const out = await expectNoLeaks(() => decodeAnswers(lm, set.map((e) => e.prompt), task.answerLength(L) + 5, { strategy: 'greedy' }));
+      const out = await expectNoLeaks(() =>
+        decodeAnswers(
+          lm,
+          set.map((e) => e.prompt),
+          task.answerLength(L) + 5,
+          { strategy: 'greedy' },
+        ),
+      );
       expect(out).toEqual(set.map((e) => e.answer));
       // prefix grows one token per call; stops as soon as every row emitted its newline
       const P = task.promptLength(L);
@@ -21,7 +28,13 @@ describeOnBackends('greedy decoding', ['cpu'], () => {
   });
 
   it('ends each row at its own first newline and keeps the others going', async () => {
-    const lm = oracleLM(new Map([['12|', '1'], ['34|', '3434']]), 3);
+    const lm = oracleLM(
+      new Map([
+        ['12|', '1'],
+        ['34|', '3434'],
+      ]),
+      3,
+    );
     expect(await decodeAnswers(lm, ['12|', '34|'], 10, { strategy: 'greedy' })).toEqual(['1', '3434']);
     expect(lm.calls.map((c) => c[1])).toEqual([3, 4, 5, 6, 7]);
   });
@@ -64,7 +77,12 @@ describeOnBackends('sampling', ['cpu'], () => {
     row[13] = -1e9; // never emit newline: every row yields exactly maxNewTokens draws
     const lm = constantLM(row);
     const many = Array.from({ length: 200 }, () => '5|');
-    const freqOf1 = (out: string[]) => out.join('').split('').filter((ch) => ch === '1').length / (out.length * 5);
+    const freqOf1 = (out: string[]) =>
+      out
+        .join('')
+        .split('')
+        .filter((ch) => ch === '1').length /
+      (out.length * 5);
 
     const t1 = await decodeAnswers(lm, many, 5, { strategy: 'sample', seed: 3 });
     expect(await decodeAnswers(lm, many, 5, { strategy: 'sample', seed: 3, temperature: 1 })).toEqual(t1);
@@ -86,7 +104,14 @@ describeOnBackends('incremental decoding (startDecoding)', ['cpu'], () => {
     const P = addition.promptLength(L);
     const oracle = oracleLM(new Map(set.map((e) => [e.prompt, e.answer])), P);
     const lm = withSession(oracle);
-    const out = await expectNoLeaks(() => decodeAnswers(lm, set.map((e) => e.prompt), addition.answerLength(L) + 5, { strategy: 'greedy' }));
+    const out = await expectNoLeaks(() =>
+      decodeAnswers(
+        lm,
+        set.map((e) => e.prompt),
+        addition.answerLength(L) + 5,
+        { strategy: 'greedy' },
+      ),
+    );
     expect(out).toEqual(set.map((e) => e.answer));
     expect(lm.appends).toEqual([[5, P], ...Array.from({ length: addition.answerLength(L) }, () => [5, 1])]);
     expect([lm.opened, lm.disposed]).toEqual([1, 1]);
@@ -119,7 +144,9 @@ describeOnBackends('incremental decoding (startDecoding)', ['cpu'], () => {
     const lm = withSession(uniform);
     expect(await decodeAnswers(lm, ['1|'], 0, { strategy: 'greedy' })).toEqual(['']);
     expect(lm.opened).toBe(0);
-    const err = await decodeAnswers(lm, ['1|'], 2, { strategy: 'greedy', cache: 'yes' as never }).catch((e: unknown) => e);
+    const err = await decodeAnswers(lm, ['1|'], 2, { strategy: 'greedy', cache: 'yes' as never }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).field).toBe('cache');
   });
@@ -145,13 +172,17 @@ describeOnBackends('validation', ['cpu'], () => {
   });
 
   it('lists both strategies when the strategy is unknown', async () => {
-    const err = (await decodeAnswers(uniform, ['1|'], 2, { strategy: 'beam' as never }).catch((e: unknown) => e)) as ConfigError;
+    const err = (await decodeAnswers(uniform, ['1|'], 2, { strategy: 'beam' as never }).catch(
+      (e: unknown) => e,
+    )) as ConfigError;
     expect(err.message).toContain('greedy');
     expect(err.message).toContain('sample');
   });
 
   it('rejects prompts of different lengths and bad maxNewTokens', async () => {
-    await expect(decodeAnswers(uniform, ['1|', '12|'], 2, { strategy: 'greedy' })).rejects.toThrow(/same length.*prompt 1 has 3/);
+    await expect(decodeAnswers(uniform, ['1|', '12|'], 2, { strategy: 'greedy' })).rejects.toThrow(
+      /same length.*prompt 1 has 3/,
+    );
     await expect(decodeAnswers(uniform, [''], 2, { strategy: 'greedy' })).rejects.toThrow(/empty/);
     await expect(decodeAnswers(uniform, ['1|'], -1, { strategy: 'greedy' })).rejects.toThrow(ConfigError);
     await expect(decodeAnswers(uniform, ['1|'], 1.5, { strategy: 'greedy' })).rejects.toThrow(ConfigError);

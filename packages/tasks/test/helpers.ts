@@ -18,7 +18,11 @@ export function scriptedRng(digits: string): Rng {
  * Toy LM that knows the answers: at position t of a row whose prompt is known, a big logit sits on character
  * t + 1 of prompt + answer + newline (newline after its end). `corrupt(i, id)` may change answer character i.
  */
-export function oracleLM(answers: ReadonlyMap<string, string>, promptLength: number, corrupt?: (i: number, id: number) => number): CausalLM & { calls: number[][] } {
+export function oracleLM(
+  answers: ReadonlyMap<string, string>,
+  promptLength: number,
+  corrupt?: (i: number, id: number) => number,
+): CausalLM & { calls: number[][] } {
   const calls: number[][] = [];
   return {
     calls,
@@ -75,7 +79,9 @@ export function withSession(lm: CausalLM): CausalLM & { appends: number[][]; ope
           const all = tf.keep(tf.concat([seen, ids], 1)) as tf.Tensor2D;
           seen.dispose();
           seen = all;
-          return tf.tidy(() => tf.slice(lm.logits(all), [0, all.shape[1] - ids.shape[1], 0], [-1, -1, -1]) as tf.Tensor3D);
+          return tf.tidy(
+            () => tf.slice(lm.logits(all), [0, all.shape[1] - ids.shape[1], 0], [-1, -1, -1]) as tf.Tensor3D,
+          );
         },
         dispose() {
           rec.disposed++;

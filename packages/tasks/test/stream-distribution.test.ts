@@ -22,7 +22,10 @@ function stream(task: string, L: number, seed = 11): Batch[] {
 /** Rows of full strings (inputs + the last target): prompt + answer + newline, as token ids. */
 function rows(batches: Batch[]): number[][] {
   return batches.flatMap((b) =>
-    Array.from({ length: b.batchSize }, (_, r) => [...b.inputs.slice(r * b.seqLen, (r + 1) * b.seqLen), b.targets[(r + 1) * b.seqLen - 1]!]),
+    Array.from({ length: b.batchSize }, (_, r) => [
+      ...b.inputs.slice(r * b.seqLen, (r + 1) * b.seqLen),
+      b.targets[(r + 1) * b.seqLen - 1]!,
+    ]),
   );
 }
 
@@ -44,7 +47,10 @@ function carryCounts(L: number): number[] {
   let p = [[1, ...new Array<number>(L).fill(0)], new Array<number>(L + 1).fill(0)]; // [carry in][carries so far]
   for (let i = 0; i < L; i++) {
     const q = [new Array<number>(L + 1).fill(0), new Array<number>(L + 1).fill(0)];
-    for (const [c, up] of [[0, 0.45], [1, 0.55]] as const)
+    for (const [c, up] of [
+      [0, 0.45],
+      [1, 0.55],
+    ] as const)
       for (let k = 0; k <= L; k++) {
         q[0]![k]! += p[c]![k]! * (1 - up);
         if (k < L) q[1]![k + 1]! += p[c]![k]! * up;
@@ -66,7 +72,10 @@ describe('the training stream as a distribution (what the authors data module do
         const digitPositions = [...Array(P + A).keys()].filter((i) => full[0]![i]! < 10);
         expect(digitPositions.length).toBe(P + A - (task === 'addition' ? 2 : 1)); // the separators are constant
         for (const pos of digitPositions) {
-          const c = count(full.map((r) => r[pos]!), 10);
+          const c = count(
+            full.map((r) => r[pos]!),
+            10,
+          );
           if (task === 'addition' && pos === P) {
             // the first answer digit is the carry out of the top digit: 0 or 1
             const up = carryOut(L);
@@ -76,12 +85,16 @@ describe('the training stream as a distribution (what the authors data module do
         }
         // independence of the drawn digits: the prompt's digits as non-overlapping pairs (d0 d1), (d2 d3), ...
         const drawn = full.map((r) => r.slice(0, P - 1).filter((x) => x < 10));
-        const pairs = drawn.flatMap((d) => Array.from({ length: d.length >> 1 }, (_, i) => d[2 * i]! * 10 + d[2 * i + 1]!));
+        const pairs = drawn.flatMap((d) =>
+          Array.from({ length: d.length >> 1 }, (_, i) => d[2 * i]! * 10 + d[2 * i + 1]!),
+        );
         expect(chi2(count(pairs, 100), new Array<number>(100).fill(0.01)), 'digit pairs').toBeLessThan(CRITICAL[99]!);
         // and between consecutive examples (rows of a batch, batches of the stream)
         const firsts = full.map((r) => r[0]!);
         const consecutive = firsts.slice(1).map((x, i) => firsts[i]! * 10 + x);
-        expect(chi2(count(consecutive, 100), new Array<number>(100).fill(0.01)), 'consecutive examples').toBeLessThan(CRITICAL[99]!);
+        expect(chi2(count(consecutive, 100), new Array<number>(100).fill(0.01)), 'consecutive examples').toBeLessThan(
+          CRITICAL[99]!,
+        );
         // the loss mask: targets P-1 .. P+A-1, the answer's A digits then the end newline, in every row
         for (const b of batches)
           for (let r = 0; r < B; r++) {

@@ -1,6 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, Rng } from '@tarm/core';
-import { addDigitStrings, addition, chanceAccuracy, copy, decode, encode, getTask, NEWLINE_ID, reverse, TASK_NAMES, VOCAB, VOCAB_SIZE } from '../src/index.js';
+import {
+  addDigitStrings,
+  addition,
+  chanceAccuracy,
+  copy,
+  decode,
+  encode,
+  getTask,
+  NEWLINE_ID,
+  reverse,
+  TASK_NAMES,
+  VOCAB,
+  VOCAB_SIZE,
+} from '../src/index.js';
 import { scriptedRng } from './helpers.js';
 
 const full = (ex: { prompt: string; answer: string }) => ex.prompt + ex.answer;
@@ -91,4 +104,3 @@ describe('chanceAccuracy: the best prompt-blind predictor', () => {
     expect(chanceAccuracy(addition, 4)).toBe(chanceAccuracy(addition, 4));
   });
 });
-

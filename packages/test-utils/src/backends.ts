@@ -9,7 +9,8 @@ import { BACKEND_NAMES, ConfigError, useBackend, type BackendName } from '@tarm/
 export function testBackends(): BackendName[] {
   const env = process.env.TARM_BACKEND;
   if (env === undefined || env === '') return ['cpu'];
-  if (!(BACKEND_NAMES as readonly string[]).includes(env)) throw new ConfigError('TARM_BACKEND', BACKEND_NAMES.join(', '), env);
+  if (!(BACKEND_NAMES as readonly string[]).includes(env))
+    throw new ConfigError('TARM_BACKEND', BACKEND_NAMES.join(', '), env);
   return [env as BackendName];
 }
 
@@ -19,8 +20,16 @@ export function testBackends(): BackendName[] {
  * they need here instead of setting one up by hand. `backends` defaults to {@link testBackends}.
  */
 export function describeOnBackends(name: string, fn: (backend: BackendName) => void): void;
-export function describeOnBackends(name: string, backends: readonly BackendName[], fn: (backend: BackendName) => void): void;
-export function describeOnBackends(name: string, a: readonly BackendName[] | ((backend: BackendName) => void), b?: (backend: BackendName) => void): void {
+export function describeOnBackends(
+  name: string,
+  backends: readonly BackendName[],
+  fn: (backend: BackendName) => void,
+): void;
+export function describeOnBackends(
+  name: string,
+  a: readonly BackendName[] | ((backend: BackendName) => void),
+  b?: (backend: BackendName) => void,
+): void {
   const [backends, fn] = typeof a === 'function' ? [testBackends(), a] : [a, b!];
   for (const backend of backends) {
     describe(`${name} on the ${backend} backend`, () => {

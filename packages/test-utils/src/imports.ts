@@ -21,7 +21,9 @@ export function importGraph(srcDir: URL): Map<string, string[]> {
   return new Map(
     files.map((f) => {
       const text = readFileSync(join(root, f), 'utf8');
-      const deps = [...text.matchAll(/^(?:import|export)\b[^;]*?\bfrom '(\.{1,2}\/[\w/.-]+)\.js';/gms)].map((m) => normalize(join(dirname(f), `${m[1]}.ts`)));
+      const deps = [...text.matchAll(/^(?:import|export)\b[^;]*?\bfrom '(\.{1,2}\/[\w/.-]+)\.js';/gms)].map((m) =>
+        normalize(join(dirname(f), `${m[1]}.ts`)),
+      );
       return [f, [...new Set(deps)]];
     }),
   );

@@ -52,10 +52,51 @@ function makeCertificates(dir: string): { ca: string; cert: string; key: string 
     const r = spawnSync('openssl', args, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
   };
-  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=tarm test CA', '-keyout', f('ca.key'), '-out', f('ca.pem')]);
-  run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', f('server.key'), '-out', f('server.csr')]);
+  run([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=tarm test CA',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+  ]);
+  run([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=localhost',
+    '-keyout',
+    f('server.key'),
+    '-out',
+    f('server.csr'),
+  ]);
   writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  run(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', f('san.ext'), '-out', f('server.pem')]);
+  run([
+    'x509',
+    '-req',
+    '-in',
+    f('server.csr'),
+    '-CA',
+    f('ca.pem'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-extfile',
+    f('san.ext'),
+    '-out',
+    f('server.pem'),
+  ]);
   return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key') };
 }
 
@@ -71,9 +112,38 @@ export async function startTestRedis(opts: { password?: string; tls?: boolean } 
   const dir = mkdtempSync(join(tmpdir(), 'tarm-redis-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
-  const args = ['--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--daemonize', 'no', '--logfile', ''];
+  const args = [
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'always',
+    '--daemonize',
+    'no',
+    '--logfile',
+    '',
+  ];
   const certs = opts.tls ? makeCertificates(dir) : undefined;
-  if (certs) args.push('--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'no');
+  if (certs)
+    args.push(
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--tls-cert-file',
+      certs.cert,
+      '--tls-key-file',
+      certs.key,
+      '--tls-ca-cert-file',
+      certs.ca,
+      '--tls-auth-clients',
+      'no',
+    );
   else args.push('--port', String(port));
   if (opts.password) args.push('--requirepass', opts.password);
   const start = () =>

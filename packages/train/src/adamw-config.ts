@@ -38,4 +38,12 @@ export const ADAMW_ARITHMETICS: readonly AdamWArithmetic[] = Object.freeze(['aut
 
 export type ResolvedAdamWConfig = Required<AdamWConfig>;
 
-export const ADAMW_DEFAULTS: ResolvedAdamWConfig = Object.freeze({ lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, ema: 0, arithmetic: 'auto' });
+export const ADAMW_DEFAULTS: ResolvedAdamWConfig = Object.freeze({
+  lr: 3e-4,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 0.01,
+  ema: 0,
+  arithmetic: 'auto',
+});

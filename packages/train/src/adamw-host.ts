@@ -32,7 +32,18 @@ export class HostArithmetic extends AdamWState<Float32Array> {
       const stepSize = lr / (1 - beta1 ** t);
       // 1 / sqrt(1 - beta2^t) as a factor: one division less per element (float64; the same to float32 rounding).
       const invBc2Sqrt = 1 / Math.sqrt(1 - beta2 ** t);
-      hostUpdate(g.dataSync(), p.dataSync(), slot.m, slot.v, next, shadow ?? null, decay, stepSize, invBc2Sqrt, this.config);
+      hostUpdate(
+        g.dataSync(),
+        p.dataSync(),
+        slot.m,
+        slot.v,
+        next,
+        shadow ?? null,
+        decay,
+        stepSize,
+        invBc2Sqrt,
+        this.config,
+      );
       if (ema > 0 && !shadow) this.shadows.set(name, next.slice()); // the average starts at the first updated weights
       tf.tidy(() => {
         p.assign(tf.tensor(next, p.shape, 'float32'));

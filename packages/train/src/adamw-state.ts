@@ -79,7 +79,8 @@ export abstract class AdamWState<S> {
   /** Replaces the whole state (checked by the caller); the tensors are copied. */
   load(slots: ReadonlyMap<string, LoadedSlot>, emas: ReadonlyMap<string, tf.Tensor>): void {
     this.dispose();
-    for (const [name, s] of slots) this.slots.set(name, { m: this.fromTensor(s.m), v: this.fromTensor(s.v), step: s.step });
+    for (const [name, s] of slots)
+      this.slots.set(name, { m: this.fromTensor(s.m), v: this.fromTensor(s.v), step: s.step });
     for (const [name, t] of emas) this.shadows.set(name, this.fromTensor(t));
   }
 

@@ -1,13 +1,31 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { backendCapabilities, ConfigError, type BackendCapabilities, type ParamStore, type TrainableLM } from '@tarm/core';
+import {
+  backendCapabilities,
+  ConfigError,
+  type BackendCapabilities,
+  type ParamStore,
+  type TrainableLM,
+} from '@tarm/core';
 import { HostArithmetic } from './adamw-host.js';
 import { OPTIMIZER_PREFIX, type AdamWState, type Grads, type LoadedSlot } from './adamw-state.js';
 import { TensorArithmetic } from './adamw-tensors.js';
 
 export { OPTIMIZER_PREFIX } from './adamw-state.js';
 
-export { ADAMW_ARITHMETICS, ADAMW_DEFAULTS, type AdamWArithmetic, type AdamWConfig, type ResolvedAdamWConfig } from './adamw-config.js';
-import { ADAMW_ARITHMETICS, ADAMW_DEFAULTS, type AdamWArithmetic, type AdamWConfig, type ResolvedAdamWConfig } from './adamw-config.js';
+export {
+  ADAMW_ARITHMETICS,
+  ADAMW_DEFAULTS,
+  type AdamWArithmetic,
+  type AdamWConfig,
+  type ResolvedAdamWConfig,
+} from './adamw-config.js';
+import {
+  ADAMW_ARITHMETICS,
+  ADAMW_DEFAULTS,
+  type AdamWArithmetic,
+  type AdamWConfig,
+  type ResolvedAdamWConfig,
+} from './adamw-config.js';
 
 /**
  * The arithmetic an optimizer made now uses on the active backend: 'tensors' and 'host' as given; 'auto' is 'host'
@@ -22,7 +40,10 @@ import { ADAMW_ARITHMETICS, ADAMW_DEFAULTS, type AdamWArithmetic, type AdamWConf
  * reads and writes copy out of and into the wasm heap; `apply()` within ~3 ms either way of a ~700 ms step);
  * webgpu and webgl have no (cheap) synchronous reads. Those stay on tensors.
  */
-export function resolveArithmetic(arithmetic: AdamWArithmetic = 'auto', capabilities: BackendCapabilities = backendCapabilities()): 'tensors' | 'host' {
+export function resolveArithmetic(
+  arithmetic: AdamWArithmetic = 'auto',
+  capabilities: BackendCapabilities = backendCapabilities(),
+): 'tensors' | 'host' {
   if (arithmetic !== 'auto') return arithmetic;
   return capabilities.hostOptimizer ? 'host' : 'tensors';
 }
@@ -47,7 +68,10 @@ export function resolveAdamWConfig(config: AdamWConfig = {}): ResolvedAdamWConfi
  * The AdamW settings for training `model`: `config`, with the model's recipe defaults
  * ({@link TrainableLM.optimizerDefaults}, e.g. trm-faithful's EMA) for the fields it leaves unset.
  */
-export function optimizerConfigFor(model: Pick<TrainableLM, 'optimizerDefaults'>, config: AdamWConfig = {}): AdamWConfig {
+export function optimizerConfigFor(
+  model: Pick<TrainableLM, 'optimizerDefaults'>,
+  config: AdamWConfig = {},
+): AdamWConfig {
   return { ...model.optimizerDefaults, ...stripUndefined(config) };
 }
 
@@ -89,9 +113,13 @@ export class AdamW {
     const entries = isParamStore(params) ? params.entries() : [...params];
     this.params = new Map(entries);
     for (const name of this.params.keys()) {
-      if (name.startsWith(OPTIMIZER_PREFIX)) throw new ConfigError('parameter name', `a name not starting with "${OPTIMIZER_PREFIX}"`, name);
+      if (name.startsWith(OPTIMIZER_PREFIX))
+        throw new ConfigError('parameter name', `a name not starting with "${OPTIMIZER_PREFIX}"`, name);
     }
-    this.impl = this.arithmetic === 'host' ? new HostArithmetic(this.params, this.config) : new TensorArithmetic(this.params, this.config);
+    this.impl =
+      this.arithmetic === 'host'
+        ? new HostArithmetic(this.params, this.config)
+        : new TensorArithmetic(this.params, this.config);
   }
 
   /** Parameter names, in store order. */
@@ -115,7 +143,8 @@ export class AdamW {
     // Every shape is checked before anything changes: a bad gradient leaves parameters, moments and steps as they were.
     for (const [name, p] of this.params) {
       const g = grads[name];
-      if (g != null && g.shape.join(',') !== p.shape.join(',')) throw new Error(`AdamW.apply: gradient of ${name} has shape [${g.shape}], parameter [${p.shape}]`);
+      if (g != null && g.shape.join(',') !== p.shape.join(','))
+        throw new Error(`AdamW.apply: gradient of ${name} has shape [${g.shape}], parameter [${p.shape}]`);
     }
     this.impl.apply(grads);
   }
@@ -164,11 +193,13 @@ export class AdamW {
       const dot = rest.indexOf('.');
       const kind = rest.slice(0, dot);
       const name = rest.slice(dot + 1);
-      if (dot < 0 || (kind !== 'm' && kind !== 'v' && kind !== 'step' && kind !== 'ema')) throw new Error(`optimizer state: unknown entry ${key}`);
+      if (dot < 0 || (kind !== 'm' && kind !== 'v' && kind !== 'step' && kind !== 'ema'))
+        throw new Error(`optimizer state: unknown entry ${key}`);
       const p = this.params.get(name);
       if (!p) throw new Error(`optimizer state: ${key} names no parameter of this model`);
       const want = kind === 'step' ? '' : p.shape.join(',');
-      if (t.shape.join(',') !== want) throw new Error(`optimizer state: ${key} has shape [${t.shape}], expected [${want}]`);
+      if (t.shape.join(',') !== want)
+        throw new Error(`optimizer state: ${key} has shape [${t.shape}], expected [${want}]`);
       if (kind === 'ema') emas.set(name, t);
       else found.set(name, { ...found.get(name), [kind]: t });
     }
@@ -176,7 +207,8 @@ export class AdamW {
     for (const [name, e] of found) {
       if (!e.m || !e.v || !e.step) throw new Error(`optimizer state for ${name} is incomplete (needs m, v and step)`);
       const step = (await e.step.data())[0]!;
-      if (!Number.isInteger(step) || step < 1) throw new Error(`optimizer state: step of ${name} is ${step}, expected an integer >= 1`);
+      if (!Number.isInteger(step) || step < 1)
+        throw new Error(`optimizer state: step of ${name} is ${step}, expected an integer >= 1`);
       slots.set(name, { m: e.m, v: e.v, step });
     }
     this.impl.load(slots, emas);

@@ -160,7 +160,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   checkPositiveInt('train.startStep', startStep, 0);
   if (startStep > steps) throw new ConfigError('train.startStep', `at most train.steps (${steps})`, startStep);
 
-  const optimizer = opts.optimizer instanceof AdamW ? opts.optimizer : new AdamW(model.params, optimizerConfigFor(model, opts.optimizer));
+  const optimizer =
+    opts.optimizer instanceof AdamW
+      ? opts.optimizer
+      : new AdamW(model.params, optimizerConfigFor(model, opts.optimizer));
   const tokensPerStep = batchSize * sequenceLength(task, length);
   const t0 = performance.now();
   let stepMs = 0;
@@ -182,7 +185,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const batch = trainingTensorBatch(task, length, batchSize, seed, s);
     let result;
     try {
-      result = await trainStep(model, optimizer, batch, mixSeeds(seed, SEED_PURPOSE.dropout, s), { microBatch: opts.microBatch });
+      result = await trainStep(model, optimizer, batch, mixSeeds(seed, SEED_PURPOSE.dropout, s), {
+        microBatch: opts.microBatch,
+      });
     } finally {
       disposeBatch(batch);
     }

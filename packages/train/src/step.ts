@@ -43,7 +43,13 @@ interface Piece {
  * read synchronously (webgpu). Every tensor the step creates is disposed before it returns; the batch stays the
  * caller's.
  */
-export async function trainStep(model: TrainableLM, optimizer: AdamW, batch: TensorBatch, seed: number, opts: StepOptions = {}): Promise<StepResult> {
+export async function trainStep(
+  model: TrainableLM,
+  optimizer: AdamW,
+  batch: TensorBatch,
+  seed: number,
+  opts: StepOptions = {},
+): Promise<StepResult> {
   const pieces = splitBatch(batch, seed, opts.microBatch);
   try {
     const segments = model.segments ?? 1;
@@ -76,13 +82,18 @@ export async function trainStep(model: TrainableLM, optimizer: AdamW, batch: Ten
 /** The batch as one piece (the caller's tensors, the step seed) or as row slices of `microBatch` rows. */
 function splitBatch(batch: TensorBatch, seed: number, microBatch?: number): Piece[] {
   const [B] = batch.inputs.shape;
-  if (microBatch !== undefined && (!Number.isInteger(microBatch) || microBatch < 1)) throw new RangeError(`microBatch must be an integer >= 1, got ${microBatch}`);
+  if (microBatch !== undefined && (!Number.isInteger(microBatch) || microBatch < 1))
+    throw new RangeError(`microBatch must be an integer >= 1, got ${microBatch}`);
   if (microBatch === undefined || microBatch >= B) return [{ batch, weight: 1, seed }];
   const pieces: Piece[] = [];
   for (let i = 0, start = 0; start < B; i++, start += microBatch) {
     const rows = Math.min(microBatch, B - start);
     const cut = (t: tf.Tensor2D) => tf.slice(t, [start, 0], [rows, -1]); // [rows, T]
-    pieces.push({ batch: { inputs: cut(batch.inputs), targets: cut(batch.targets), mask: cut(batch.mask) }, weight: rows / B, seed: mixSeeds(seed, i) });
+    pieces.push({
+      batch: { inputs: cut(batch.inputs), targets: cut(batch.targets), mask: cut(batch.mask) },
+      weight: rows / B,
+      seed: mixSeeds(seed, i),
+    });
   }
   return pieces;
 }
@@ -112,15 +123,18 @@ async function segmentStep(
     pieces.forEach((piece, i) => {
       const segment: SegmentInput | undefined = index === undefined ? undefined : { index, carry: carries?.[i] };
       let stats: Record<string, tf.Scalar> = {};
-      const { value, grads } = tf.variableGrads(() => {
-        const out = model.loss(piece.batch, piece.seed, segment);
-        // variableGrads runs f inside a tidy that keeps only the returned loss: keep the stats explicitly
-        // (the model keeps its carry itself).
-        stats = out.stats ?? {};
-        for (const t of Object.values(stats)) tf.keep(t);
-        nextCarries.push(out.carry);
-        return out.loss;
-      }, entries.map(([, v]) => v));
+      const { value, grads } = tf.variableGrads(
+        () => {
+          const out = model.loss(piece.batch, piece.seed, segment);
+          // variableGrads runs f inside a tidy that keeps only the returned loss: keep the stats explicitly
+          // (the model keeps its carry itself).
+          stats = out.stats ?? {};
+          for (const t of Object.values(stats)) tf.keep(t);
+          nextCarries.push(out.carry);
+          return out.loss;
+        },
+        entries.map(([, v]) => v),
+      );
       losses.push(value);
       statTensors.push(stats);
       for (const [varName, g] of Object.entries(grads)) {
@@ -145,15 +159,25 @@ async function segmentStep(
     });
     optimizer.apply(summed);
     const statNames = Object.keys(statTensors[0] ?? {});
-    const reads = await Promise.all([...losses.map((l) => l.data()), ...statTensors.flatMap((s) => statNames.map((k) => s[k]!.data()))]);
+    const reads = await Promise.all([
+      ...losses.map((l) => l.data()),
+      ...statTensors.flatMap((s) => statNames.map((k) => s[k]!.data())),
+    ]);
     const at = (i: number) => reads[i]![0]!;
     const stats: Record<string, number> = {};
     let loss = 0;
     pieces.forEach((p, i) => {
       loss += p.weight * at(i);
-      statNames.forEach((k, j) => (stats[k] = (stats[k] ?? 0) + p.weight * at(pieces.length + i * statNames.length + j)));
+      statNames.forEach(
+        (k, j) => (stats[k] = (stats[k] ?? 0) + p.weight * at(pieces.length + i * statNames.length + j)),
+      );
     });
-    return { loss, stats, noGradient: entries.filter(([name]) => !(name in summed)).map(([name]) => name), carries: nextCarries };
+    return {
+      loss,
+      stats,
+      noGradient: entries.filter(([name]) => !(name in summed)).map(([name]) => name),
+      carries: nextCarries,
+    };
   } finally {
     tf.dispose(losses);
     tf.dispose(Object.values(summed));

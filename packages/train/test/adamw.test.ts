@@ -28,7 +28,15 @@ function displacementError(got: ArrayLike<number>, ref: ArrayLike<number>, start
 
 describeOnBackends('AdamW', ['cpu'], () => {
   it('has torch defaults and rejects bad settings with a ConfigError naming the field', () => {
-    expect(resolveAdamWConfig()).toEqual({ lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, ema: 0, arithmetic: 'auto' });
+    expect(resolveAdamWConfig()).toEqual({
+      lr: 3e-4,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: 0.01,
+      ema: 0,
+      arithmetic: 'auto',
+    });
     expect(Object.isFrozen(resolveAdamWConfig({ arithmetic: 'host' }))).toBe(true);
     // An optimizer config saved before the field existed (config.json of older runs) resolves to the default.
     const saved = JSON.parse('{"lr":0.001,"beta1":0.9,"beta2":0.999,"eps":1e-8,"weightDecay":0.01,"ema":0.999}');
@@ -129,64 +137,74 @@ describeOnBackends('AdamW', ['cpu'], () => {
     store.dispose();
   });
 
-  it.each(MODES)('exports its state as optimizer.{m,v,step}.<name> and continues identically after loading it (%s)', async (arithmetic) => {
-    const rng = new Rng(3);
-    const init = randomArray(rng, 6);
-    const grads = Array.from({ length: 4 }, () => randomArray(rng, 6));
-    const make = () => {
-      const s = new ParamStore(new Rng(1));
-      s.add('layer.w', tf.tensor2d(init, [2, 3]));
-      s.add('layer.u', tf.tensor1d([1, 2]));
-      return s;
-    };
-    const a = make();
-    const optA = new AdamW(a, { lr: 0.01, arithmetic });
-    const step = (opt: AdamW, g: number[]) => {
-      const t = tf.tensor2d(g, [2, 3]);
-      opt.apply({ 'layer.w': t });
-      t.dispose();
-    };
-    step(optA, grads[0]!);
-    step(optA, grads[1]!);
-    const state = optA.state();
-    expect(Object.keys(state).sort()).toEqual(['optimizer.m.layer.w', 'optimizer.step.layer.w', 'optimizer.v.layer.w']);
-    expect(state['optimizer.step.layer.w']!.dataSync()[0]).toBe(2);
+  it.each(MODES)(
+    'exports its state as optimizer.{m,v,step}.<name> and continues identically after loading it (%s)',
+    async (arithmetic) => {
+      const rng = new Rng(3);
+      const init = randomArray(rng, 6);
+      const grads = Array.from({ length: 4 }, () => randomArray(rng, 6));
+      const make = () => {
+        const s = new ParamStore(new Rng(1));
+        s.add('layer.w', tf.tensor2d(init, [2, 3]));
+        s.add('layer.u', tf.tensor1d([1, 2]));
+        return s;
+      };
+      const a = make();
+      const optA = new AdamW(a, { lr: 0.01, arithmetic });
+      const step = (opt: AdamW, g: number[]) => {
+        const t = tf.tensor2d(g, [2, 3]);
+        opt.apply({ 'layer.w': t });
+        t.dispose();
+      };
+      step(optA, grads[0]!);
+      step(optA, grads[1]!);
+      const state = optA.state();
+      expect(Object.keys(state).sort()).toEqual([
+        'optimizer.m.layer.w',
+        'optimizer.step.layer.w',
+        'optimizer.v.layer.w',
+      ]);
+      expect(state['optimizer.step.layer.w']!.dataSync()[0]).toBe(2);
 
-    const b = make();
-    b.assign(Object.fromEntries(a.entries()));
-    const optB = new AdamW(b, { lr: 0.01, arithmetic });
-    await optB.loadState({ ...state, 'layer.w': a.get('layer.w') }); // non-optimizer keys are ignored
-    Object.values(state).forEach((t) => t.dispose());
-    expect(optB.stepOf('layer.w')).toBe(2);
-    for (const g of grads.slice(2)) {
-      step(optA, g);
-      step(optB, g);
-    }
-    expect(Array.from(b.get('layer.w').dataSync())).toEqual(Array.from(a.get('layer.w').dataSync()));
+      const b = make();
+      b.assign(Object.fromEntries(a.entries()));
+      const optB = new AdamW(b, { lr: 0.01, arithmetic });
+      await optB.loadState({ ...state, 'layer.w': a.get('layer.w') }); // non-optimizer keys are ignored
+      Object.values(state).forEach((t) => t.dispose());
+      expect(optB.stepOf('layer.w')).toBe(2);
+      for (const g of grads.slice(2)) {
+        step(optA, g);
+        step(optB, g);
+      }
+      expect(Array.from(b.get('layer.w').dataSync())).toEqual(Array.from(a.get('layer.w').dataSync()));
 
-    const bad = tf.zeros([3, 3]);
-    await expect(optB.loadState({ 'optimizer.m.layer.w': bad })).rejects.toThrow(/shape/);
-    await expect(optB.loadState({ 'optimizer.m.nope': bad })).rejects.toThrow(/names no parameter/);
-    bad.dispose();
-    for (const x of [optA, optB, a, b]) x.dispose();
-  });
-  it.each(MODES)('rejects a gradient of the wrong shape or an unknown parameter before updating anything (%s)', (arithmetic) => {
-    const store = new ParamStore(new Rng(1));
-    store.add('a', tf.tensor1d([1, 2]));
-    store.add('b', tf.tensor1d([3, 4, 5]));
-    const opt = new AdamW(store, { arithmetic });
-    const [ga, gb] = [tf.tensor1d([1, 1]), tf.tensor1d([1, 1])];
-    expect(() => opt.apply({ a: ga, b: gb })).toThrow(/gradient of b has shape \[2\], parameter \[3\]/);
-    expect(Array.from(store.get('a').dataSync())).toEqual([1, 2]);
-    expect(opt.stepOf('a')).toBe(0);
-    expect(() => opt.apply({ a: ga, nope: gb })).toThrow(/no parameter named nope/);
-    expect(Array.from(store.get('a').dataSync())).toEqual([1, 2]);
-    expect(opt.stepOf('a')).toBe(0);
-    expect(Object.keys(opt.state())).toEqual([]);
-    tf.dispose([ga, gb]);
-    opt.dispose();
-    store.dispose();
-  });
+      const bad = tf.zeros([3, 3]);
+      await expect(optB.loadState({ 'optimizer.m.layer.w': bad })).rejects.toThrow(/shape/);
+      await expect(optB.loadState({ 'optimizer.m.nope': bad })).rejects.toThrow(/names no parameter/);
+      bad.dispose();
+      for (const x of [optA, optB, a, b]) x.dispose();
+    },
+  );
+  it.each(MODES)(
+    'rejects a gradient of the wrong shape or an unknown parameter before updating anything (%s)',
+    (arithmetic) => {
+      const store = new ParamStore(new Rng(1));
+      store.add('a', tf.tensor1d([1, 2]));
+      store.add('b', tf.tensor1d([3, 4, 5]));
+      const opt = new AdamW(store, { arithmetic });
+      const [ga, gb] = [tf.tensor1d([1, 1]), tf.tensor1d([1, 1])];
+      expect(() => opt.apply({ a: ga, b: gb })).toThrow(/gradient of b has shape \[2\], parameter \[3\]/);
+      expect(Array.from(store.get('a').dataSync())).toEqual([1, 2]);
+      expect(opt.stepOf('a')).toBe(0);
+      expect(() => opt.apply({ a: ga, nope: gb })).toThrow(/no parameter named nope/);
+      expect(Array.from(store.get('a').dataSync())).toEqual([1, 2]);
+      expect(opt.stepOf('a')).toBe(0);
+      expect(Object.keys(opt.state())).toEqual([]);
+      tf.dispose([ga, gb]);
+      opt.dispose();
+      store.dispose();
+    },
+  );
 });
 
 describeOnBackends('AdamW arithmetic: host and tensors', ['cpu'], () => {
@@ -204,7 +222,10 @@ describeOnBackends('AdamW arithmetic: host and tensors', ['cpu'], () => {
 
   function gradsAt(step: number): Record<string, tf.Tensor> {
     const rng = new Rng(100 + step);
-    const g: Record<string, tf.Tensor> = { w: tf.tensor2d(randomArray(rng, 12, 2), [4, 3]), b: tf.tensor1d(randomArray(rng, 3, 0.01)) };
+    const g: Record<string, tf.Tensor> = {
+      w: tf.tensor2d(randomArray(rng, 12, 2), [4, 3]),
+      b: tf.tensor1d(randomArray(rng, 3, 0.01)),
+    };
     if (step % 2 === 0) g.u = tf.tensor1d(randomArray(rng, 2, 0.5));
     return g;
   }
@@ -266,27 +287,30 @@ describeOnBackends('AdamW arithmetic: host and tensors', ['cpu'], () => {
   it.each([
     ['host', 'tensors'],
     ['tensors', 'host'],
-  ] as const)('a state saved in %s mode loads into a %s-mode optimizer and continues as the uninterrupted runs', async (from, to) => {
-    const a = makeStore();
-    const optA = new AdamW(a, { ...C, arithmetic: from });
-    run(optA, [0, 1]);
-    const state = optA.state();
-    const b = makeStore();
-    b.assign(Object.fromEntries(a.entries()));
-    const optB = new AdamW(b, { ...C, arithmetic: to });
-    await optB.loadState(state);
-    Object.values(state).forEach((t) => t.dispose());
-    expect(snapshot(b, optB)).toEqual(snapshot(a, optA)); // loaded bit for bit
-    run(optA, [2, 3, 4]);
-    run(optB, [2, 3, 4]);
-    // The resumed run agrees with the uninterrupted runs in either mode, to float32 rounding.
-    const c = makeStore();
-    const optC = new AdamW(c, { ...C, arithmetic: to });
-    run(optC, [0, 1, 2, 3, 4]);
-    expectClose(snapshot(b, optB), snapshot(a, optA));
-    expectClose(snapshot(b, optB), snapshot(c, optC));
-    for (const x of [optA, optB, optC, a, b, c]) x.dispose();
-  });
+  ] as const)(
+    'a state saved in %s mode loads into a %s-mode optimizer and continues as the uninterrupted runs',
+    async (from, to) => {
+      const a = makeStore();
+      const optA = new AdamW(a, { ...C, arithmetic: from });
+      run(optA, [0, 1]);
+      const state = optA.state();
+      const b = makeStore();
+      b.assign(Object.fromEntries(a.entries()));
+      const optB = new AdamW(b, { ...C, arithmetic: to });
+      await optB.loadState(state);
+      Object.values(state).forEach((t) => t.dispose());
+      expect(snapshot(b, optB)).toEqual(snapshot(a, optA)); // loaded bit for bit
+      run(optA, [2, 3, 4]);
+      run(optB, [2, 3, 4]);
+      // The resumed run agrees with the uninterrupted runs in either mode, to float32 rounding.
+      const c = makeStore();
+      const optC = new AdamW(c, { ...C, arithmetic: to });
+      run(optC, [0, 1, 2, 3, 4]);
+      expectClose(snapshot(b, optB), snapshot(a, optA));
+      expectClose(snapshot(b, optB), snapshot(c, optC));
+      for (const x of [optA, optB, optC, a, b, c]) x.dispose();
+    },
+  );
 
   it('keeps its state in the form of the arithmetic chosen at construction', async () => {
     const store = makeStore();
@@ -327,22 +351,25 @@ describeOnBackends('AdamW arithmetic: host and tensors', ['cpu'], () => {
     store.dispose();
   });
 
-  it.each(MODES)('swaps the EMA weights in for withEmaWeights and puts the trained ones back, also on error (%s)', async (arithmetic) => {
-    const store = makeStore();
-    const opt = new AdamW(store, { ...C, arithmetic });
-    run(opt, [0, 1, 2]);
-    const snap = snapshot(store, opt);
-    await expectNoLeaks(async () => {
-      const seen = await opt.withEmaWeights(async () => Array.from(await store.get('w').data()));
-      expect(seen).toEqual(snap['optimizer.ema.w']);
-      expect(seen).not.toEqual(snap['param.w']);
-      await expect(opt.withEmaWeights(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-      expect(snapshot(store, opt)).toEqual(snap);
-    });
-    // The EMA keeps updating from the trained weights.
-    run(opt, [3]);
-    expect(snapshot(store, opt)['optimizer.ema.w']).not.toEqual(snap['optimizer.ema.w']);
-    opt.dispose();
-    store.dispose();
-  });
+  it.each(MODES)(
+    'swaps the EMA weights in for withEmaWeights and puts the trained ones back, also on error (%s)',
+    async (arithmetic) => {
+      const store = makeStore();
+      const opt = new AdamW(store, { ...C, arithmetic });
+      run(opt, [0, 1, 2]);
+      const snap = snapshot(store, opt);
+      await expectNoLeaks(async () => {
+        const seen = await opt.withEmaWeights(async () => Array.from(await store.get('w').data()));
+        expect(seen).toEqual(snap['optimizer.ema.w']);
+        expect(seen).not.toEqual(snap['param.w']);
+        await expect(opt.withEmaWeights(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+        expect(snapshot(store, opt)).toEqual(snap);
+      });
+      // The EMA keeps updating from the trained weights.
+      run(opt, [3]);
+      expect(snapshot(store, opt)['optimizer.ema.w']).not.toEqual(snap['optimizer.ema.w']);
+      opt.dispose();
+      store.dispose();
+    },
+  );
 });

@@ -23,7 +23,15 @@ interface Fixture {
   readonly rung: RungName;
   readonly task: string;
   readonly length: number;
-  readonly config: { dModel: number; nHeads: number; budget: number; contextLength: number; lr: number; batch: number; seqLen: number };
+  readonly config: {
+    dModel: number;
+    nHeads: number;
+    budget: number;
+    contextLength: number;
+    lr: number;
+    batch: number;
+    seqLen: number;
+  };
   readonly weights: Record<string, { shape: number[]; data: number[] }>;
   readonly batches: readonly { inputs: number[]; targets: number[]; mask: number[] }[];
   readonly losses: readonly number[]; // one a step: 30 (24 for ut_level2-b18)
@@ -47,15 +55,30 @@ const byName = new Map(fixtures);
 async function train(fx: Fixture, weightDecay?: number) {
   const c = fx.config;
   const { batch: B, seqLen: T } = c;
-  const model = createModel({ model: fx.rung, dModel: c.dModel, nHeads: c.nHeads, budget: c.budget, contextLength: c.contextLength, dropout: 0 }, 1);
+  const model = createModel(
+    {
+      model: fx.rung,
+      dModel: c.dModel,
+      nHeads: c.nHeads,
+      budget: c.budget,
+      contextLength: c.contextLength,
+      dropout: 0,
+    },
+    1,
+  );
   expect(model.params.names().sort()).toEqual(Object.keys(fx.weights).sort());
-  for (const n of model.params.names()) tf.tidy(() => model.params.get(n).assign(tf.tensor(fx.weights[n]!.data, fx.weights[n]!.shape)));
+  for (const n of model.params.names())
+    tf.tidy(() => model.params.get(n).assign(tf.tensor(fx.weights[n]!.data, fx.weights[n]!.shape)));
   const optimizer = new AdamW(model.params, weightDecay === undefined ? { lr: c.lr } : { lr: c.lr, weightDecay });
   const losses: number[] = [];
   const stats: Record<string, number>[] = [];
   for (let s = 0; s < fx.batches.length; s++) {
     const b = fx.batches[s]!;
-    const batch = { inputs: tf.tensor2d(b.inputs, [B, T], 'int32'), targets: tf.tensor2d(b.targets, [B, T], 'int32'), mask: tf.tensor2d(b.mask, [B, T], 'float32') };
+    const batch = {
+      inputs: tf.tensor2d(b.inputs, [B, T], 'int32'),
+      targets: tf.tensor2d(b.targets, [B, T], 'int32'),
+      mask: tf.tensor2d(b.mask, [B, T], 'float32'),
+    };
     const r = await trainStep(model, optimizer, batch, 1000 + s);
     losses.push(r.loss);
     stats.push(r.stats);
@@ -101,10 +124,15 @@ describe('lockstep with the authors implementation (committed fixtures)', () => 
       for (const b of fx.batches.slice(0, 5)) {
         // their rows: prompt + answer, then newline padding; our example: the same prompt and answer
         const rows = Array.from({ length: B }, (_, r) => decode(b.inputs.slice(r * T, (r + 1) * T)));
-        const ours = encodeExamples(rows.map((s) => ({ prompt: s.slice(0, P), answer: s.slice(P, P + A) })), T);
+        const ours = encodeExamples(
+          rows.map((s) => ({ prompt: s.slice(0, P), answer: s.slice(P, P + A) })),
+          T,
+        );
         expect(Array.from(ours.inputs)).toEqual(b.inputs);
         expect(Array.from(ours.mask)).toEqual(b.mask);
-        expect(Array.from(ours.targets).map((t, i) => (ours.mask[i] ? t : -1))).toEqual(b.targets.map((t, i) => (b.mask[i] ? t : -1)));
+        expect(Array.from(ours.targets).map((t, i) => (ours.mask[i] ? t : -1))).toEqual(
+          b.targets.map((t, i) => (b.mask[i] ? t : -1)),
+        );
         expect(b.mask.reduce((s, m) => s + m, 0)).toBe(B * (A + 1)); // every answer character and one newline
       }
     });

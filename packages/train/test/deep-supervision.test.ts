@@ -30,7 +30,14 @@ describeOnBackends('EMA of the weights', ['cpu'], () => {
     const w = m.params.get('head.out.weight');
     let seen: number[] = [];
     await train({
-      model: m, task, length: 3, batchSize: 4, steps: 5, seed: 1, evalEvery: 5, optimizer: opt,
+      model: m,
+      task,
+      length: 3,
+      batchSize: 4,
+      steps: 5,
+      seed: 1,
+      evalEvery: 5,
+      optimizer: opt,
       evaluate: async () => {
         seen = Array.from(await w.data());
         return {};
@@ -60,7 +67,11 @@ describeOnBackends("a rung's optimizer defaults in the library", ['cpu'], () => 
       const m = createModel({ ...tiny, model, deepSupervision: 1 }, 1);
       const res = await train({ model: m, task, length: 3, batchSize: 2, steps: 1, seed: 1, evalEvery: 1, optimizer });
       const state = res.optimizer.state();
-      const out = { ema: res.optimizer.config.ema, lr: res.optimizer.config.lr, emaTensors: Object.keys(state).filter((k) => k.startsWith('optimizer.ema.')).length };
+      const out = {
+        ema: res.optimizer.config.ema,
+        lr: res.optimizer.config.lr,
+        emaTensors: Object.keys(state).filter((k) => k.startsWith('optimizer.ema.')).length,
+      };
       tf.dispose(Object.values(state));
       res.optimizer.dispose();
       m.dispose();
@@ -76,7 +87,11 @@ describeOnBackends("a rung's optimizer defaults in the library", ['cpu'], () => 
     expect(faithful.optimizerDefaults).toEqual({ ema: 0.999 });
     faithful.dispose();
     expect(await run('trm-faithful')).toEqual({ ema: 0.999, lr: 3e-4, emaTensors: paramCount('trm-faithful') });
-    expect(await run('trm-faithful', { lr: 1e-3, ema: undefined })).toEqual({ ema: 0.999, lr: 1e-3, emaTensors: paramCount('trm-faithful') });
+    expect(await run('trm-faithful', { lr: 1e-3, ema: undefined })).toEqual({
+      ema: 0.999,
+      lr: 1e-3,
+      emaTensors: paramCount('trm-faithful'),
+    });
     expect(await run('trm-faithful', { ema: 0 })).toEqual({ ema: 0, lr: 3e-4, emaTensors: 0 });
     expect(await run('ar-trm')).toEqual({ ema: 0, lr: 3e-4, emaTensors: 0 });
   });

@@ -40,41 +40,51 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe.each(['cpu', 'wasm'] as const)('round trip on %s: tarm logits = PyTorch reference logits on the exported weights', (backend) => {
-  beforeAll(async () => {
-    await useBackend(backend);
-  });
-  afterAll(async () => {
-    await useBackend('cpu');
-  });
+describe.each(['cpu', 'wasm'] as const)(
+  'round trip on %s: tarm logits = PyTorch reference logits on the exported weights',
+  (backend) => {
+    beforeAll(async () => {
+      await useBackend(backend);
+    });
+    afterAll(async () => {
+      await useBackend('cpu');
+    });
 
-  it.each(fx.cases.map((c) => [c.name, c] as const))('%s', async (name, c) => {
-    const { tensors, metadata } = decodeSafetensors(new Uint8Array(await readFile(new URL(c.file, FIXTURES))), c.file);
-    const config = defineModelConfig(JSON.parse(metadata[EXPORT_METADATA.model]!));
-    expect(config.model).toBe(name);
-    expect(metadata[EXPORT_METADATA.weights]).toBe('trained');
-    const model = createModel(config, 1); // seed irrelevant: every parameter is overwritten
-    try {
-      expect(Object.keys(tensors).sort(), 'the file holds exactly the model parameters').toEqual(model.params.names().sort());
-      for (const [n, v] of model.params.entries()) {
-        expect(tensors[n]!.shape, n).toEqual(v.shape);
-        tf.tidy(() => v.assign(tf.tensor(tensors[n]!.data, v.shape)));
+    it.each(fx.cases.map((c) => [c.name, c] as const))('%s', async (name, c) => {
+      const { tensors, metadata } = decodeSafetensors(
+        new Uint8Array(await readFile(new URL(c.file, FIXTURES))),
+        c.file,
+      );
+      const config = defineModelConfig(JSON.parse(metadata[EXPORT_METADATA.model]!));
+      expect(config.model).toBe(name);
+      expect(metadata[EXPORT_METADATA.weights]).toBe('trained');
+      const model = createModel(config, 1); // seed irrelevant: every parameter is overwritten
+      try {
+        expect(Object.keys(tensors).sort(), 'the file holds exactly the model parameters').toEqual(
+          model.params.names().sort(),
+        );
+        for (const [n, v] of model.params.entries()) {
+          expect(tensors[n]!.shape, n).toEqual(v.shape);
+          tf.tidy(() => v.assign(tf.tensor(tensors[n]!.data, v.shape)));
+        }
+        const d = tf.tidy(() => {
+          const ids = tf.tensor2d(fx.ids.data, fx.ids.shape as [number, number], 'int32');
+          const out = model.forward(ids, { training: false });
+          expect(out.stepsRun).toBe(c.steps_run);
+          expect(out.logits.shape).toEqual(c.logits.shape);
+          const got = out.logits.dataSync();
+          return got.reduce((m, x, i) => Math.max(m, Math.abs(x - c.logits.data[i]!)), 0);
+        });
+        console.log(
+          `[export round trip ${backend}] ${name}: max |tarm - torch ${fx.torch_version} float64| = ${d.toExponential(2)}`,
+        );
+        expect(d).toBeLessThanOrEqual(TOL);
+      } finally {
+        model.dispose();
       }
-      const d = tf.tidy(() => {
-        const ids = tf.tensor2d(fx.ids.data, fx.ids.shape as [number, number], 'int32');
-        const out = model.forward(ids, { training: false });
-        expect(out.stepsRun).toBe(c.steps_run);
-        expect(out.logits.shape).toEqual(c.logits.shape);
-        const got = out.logits.dataSync();
-        return got.reduce((m, x, i) => Math.max(m, Math.abs(x - c.logits.data[i]!)), 0);
-      });
-      console.log(`[export round trip ${backend}] ${name}: max |tarm - torch ${fx.torch_version} float64| = ${d.toExponential(2)}`);
-      expect(d).toBeLessThanOrEqual(TOL);
-    } finally {
-      model.dispose();
-    }
-  });
-});
+    });
+  },
+);
 
 describe('exportRunWeights', () => {
   const config = tinyRunConfig({ steps: 4, evalEvery: 4, checkpointEvery: 4, optimizer: { lr: 3e-3, ema: 0.9 } });
@@ -100,7 +110,13 @@ describe('exportRunWeights', () => {
     expect(out.step).toBe(4);
     expect(JSON.parse(metadata[EXPORT_METADATA.model]!)).toEqual(config.model);
     expect(JSON.parse(metadata[EXPORT_METADATA.train]!)).toEqual(config.train);
-    expect(metadata).toMatchObject({ format: 'pt', [EXPORT_METADATA.weights]: 'trained', [EXPORT_METADATA.step]: '4', [EXPORT_METADATA.seed]: '1337', 'test.kind': 'tiny' });
+    expect(metadata).toMatchObject({
+      format: 'pt',
+      [EXPORT_METADATA.weights]: 'trained',
+      [EXPORT_METADATA.step]: '4',
+      [EXPORT_METADATA.seed]: '1337',
+      'test.kind': 'tiny',
+    });
   });
 
   it('--ema exports the EMA copy of every parameter under the parameter names', async () => {
@@ -109,7 +125,8 @@ describe('exportRunWeights', () => {
     const ckpt = await loadCheckpoint(join(dir, 'checkpoint'));
     try {
       expect(Object.keys(tensors).sort()).toEqual(Object.keys(trained).sort());
-      for (const n of Object.keys(tensors)) expect(Array.from(tensors[n]!.data), n).toEqual(Array.from(ckpt.tensors[`optimizer.ema.${n}`]!.dataSync()));
+      for (const n of Object.keys(tensors))
+        expect(Array.from(tensors[n]!.data), n).toEqual(Array.from(ckpt.tensors[`optimizer.ema.${n}`]!.dataSync()));
       expect(tensors['head.out.weight']!.data).not.toEqual(trained['head.out.weight']!.data); // really another set
     } finally {
       tf.dispose(Object.values(ckpt.tensors));
@@ -120,8 +137,12 @@ describe('exportRunWeights', () => {
   it('refuses --ema for a run without an EMA, and a folder that is no run', async () => {
     const plain = tinyRunConfig({ steps: 2, evalEvery: 2, checkpointEvery: 2 });
     const plainDir = join(root, 'plain');
-    (await runTraining({ outDir: plainDir, config: plain, createModel: () => createFromConfig(plain) })).model.params.dispose();
-    await expect(exportRunWeights(plainDir, { weights: 'ema' })).rejects.toThrow(/invalid ema: got true; allowed: a folder trained with an EMA of its weights \(train with an EMA decay\); this one keeps none/);
+    (
+      await runTraining({ outDir: plainDir, config: plain, createModel: () => createFromConfig(plain) })
+    ).model.params.dispose();
+    await expect(exportRunWeights(plainDir, { weights: 'ema' })).rejects.toThrow(
+      /invalid ema: got true; allowed: a folder trained with an EMA of its weights \(train with an EMA decay\); this one keeps none/,
+    );
     await expect(exportRunWeights(join(root, 'nothing'))).rejects.toThrow(CheckpointError);
   });
 });

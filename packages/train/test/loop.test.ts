@@ -41,7 +41,9 @@ describeOnBackends('train', ['cpu'], () => {
     const evals: number[] = [];
     const onEvals: [number, number][] = [];
     const ckpts: number[] = [];
-    const fake: EvalRecord = { '3': { charAcc: 0.5, exactMatch: 0, firstCharAcc: 1, lastCharAcc: 0, quartiles: [1, 0.5, 0, 0], n: 1 } };
+    const fake: EvalRecord = {
+      '3': { charAcc: 0.5, exactMatch: 0, firstCharAcc: 1, lastCharAcc: 0, quartiles: [1, 0.5, 0, 0], n: 1 },
+    };
     const res = await train({
       ...base,
       model: lm,
@@ -114,7 +116,15 @@ describeOnBackends('train', ['cpu'], () => {
     });
     expect(first).toMatchObject({ step: 7, stopped: true, stepsRun: 7 });
     expect(ckpts).toEqual([5, 7]);
-    const second = await train({ ...base, model: lm, steps, evalEvery: 5, optimizer: opt, startStep: 7, onStep: (i) => void losses.push(i.loss) });
+    const second = await train({
+      ...base,
+      model: lm,
+      steps,
+      evalEvery: 5,
+      optimizer: opt,
+      startStep: 7,
+      onStep: (i) => void losses.push(i.loss),
+    });
     expect(second).toMatchObject({ step: 12, stopped: false, stepsRun: 5 });
     expect(losses).toEqual(fullLosses);
     expect(await paramValues(lm)).toEqual(await paramValues(full));

@@ -7,7 +7,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CheckpointError } from '@tarm/core';
 import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
-import { readJsonLines, runTraining, RunFolderError, type MetricsLine, type ResumeInfo, type RunConfig, type RunOptions } from '../src/node/index.js';
+import {
+  readJsonLines,
+  runTraining,
+  RunFolderError,
+  type MetricsLine,
+  type ResumeInfo,
+  type RunConfig,
+  type RunOptions,
+} from '../src/node/index.js';
 import { paramValues } from './helpers/tiny-model.js';
 import { createFromConfig, tinyEvaluate, tinyRunConfig } from './helpers/tiny-run.js';
 
@@ -29,7 +37,11 @@ function options(outDir: string, config: RunConfig, extra: Partial<RunOptions> =
 /** The deterministic part of metrics.jsonl (wall times and throughput vary run to run). */
 async function metrics(outDir: string): Promise<unknown[]> {
   const lines = await readJsonLines<MetricsLine>(join(outDir, 'metrics.jsonl'));
-  return lines.map((l) => (l.kind === 'loss' ? { kind: l.kind, step: l.step, loss: l.loss } : { kind: l.kind, step: l.step, loss: l.loss, evals: l.evals }));
+  return lines.map((l) =>
+    l.kind === 'loss'
+      ? { kind: l.kind, step: l.step, loss: l.loss }
+      : { kind: l.kind, step: l.step, loss: l.loss, evals: l.evals },
+  );
 }
 
 /** The uninterrupted reference run for a config: final params and metrics (computed once per config). */
@@ -60,7 +72,15 @@ describeOnBackends('runTraining', ['cpu'], () => {
     expect((await readdir(dir)).sort()).toEqual(['checkpoint', 'config.json', 'metrics.jsonl', 'summary.json']);
     expect(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'))).toEqual(config);
     const lines = await readJsonLines<MetricsLine>(join(dir, 'metrics.jsonl'));
-    expect(lines.map((l) => `${l.kind}@${l.step}`)).toEqual(['loss@3', 'eval@5', 'loss@6', 'loss@9', 'eval@10', 'loss@12', 'eval@12']);
+    expect(lines.map((l) => `${l.kind}@${l.step}`)).toEqual([
+      'loss@3',
+      'eval@5',
+      'loss@6',
+      'loss@9',
+      'eval@10',
+      'loss@12',
+      'eval@12',
+    ]);
     const loss3 = lines[0]!;
     expect(loss3).toMatchObject({ kind: 'loss', step: 3 });
     expect(loss3.kind === 'loss' && loss3.tokensPerSecond > 0 && loss3.stats?.maskedTokens === 32).toBe(true);
@@ -109,7 +129,9 @@ describeOnBackends('runTraining', ['cpu'], () => {
     const ref = await reference(config);
     const dir = freshDir();
     const fixture = fileURLToPath(new URL('./fixtures/child-run.mjs', import.meta.url));
-    const child = spawn(process.execPath, [fixture, JSON.stringify({ outDir: dir, delayMs: 15 })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [fixture, JSON.stringify({ outDir: dir, delayMs: 15 })], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stderr.on('data', (d) => (err += d));
@@ -156,7 +178,9 @@ describeOnBackends('runTraining', ['cpu'], () => {
     const err = await runTraining(options(dir, other, { resume: true })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RunFolderError);
     expect((err as RunFolderError).field).toBe('train.optimizer.lr');
-    expect((err as Error).message).toMatch(/"train\.optimizer\.lr" differs \(the run folder has 0\.003, this run has 0\.001\)/);
+    expect((err as Error).message).toMatch(
+      /"train\.optimizer\.lr" differs \(the run folder has 0\.003, this run has 0\.001\)/,
+    );
     const err2 = await runTraining(options(dir, { ...config, seed: 7 }, { resume: true })).catch((e: unknown) => e);
     expect((err2 as RunFolderError).field).toBe('seed');
   });
@@ -168,7 +192,8 @@ describeOnBackends('runTraining', ['cpu'], () => {
     const other = { ...tinyRunConfig({ steps: 6, batchSize: 4, optimizer: { lr: 1e-3 } }), seed: 7 };
     const err = await runTraining(options(dir, other, { resume: true })).catch((e: unknown) => e);
     expect((err as RunFolderError).field).toBe('train.batchSize');
-    for (const f of ['train\\.batchSize', 'train\\.optimizer\\.lr', 'seed']) expect((err as Error).message).toMatch(new RegExp(`"${f}" differs`));
+    for (const f of ['train\\.batchSize', 'train\\.optimizer\\.lr', 'seed'])
+      expect((err as Error).message).toMatch(new RegExp(`"${f}" differs`));
   });
 
   it('says what a resume found: the checkpoint step, the metrics lines kept and dropped, a missing metrics.jsonl', async () => {
@@ -177,11 +202,29 @@ describeOnBackends('runTraining', ['cpu'], () => {
     let n = 0;
     (await runTraining(options(dir, config, { shouldStop: () => ++n === 6 }))).model.params.dispose();
     // a kill after step 7's loss line, before step 8's checkpoint: the line is dropped, training goes on from 6
-    await appendFile(join(dir, 'metrics.jsonl'), JSON.stringify({ kind: 'loss', step: 7, loss: 1, tokensPerSecond: 1, wallSeconds: 1 }) + '\n');
+    await appendFile(
+      join(dir, 'metrics.jsonl'),
+      JSON.stringify({ kind: 'loss', step: 7, loss: 1, tokensPerSecond: 1, wallSeconds: 1 }) + '\n',
+    );
     const infos: ResumeInfo[] = [];
     let m = 0;
-    (await runTraining(options(dir, config, { resume: true, onResume: (i) => infos.push(i), shouldStop: () => ++m === 1 }))).model.params.dispose();
-    expect(infos).toEqual([expect.objectContaining({ step: 6, steps: 12, savedSteps: 12, checkpoint: true, finished: false, metricsKept: 6, metricsDropped: 1, metricsMissing: false })]);
+    (
+      await runTraining(
+        options(dir, config, { resume: true, onResume: (i) => infos.push(i), shouldStop: () => ++m === 1 }),
+      )
+    ).model.params.dispose();
+    expect(infos).toEqual([
+      expect.objectContaining({
+        step: 6,
+        steps: 12,
+        savedSteps: 12,
+        checkpoint: true,
+        finished: false,
+        metricsKept: 6,
+        metricsDropped: 1,
+        metricsMissing: false,
+      }),
+    ]);
     await rm(join(dir, 'metrics.jsonl'));
     const res = await runTraining(options(dir, config, { resume: true, onResume: (i) => infos.push(i) }));
     res.model.params.dispose();
@@ -213,7 +256,9 @@ describeOnBackends('runTraining', ['cpu'], () => {
     const config = tinyRunConfig({ steps: 6 });
     const partial = freshDir();
     (await runTraining(options(partial, config, { shouldStop: () => true }))).model.params.dispose();
-    await expect(runTraining(options(partial, config))).rejects.toThrow(/holds a partial run \(checkpoint at step 1\); pass --resume to continue it, or choose another --out/);
+    await expect(runTraining(options(partial, config))).rejects.toThrow(
+      /holds a partial run \(checkpoint at step 1\); pass --resume to continue it, or choose another --out/,
+    );
     const done = freshDir();
     (await runTraining(options(done, config))).model.params.dispose();
     await expect(runTraining(options(done, config))).rejects.toThrow(/holds a finished run \(step 6\)/);
@@ -255,21 +300,28 @@ describeOnBackends('runTraining', ['cpu'], () => {
     const config = tinyRunConfig({ steps: 8, evalEvery: 4, checkpointEvery: 4 });
     const ref = await reference(config);
     const dir = freshDir();
-    const crash = (model: Parameters<typeof tinyEvaluate>[0], step: number) => (step === 8 ? Promise.reject(new Error('out of memory')) : tinyEvaluate(model, step));
+    const crash = (model: Parameters<typeof tinyEvaluate>[0], step: number) =>
+      step === 8 ? Promise.reject(new Error('out of memory')) : tinyEvaluate(model, step);
     await expect(runTraining(options(dir, config, { evaluate: crash }))).rejects.toThrow(/out of memory/);
     const resumed = await runTraining(options(dir, config, { resume: true }));
     expect(resumed).toMatchObject({ step: 8, resumedFrom: 8 }); // no step trained again
     expect(await paramValues(resumed.model)).toEqual(ref.params);
     resumed.model.params.dispose();
     expect(await metrics(dir)).toEqual(ref.metrics);
-    expect(JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')).evals).toEqual(JSON.parse(await readFile(join(ref.outDir, 'summary.json'), 'utf8')).evals);
+    expect(JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')).evals).toEqual(
+      JSON.parse(await readFile(join(ref.outDir, 'summary.json'), 'utf8')).evals,
+    );
   });
 
   it('a truncated or corrupted weights file is a CheckpointError naming the file', async () => {
     const config = tinyRunConfig({ steps: 6 });
     const dir = freshDir();
     (await runTraining(options(dir, config, { shouldStop: () => true }))).model.params.dispose();
-    const bin = join(dir, 'checkpoint', (await readdir(join(dir, 'checkpoint'))).find((f) => f.endsWith('.bin'))!);
+    const bin = join(
+      dir,
+      'checkpoint',
+      (await readdir(join(dir, 'checkpoint'))).find((f) => f.endsWith('.bin'))!,
+    );
     const bytes = await readFile(bin);
     await truncate(bin, 100);
     // the model built for the resume is released

@@ -52,7 +52,10 @@ describeOnBackends('trainStep with microBatch (gradient accumulation)', ['cpu'],
   /** The gradients trainStep hands the optimizer, one record per update (the weights stay as they are). */
   const captured = async (model: ReturnType<typeof createModel>, microBatch?: number) => {
     const updates: Record<string, number[]>[] = [];
-    const optimizer = { apply: (g: Record<string, tf.Tensor>) => updates.push(Object.fromEntries(Object.entries(g).map(([k, v]) => [k, Array.from(v.dataSync())]))) };
+    const optimizer = {
+      apply: (g: Record<string, tf.Tensor>) =>
+        updates.push(Object.fromEntries(Object.entries(g).map(([k, v]) => [k, Array.from(v.dataSync())]))),
+    };
     const batch = trainingTensorBatch(copy, 4, 8, 3, 0);
     const r = await trainStep(model, optimizer as unknown as AdamW, batch, 99, { microBatch });
     disposeBatch(batch);
@@ -61,7 +64,19 @@ describeOnBackends('trainStep with microBatch (gradient accumulation)', ['cpu'],
 
   for (const model of ['dense', 'ut', 'dual-ut', 'ar-trm', 'trm-faithful'] as const) {
     it(`${model}: pieces of 3 + 3 + 2 rows give the full batch's gradient, loss and reached parameters`, async () => {
-      const m = createModel(defineModelConfig({ model, dModel: 16, nHeads: 2, budget: 12, dropout: 0, haltExploration: 0, contextLength: 32, vocabSize: 14 }), 5);
+      const m = createModel(
+        defineModelConfig({
+          model,
+          dModel: 16,
+          nHeads: 2,
+          budget: 12,
+          dropout: 0,
+          haltExploration: 0,
+          contextLength: 32,
+          vocabSize: 14,
+        }),
+        5,
+      );
       const full = await captured(m);
       const split = await expectNoLeaks(() => captured(m, 3)); // the slices, weighted gradients and carries are all released
       expect(split.updates.length).toBe(full.updates.length); // one update per deep-supervision segment
@@ -81,7 +96,18 @@ describeOnBackends('trainStep with microBatch (gradient accumulation)', ['cpu'],
   }
 
   it('a micro-batch at least the batch size is the unsplit step, bit for bit', async () => {
-    const m = createModel(defineModelConfig({ model: 'dense', dModel: 16, nHeads: 2, budget: 2, dropout: 0.2, contextLength: 32, vocabSize: 14 }), 5);
+    const m = createModel(
+      defineModelConfig({
+        model: 'dense',
+        dModel: 16,
+        nHeads: 2,
+        budget: 2,
+        dropout: 0.2,
+        contextLength: 32,
+        vocabSize: 14,
+      }),
+      5,
+    );
     expect(await captured(m, 8)).toEqual(await captured(m));
     m.params.dispose();
   });

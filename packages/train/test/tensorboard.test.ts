@@ -11,19 +11,31 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '@tarm/core';
-import { decodeEvents, encodeEvents, EVENTS_FILE_MARK, lineScalars, readJsonLines, runTraining, type MetricsLine, type RunConfig, type TbEvent } from '../src/node/index.js';
+import {
+  decodeEvents,
+  encodeEvents,
+  EVENTS_FILE_MARK,
+  lineScalars,
+  readJsonLines,
+  runTraining,
+  type MetricsLine,
+  type RunConfig,
+  type TbEvent,
+} from '../src/node/index.js';
 import { createFromConfig, tinyEvaluate, tinyRunConfig } from './helpers/tiny-run.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PYTHON = join(ROOT, '.venv', 'bin', 'python');
-const hasTensorBoard = existsSync(PYTHON) && (() => {
-  try {
-    execFileSync(PYTHON, ['-c', 'import tensorboard'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasTensorBoard =
+  existsSync(PYTHON) &&
+  (() => {
+    try {
+      execFileSync(PYTHON, ['-c', 'import tensorboard'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
 
 let root: string;
 beforeAll(async () => {
@@ -36,7 +48,9 @@ afterAll(async () => {
 
 describe('event file encoding', () => {
   it('decodes a file written by TensorBoard itself (framing, CRC32C, Event and Summary fields)', async () => {
-    const bytes = new Uint8Array(await readFile(new URL('./fixtures/tensorboard/written-by-tensorboard.tfevents', import.meta.url)));
+    const bytes = new Uint8Array(
+      await readFile(new URL('./fixtures/tensorboard/written-by-tensorboard.tfevents', import.meta.url)),
+    );
     const events = decodeEvents(bytes);
     expect(events[0]).toEqual({ wallTime: 1_700_000_000.5, step: 0, fileVersion: 'brain.Event:2' });
     expect(events.slice(1).map((e) => [e.step, e.wallTime - 1_700_000_000.5, e.scalars])).toEqual([
@@ -71,22 +85,33 @@ function indexOf(hay: Uint8Array, needle: Uint8Array): number {
 /** What the event file must hold: the scalars of every metrics line, at its step, as float32. */
 function expectedScalars(lines: MetricsLine[], task: string): Record<string, [number, number][]> {
   const out: Record<string, [number, number][]> = {};
-  for (const l of lines) for (const [tag, v] of Object.entries(lineScalars(l, task))) (out[tag] ??= []).push([l.step, Math.fround(v)]);
+  for (const l of lines)
+    for (const [tag, v] of Object.entries(lineScalars(l, task))) (out[tag] ??= []).push([l.step, Math.fround(v)]);
   return out;
 }
 
-async function eventScalars(dir: string): Promise<{ files: string[]; scalars: Record<string, [number, number][]>; events: TbEvent[] }> {
+async function eventScalars(
+  dir: string,
+): Promise<{ files: string[]; scalars: Record<string, [number, number][]>; events: TbEvent[] }> {
   const files = (await readdir(dir)).filter((f) => f.includes(EVENTS_FILE_MARK));
   const events = files.length === 1 ? decodeEvents(new Uint8Array(await readFile(join(dir, files[0]!)))) : [];
   const scalars: Record<string, [number, number][]> = {};
-  for (const e of events) for (const [tag, v] of Object.entries(e.scalars ?? {})) (scalars[tag] ??= []).push([e.step, v]);
+  for (const e of events)
+    for (const [tag, v] of Object.entries(e.scalars ?? {})) (scalars[tag] ??= []).push([e.step, v]);
   return { files, scalars, events };
 }
 
 describe('runTraining with tensorboard', () => {
   const config: RunConfig = tinyRunConfig({ steps: 8, evalEvery: 4, checkpointEvery: 2, logEvery: 2 });
   const run = (outDir: string, extra: { resume?: boolean; shouldStop?: () => boolean } = {}) =>
-    runTraining({ outDir, config, createModel: () => createFromConfig(config), evaluate: tinyEvaluate, tensorboard: true, ...extra }).then((r) => r.model.params.dispose());
+    runTraining({
+      outDir,
+      config,
+      createModel: () => createFromConfig(config),
+      evaluate: tinyEvaluate,
+      tensorboard: true,
+      ...extra,
+    }).then((r) => r.model.params.dispose());
 
   it('writes one event file whose scalars and steps are the metrics lines', async () => {
     const dir = join(root, 'fresh');
@@ -98,7 +123,14 @@ describe('runTraining with tensorboard', () => {
     expect(scalars).toEqual(expectedScalars(lines, 'copy'));
     expect(scalars['train/loss']!.map(([s]) => s)).toEqual([2, 4, 6, 8]);
     expect(scalars['TaskEvaluation/copy/L3/char_acc']!.map(([s]) => s)).toEqual([4, 8]);
-    expect(Object.keys(scalars)).toEqual(expect.arrayContaining(['train/tokens_per_second', 'train/maskedTokens', 'TaskEvaluation/copy/L3/seq_acc', 'TaskEvaluation/copy/L3/pos_q4_acc']));
+    expect(Object.keys(scalars)).toEqual(
+      expect.arrayContaining([
+        'train/tokens_per_second',
+        'train/maskedTokens',
+        'TaskEvaluation/copy/L3/seq_acc',
+        'TaskEvaluation/copy/L3/pos_q4_acc',
+      ]),
+    );
     const walls = events.map((e) => e.wallTime);
     expect(walls).toEqual([...walls].sort((a, b) => a - b));
   });
@@ -116,11 +148,16 @@ describe('runTraining with tensorboard', () => {
     expect(scalars['train/loss']).toEqual(fresh.scalars['train/loss']); // bit-identical resume, also in the event file
   });
 
-  it.skipIf(!hasTensorBoard)("TensorBoard's own reader (EventAccumulator) reads the same scalars and steps", async () => {
-    const dir = join(root, 'fresh');
-    const out = execFileSync(PYTHON, [join(ROOT, 'tools', 'torch', 'read_tensorboard.py'), dir, '--json'], { encoding: 'utf8' });
-    const read = JSON.parse(out) as Record<string, [number, number][]>;
-    const lines = await readJsonLines<MetricsLine>(join(dir, 'metrics.jsonl'));
-    expect(read).toEqual(expectedScalars(lines, 'copy'));
-  });
+  it.skipIf(!hasTensorBoard)(
+    "TensorBoard's own reader (EventAccumulator) reads the same scalars and steps",
+    async () => {
+      const dir = join(root, 'fresh');
+      const out = execFileSync(PYTHON, [join(ROOT, 'tools', 'torch', 'read_tensorboard.py'), dir, '--json'], {
+        encoding: 'utf8',
+      });
+      const read = JSON.parse(out) as Record<string, [number, number][]>;
+      const lines = await readJsonLines<MetricsLine>(join(dir, 'metrics.jsonl'));
+      expect(read).toEqual(expectedScalars(lines, 'copy'));
+    },
+  );
 });

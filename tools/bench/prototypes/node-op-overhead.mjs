@@ -20,7 +20,10 @@ function time(f, n) {
   return ((performance.now() - t0) / n) * 1000;
 }
 const rows = [];
-for (const [label, shape, n] of [['[4]', [4], 20000], ['[2112, 128]', [2112, 128], 3000]]) {
+for (const [label, shape, n] of [
+  ['[4]', [4], 20000],
+  ['[2112, 128]', [2112, 128], 3000],
+]) {
   const a = tf.ones(shape);
   const ids = backend.getInputTensorIds([a, a]);
   rows.push({
@@ -42,10 +45,13 @@ for label,shape,n in [('[4]',(4,),20000),('[2112, 128]',(2112,128),3000)]:
   for i in range(n): a+a
   out[label]=(time.perf_counter()-t)/n*1e6
 print(json.dumps(out))`;
-  torch = JSON.parse(execFileSync(python, ['-c', code], { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } }));
+  torch = JSON.parse(
+    execFileSync(python, ['-c', code], { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } }),
+  );
 } catch (e) {
   console.error(`PyTorch not measured (${python}): ${e.message.split('\n')[0]}`);
 }
 console.log('| a + a, float32 | tfjs tf.add (us) | raw libtensorflow call (us) | PyTorch x2 (us) |');
 console.log('|---|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r.label} | ${r.tfjs.toFixed(1)} | ${r.raw.toFixed(1)} | ${torch[r.label]?.toFixed(1) ?? '-'} |`);
+for (const r of rows)
+  console.log(`| ${r.label} | ${r.tfjs.toFixed(1)} | ${r.raw.toFixed(1)} | ${torch[r.label]?.toFixed(1) ?? '-'} |`);

@@ -28,9 +28,16 @@ await core.useBackend('wasm');
 /** Gradient of the masked-mean loss on rows [from, to) of a batch given as arrays: {name: Float32Array}, loss, mask count. */
 function shareGradients(model, share, seed) {
   const { inputs, targets, mask, rows, T } = share;
-  const batch = { inputs: tf.tensor2d(inputs, [rows, T], 'int32'), targets: tf.tensor2d(targets, [rows, T], 'int32'), mask: tf.tensor2d(mask, [rows, T], 'float32') };
+  const batch = {
+    inputs: tf.tensor2d(inputs, [rows, T], 'int32'),
+    targets: tf.tensor2d(targets, [rows, T], 'int32'),
+    mask: tf.tensor2d(mask, [rows, T], 'float32'),
+  };
   const entries = model.params.entries();
-  const { value, grads } = tf.variableGrads(() => model.loss(batch, seed).loss, entries.map(([, v]) => v));
+  const { value, grads } = tf.variableGrads(
+    () => model.loss(batch, seed).loss,
+    entries.map(([, v]) => v),
+  );
   const out = {};
   for (const [name, v] of entries) out[name] = grads[v.name].dataSync().slice();
   const loss = value.dataSync()[0];
@@ -45,7 +52,10 @@ if (!isMainThread) {
   parentPort.on('message', (msg) => {
     for (const [name, v] of model.params.entries()) v.assign(tf.tensor(msg.weights[name], v.shape));
     const r = shareGradients(model, msg.share, msg.seed);
-    parentPort.postMessage(r, Object.values(r.grads).map((a) => a.buffer));
+    parentPort.postMessage(
+      r,
+      Object.values(r.grads).map((a) => a.buffer),
+    );
   });
 } else {
   const W = Number(arg('threads', 2));
@@ -61,9 +71,18 @@ if (!isMainThread) {
     const T = b.inputs.length / B;
     const per = Math.ceil(B / W);
     const [r0, r1] = [k * per, Math.min(B, (k + 1) * per)];
-    return { rows: r1 - r0, T, inputs: b.inputs.slice(r0 * T, r1 * T), targets: b.targets.slice(r0 * T, r1 * T), mask: b.mask.slice(r0 * T, r1 * T) };
+    return {
+      rows: r1 - r0,
+      T,
+      inputs: b.inputs.slice(r0 * T, r1 * T),
+      targets: b.targets.slice(r0 * T, r1 * T),
+      mask: b.mask.slice(r0 * T, r1 * T),
+    };
   };
-  const workers = Array.from({ length: W - 1 }, () => new Worker(fileURLToPath(import.meta.url), { workerData: { cfg: CFG } }));
+  const workers = Array.from(
+    { length: W - 1 },
+    () => new Worker(fileURLToPath(import.meta.url), { workerData: { cfg: CFG } }),
+  );
   const weights = () => Object.fromEntries(model.params.entries().map(([n, v]) => [n, v.dataSync().slice()]));
   const combine = (parts) => {
     const total = parts.reduce((s, p) => s + p.count, 0);
@@ -82,7 +101,13 @@ if (!isMainThread) {
   const parallelStep = async (step) => {
     const b = raw(step);
     const w = weights();
-    const pending = workers.map((wk, k) => new Promise((res) => { wk.once('message', res); wk.postMessage({ weights: w, share: shareOf(b, k + 1), seed: 1000 + step }); }));
+    const pending = workers.map(
+      (wk, k) =>
+        new Promise((res) => {
+          wk.once('message', res);
+          wk.postMessage({ weights: w, share: shareOf(b, k + 1), seed: 1000 + step });
+        }),
+    );
     const mine = shareGradients(model, shareOf(b, 0), 1000 + step);
     const parts = [mine, ...(await Promise.all(pending))];
     const g = combine(parts);
@@ -91,18 +116,26 @@ if (!isMainThread) {
     tf.dispose(Object.values(named));
     return g;
   };
-  const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   const med = (xs) => [...xs].sort((a, c) => a - c)[xs.length >> 1];
 
   if (arg('check', false)) {
     // full-batch gradient vs the combined shares, on the same weights (dropout 0 makes them comparable)
     const b = raw(0);
-    const full = shareGradients(model, { rows: B, T: b.inputs.length / B, inputs: b.inputs, targets: b.targets, mask: b.mask }, 7);
+    const full = shareGradients(
+      model,
+      { rows: B, T: b.inputs.length / B, inputs: b.inputs, targets: b.targets, mask: b.mask },
+      7,
+    );
     const parts = [shareGradients(model, shareOf(b, 0), 7)];
     for (let k = 1; k < W; k++) parts.push(shareGradients(model, shareOf(b, k), 7));
     const g = combine(parts);
     let worst = 0;
-    for (const n of Object.keys(g)) for (let i = 0; i < g[n].length; i++) worst = Math.max(worst, Math.abs(g[n][i] - full.grads[n][i]));
+    for (const n of Object.keys(g))
+      for (let i = 0; i < g[n].length; i++) worst = Math.max(worst, Math.abs(g[n][i] - full.grads[n][i]));
     console.log(`check (dropout ${CFG.dropout}): max |combined - full-batch gradient| = ${worst.toExponential(2)}`);
   }
 
@@ -122,6 +155,8 @@ if (!isMainThread) {
   }
   const tokens = B * 33;
   console.log(`single thread: ${med(single).toFixed(0)} ms/step = ${Math.round((tokens * 1000) / med(single))} tok/s`);
-  console.log(`${W} threads:     ${med(par).toFixed(0)} ms/step = ${Math.round((tokens * 1000) / med(par))} tok/s (x${(med(single) / med(par)).toFixed(2)}); CPU ${cpuMs().toFixed(0)} ms in all`);
+  console.log(
+    `${W} threads:     ${med(par).toFixed(0)} ms/step = ${Math.round((tokens * 1000) / med(par))} tok/s (x${(med(single) / med(par)).toFixed(2)}); CPU ${cpuMs().toFixed(0)} ms in all`,
+  );
   for (const wk of workers) await wk.terminate();
 }

@@ -101,7 +101,13 @@ function causalSelfAttentionDw(p, x, drop) {
   const keep =
     rate > 0 && seed !== undefined
       ? tf.tidy(() =>
-          tf.transpose(tf.div(tf.cast(tf.greaterEqual(tf.randomUniform([B * H, T, T], 0, 1, 'float32', seed), rate), 'float32'), 1 - rate), [1, 0, 2]),
+          tf.transpose(
+            tf.div(
+              tf.cast(tf.greaterEqual(tf.randomUniform([B * H, T, T], 0, 1, 'float32', seed), rate), 'float32'),
+              1 - rate,
+            ),
+            [1, 0, 2],
+          ),
         )
       : null;
   const merged = attentionCoreDw(q, k, v, B, T, H, keep); // [B*T, C]
@@ -139,7 +145,9 @@ function useIdentity(shared) {
 
 function blockWith(p, h, drop, o) {
   const rate = drop?.rate ?? 0;
-  const a = o.attention ? causalSelfAttentionDw(p.attn, layerNorm(p.ln1, h), drop) : causalSelfAttention(p.attn, layerNorm(p.ln1, h), drop);
+  const a = o.attention
+    ? causalSelfAttentionDw(p.attn, layerNorm(p.ln1, h), drop)
+    : causalSelfAttention(p.attn, layerNorm(p.ln1, h), drop);
   const h1 = tf.add(h, dropout(a, rate, drop?.rng.seed()));
   const x = layerNorm(p.ln2, h1);
   const m = o.gelu ? linear(p.mlp.proj, geluExplicit(linear(p.mlp.fc, x))) : mlp(p.mlp, x);
@@ -158,7 +166,10 @@ function lossWith(model, batch, seed, o) {
 }
 
 const model = arg('model', 'dense');
-if (!['dense', 'iterative'].includes(model)) throw new Error('--model: dense or iterative (the prototype implements the single-stream path without step embeddings)');
+if (!['dense', 'iterative'].includes(model))
+  throw new Error(
+    '--model: dense or iterative (the prototype implements the single-stream path without step embeddings)',
+  );
 const cfg = { model, dModel: 128, nHeads: 4, budget: Number(arg('budget', 4)), dropout: 0.1 };
 const task = getTask('addition');
 const batch = trainingTensorBatch(task, 10, 64, 1337, 0);
@@ -189,7 +200,9 @@ const names = Object.keys(VARIANTS);
       worst = Math.max(worst, d);
       worstRel = Math.max(worstRel, d / (m || 1));
     }
-    console.log(`${name.padEnd(13)} loss ${got.value.dataSync()[0].toFixed(7)} (current ${ref.value.dataSync()[0].toFixed(7)}); gradients max |diff| ${worst.toExponential(2)}, relative to each tensor's max ${worstRel.toExponential(2)}`);
+    console.log(
+      `${name.padEnd(13)} loss ${got.value.dataSync()[0].toFixed(7)} (current ${ref.value.dataSync()[0].toFixed(7)}); gradients max |diff| ${worst.toExponential(2)}, relative to each tensor's max ${worstRel.toExponential(2)}`,
+    );
     tf.dispose(got);
   }
   tf.dispose(ref);
@@ -207,7 +220,14 @@ const runs = Object.fromEntries(
   names.map((name) => {
     const m = createModel(cfg, 1337);
     const o = VARIANTS[name];
-    const lm = o ? { params: m.params, blockPasses: m.blockPasses, loss: (b, s) => ({ loss: lossWith(m, b, s, o) }), logits: m.logits } : m;
+    const lm = o
+      ? {
+          params: m.params,
+          blockPasses: m.blockPasses,
+          loss: (b, s) => ({ loss: lossWith(m, b, s, o) }),
+          logits: m.logits,
+        }
+      : m;
     return [name, { lm, opt: new AdamW(m.params), o: o ?? {}, wall: [], cpu: [], losses: [] }];
   }),
 );
@@ -229,13 +249,19 @@ for (let i = 0; i < steps + 2; i++) {
 }
 const tokens = 64 * 33;
 const base = median(runs.current.cpu);
-console.log(`\n${tf.getBackend()}, ${cfg.model} budget ${cfg.budget} (config (a) is dense budget 4), ${steps} timed steps per variant after 2 warm-up, interleaved; load average ${os.loadavg()[0].toFixed(1)}`);
-console.log('| variant | step ms (CPU) | tok per CPU-s | step ms (wall) | speed-up (CPU) | max loss diff vs current over the steps |\n|---|---:|---:|---:|---:|---:|');
+console.log(
+  `\n${tf.getBackend()}, ${cfg.model} budget ${cfg.budget} (config (a) is dense budget 4), ${steps} timed steps per variant after 2 warm-up, interleaved; load average ${os.loadavg()[0].toFixed(1)}`,
+);
+console.log(
+  '| variant | step ms (CPU) | tok per CPU-s | step ms (wall) | speed-up (CPU) | max loss diff vs current over the steps |\n|---|---:|---:|---:|---:|---:|',
+);
 for (const name of names) {
   const r = runs[name];
   const c = median(r.cpu);
   const dl = Math.max(...r.losses.map((l, i) => Math.abs(l - runs.current.losses[i])));
-  console.log(`| ${name} | ${c.toFixed(0)} | ${Math.round((tokens * 1000) / c)} | ${median(r.wall).toFixed(0)} | x${(base / c).toFixed(2)} | ${dl.toExponential(1)} |`);
+  console.log(
+    `| ${name} | ${c.toFixed(0)} | ${Math.round((tokens * 1000) / c)} | ${median(r.wall).toFixed(0)} | x${(base / c).toFixed(2)} | ${dl.toExponential(1)} |`,
+  );
 }
 
 // --- 3. optional: kernel CPU time by name, current vs all levers (--profile) ----------------------------------------
@@ -259,6 +285,7 @@ if (process.argv.includes('--profile')) {
     }
     const total = [...by.values()].reduce((a, [ms]) => a + ms, 0);
     console.log(`\n${name}: ${total.toFixed(0)} ms of kernels (CPU) in one step`);
-    for (const [k, [ms, n]] of [...by].sort((a, b) => b[1][0] - a[1][0]).slice(0, 12)) console.log(`  ${k.padEnd(22)} ${ms.toFixed(1).padStart(7)} ms  ${String(n).padStart(4)} calls`);
+    for (const [k, [ms, n]] of [...by].sort((a, b) => b[1][0] - a[1][0]).slice(0, 12))
+      console.log(`  ${k.padEnd(22)} ${ms.toFixed(1).padStart(7)} ms  ${String(n).padStart(4)} calls`);
   }
 }

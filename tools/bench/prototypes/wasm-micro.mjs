@@ -63,7 +63,9 @@ for (const [K, N] of [
   const x = tf.randomNormal([2112, K]);
   const dy = tf.randomNormal([2112, N]);
   bench(`[${K},${N}] matMul(transpose(x), dy)  (current)`, () => tf.tidy(() => tf.matMul(tf.transpose(x), dy)));
-  bench(`[${K},${N}] transpose(matMul(transpose(dy), x))`, () => tf.tidy(() => tf.transpose(tf.matMul(tf.transpose(dy), x))));
+  bench(`[${K},${N}] transpose(matMul(transpose(dy), x))`, () =>
+    tf.tidy(() => tf.transpose(tf.matMul(tf.transpose(dy), x))),
+  );
   bench(`[${K},${N}] matMul(x, dy, transposeA = true)`, () => tf.matMul(x, dy, true, false), 3);
 }
 
@@ -75,7 +77,10 @@ console.log('3. dropout masks of one config-(a) step: 4 blocks x ([256,33,33] + 
     [64, 33, 128],
     [64, 33, 128],
   ];
-  const current = (shape, seed) => tf.tidy(() => tf.div(tf.cast(tf.greaterEqual(tf.randomUniform(shape, 0, 1, 'float32', seed), rate), 'float32'), 1 - rate));
+  const current = (shape, seed) =>
+    tf.tidy(() =>
+      tf.div(tf.cast(tf.greaterEqual(tf.randomUniform(shape, 0, 1, 'float32', seed), rate), 'float32'), 1 - rate),
+    );
   const thr32 = Math.fround(rate);
   const scale = Math.fround(1 / Math.fround(1 - rate));
   const sameStream = (shape, seed) => {

@@ -36,7 +36,11 @@ export function registerDemo(program: Command): void {
     .action(async (raw: { backend: string; steps: string }) => {
       const resolved = resolveTrain({ ...DEMO_FLAGS, backend: raw.backend, steps: raw.steps });
       await rm(resolved.out, { recursive: true, force: true }); // the demo always starts afresh in its own folder
-      console.log(`tarm demo: tarm train ${Object.entries({ ...DEMO_FLAGS, steps: raw.steps }).map(([k, v]) => `${FLAG_OF[k] ?? `--${k}`} ${v}`).join(' ')}`);
+      console.log(
+        `tarm demo: tarm train ${Object.entries({ ...DEMO_FLAGS, steps: raw.steps })
+          .map(([k, v]) => `${FLAG_OF[k] ?? `--${k}`} ${v}`)
+          .join(' ')}`,
+      );
       await trainCommand(resolved);
     });
 }

@@ -7,7 +7,9 @@ import { CONTEXT_LENGTH, encodeExamples, evaluationSet, getTask, sequenceLength,
 import { evaluateLengths, formatMetricsTable, pct, table } from '@tarm/eval';
 import { loadRunModel, unfinishedNote } from '../run-model.js';
 
-const lengthList = z.string().regex(/^\s*[1-9]\d*(\s*,\s*[1-9]\d*)*\s*$/, 'a comma-separated list of positive integers, e.g. 10,20');
+const lengthList = z
+  .string()
+  .regex(/^\s*[1-9]\d*(\s*,\s*[1-9]\d*)*\s*$/, 'a comma-separated list of positive integers, e.g. 10,20');
 const EvalFlags = z.strictObject({
   run: z.string().min(1),
   lengths: lengthList.optional(),
@@ -26,7 +28,10 @@ const EvalFlags = z.strictObject({
 
 /** The model run with a fixed number of outer steps (test-time compute), as a CausalLM for the decoders (KV cache included). */
 function withSteps(model: LadderModel, steps: number): CausalLM {
-  return { logits: (ids) => tf.tidy(() => model.forward(ids, { steps }).logits), startDecoding: (batchSize) => model.startDecoding(batchSize, { steps }) };
+  return {
+    logits: (ids) => tf.tidy(() => model.forward(ids, { steps }).logits),
+    startDecoding: (batchSize) => model.startDecoding(batchSize, { steps }),
+  };
 }
 
 /**
@@ -49,23 +54,31 @@ function meanPassesPerAnswerToken(model: LadderModel, task: Task, L: number, n: 
 export function registerEval(program: Command): void {
   program
     .command('eval')
-    .description('evaluate a trained run; --adaptive adds accuracy vs block passes per token and the test-time compute curve')
+    .description(
+      'evaluate a trained run; --adaptive adds accuracy vs block passes per token and the test-time compute curve',
+    )
     .requiredOption('--run <dir>', 'run folder written by tarm train')
-    .option('--lengths <list>', 'evaluation lengths (default: the run\'s); also --eval-lengths, as in tarm train')
+    .option('--lengths <list>', "evaluation lengths (default: the run's); also --eval-lengths, as in tarm train")
     .option('--eval-lengths <list>', 'same as --lengths')
     .option('--n <n>', 'problems per length (default 100); also --eval-n, as in tarm train')
     .option('--eval-n <n>', 'same as --n')
     .option('--decode <how>', 'greedy | sample', 'greedy')
     .option('--temperature <T>', 'sampling temperature', '1')
     .option('--seed <n>', 'sampling seed', '1337')
-    .option('--backend <name>', `${BACKEND_CHOICES.join(' | ')} (auto: node when @tensorflow/tfjs-node loads, else wasm)`, 'auto')
+    .option(
+      '--backend <name>',
+      `${BACKEND_CHOICES.join(' | ')} (auto: node when @tensorflow/tfjs-node loads, else wasm)`,
+      'auto',
+    )
     .option('--adaptive', 'report mean block passes per answer token and accuracy vs inference steps')
     .option('--max-steps <n>', 'largest number of outer steps on the curve (default: twice the trained steps)')
     .option('--json', 'print one JSON object as the last stdout line')
     .action(async (raw: Record<string, unknown>) => {
       const parsed = configDefiner(EvalFlags)(raw as never);
-      if (parsed.lengths !== undefined && parsed.evalLengths !== undefined) throw new ConfigError('lengths', 'either --lengths or --eval-lengths, not both', parsed.evalLengths);
-      if (parsed.n !== undefined && parsed.evalN !== undefined) throw new ConfigError('n', 'either --n or --eval-n, not both', parsed.evalN);
+      if (parsed.lengths !== undefined && parsed.evalLengths !== undefined)
+        throw new ConfigError('lengths', 'either --lengths or --eval-lengths, not both', parsed.evalLengths);
+      if (parsed.n !== undefined && parsed.evalN !== undefined)
+        throw new ConfigError('n', 'either --n or --eval-n, not both', parsed.evalN);
       const f = { ...parsed, lengths: parsed.lengths ?? parsed.evalLengths, n: parsed.n ?? parsed.evalN ?? 100 };
       await resolveBackend(f.backend);
       const { model, config, step } = await loadRunModel(f.run);
@@ -74,7 +87,12 @@ export function registerEval(program: Command): void {
       const task = getTask(config.train.task);
       const lengths = f.lengths?.split(',').map(Number) ?? config.eval?.lengths ?? [config.train.length];
       for (const L of lengths) {
-        if (sequenceLength(task, L) > CONTEXT_LENGTH) throw new ConfigError('lengths', `lengths whose ${task.name} problems fit the context of ${CONTEXT_LENGTH} positions`, L);
+        if (sequenceLength(task, L) > CONTEXT_LENGTH)
+          throw new ConfigError(
+            'lengths',
+            `lengths whose ${task.name} problems fit the context of ${CONTEXT_LENGTH} positions`,
+            L,
+          );
       }
       const decode = { strategy: f.decode, temperature: f.temperature, seed: f.seed } as const;
       const evals = await evaluateLengths(model, task, lengths, { n: f.n, decode });
@@ -95,14 +113,37 @@ export function registerEval(program: Command): void {
           const maxSteps = f.maxSteps ?? 2 * model.schedule.steps;
           for (let s = 1; s <= maxSteps; s++) {
             const m = (await evaluateLengths(withSteps(model, s), task, [L], { n: f.n, decode }))[String(L)]!;
-            curve.push({ steps: s, maxPasses: s * model.schedule.passesPerStep, meanPassesPerToken: meanPassesPerAnswerToken(model, task, L, f.n, s), charAcc: m.charAcc, exactMatch: m.exactMatch });
+            curve.push({
+              steps: s,
+              maxPasses: s * model.schedule.passesPerStep,
+              meanPassesPerToken: meanPassesPerAnswerToken(model, task, L, f.n, s),
+              charAcc: m.charAcc,
+              exactMatch: m.exactMatch,
+            });
           }
         }
         record.curve = curve;
-        out.push(`adaptive at L = ${L}: ${pct(adaptivePasses / model.blockPasses)}% of the ${model.blockPasses}-pass budget per answer token (${adaptivePasses.toFixed(2)} passes), char acc ${pct(evals[String(L)]!.charAcc)}%`);
+        out.push(
+          `adaptive at L = ${L}: ${pct(adaptivePasses / model.blockPasses)}% of the ${model.blockPasses}-pass budget per answer token (${adaptivePasses.toFixed(2)} passes), char acc ${pct(evals[String(L)]!.charAcc)}%`,
+        );
         if (curve.length > 0) {
-          out.push('test-time compute (trained with ' + model.schedule.steps + ' steps; more steps reuse the last step embedding):');
-          out.push(table(['steps', 'max passes', 'mean passes/token', 'char acc %', 'exact %'], curve.map((c) => [c.steps!, c.maxPasses!, c.meanPassesPerToken!.toFixed(2), pct(c.charAcc!), pct(c.exactMatch!)])));
+          out.push(
+            'test-time compute (trained with ' +
+              model.schedule.steps +
+              ' steps; more steps reuse the last step embedding):',
+          );
+          out.push(
+            table(
+              ['steps', 'max passes', 'mean passes/token', 'char acc %', 'exact %'],
+              curve.map((c) => [
+                c.steps!,
+                c.maxPasses!,
+                c.meanPassesPerToken!.toFixed(2),
+                pct(c.charAcc!),
+                pct(c.exactMatch!),
+              ]),
+            ),
+          );
         }
       }
       (f.json ? console.error : console.log)(out.join('\n'));

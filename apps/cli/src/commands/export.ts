@@ -24,19 +24,32 @@ function describeSchedule(model: unknown): Record<string, string> {
 export function registerExport(program: Command): void {
   program
     .command('export')
-    .description('write a run\'s model weights (no optimizer state) with its model config for other tools, e.g. PyTorch (docs/interop.md)')
+    .description(
+      "write a run's model weights (no optimizer state) with its model config for other tools, e.g. PyTorch (docs/interop.md)",
+    )
     .requiredOption('--run <dir>', 'run folder written by tarm train')
     .option('--format <name>', 'safetensors', 'safetensors')
     .requiredOption('--out <file>', 'file to write, e.g. model.safetensors')
     .option('--ema', 'export the EMA of the weights (runs trained with --ema) instead of the trained weights')
     .action(async (raw: Record<string, unknown>) => {
       const f = configDefiner(ExportFlags)(raw as never);
-      if (existsSync(f.out) && statSync(f.out).isDirectory()) throw new UsageError(`invalid --out: ${f.out} is a folder; give a file name, e.g. ${join(f.out, 'model.safetensors')}`);
-      if (!existsSync(join(f.run, 'config.json'))) throw new UsageError(`${f.run} is not a run folder (no config.json); pass --run with a folder written by tarm train`);
+      if (existsSync(f.out) && statSync(f.out).isDirectory())
+        throw new UsageError(
+          `invalid --out: ${f.out} is a folder; give a file name, e.g. ${join(f.out, 'model.safetensors')}`,
+        );
+      if (!existsSync(join(f.run, 'config.json')))
+        throw new UsageError(
+          `${f.run} is not a run folder (no config.json); pass --run with a folder written by tarm train`,
+        );
       await useBackend('cpu'); // only decodes the checkpoint
-      const { bytes, names, step, metadata } = await exportRunWeights(f.run, { weights: f.ema ? 'ema' : 'trained', describe: describeSchedule });
+      const { bytes, names, step, metadata } = await exportRunWeights(f.run, {
+        weights: f.ema ? 'ema' : 'trained',
+        describe: describeSchedule,
+      });
       await writeFileAtomic(f.out, bytes);
       const model = (JSON.parse(metadata['tarm.model']!) as { model?: string }).model;
-      console.log(`wrote ${f.out}: ${model} at step ${step}, ${f.ema ? 'EMA' : 'trained'} weights, ${names.length} tensors, ${bytes.length} bytes (${f.format})`);
+      console.log(
+        `wrote ${f.out}: ${model} at step ${step}, ${f.ema ? 'EMA' : 'trained'} weights, ${names.length} tensors, ${bytes.length} bytes (${f.format})`,
+      );
     });
 }

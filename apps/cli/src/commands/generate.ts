@@ -24,7 +24,11 @@ export function registerGenerate(program: Command): void {
     .option('--temperature <T>', 'sampling temperature', '1')
     .option('--seed <n>', 'sampling seed', '1337')
     .option('--max-tokens <n>', 'stop after this many tokens (default: until newline or the context is full)')
-    .option('--backend <name>', `${BACKEND_CHOICES.join(' | ')} (auto: node when @tensorflow/tfjs-node loads, else wasm)`, 'auto')
+    .option(
+      '--backend <name>',
+      `${BACKEND_CHOICES.join(' | ')} (auto: node when @tensorflow/tfjs-node loads, else wasm)`,
+      'auto',
+    )
     .action(async (raw: Record<string, unknown>) => {
       const f = configDefiner(GenerateFlags)(raw as never);
       try {
@@ -33,14 +37,28 @@ export function registerGenerate(program: Command): void {
         throw new ConfigError('prompt', 'digits and the characters | + = only', f.prompt);
       }
       const room = CONTEXT_LENGTH - f.prompt.length; // positions left for the answer
-      if (room < 1) throw new ConfigError('prompt', `at most ${CONTEXT_LENGTH - 1} characters (the context is ${CONTEXT_LENGTH} positions)`, `${f.prompt.length} characters`);
-      if (f.maxTokens !== undefined && f.maxTokens > room) throw new ConfigError('maxTokens', `at most ${room} for this prompt (the context is ${CONTEXT_LENGTH} positions)`, f.maxTokens);
+      if (room < 1)
+        throw new ConfigError(
+          'prompt',
+          `at most ${CONTEXT_LENGTH - 1} characters (the context is ${CONTEXT_LENGTH} positions)`,
+          `${f.prompt.length} characters`,
+        );
+      if (f.maxTokens !== undefined && f.maxTokens > room)
+        throw new ConfigError(
+          'maxTokens',
+          `at most ${room} for this prompt (the context is ${CONTEXT_LENGTH} positions)`,
+          f.maxTokens,
+        );
       await resolveBackend(f.backend);
       const { model, config, step } = await loadRunModel(f.run);
       const note = unfinishedNote(f.run, config, step);
       if (note) console.error(note);
       const max = f.maxTokens ?? room;
-      const [answer] = await decodeAnswers(model, [f.prompt], max, { strategy: f.decode, temperature: f.temperature, seed: f.seed });
+      const [answer] = await decodeAnswers(model, [f.prompt], max, {
+        strategy: f.decode,
+        temperature: f.temperature,
+        seed: f.seed,
+      });
       console.log(answer);
       model.dispose();
     });

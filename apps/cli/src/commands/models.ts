@@ -17,7 +17,9 @@ const ModelsFlags = z.strictObject({
 export function registerModels(program: Command): void {
   program
     .command('models')
-    .description('print every model at one budget: block passes, parameters, schedule, FLOPs per token and training memory')
+    .description(
+      'print every model at one budget: block passes, parameters, schedule, FLOPs per token and training memory',
+    )
     .option('--budget <B>', 'block passes per forward pass', '24')
     .option('--d-model <C>', 'residual width', '384')
     .option('--heads <n>', 'attention heads', '6')
@@ -26,15 +28,40 @@ export function registerModels(program: Command): void {
     .option('--json', 'print a JSON array')
     .action((raw: Record<string, unknown>) => {
       const f = configDefiner(ModelsFlags)(renameFlags(raw) as never);
-      const rows = ladderTable({ budget: f.budget, dModel: f.dModel, nHeads: f.nHeads }, f.seqLen, RUNG_NAMES, f.batchSize);
+      const rows = ladderTable(
+        { budget: f.budget, dModel: f.dModel, nHeads: f.nHeads },
+        f.seqLen,
+        RUNG_NAMES,
+        f.batchSize,
+      );
       if (f.json) {
         process.stdout.write(JSON.stringify(rows) + '\n');
         return;
       }
       console.log(
         table(
-          ['model', 'blockPasses', 'params', 'steps', 'H', 'L', 'fwd FLOPs/token', 'bwd FLOPs/token', `train memory (batch ${f.batchSize})`],
-          rows.map((r) => [r.model, r.blockPasses, human(r.params), r.steps, r.H, r.L, human(r.fwdFlopsPerToken), human(r.bwdFlopsPerToken), gib(r.trainBytes)]),
+          [
+            'model',
+            'blockPasses',
+            'params',
+            'steps',
+            'H',
+            'L',
+            'fwd FLOPs/token',
+            'bwd FLOPs/token',
+            `train memory (batch ${f.batchSize})`,
+          ],
+          rows.map((r) => [
+            r.model,
+            r.blockPasses,
+            human(r.params),
+            r.steps,
+            r.H,
+            r.L,
+            human(r.fwdFlopsPerToken),
+            human(r.bwdFlopsPerToken),
+            gib(r.trainBytes),
+          ]),
         ),
       );
     });

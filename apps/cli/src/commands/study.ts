@@ -5,12 +5,33 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { BACKEND_CHOICES, configDefiner } from '@tarm/core';
 import { DECODE_STRATEGIES, TASK_NAMES } from '@tarm/tasks';
-import { claimsTable, collectResults, loadStudy, PRESET_NAMES, readResults, resumeStudy, runStudy, StudyError, writeReport, writeResultsCsv, type StudyOverrides, type StudyResults } from '@tarm/study';
+import {
+  claimsTable,
+  collectResults,
+  loadStudy,
+  PRESET_NAMES,
+  readResults,
+  resumeStudy,
+  runStudy,
+  StudyError,
+  writeReport,
+  writeResultsCsv,
+  type StudyOverrides,
+  type StudyResults,
+} from '@tarm/study';
 import { backendReason, UsageError } from '../errors.js';
 import { loadQueue, queueUrl } from '../queue.js';
 
-const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
-const ints = z.string().regex(/^\d+(,\d+)*$/, 'a comma-separated list of non-negative integers').transform((s) => s.split(',').map(Number));
+const list = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
+const ints = z
+  .string()
+  .regex(/^\d+(,\d+)*$/, 'a comma-separated list of non-negative integers')
+  .transform((s) => s.split(',').map(Number));
 const int = z.coerce.number().int().min(1);
 
 const StudyFlags = z.strictObject({
@@ -52,12 +73,35 @@ function studyOf(f: StudyFlags) {
     arms: f.arms,
     tasks: f.tasks ?? (f.task ? [f.task] : undefined),
     seeds: f.seeds,
-    config: { length: f.length, evalLengths: f.evalLengths, budget: f.budget, dModel: f.dModel, nHeads: f.heads, steps: f.steps, batch: f.batch, lr: f.lr, dropout: f.dropout, decode: f.decode, evalEvery: f.evalEvery, evalN: f.evalN, log: f.log },
+    config: {
+      length: f.length,
+      evalLengths: f.evalLengths,
+      budget: f.budget,
+      dModel: f.dModel,
+      nHeads: f.heads,
+      steps: f.steps,
+      batch: f.batch,
+      lr: f.lr,
+      dropout: f.dropout,
+      decode: f.decode,
+      evalEvery: f.evalEvery,
+      evalN: f.evalN,
+      log: f.log,
+    },
   };
   if (f.config === undefined && f.preset === undefined) {
-    if (!existsSync(join(f.out, 'study.json'))) throw new UsageError(`give --config FILE or --preset ${PRESET_NAMES.join('|')} (or --out a study folder to resume it)`);
-    if (Object.values(overrides).some((v) => v !== undefined && (typeof v !== 'object' || Object.values(v).some((x) => x !== undefined)))) {
-      throw new UsageError('flags that change the study need --config FILE or --preset NAME; --out alone resumes the folder as recorded');
+    if (!existsSync(join(f.out, 'study.json')))
+      throw new UsageError(
+        `give --config FILE or --preset ${PRESET_NAMES.join('|')} (or --out a study folder to resume it)`,
+      );
+    if (
+      Object.values(overrides).some(
+        (v) => v !== undefined && (typeof v !== 'object' || Object.values(v).some((x) => x !== undefined)),
+      )
+    ) {
+      throw new UsageError(
+        'flags that change the study need --config FILE or --preset NAME; --out alone resumes the folder as recorded',
+      );
     }
     return undefined;
   }
@@ -70,7 +114,11 @@ function asUsageError(e: unknown): unknown {
 }
 
 /** The last line of `tarm study`: how many runs are finished, and whether the command was interrupted (resumable). */
-function outcomeLine(dir: string, o: { runs: readonly { status: string }[]; failed: readonly unknown[]; aborted?: boolean; wallSeconds: number }, report: string): string {
+function outcomeLine(
+  dir: string,
+  o: { runs: readonly { status: string }[]; failed: readonly unknown[]; aborted?: boolean; wallSeconds: number },
+  report: string,
+): string {
   const finished = o.runs.filter((r) => r.status === 'done' || r.status === 'skipped').length;
   const here = o.runs.filter((r) => r.status === 'done').length;
   const state = o.aborted ? '; interrupted: the same command resumes it' : '';
@@ -80,7 +128,9 @@ function outcomeLine(dir: string, o: { runs: readonly { status: string }[]; fail
 export function registerStudy(program: Command): void {
   const studyCmd = program
     .command('study')
-    .description('run a study file (arms x tasks x seeds) in parallel workers; resumable; writes results, report and plots')
+    .description(
+      'run a study file (arms x tasks x seeds) in parallel workers; resumable; writes results, report and plots',
+    )
     .option('--config <file>', 'a study file (JSON; schema: @tarm/study/study.schema.json)')
     .option('--preset <name>', `a shipped study file: ${PRESET_NAMES.join(' | ')}`)
     .option('--out <dir>', 'study folder, required (rerun the same command, or give --out alone, to resume)')
@@ -100,11 +150,21 @@ export function registerStudy(program: Command): void {
     .option('--decode <how>', 'override the evaluation decoding (an arm that sets its own keeps it)')
     .option('--eval-every <K>', 'override the evaluation interval')
     .option('--eval-n <n>', 'override the evaluation problems per length')
-    .option('--log <sink>', 'every run also logs to: tensorboard (event files in each run folder; tensorboard --logdir <out>/runs)')
+    .option(
+      '--log <sink>',
+      'every run also logs to: tensorboard (event files in each run folder; tensorboard --logdir <out>/runs)',
+    )
     .option('--workers <n>', 'parallel training processes (default: chosen for the machine)')
     .option('--threads <n>', 'threads per process, node backend (default: chosen for the machine)')
-    .option('--backend <name>', `${BACKEND_CHOICES.join(' | ')} (auto: node when @tensorflow/tfjs-node loads, else wasm)`, 'auto')
-    .option('--queue [url]', 'put the runs on a queue for `tarm worker`s on many machines (docs/distributed.md): redis://[:password@]host:port[/db][?queue=name] or rediss:// (TLS); --queue alone: the URL in $TARM_QUEUE')
+    .option(
+      '--backend <name>',
+      `${BACKEND_CHOICES.join(' | ')} (auto: node when @tensorflow/tfjs-node loads, else wasm)`,
+      'auto',
+    )
+    .option(
+      '--queue [url]',
+      'put the runs on a queue for `tarm worker`s on many machines (docs/distributed.md): redis://[:password@]host:port[/db][?queue=name] or rediss:// (TLS); --queue alone: the URL in $TARM_QUEUE',
+    )
     .option('--detach', 'with --queue: enqueue and return at once (follow with `tarm study status`)')
     .option('--attempts <n>', 'with --queue: tries of a run that fails before it is marked failed (default 2)')
     .action(async (raw: Record<string, unknown>) => {
@@ -116,7 +176,10 @@ export function registerStudy(program: Command): void {
       try {
         // not commander's requiredOption: `tarm study status` has no --out
         if (raw.out === undefined) throw new UsageError("required option '--out <dir>' not specified");
-        const f = configDefiner(StudyFlags)({ ...raw, queue: raw.queue === undefined ? undefined : (queueUrl(raw.queue) ?? '') } as never);
+        const f = configDefiner(StudyFlags)({
+          ...raw,
+          queue: raw.queue === undefined ? undefined : (queueUrl(raw.queue) ?? ''),
+        } as never);
         const study = studyOf(f); // every field checked before anything is written
         if (f.queue !== undefined) {
           await studyOnQueue(f, study, ac.signal);
@@ -124,10 +187,23 @@ export function registerStudy(program: Command): void {
         }
         if (f.detach || f.attempts !== undefined) throw new UsageError('--detach and --attempts need --queue URL');
         const onStart = (p: { backend: string; reason: string; workers: number; threads: number; mixed?: string }) => {
-          console.error(`tarm: backend ${p.backend} (${backendReason(p.reason)}), ${p.workers} worker${p.workers === 1 ? '' : 's'} x ${p.threads} thread${p.threads === 1 ? '' : 's'}`);
-          if (p.mixed) console.error(`tarm: note: ${p.mixed}; a run trained under another backend, thread count or CPU kind is not bit-identical to one trained now (docs/compute.md)`);
+          console.error(
+            `tarm: backend ${p.backend} (${backendReason(p.reason)}), ${p.workers} worker${p.workers === 1 ? '' : 's'} x ${p.threads} thread${p.threads === 1 ? '' : 's'}`,
+          );
+          if (p.mixed)
+            console.error(
+              `tarm: note: ${p.mixed}; a run trained under another backend, thread count or CPU kind is not bit-identical to one trained now (docs/compute.md)`,
+            );
         };
-        const opts = { outDir: f.out, cliEntry, workers: f.workers, threads: f.threads, backend: f.backend, signal: ac.signal, onStart };
+        const opts = {
+          outDir: f.out,
+          cliEntry,
+          workers: f.workers,
+          threads: f.threads,
+          backend: f.backend,
+          signal: ac.signal,
+          onStart,
+        };
         const outcome = study ? await runStudy(study, opts) : await resumeStudy(opts);
         const { report } = await writeReport(f.out, collectResults(f.out));
         console.log(outcomeLine(f.out, outcome, report));
@@ -142,13 +218,19 @@ export function registerStudy(program: Command): void {
 
   studyCmd
     .command('status')
-    .description('where a study stands: done, running (on which worker, at which step), failed (with the error), left, time left')
+    .description(
+      'where a study stands: done, running (on which worker, at which step), failed (with the error), left, time left',
+    )
     .argument('[dir]', 'study folder')
-    .option('--queue [url]', "read the study's queue too (workers, steps, failures); --queue alone: the URL in $TARM_QUEUE")
+    .option(
+      '--queue [url]',
+      "read the study's queue too (workers, steps, failures); --queue alone: the URL in $TARM_QUEUE",
+    )
     .action(async (dir: string | undefined, _o: unknown, cmd: Command) => {
       const flag = cmd.optsWithGlobals().queue;
       const url = flag === undefined ? undefined : queueUrl(flag);
-      if (flag !== undefined && !url) throw new UsageError('--queue alone reads the URL from $TARM_QUEUE, which is not set');
+      if (flag !== undefined && !url)
+        throw new UsageError('--queue alone reads the URL from $TARM_QUEUE, which is not set');
       if (!dir && !url) throw new UsageError('give a study folder, --queue URL, or both');
       try {
         const q = await loadQueue();
@@ -161,7 +243,9 @@ export function registerStudy(program: Command): void {
 
   program
     .command('report')
-    .description('write report.md and plots of a study (results.json collected again from the run folders when they are newer)')
+    .description(
+      'write report.md and plots of a study (results.json collected again from the run folders when they are newer)',
+    )
     .argument('<dir>', 'study folder')
     .option('--csv', 'write results.csv (a row per run x step x length) from results.json alone, instead of the report')
     .action(async (dir: string, opts: { csv?: boolean }) => {
@@ -172,7 +256,9 @@ export function registerStudy(program: Command): void {
         }
         const results = resultsForReport(dir);
         const { report } = await writeReport(dir, results);
-        console.log(`${claimsTable(results, { markdown: false })}\n\nwrote ${report} (the claims in detail, the rules, tables and plots)`);
+        console.log(
+          `${claimsTable(results, { markdown: false })}\n\nwrote ${report} (the claims in detail, the rules, tables and plots)`,
+        );
       } catch (e) {
         throw asUsageError(e);
       }
@@ -186,7 +272,8 @@ export function registerStudy(program: Command): void {
  */
 function resultsForReport(dir: string): StudyResults {
   if (!existsSync(dir)) throw new UsageError(`${dir}: no such folder; give a study folder (the --out of tarm study)`);
-  if (!statSync(dir).isDirectory()) throw new UsageError(`${dir} is a file, not a study folder; give the --out of tarm study`);
+  if (!statSync(dir).isDirectory())
+    throw new UsageError(`${dir} is a file, not a study folder; give the --out of tarm study`);
   if (!existsSync(join(dir, 'study.json'))) return readResults(dir);
   const results = join(dir, 'results.json');
   const written = existsSync(results) ? statSync(results).mtimeMs : -Infinity;
@@ -200,13 +287,19 @@ function resultsForReport(dir: string): StudyResults {
   if (!newer && written > -Infinity) return readResults(dir);
   const collected = collectResults(dir);
   const finished = collected.runs.filter((r) => r.status === 'finished').length;
-  console.error(`tarm: collected ${collected.runs.length} run folders of ${dir} into results.json (${finished} finished)`);
+  console.error(
+    `tarm: collected ${collected.runs.length} run folders of ${dir} into results.json (${finished} finished)`,
+  );
   return collected;
 }
 
 /** `tarm study --queue URL`: enqueue the study's runs, then follow them (or return with --detach); writes the report when all are done. */
 async function studyOnQueue(f: StudyFlags, study: ReturnType<typeof studyOf>, signal: AbortSignal): Promise<void> {
-  for (const k of ['workers', 'threads'] as const) if (f[k] !== undefined) throw new UsageError(`--${k} is for local studies; with --queue each \`tarm worker\` chooses its own (--concurrency)`);
+  for (const k of ['workers', 'threads'] as const)
+    if (f[k] !== undefined)
+      throw new UsageError(
+        `--${k} is for local studies; with --queue each \`tarm worker\` chooses its own (--concurrency)`,
+      );
   const q = await loadQueue();
   const location = q.parseQueueUrl(f.queue!);
   const outcome = await q.runStudyOnQueue(study, {
@@ -215,14 +308,20 @@ async function studyOnQueue(f: StudyFlags, study: ReturnType<typeof studyOf>, si
     attempts: f.attempts,
     detach: f.detach,
     signal,
-    onEnqueued: (r) => console.error(`tarm: queue ${location.display}: ${r.added.length} runs enqueued, ${r.queued.length} already queued, ${r.retried.length} failed ones retried, ${r.finished.length} finished earlier`),
+    onEnqueued: (r) =>
+      console.error(
+        `tarm: queue ${location.display}: ${r.added.length} runs enqueued, ${r.queued.length} already queued, ${r.retried.length} failed ones retried, ${r.finished.length} finished earlier`,
+      ),
   });
   if (outcome.detached) {
-    console.log(`study ${outcome.outDir}: ${outcome.runs.length} runs on ${location.display}; follow with: tarm study status ${outcome.outDir} --queue URL`);
+    console.log(
+      `study ${outcome.outDir}: ${outcome.runs.length} runs on ${location.display}; follow with: tarm study status ${outcome.outDir} --queue URL`,
+    );
     return;
   }
   const { report } = await writeReport(outcome.outDir, collectResults(outcome.outDir));
   console.log(outcomeLine(outcome.outDir, outcome, report));
-  for (const r of outcome.failed) console.error(`tarm: FAILED ${r.id}: ${(r.stderrTail ?? '').trim().split('\n').pop()}`);
+  for (const r of outcome.failed)
+    console.error(`tarm: FAILED ${r.id}: ${(r.stderrTail ?? '').trim().split('\n').pop()}`);
   process.exitCode = outcome.ok ? 0 : outcome.aborted ? 130 : 1;
 }

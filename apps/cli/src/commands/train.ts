@@ -3,12 +3,28 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { readJsonIfExists } from '@tarm/core/node';
 import { ConfigError, TarmError, resolveBackend, type ResolvedBackend } from '@tarm/core';
-import { defineModelConfig, fitMicroBatch, flopsPerToken, RUNG_NAMES, trainingMemory, type ModelConfig, type ModelConfigInput } from '@tarm/recursion';
+import {
+  defineModelConfig,
+  fitMicroBatch,
+  flopsPerToken,
+  RUNG_NAMES,
+  trainingMemory,
+  type ModelConfig,
+  type ModelConfigInput,
+} from '@tarm/recursion';
 import { getTask, sequenceLength, TASK_NAMES, type DecodeOptions } from '@tarm/tasks';
 import { duration as formatDuration, evaluateLengths, formatMetricsTable, gib, type LengthResult } from '@tarm/eval';
 import { differences, runTraining, type ResumeInfo, type RunConfig } from '@tarm/train/node';
 import { createModel } from '@tarm/recursion';
-import { flagsOfRun, resolveResume, resolveTrain, TRAIN_FLAG_DEFAULTS as D, type ResolvedTrain, type SavedTrainConfig, type TrainFlags } from '../options.js';
+import {
+  flagsOfRun,
+  resolveResume,
+  resolveTrain,
+  TRAIN_FLAG_DEFAULTS as D,
+  type ResolvedTrain,
+  type SavedTrainConfig,
+  type TrainFlags,
+} from '../options.js';
 import { backendReason, fileInPath, renameFlags, UsageError } from '../errors.js';
 import { createProgress } from '../progress.js';
 import { CODE_VERSION } from '../version.js';
@@ -21,8 +37,14 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('train one model of the ladder on one task; writes a resumable run folder')
     .option('--model <rung>', RUNG_NAMES.join(' | '), D.model)
-    .option('--switches <list>', 'structural switches over --model, e.g. halting=binary,tied=false (stream, tied, stepEmbedding, halting, readout: see the @tarm/recursion README)')
-    .option('--config <file>', "every setting from a run config (a run folder's config.json, or what a study hands its runs); flags given as well override it")
+    .option(
+      '--switches <list>',
+      'structural switches over --model, e.g. halting=binary,tied=false (stream, tied, stepEmbedding, halting, readout: see the @tarm/recursion README)',
+    )
+    .option(
+      '--config <file>',
+      "every setting from a run config (a run folder's config.json, or what a study hands its runs); flags given as well override it",
+    )
     .option('--task <name>', TASK_NAMES.join(' | '), D.task)
     .option('--length <L>', 'training problem length', String(D.length))
     .option('--eval-lengths <list>', 'comma-separated evaluation lengths', D.evalLengths.join(','))
@@ -35,7 +57,11 @@ export function registerTrain(program: Command): void {
     .option('--weight-decay <x>', 'AdamW decoupled weight decay', String(D.weightDecay))
     .option('--dropout <p>', 'dropout rate', String(D.dropout))
     .option('--seed <n>', 'run seed (weights, data, dropout, sampling)', String(D.seed))
-    .option('--backend <name>', 'auto (node when @tensorflow/tfjs-node loads, else wasm) | wasm | cpu | node | webgpu', 'auto')
+    .option(
+      '--backend <name>',
+      'auto (node when @tensorflow/tfjs-node loads, else wasm) | wasm | cpu | node | webgpu',
+      'auto',
+    )
     .option('--decode <how>', 'evaluation decoding: sample (the paper, T = 1) | greedy', D.decode)
     .option('--temperature <T>', 'sampling temperature', String(D.temperature))
     .option('--eval-every <K>', 'evaluate every K steps (and at the end)', String(D.evalEvery))
@@ -44,13 +70,29 @@ export function registerTrain(program: Command): void {
     .option('--outer <H>', 'nested rungs: cycles per step (with --inner; overrides the budget solver)')
     .option('--inner <L>', 'nested rungs: latent updates per cycle (with --outer)')
     .option('--halt-exploration <p>', 'ar-trm: exploration probability in training', String(D.haltExploration))
-    .option('--deep-supervision <N>', 'nested rungs: supervised segments per batch, a loss + optimizer step after each (0: one per step; default 1, trm-faithful 0)')
-    .option('--halt-loss <on|off>', 'binary-halting rungs: train a per-position halting head with BCE (trm-faithful: on)')
-    .option('--grad-cycles <last|all>', 'nested rungs: gradient through the last cycle of a step or all (trm-faithful: all)')
+    .option(
+      '--deep-supervision <N>',
+      'nested rungs: supervised segments per batch, a loss + optimizer step after each (0: one per step; default 1, trm-faithful 0)',
+    )
+    .option(
+      '--halt-loss <on|off>',
+      'binary-halting rungs: train a per-position halting head with BCE (trm-faithful: on)',
+    )
+    .option(
+      '--grad-cycles <last|all>',
+      'nested rungs: gradient through the last cycle of a step or all (trm-faithful: all)',
+    )
     .option('--ema <decay>', 'evaluate with an EMA of the weights (0: off; trm-faithful: 0.999)')
-    .option('--micro-batch <n|auto>', 'rows per forward/backward pass (gradient accumulation); auto: the whole batch unless the backend\'s memory limit needs pieces', 'auto')
+    .option(
+      '--micro-batch <n|auto>',
+      "rows per forward/backward pass (gradient accumulation); auto: the whole batch unless the backend's memory limit needs pieces",
+      'auto',
+    )
     .option('--out <dir>', 'run folder (default runs/<model>-<task>-L<length>-s<seed>)')
-    .option('--resume', 'continue the run in --out (an interrupted one, or a finished one to a larger --steps); its settings come from the run\'s config.json')
+    .option(
+      '--resume',
+      "continue the run in --out (an interrupted one, or a finished one to a larger --steps); its settings come from the run's config.json",
+    )
     .option('--log <sink>', 'also log to: tensorboard (event files in the run folder, docs/interop.md)')
     .option('--json', 'print one JSON object as the last stdout line')
     .action(async (options: Record<string, unknown>, cmd: Command) => {
@@ -77,10 +119,16 @@ async function readRunConfig(file: string): Promise<SavedTrainConfig> {
   } catch (e) {
     throw new UsageError(`invalid --config: ${(e as Error).message}`);
   }
-  if (c === undefined) throw new UsageError(`invalid --config: ${file}: no such file; give a run config (a run folder's config.json)`);
+  if (c === undefined)
+    throw new UsageError(`invalid --config: ${file}: no such file; give a run config (a run folder's config.json)`);
   const isObj = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
-  for (const k of ['model', 'train'] as const) if (!isObj(c[k])) throw new UsageError(`invalid --config: ${file}: ${k}: missing or not an object; a run config has model, train, seed (and eval, backend), as a run folder's config.json`);
-  if (!Number.isInteger(c.seed)) throw new UsageError(`invalid --config: ${file}: seed: got ${JSON.stringify(c.seed)}; allowed: an integer`);
+  for (const k of ['model', 'train'] as const)
+    if (!isObj(c[k]))
+      throw new UsageError(
+        `invalid --config: ${file}: ${k}: missing or not an object; a run config has model, train, seed (and eval, backend), as a run folder's config.json`,
+      );
+  if (!Number.isInteger(c.seed))
+    throw new UsageError(`invalid --config: ${file}: seed: got ${JSON.stringify(c.seed)}; allowed: an integer`);
   return c;
 }
 
@@ -90,7 +138,11 @@ async function readRunConfig(file: string): Promise<SavedTrainConfig> {
  */
 function flagsOfRequest(c: SavedTrainConfig & { log?: unknown }): Record<string, unknown> {
   const { microBatch, ...flags } = flagsOfRun(c);
-  return { ...flags, ...(c.train.microBatch !== undefined && { microBatch }), ...(c.log !== undefined && { log: c.log }) };
+  return {
+    ...flags,
+    ...(c.train.microBatch !== undefined && { microBatch }),
+    ...(c.log !== undefined && { log: c.log }),
+  };
 }
 
 /**
@@ -102,12 +154,20 @@ function sameModel(resolved: ResolvedTrain, c: SavedTrainConfig, file: string, t
   try {
     asked = defineModelConfig(c.model as ModelConfigInput);
   } catch (e) {
-    if (e instanceof ConfigError) throw new UsageError(`invalid --config: ${file}: model.${e.field}: got ${JSON.stringify(e.got)}; allowed: ${e.allowed}`);
+    if (e instanceof ConfigError)
+      throw new UsageError(
+        `invalid --config: ${file}: model.${e.field}: got ${JSON.stringify(e.got)}; allowed: ${e.allowed}`,
+      );
     throw e;
   }
   const overridden = new Set(Object.keys(renameFlags(Object.fromEntries(typedKeys.map((k) => [k, true])))));
-  const d = differences(toJsonValue(asked), toJsonValue(resolved.model)).find((x) => !overridden.has(x.path.split('.')[0]!));
-  if (d) throw new UsageError(`invalid --config: ${file}: model.${d.path} ${JSON.stringify(d.a)} cannot be set for \`tarm train\` (it would train with ${JSON.stringify(d.b)}); use the library (createModel) for it`);
+  const d = differences(toJsonValue(asked), toJsonValue(resolved.model)).find(
+    (x) => !overridden.has(x.path.split('.')[0]!),
+  );
+  if (d)
+    throw new UsageError(
+      `invalid --config: ${file}: model.${d.path} ${JSON.stringify(d.a)} cannot be set for \`tarm train\` (it would train with ${JSON.stringify(d.b)}); use the library (createModel) for it`,
+    );
 }
 
 const toJsonValue = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
@@ -116,23 +176,39 @@ const toJsonValue = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
 async function resumeOf(raw: Record<string, unknown>, given: ReadonlySet<string>): Promise<ResolvedTrain> {
   const out = typeof raw.out === 'string' && raw.out !== '' ? raw.out : resolveTrain(raw).out;
   const where = join(out, 'config.json');
-  if (!existsSync(out)) throw new UsageError(`cannot resume ${out}: no such folder; give the --out of an earlier run, or drop --resume to start a new one`);
+  if (!existsSync(out))
+    throw new UsageError(
+      `cannot resume ${out}: no such folder; give the --out of an earlier run, or drop --resume to start a new one`,
+    );
   let saved: SavedTrainConfig | undefined;
   try {
     saved = await readJsonIfExists<SavedTrainConfig>(where);
   } catch (e) {
     throw new UsageError(`cannot resume ${out}: ${(e as Error).message}`);
   }
-  if (!saved) throw new UsageError(`cannot resume ${out}: it holds no config.json, so no run to continue; give the --out of an earlier run, or drop --resume to start a new one`);
+  if (!saved)
+    throw new UsageError(
+      `cannot resume ${out}: it holds no config.json, so no run to continue; give the --out of an earlier run, or drop --resume to start a new one`,
+    );
   return resolveResume(raw, given, saved, out);
 }
 
 /** The training job: backend, run folder, progress line, final table and JSON line. */
-export async function trainCommand({ flags, model: modelConfig, out, ema }: ResolvedTrain): Promise<Record<string, unknown>> {
+export async function trainCommand({
+  flags,
+  model: modelConfig,
+  out,
+  ema,
+}: ResolvedTrain): Promise<Record<string, unknown>> {
   const file = fileInPath(out); // before the backend loads: --out names a file, or a folder inside one
-  if (file !== undefined) throw new UsageError(`invalid --out: ${file === resolve(out) ? out : file} is a file, not a folder; give a folder for the run (a new or empty one)`);
+  if (file !== undefined)
+    throw new UsageError(
+      `invalid --out: ${file === resolve(out) ? out : file} is a file, not a folder; give a folder for the run (a new or empty one)`,
+    );
   const backend = await resolveBackend(flags.backend);
-  console.error(`tarm: backend ${backend.name}${flags.backend === 'auto' ? ` (${backendReason(backend.reason)})` : ''}`);
+  console.error(
+    `tarm: backend ${backend.name}${flags.backend === 'auto' ? ` (${backendReason(backend.reason)})` : ''}`,
+  );
   const task = getTask(flags.task);
   const microBatch = chooseMicroBatch(flags, modelConfig, backend);
   const decode: DecodeOptions = { strategy: flags.decode, temperature: flags.temperature, seed: flags.seed };
@@ -158,7 +234,10 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
   let stop = false;
   let warnedLong = false;
   const onSignal = () => {
-    if (!stop) console.error('\ntarm: stopping after this step, with a checkpoint (Ctrl-C again quits at once, keeping the last checkpoint)');
+    if (!stop)
+      console.error(
+        '\ntarm: stopping after this step, with a checkpoint (Ctrl-C again quits at once, keeping the last checkpoint)',
+      );
     stop = true;
   };
   process.once('SIGINT', onSignal);
@@ -190,7 +269,9 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
       onStep: (info) => {
         if (!warnedLong && info.elapsedSeconds >= 10 && info.etaSeconds > LONG_RUN_SECONDS) {
           warnedLong = true; // said once, from this machine's own pace (after 10 s, when the first steps are past)
-          console.error(`\ntarm: at this pace the run needs about ${formatDuration(info.etaSeconds)} more here. A run of minutes: smaller --d-model (64), --heads 4, --budget 6, --steps 300, --batch 32; Ctrl-C stops within a step and --resume continues.`);
+          console.error(
+            `\ntarm: at this pace the run needs about ${formatDuration(info.etaSeconds)} more here. A run of minutes: smaller --d-model (64), --heads 4, --budget 6, --steps 300, --batch 32; Ctrl-C stops within a step and --resume continues.`,
+          );
         }
         last = { step: info.step, loss: info.loss, tps: info.tokensPerSecond };
         progress.update(info.step, { loss: info.loss, acc: lastAcc, tps: info.tokensPerSecond });
@@ -214,14 +295,18 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
     process.off('disconnect', onSignal);
   }
   if (stoppedInEvaluation) {
-    console.error(`tarm: stopped at step ${evaluating} of ${flags.steps}, during its evaluation (done again on resume); continue with: tarm train --out ${out} --resume`);
+    console.error(
+      `tarm: stopped at step ${evaluating} of ${flags.steps}, during its evaluation (done again on resume); continue with: tarm train --out ${out} --resume`,
+    );
     process.exitCode = 130;
     return {};
   }
   if (!result) throw new TarmError('training ended without a result'); // unreachable: runTraining resolved or threw
   const summary = result.summary;
   if (!summary) {
-    console.error(`tarm: stopped at step ${result.step} of ${flags.steps}; continue with: tarm train --out ${out} --resume`);
+    console.error(
+      `tarm: stopped at step ${result.step} of ${flags.steps}; continue with: tarm train --out ${out} --resume`,
+    );
     process.exitCode = 130;
     return {};
   }
@@ -241,13 +326,27 @@ export async function trainCommand({ flags, model: modelConfig, out, ema }: Reso
     fwdFlopsPerToken: flops.forward,
     bwdFlopsPerToken: flops.backward,
     evals: Object.fromEntries(
-      Object.entries(evals).map(([L, m]) => [L, { charAcc: m.charAcc, exactMatch: m.exactMatch, firstCharAcc: m.firstCharAcc, lastCharAcc: m.lastCharAcc, quartiles: m.quartiles }]),
+      Object.entries(evals).map(([L, m]) => [
+        L,
+        {
+          charAcc: m.charAcc,
+          exactMatch: m.exactMatch,
+          firstCharAcc: m.firstCharAcc,
+          lastCharAcc: m.lastCharAcc,
+          quartiles: m.quartiles,
+        },
+      ]),
     ),
   };
-  const lines = [`run ${out}: ${flags.model} on ${flags.task} (L = ${flags.length}), ${summary.step} steps, ${record.wallSeconds}s, ${record.tokensPerSecond} tok/s`];
+  const lines = [
+    `run ${out}: ${flags.model} on ${flags.task} (L = ${flags.length}), ${summary.step} steps, ${record.wallSeconds}s, ${record.tokensPerSecond} tok/s`,
+  ];
   if (Object.keys(evals).length > 0) lines.push(formatMetricsTable(evals));
   const ex = evals[String(flags.length)]?.examples ?? [];
-  for (const e of ex.slice(0, 5)) lines.push(`  ${e.prompt}${e.prediction.padEnd(e.answer.length)}   ${e.prediction === e.answer ? 'ok' : `expected ${e.answer}`}`);
+  for (const e of ex.slice(0, 5))
+    lines.push(
+      `  ${e.prompt}${e.prediction.padEnd(e.answer.length)}   ${e.prediction === e.answer ? 'ok' : `expected ${e.answer}`}`,
+    );
   (flags.json ? console.error : console.log)(lines.join('\n'));
   if (flags.json) process.stdout.write(JSON.stringify(record) + '\n');
   progress.result(record);
@@ -260,9 +359,15 @@ class StoppedDuringEvaluation extends Error {}
 
 /** What a resume found, in one line (and a warning when the loss history is gone). */
 export function resumeLine(out: string, r: ResumeInfo): string {
-  if (!r.checkpoint) return `tarm: resuming ${out}: no checkpoint yet (stopped before its first), training again from step 0 of ${r.steps}`;
-  if (r.finished && r.step === r.steps) return `tarm: ${out} has already finished its ${r.steps} steps: nothing to train (add --steps N to continue it to N steps)`;
-  const continued = r.finished ? `; it had finished at ${r.savedSteps} steps and continues to ${r.steps}` : r.savedSteps !== r.steps ? `; config.json said ${r.savedSteps} steps` : '';
+  if (!r.checkpoint)
+    return `tarm: resuming ${out}: no checkpoint yet (stopped before its first), training again from step 0 of ${r.steps}`;
+  if (r.finished && r.step === r.steps)
+    return `tarm: ${out} has already finished its ${r.steps} steps: nothing to train (add --steps N to continue it to N steps)`;
+  const continued = r.finished
+    ? `; it had finished at ${r.savedSteps} steps and continues to ${r.steps}`
+    : r.savedSteps !== r.steps
+      ? `; config.json said ${r.savedSteps} steps`
+      : '';
   const metrics = r.metricsMissing
     ? `\ntarm: warning: ${out}/metrics.jsonl is missing: the loss and evaluation history before step ${r.step} is lost (training goes on from the checkpoint)`
     : `; metrics.jsonl: ${r.metricsKept} lines kept${r.metricsDropped > 0 ? `, ${r.metricsDropped} after the checkpoint dropped (those steps are trained again)` : ''}`;
@@ -274,7 +379,11 @@ export function resumeLine(out: string, r: ResumeInfo): string {
  * memory limit (wasm's heap) that the estimated step exceeds, then the largest divisor of --batch that fits
  * (said on stderr). A model that does not fit even one row at a time is refused before anything is written.
  */
-export function chooseMicroBatch(flags: TrainFlags, model: ModelConfig, backend: Pick<ResolvedBackend, 'name' | 'memoryLimitBytes'>): number {
+export function chooseMicroBatch(
+  flags: TrainFlags,
+  model: ModelConfig,
+  backend: Pick<ResolvedBackend, 'name' | 'memoryLimitBytes'>,
+): number {
   if (flags.microBatch !== 'auto') return flags.microBatch;
   const limit = backend.memoryLimitBytes;
   if (limit === undefined) return flags.batchSize;
@@ -287,14 +396,26 @@ export function chooseMicroBatch(flags: TrainFlags, model: ModelConfig, backend:
         'use --backend node (no such limit), or a smaller --d-model, --budget or --length',
     );
   }
-  if (rows < flags.batchSize) console.error(`tarm: ${need}, more than the ${backend.name} backend's ${gib(limit)} allow: micro-batches of ${rows} rows (--micro-batch to choose)`);
+  if (rows < flags.batchSize)
+    console.error(
+      `tarm: ${need}, more than the ${backend.name} backend's ${gib(limit)} allow: micro-batches of ${rows} rows (--micro-batch to choose)`,
+    );
   return rows;
 }
 
 /** A backend that ran out of memory mid-run, as an error that names the fix; undefined for any other error. */
-function outOfMemory(e: unknown, backend: Pick<ResolvedBackend, 'name' | 'memoryLimitBytes'>, microBatch: number): TarmError | undefined {
+function outOfMemory(
+  e: unknown,
+  backend: Pick<ResolvedBackend, 'name' | 'memoryLimitBytes'>,
+  microBatch: number,
+): TarmError | undefined {
   const message = e instanceof Error ? e.message : String(e);
-  if (!/memory access out of bounds|Aborted\(\)|out of memory|\bOOM\b|Cannot allocate|Array buffer allocation failed/i.test(message)) return undefined;
+  if (
+    !/memory access out of bounds|Aborted\(\)|out of memory|\bOOM\b|Cannot allocate|Array buffer allocation failed/i.test(
+      message,
+    )
+  )
+    return undefined;
   const limit = backend.memoryLimitBytes === undefined ? '' : ` (its limit is ${gib(backend.memoryLimitBytes)})`;
   return new TarmError(
     `the ${backend.name} backend ran out of memory${limit}; the run folder keeps its last checkpoint. Use --backend node, ` +

@@ -19,13 +19,28 @@ const WorkerFlags = z.strictObject({
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('train the runs of studies put on a queue (BullMQ on Redis), on this machine, until stopped (SIGINT/SIGTERM)')
-    .option('--queue [url]', 'redis://[:password@]host:port[/db][?queue=name] or rediss:// (TLS); --queue alone or none: the URL in $TARM_QUEUE')
+    .description(
+      'train the runs of studies put on a queue (BullMQ on Redis), on this machine, until stopped (SIGINT/SIGTERM)',
+    )
+    .option(
+      '--queue [url]',
+      'redis://[:password@]host:port[/db][?queue=name] or rediss:// (TLS); --queue alone or none: the URL in $TARM_QUEUE',
+    )
     .option('--concurrency <n>', 'runs trained at once on this machine', '1')
-    .option('--backend <name>', `${BACKEND_CHOICES.join(' | ')} (auto: node when @tensorflow/tfjs-node loads, else wasm)`, 'auto')
-    .option('--lock-duration <ms>', "a run's lock; a dead worker's run goes to another worker after about this (default 30000)")
+    .option(
+      '--backend <name>',
+      `${BACKEND_CHOICES.join(' | ')} (auto: node when @tensorflow/tfjs-node loads, else wasm)`,
+      'auto',
+    )
+    .option(
+      '--lock-duration <ms>',
+      "a run's lock; a dead worker's run goes to another worker after about this (default 30000)",
+    )
     .option('--stalled-interval <ms>', 'how often to look for runs of dead workers (default 30000)')
-    .option('--max-stalled <n>', 'times a run may be taken back from a dead worker before it is marked failed (default 5)')
+    .option(
+      '--max-stalled <n>',
+      'times a run may be taken back from a dead worker before it is marked failed (default 5)',
+    )
     .action(async (raw: Record<string, unknown>) => {
       const url = queueUrl(raw.queue);
       if (!url) throw new UsageError('give --queue redis://host:port (or set TARM_QUEUE)');

@@ -20,9 +20,12 @@ export function explainLoadError(pkg: NodePackage, error: unknown): string {
   const err = error as NodeJS.ErrnoException | undefined;
   const message = String(err?.message ?? error);
   const code = err?.code;
-  const install = pkg === '@tensorflow/tfjs-node-gpu' ? 'npm install @tensorflow/tfjs-node-gpu' : 'npm install @tensorflow/tfjs-node';
+  const install =
+    pkg === '@tensorflow/tfjs-node-gpu' ? 'npm install @tensorflow/tfjs-node-gpu' : 'npm install @tensorflow/tfjs-node';
 
-  const notFound = /Cannot find (?:package|module) '([^']+)'|Could not resolve "([^"]+)"|Failed to load url (\S+)/.exec(message);
+  const notFound = /Cannot find (?:package|module) '([^']+)'|Could not resolve "([^"]+)"|Failed to load url (\S+)/.exec(
+    message,
+  );
   if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || notFound) {
     const missing = notFound?.[1] ?? notFound?.[2] ?? notFound?.[3];
     if (missing === undefined || missing === pkg || missing.startsWith(`${pkg}/`)) {

@@ -41,7 +41,9 @@ export const adapter: BackendAdapter = {
     if (!loaded) {
       const pkg = pickNodePackage();
       if (pkg === undefined) {
-        const missing = Object.assign(new Error("Cannot find package '@tensorflow/tfjs-node'"), { code: 'ERR_MODULE_NOT_FOUND' });
+        const missing = Object.assign(new Error("Cannot find package '@tensorflow/tfjs-node'"), {
+          code: 'ERR_MODULE_NOT_FOUND',
+        });
         throw new BackendError('node', explainLoadError('@tensorflow/tfjs-node', missing));
       }
       process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';

@@ -52,12 +52,16 @@ class ConstantHandles {
 
   /** A float32 vector of `n` copies of `value`. */
   filled(n: number, value: number): number {
-    return this.get(`f${value}:${n}`, () => this.binding.createTensor([n], this.binding.TF_FLOAT, new Float32Array(n).fill(value)));
+    return this.get(`f${value}:${n}`, () =>
+      this.binding.createTensor([n], this.binding.TF_FLOAT, new Float32Array(n).fill(value)),
+    );
   }
 
   /** An int32 shape vector, for Reshape. */
   shape(dims: readonly number[]): number {
-    return this.get(`s${dims.join(',')}`, () => this.binding.createTensor([dims.length], this.binding.TF_INT32, Int32Array.from(dims)));
+    return this.get(`s${dims.join(',')}`, () =>
+      this.binding.createTensor([dims.length], this.binding.TF_INT32, Int32Array.from(dims)),
+    );
   }
 
   private get(key: string, make: () => number): number {
@@ -120,7 +124,12 @@ export function registerFusedKernels(): void {
       const x4 = reshape(b, c, be.getInputTensorIds([x])[0]!, [1, M, C, 1]); // NCHW: M channels of C values
       const empty = c.filled(0, 0);
       // outputs: y, batch_mean, batch_var (unbiased), reserve_1 (mean), reserve_2 (biased var), reserve_3
-      const out = b.executeOp('FusedBatchNormV3', typeAttrs(b, eps, true), [x4, c.filled(M, 1), c.filled(M, 0), empty, empty], 6);
+      const out = b.executeOp(
+        'FusedBatchNormV3',
+        typeAttrs(b, eps, true),
+        [x4, c.filled(M, 1), c.filled(M, 0), empty, empty],
+        6,
+      );
       b.deleteTensor(x4);
       b.deleteTensor(out[1]!.id);
       b.deleteTensor(out[2]!.id);
@@ -140,16 +149,30 @@ export function registerFusedKernels(): void {
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { g, x, saved0, saved1, saved2 } = inputs as Record<string, tf.TensorInfo>;
-      if (!g || !x || !saved0 || !saved1 || !saved2) throw new Error(`${FUSED_KERNELS.layerNormGrad}: needs g, x and the 3 saved tensors of ${FUSED_KERNELS.layerNorm}`);
+      if (!g || !x || !saved0 || !saved1 || !saved2)
+        throw new Error(
+          `${FUSED_KERNELS.layerNormGrad}: needs g, x and the 3 saved tensors of ${FUSED_KERNELS.layerNorm}`,
+        );
       checkFloat32(FUSED_KERNELS.layerNormGrad, g, x);
       const [M, C] = check2d(FUSED_KERNELS.layerNormGrad, x);
       const eps = (attrs as { eps: number }).eps;
       const { be, b, consts: c } = env(backend);
-      const [gId, xId, r1, r2, r3] = be.getInputTensorIds([g, x, saved0, saved1, saved2]) as [number, number, number, number, number];
+      const [gId, xId, r1, r2, r3] = be.getInputTensorIds([g, x, saved0, saved1, saved2]) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
       const g4 = reshape(b, c, gId, [1, M, C, 1]);
       const x4 = reshape(b, c, xId, [1, M, C, 1]);
       // outputs: x_backprop, scale_backprop, offset_backprop, reserve_4, reserve_5
-      const out = b.executeOp('FusedBatchNormGradV3', typeAttrs(b, eps, false), [g4, x4, c.filled(M, 1), r1, r2, r3], 5);
+      const out = b.executeOp(
+        'FusedBatchNormGradV3',
+        typeAttrs(b, eps, false),
+        [g4, x4, c.filled(M, 1), r1, r2, r3],
+        5,
+      );
       b.deleteTensor(g4);
       b.deleteTensor(x4);
       for (const o of out.slice(1)) b.deleteTensor(o.id);

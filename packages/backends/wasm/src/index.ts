@@ -101,11 +101,17 @@ function registerFusedKernels(): void {
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend }) => {
       const { g, x, saved0 } = inputs as Record<string, tf.TensorInfo>;
-      if (!g || !x || !saved0) throw new Error(`${FUSED_KERNELS.layerNormGrad}: needs g, x and the saved rstd of ${FUSED_KERNELS.layerNorm}`);
+      if (!g || !x || !saved0)
+        throw new Error(`${FUSED_KERNELS.layerNormGrad}: needs g, x and the saved rstd of ${FUSED_KERNELS.layerNorm}`);
       const [M, C] = rows(FUSED_KERNELS.layerNormGrad, x);
       float32(FUSED_KERNELS.layerNormGrad, g, x, saved0);
       const out = (backend as unknown as WasmHeap).makeOutput([M, C], 'float32');
-      const [gv, xv, rstd, dx] = views(backend, out, g, x, saved0) as [Float32Array, Float32Array, Float32Array, Float32Array];
+      const [gv, xv, rstd, dx] = views(backend, out, g, x, saved0) as [
+        Float32Array,
+        Float32Array,
+        Float32Array,
+        Float32Array,
+      ];
       layerNormGradInto(gv, xv, rstd, M, C, dx);
       return out;
     },

@@ -10,7 +10,14 @@
  * biased variance, as torch.nn.LayerNorm without gain and bias. Also writes rstd [M], which
  * {@link layerNormGradInto} takes back.
  */
-export function layerNormInto(x: Float32Array, M: number, C: number, eps: number, xhat: Float32Array, rstd: Float32Array): void {
+export function layerNormInto(
+  x: Float32Array,
+  M: number,
+  C: number,
+  eps: number,
+  xhat: Float32Array,
+  rstd: Float32Array,
+): void {
   for (let r = 0; r < M; r++) {
     const o = r * C;
     // one pass for both moments; float64 sums keep E[x^2] - mean^2 exact enough for float32 outputs
@@ -33,7 +40,14 @@ export function layerNormInto(x: Float32Array, M: number, C: number, eps: number
  * with xhat = (x - mean) rstd from x and the forward's rstd. The row mean is recomputed in float64 (a float32 mean
  * would cost precision on rows far from 0), in the same pass as the sums of g and g x. All [M, C] except rstd [M].
  */
-export function layerNormGradInto(g: Float32Array, x: Float32Array, rstd: Float32Array, M: number, C: number, dx: Float32Array): void {
+export function layerNormGradInto(
+  g: Float32Array,
+  x: Float32Array,
+  rstd: Float32Array,
+  M: number,
+  C: number,
+  dx: Float32Array,
+): void {
   for (let r = 0; r < M; r++) {
     const o = r * C;
     let sx = 0;

@@ -10,7 +10,12 @@ describe('@tarm/backend-wasm', () => {
     expect(tf.getBackend()).toBe(adapter.tfName);
     await useBackend('wasm');
     expect(tf.getBackend()).toBe(adapter.tfName);
-    expect(backendCapabilities()).toEqual({ ...DEFAULT_CAPABILITIES, matMulTransposeFlags: false, batchedMatMul: false, sumOverRows: false });
+    expect(backendCapabilities()).toEqual({
+      ...DEFAULT_CAPABILITIES,
+      matMulTransposeFlags: false,
+      batchedMatMul: false,
+      sumOverRows: false,
+    });
     const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(x, x)))(tf.tensor1d([1, 2, 3]));
     expect(Array.from(await g.data())).toEqual([2, 4, 6]);
   });
@@ -20,7 +25,8 @@ describe('fused kernels over the wasm heap', () => {
   it('LayerNorm, its gradient and column sums match the plain tfjs ops, check their inputs and leave no tensors', async () => {
     await useBackend(adapter);
     const { FUSED_KERNELS, hasKernel } = await import('@tarm/core');
-    for (const k of [FUSED_KERNELS.layerNorm, FUSED_KERNELS.layerNormGrad, FUSED_KERNELS.sumRows]) expect(hasKernel(k)).toBe(true);
+    for (const k of [FUSED_KERNELS.layerNorm, FUSED_KERNELS.layerNormGrad, FUSED_KERNELS.sumRows])
+      expect(hasKernel(k)).toBe(true);
     const eps = 1e-5;
     const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
     const run = () =>
@@ -34,9 +40,17 @@ describe('fused kernels over the wasm heap', () => {
         const mean = tf.mean(x, -1, true);
         const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(tf.sub(x, mean)), -1, true), eps));
         const refXhat = tf.mul(tf.sub(x, mean), rstd);
-        const refDx = tf.mul(tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(refXhat, tf.mean(tf.mul(g, refXhat), -1, true))), rstd);
+        const refDx = tf.mul(
+          tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(refXhat, tf.mean(tf.mul(g, refXhat), -1, true))),
+          rstd,
+        );
         const sums = tf.engine().runKernel(FUSED_KERNELS.sumRows, { x }) as tf.Tensor;
-        return [maxDiff(xhat!, refXhat), maxDiff(dx, refDx), maxDiff(sums, tf.sum(x, 0)), sums.shape.join(',')] as const;
+        return [
+          maxDiff(xhat!, refXhat),
+          maxDiff(dx, refDx),
+          maxDiff(sums, tf.sum(x, 0)),
+          sums.shape.join(','),
+        ] as const;
       });
     const [dXhat, dDx, dSums, sumsShape] = run();
     expect(dXhat).toBeLessThan(1e-5);
@@ -48,9 +62,15 @@ describe('fused kernels over the wasm heap', () => {
     });
     const i32 = tf.zeros([4, 3], 'int32');
     const x3 = tf.zeros([2, 4, 3]);
-    expect(() => tf.engine().runKernel(FUSED_KERNELS.sumRows, { x: i32 })).toThrow(/TarmSumRows: inputs must be float32, got int32/);
-    expect(() => tf.engine().runKernel(FUSED_KERNELS.layerNorm, { x: x3 }, { eps })).toThrow(/TarmLayerNorm: expected a 2-D input, got shape \[2,4,3\]/);
-    expect(() => tf.engine().runKernel(FUSED_KERNELS.layerNormGrad, { g: x3, x: x3 }, { eps })).toThrow(/needs g, x and the saved rstd/);
+    expect(() => tf.engine().runKernel(FUSED_KERNELS.sumRows, { x: i32 })).toThrow(
+      /TarmSumRows: inputs must be float32, got int32/,
+    );
+    expect(() => tf.engine().runKernel(FUSED_KERNELS.layerNorm, { x: x3 }, { eps })).toThrow(
+      /TarmLayerNorm: expected a 2-D input, got shape \[2,4,3\]/,
+    );
+    expect(() => tf.engine().runKernel(FUSED_KERNELS.layerNormGrad, { g: x3, x: x3 }, { eps })).toThrow(
+      /needs g, x and the saved rstd/,
+    );
     tf.dispose([i32, x3]);
   });
 });

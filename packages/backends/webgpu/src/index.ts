@@ -25,7 +25,10 @@ export interface DawnAttempt {
  */
 export function dawnAttempts(envFlags: string | undefined): DawnAttempt[] {
   if (envFlags !== undefined && envFlags.trim() !== '') {
-    const flags = envFlags.split(',').map((s) => s.trim()).filter(Boolean);
+    const flags = envFlags
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     return [
       { flags, featureLevel: 'core' },
       { flags, featureLevel: 'compatibility' },
@@ -76,10 +79,14 @@ async function setupDawn(): Promise<void> {
     if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(`'webgpu'`)) {
       throw new BackendError('webgpu', 'in Node it needs Dawn, the npm package webgpu; run: npm install webgpu');
     }
-    throw new BackendError('webgpu', `loading Dawn (the npm package webgpu) failed: ${String(err?.message ?? e).split('\n')[0]}`);
+    throw new BackendError(
+      'webgpu',
+      `loading Dawn (the npm package webgpu) failed: ${String(err?.message ?? e).split('\n')[0]}`,
+    );
   }
   // GPUBufferUsage, GPUMapMode, GPUShaderStage...: tfjs-backend-webgpu reads them as globals.
-  for (const [k, v] of Object.entries(dawn.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(dawn.globals))
+    if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
 
   const tried: string[] = [];
   for (const attempt of dawnAttempts(process.env.TARM_DAWN_FLAGS)) {
@@ -109,7 +116,11 @@ async function checkBrowserGpu(): Promise<void> {
     );
   }
   const found = await gpu.requestAdapter();
-  if (!found) throw new BackendError('webgpu', 'navigator.gpu.requestAdapter() returned null: no usable GPU adapter in this browser');
+  if (!found)
+    throw new BackendError(
+      'webgpu',
+      'navigator.gpu.requestAdapter() returned null: no usable GPU adapter in this browser',
+    );
   chosen = { description: describe(found) };
 }
 
@@ -131,18 +142,29 @@ export const adapter: BackendAdapter = {
     }
     await import('@tensorflow/tfjs-backend-webgpu');
     if (!tf.findBackendFactory('webgpu')) {
-      throw new BackendError('webgpu', '@tensorflow/tfjs-backend-webgpu was loaded before navigator.gpu existed, so it did not register itself; set up this adapter before importing it');
+      throw new BackendError(
+        'webgpu',
+        '@tensorflow/tfjs-backend-webgpu was loaded before navigator.gpu existed, so it did not register itself; set up this adapter before importing it',
+      );
     }
     try {
       await selectTfBackend('webgpu');
     } catch (e) {
-      throw new BackendError('webgpu', `tfjs could not initialise WebGPU on ${chosen?.description}: ${String((e as Error)?.message ?? e)}`);
+      throw new BackendError(
+        'webgpu',
+        `tfjs could not initialise WebGPU on ${chosen?.description}: ${String((e as Error)?.message ?? e)}`,
+      );
     }
   },
 };
 
 /** The adapter setup() found (for logs), or undefined before setup. */
-export function webgpuAdapterInfo(): { description: string; dawnFlags?: readonly string[]; featureLevel?: string } | undefined {
+export function webgpuAdapterInfo():
+  { description: string; dawnFlags?: readonly string[]; featureLevel?: string } | undefined {
   if (!chosen) return undefined;
-  return { description: chosen.description, dawnFlags: chosen.attempt?.flags, featureLevel: chosen.attempt?.featureLevel };
+  return {
+    description: chosen.description,
+    dawnFlags: chosen.attempt?.flags,
+    featureLevel: chosen.attempt?.featureLevel,
+  };
 }

@@ -28,7 +28,10 @@ test('setup either selects webgpu (async reads work) or throws a BackendError', 
   const tf = await import('@tensorflow/tfjs-core');
   expect(tf.getBackend()).toBe('webgpu');
   expect(webgpuAdapterInfo()?.description).toBeTruthy();
-  const a = tf.tensor2d([[1, 2], [3, 4]]);
+  const a = tf.tensor2d([
+    [1, 2],
+    [3, 4],
+  ]);
   const y = tf.matMul(a, a);
   expect(Array.from(await y.data())).toEqual([7, 10, 15, 22]);
   tf.dispose([a, y]);

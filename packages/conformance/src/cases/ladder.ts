@@ -1,13 +1,28 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, mixSeeds } from '@tarm/core';
 import { causalMask } from '@tarm/layers';
-import { RUNGS, RUNG_NAMES, createModel, type LadderModel, type ModelConfigInput, type RungName } from '@tarm/recursion';
+import {
+  RUNGS,
+  RUNG_NAMES,
+  createModel,
+  type LadderModel,
+  type ModelConfigInput,
+  type RungName,
+} from '@tarm/recursion';
 import { intArray, perturb, type ConformanceCase } from '../harness.js';
 
 /** Small ladder models: dModel 16, 2 heads, budget 12 (nested rungs 18: 3 steps of H = 2, L = 2). */
 const [B, T, P] = [3, 10, 4];
 const CHUNKS = [3, 1, 4, 2];
-const base = (model: RungName): ModelConfigInput => ({ model, vocabSize: 11, contextLength: 16, dModel: 16, nHeads: 2, budget: RUNGS[model].nested ? 18 : 12, dropout: 0.1 });
+const base = (model: RungName): ModelConfigInput => ({
+  model,
+  vocabSize: 11,
+  contextLength: 16,
+  dModel: 16,
+  nHeads: 2,
+  budget: RUNGS[model].nested ? 18 : 12,
+  dropout: 0.1,
+});
 
 /**
  * Aims the ACT unit / halting head so that about half the halting units (positions; sequences for ar-trm's
@@ -23,7 +38,11 @@ async function aimHalting(m: LadderModel, ids: tf.Tensor2D, seed: number): Promi
   let proj: tf.Tensor | undefined;
   const last = m.schedule.passesPerStep - 1; // step 0's last pass: its output is h or y
   tf.tidy(() => {
-    m.forward(ids, { earlyExit: false, onPass: (info, h) => void (info.index === last && (proj = tf.keep(tf.matMul(tf.reshape(h, [-1, C]), unit.weight)))) });
+    m.forward(ids, {
+      earlyExit: false,
+      onPass: (info, h) =>
+        void (info.index === last && (proj = tf.keep(tf.matMul(tf.reshape(h, [-1, C]), unit.weight)))),
+    });
   });
   const all = Array.from(await proj!.data());
   proj!.dispose();
@@ -83,15 +102,30 @@ function kvCase(label: string, model: RungName, extra: Partial<ModelConfigInput>
       perPosition.dispose();
       const tokens = cached(m, ids, [P, ...Array.from({ length: T - P }, () => 1)]);
       const chunks = cached(m, ids, CHUNKS);
-      const worst = tf.tidy(() => tf.stack([tf.max(tf.abs(tf.sub(tokens, full))), tf.max(tf.abs(tf.sub(chunks, full)))]));
+      const worst = tf.tidy(() =>
+        tf.stack([tf.max(tf.abs(tf.sub(tokens, full))), tf.max(tf.abs(tf.sub(chunks, full)))]),
+      );
       const [dTokens, dChunks] = Array.from(await worst.data());
-      const outputs = { full: Float32Array.from(await full.data()), cached: Float32Array.from(await tokens.data()), chunks: Float32Array.from(await chunks.data()) };
+      const outputs = {
+        full: Float32Array.from(await full.data()),
+        cached: Float32Array.from(await tokens.data()),
+        chunks: Float32Array.from(await chunks.data()),
+      };
       const steps = m.schedule.steps;
       tf.dispose([ids, full, tokens, chunks, worst]);
       m.dispose();
-      const notes = [...(dTokens! > 1e-5 ? [`token-by-token logits differ from the full pass by ${dTokens}`] : []), ...(dChunks! > 1e-5 ? [`chunked logits differ from the full pass by ${dChunks}`] : [])];
-      const halting = halts.length ? `; full pass: ${stepsRun} of ${steps} steps, halting steps ${[...new Set(halts)].sort().join('/')}` : '';
-      return { outputs, notes, summary: `max |cached - full| ${dTokens!.toExponential(1)} (one token at a time), ${dChunks!.toExponential(1)} (chunks ${CHUNKS.join(', ')})${halting}` };
+      const notes = [
+        ...(dTokens! > 1e-5 ? [`token-by-token logits differ from the full pass by ${dTokens}`] : []),
+        ...(dChunks! > 1e-5 ? [`chunked logits differ from the full pass by ${dChunks}`] : []),
+      ];
+      const halting = halts.length
+        ? `; full pass: ${stepsRun} of ${steps} steps, halting steps ${[...new Set(halts)].sort().join('/')}`
+        : '';
+      return {
+        outputs,
+        notes,
+        summary: `max |cached - full| ${dTokens!.toExponential(1)} (one token at a time), ${dChunks!.toExponential(1)} (chunks ${CHUNKS.join(', ')})${halting}`,
+      };
     },
   };
 }

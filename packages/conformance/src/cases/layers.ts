@@ -52,10 +52,13 @@ export interface StackConfig {
 export function layerStack(cfg: StackConfig, seed: number): TrainableLM & { dispose(): void } {
   const store = new ParamStore(new Rng(mixSeeds(seed, 5)));
   const emb = createEmbedding(store, 'embed', cfg.vocab, cfg.context, cfg.dModel);
-  const blocks = Array.from({ length: cfg.nBlocks }, (_, i) => createBlock(store, `blocks.${i}`, cfg.dModel, cfg.nHeads));
+  const blocks = Array.from({ length: cfg.nBlocks }, (_, i) =>
+    createBlock(store, `blocks.${i}`, cfg.dModel, cfg.nHeads),
+  );
   const head = createHead(store, 'head', cfg.dModel, cfg.vocab);
   const run = (ids: tf.Tensor2D, stepSeed?: number): tf.Tensor3D => {
-    const drop = stepSeed === undefined || cfg.dropout === 0 ? undefined : { rate: cfg.dropout, rng: new Rng(stepSeed) };
+    const drop =
+      stepSeed === undefined || cfg.dropout === 0 ? undefined : { rate: cfg.dropout, rng: new Rng(stepSeed) };
     let h = embed(emb, ids);
     for (const b of blocks) h = block(b, h, drop);
     return readout(head, h);

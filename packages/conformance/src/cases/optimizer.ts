@@ -11,7 +11,14 @@ import { TINY_STACK, layerStack, shiftBatch } from './layers.js';
  * is ~0 up to rounding (and differs in sign between backends) would move it by +-lr; a larger eps keeps the update
  * a smooth function of the gradient, so the backends can be compared within a tolerance.
  */
-const CONFIG = { lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-3, weightDecay: 0.1, ema: 0.9 } as const satisfies AdamWConfig;
+const CONFIG = {
+  lr: 1e-2,
+  beta1: 0.9,
+  beta2: 0.99,
+  eps: 1e-3,
+  weightDecay: 0.1,
+  ema: 0.9,
+} as const satisfies AdamWConfig;
 const STEPS = 2;
 
 /** Largest |got - want| over the largest |want| (0 for two zero arrays). */
@@ -59,7 +66,10 @@ export const OPTIMIZER_CASES: ConformanceCase[] = [
       const notes: string[] = [];
       const losses: number[] = [];
       for (let step = 0; step < STEPS; step++) {
-        const { value, grads } = tf.variableGrads(() => model.loss(batch, mixSeeds(seed, step, 4)).loss, entries.map(([, v]) => v));
+        const { value, grads } = tf.variableGrads(
+          () => model.loss(batch, mixSeeds(seed, step, 4)).loss,
+          entries.map(([, v]) => v),
+        );
         const named: Record<string, tf.Tensor> = {};
         for (const [name, v] of entries) {
           const g = grads[v.name];
@@ -89,7 +99,10 @@ export const OPTIMIZER_CASES: ConformanceCase[] = [
           const err = scaledError(values, want);
           worst = Math.max(worst, err);
           // float32 state against the float64 reference: a few float32 roundings, relative to the tensor's scale.
-          if (!(err <= 1e-5)) notes.push(`${key} differs from the float64 AdamW reference on these gradients: ${err.toExponential(2)} of its scale`);
+          if (!(err <= 1e-5))
+            notes.push(
+              `${key} differs from the float64 AdamW reference on these gradients: ${err.toExponential(2)} of its scale`,
+            );
         }
         const step = (await state[`optimizer.step.${name}`]!.data())[0];
         if (step !== STEPS) notes.push(`optimizer.step.${name} is ${step}, expected ${STEPS}`);
@@ -97,7 +110,11 @@ export const OPTIMIZER_CASES: ConformanceCase[] = [
       tf.dispose(Object.values(state));
       opt.dispose();
       model.dispose();
-      return { outputs, notes, summary: `arithmetic ${arithmetic}; loss ${losses.map((l) => l.toFixed(4)).join(' -> ')}; vs float64 reference ${worst.toExponential(1)} of scale` };
+      return {
+        outputs,
+        notes,
+        summary: `arithmetic ${arithmetic}; loss ${losses.map((l) => l.toFixed(4)).join(' -> ')}; vs float64 reference ${worst.toExponential(1)} of scale`,
+      };
     },
   },
 ];

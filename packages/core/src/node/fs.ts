@@ -38,7 +38,12 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
  * that points at them last (atomically), and only then are older weight files removed: a kill at any point
  * leaves a loadable checkpoint.
  */
-export async function saveCheckpoint(dir: string, tensors: Record<string, tf.Tensor>, meta: Record<string, unknown>, tag: string): Promise<void> {
+export async function saveCheckpoint(
+  dir: string,
+  tensors: Record<string, tf.Tensor>,
+  meta: Record<string, unknown>,
+  tag: string,
+): Promise<void> {
   const binName = `weights-${tag}.bin`;
   const { json, data } = await encodeCheckpoint(tensors, meta, binName);
   await writeFileAtomic(join(dir, binName), new Uint8Array(data));
@@ -49,7 +54,9 @@ export async function saveCheckpoint(dir: string, tensors: Record<string, tf.Ten
 }
 
 /** Loads a checkpoint saved by {@link saveCheckpoint}; every failure is a CheckpointError naming the file. */
-export async function loadCheckpoint(dir: string): Promise<{ json: CheckpointJson; tensors: Record<string, tf.Tensor> }> {
+export async function loadCheckpoint(
+  dir: string,
+): Promise<{ json: CheckpointJson; tensors: Record<string, tf.Tensor> }> {
   const jsonPath = join(dir, 'model.json');
   let text: string;
   try {
@@ -87,7 +94,8 @@ export async function readJsonIfExists<T>(path: string): Promise<T | undefined> 
   try {
     return JSON.parse(text) as T;
   } catch (e) {
-    throw new TarmError(`${path} is not valid JSON (${(e as Error).message}); the file is damaged: restore it or start again in another folder`);
+    throw new TarmError(
+      `${path} is not valid JSON (${(e as Error).message}); the file is damaged: restore it or start again in another folder`,
+    );
   }
 }
-

@@ -23,7 +23,8 @@ export const EXPORT_METADATA = Object.freeze({
   layout: 'tarm.layout',
 });
 
-export const WEIGHT_LAYOUT = 'float32; linear weights are [in, out] (y = x @ W + b), the transpose of torch.nn.Linear.weight';
+export const WEIGHT_LAYOUT =
+  'float32; linear weights are [in, out] (y = x @ W + b), the transpose of torch.nn.Linear.weight';
 
 /**
  * The model weights of a run folder's checkpoint, by parameter name, with the run's model config in the
@@ -45,13 +46,25 @@ export async function exportRunWeights(
     const weights = opts.weights ?? 'trained';
     const picked: Record<string, SafetensorsTensor> = {};
     for (const [name, t] of Object.entries(tensors)) {
-      const param = weights === 'ema' ? (name.startsWith(EMA_PREFIX) ? name.slice(EMA_PREFIX.length) : undefined) : name.startsWith(OPTIMIZER_PREFIX) ? undefined : name;
+      const param =
+        weights === 'ema'
+          ? name.startsWith(EMA_PREFIX)
+            ? name.slice(EMA_PREFIX.length)
+            : undefined
+          : name.startsWith(OPTIMIZER_PREFIX)
+            ? undefined
+            : name;
       if (param !== undefined) picked[param] = { shape: t.shape, data: Float32Array.from(t.dataSync()) };
     }
     const where = join(runDir, RUN_FILES.checkpoint, 'model.json');
     if (weights === 'ema') {
       const params = Object.keys(tensors).filter((n) => !n.startsWith(OPTIMIZER_PREFIX));
-      if (Object.keys(picked).length === 0) throw new ConfigError('ema', 'a folder trained with an EMA of its weights (train with an EMA decay); this one keeps none: export its trained weights', true);
+      if (Object.keys(picked).length === 0)
+        throw new ConfigError(
+          'ema',
+          'a folder trained with an EMA of its weights (train with an EMA decay); this one keeps none: export its trained weights',
+          true,
+        );
       const missing = params.filter((n) => !(n in picked));
       if (missing.length > 0) throw new CheckpointError(where, `has no EMA copy of ${missing.join(', ')}`);
     }

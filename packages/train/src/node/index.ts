@@ -17,4 +17,12 @@ export {
 export { RunFolderError, differences, firstDifference, type RunConfig, type TrainSettings } from './run-config.js';
 export { appendJsonLine, readJsonLines, writeJsonLinesAtomic } from './jsonl.js';
 export { exportRunWeights, EXPORT_METADATA, WEIGHT_LAYOUT, type ExportWeights } from './export.js';
-export { TensorBoardLog, encodeEvents, decodeEvents, lineScalars, EVENTS_FILE_MARK, FILE_VERSION, type TbEvent } from './tensorboard.js';
+export {
+  TensorBoardLog,
+  encodeEvents,
+  decodeEvents,
+  lineScalars,
+  EVENTS_FILE_MARK,
+  FILE_VERSION,
+  type TbEvent,
+} from './tensorboard.js';

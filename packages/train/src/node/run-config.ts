@@ -56,7 +56,8 @@ export function differences(a: unknown, b: unknown, path = ''): { path: string; 
   if (a === b) return [];
   const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
   if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
-    if (Array.isArray(a) && Array.isArray(b) && a.length !== b.length) return [{ path: `${path || '(root)'}.length`, a: a.length, b: b.length }];
+    if (Array.isArray(a) && Array.isArray(b) && a.length !== b.length)
+      return [{ path: `${path || '(root)'}.length`, a: a.length, b: b.length }];
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
     return keys.flatMap((k) => differences(a[k], b[k], path ? `${path}.${k}` : k));
   }
@@ -64,6 +65,10 @@ export function differences(a: unknown, b: unknown, path = ''): { path: string; 
 }
 
 /** The first of {@link differences}; undefined when equal. */
-export function firstDifference(a: unknown, b: unknown, path = ''): { path: string; a: unknown; b: unknown } | undefined {
+export function firstDifference(
+  a: unknown,
+  b: unknown,
+  path = '',
+): { path: string; a: unknown; b: unknown } | undefined {
   return differences(a, b, path)[0];
 }

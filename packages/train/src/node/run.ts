@@ -141,7 +141,8 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   const logEvery = t.logEvery ?? 10;
   if (!Number.isInteger(logEvery) || logEvery < 1) throw new ConfigError('train.logEvery', 'an integer >= 1', logEvery);
   const task = opts.task ?? getTask(t.task);
-  if (task.name !== t.task) throw new ConfigError('train.task', `the name of the task passed in ("${task.name}")`, t.task);
+  if (task.name !== t.task)
+    throw new ConfigError('train.task', `the name of the task passed in ("${task.name}")`, t.task);
   const metricsExamples = opts.metricsExamples ?? 5;
 
   const paths = {
@@ -155,8 +156,12 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
   const existing = await listDir(outDir);
   const saved = existing.length > 0 ? await readJsonFile<RunConfig>(paths.config) : undefined;
   if (existing.length > 0 && !opts.resume) {
-    if (saved === undefined) throw new RunFolderError(outDir, `is not empty and holds no ${RUN_FILES.config}; choose another --out`);
-    throw new RunFolderError(outDir, `already holds ${await describeRun(paths)}; pass --resume to continue it, or choose another --out`);
+    if (saved === undefined)
+      throw new RunFolderError(outDir, `is not empty and holds no ${RUN_FILES.config}; choose another --out`);
+    throw new RunFolderError(
+      outDir,
+      `already holds ${await describeRun(paths)}; pass --resume to continue it, or choose another --out`,
+    );
   }
   if (existing.length > 0 && saved === undefined) {
     throw new RunFolderError(outDir, `cannot resume: not a run folder (no ${RUN_FILES.config}); choose another --out`);
@@ -165,7 +170,11 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
     // Every field must match but train.steps: a run may be continued to more steps (or resumed short of them).
     const ds = differences({ ...saved, train: { ...saved.train, steps: config.train.steps } }, config);
     if (ds.length > 0) {
-      const list = ds.map((d) => `"${d.path}" differs (the run folder has ${JSON.stringify(d.a)}, this run has ${JSON.stringify(d.b)})`).join('; ');
+      const list = ds
+        .map(
+          (d) => `"${d.path}" differs (the run folder has ${JSON.stringify(d.a)}, this run has ${JSON.stringify(d.b)})`,
+        )
+        .join('; ');
       throw new RunFolderError(
         outDir,
         `cannot resume: config field ${list}; resume with the same configuration, or start a new run with another --out`,
@@ -277,7 +286,12 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
         };
         const state = optimizer!.state();
         try {
-          await saveCheckpoint(paths.checkpoint, { ...Object.fromEntries(model.params.entries()), ...state }, { ...meta }, `step-${String(step).padStart(8, '0')}`);
+          await saveCheckpoint(
+            paths.checkpoint,
+            { ...Object.fromEntries(model.params.entries()), ...state },
+            { ...meta },
+            `step-${String(step).padStart(8, '0')}`,
+          );
         } finally {
           for (const x of Object.values(state)) x.dispose();
         }
@@ -299,7 +313,14 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
       };
       await writeJsonAtomic(paths.summary, summary);
     }
-    return { outDir, step: result.step, stopped: result.stopped, resumedFrom: saved === undefined ? null : startStep, model, summary };
+    return {
+      outDir,
+      step: result.step,
+      stopped: result.stopped,
+      resumedFrom: saved === undefined ? null : startStep,
+      model,
+      summary,
+    };
   } catch (e) {
     model.params.dispose();
     throw e;
@@ -309,7 +330,13 @@ export async function runTraining(opts: RunOptions): Promise<RunResult> {
 }
 
 /** Loads checkpoint/ into the model's params and the optimizer; every problem is a CheckpointError. */
-async function restore(dir: string, model: TrainableLM, optimizer: AdamW, steps: number, outDir: string): Promise<CheckpointMeta> {
+async function restore(
+  dir: string,
+  model: TrainableLM,
+  optimizer: AdamW,
+  steps: number,
+  outDir: string,
+): Promise<CheckpointMeta> {
   const { json, tensors } = await loadCheckpoint(dir);
   const where = join(dir, 'model.json');
   try {
@@ -318,12 +345,17 @@ async function restore(dir: string, model: TrainableLM, optimizer: AdamW, steps:
       throw new CheckpointError(where, `meta.step ${JSON.stringify(meta.step)} is not a step count`);
     }
     if (meta.step! > steps) {
-      throw new RunFolderError(outDir, `cannot resume to ${steps} steps: the run has already done ${meta.step} (ask for at least that many)`, 'train.steps');
+      throw new RunFolderError(
+        outDir,
+        `cannot resume to ${steps} steps: the run has already done ${meta.step} (ask for at least that many)`,
+        'train.steps',
+      );
     }
     const params: Record<string, tf.Tensor> = {};
     for (const [name, x] of Object.entries(tensors)) {
       if (name.startsWith(OPTIMIZER_PREFIX)) continue;
-      if (!model.params.has(name)) throw new CheckpointError(where, `holds a tensor "${name}" that is no parameter of this model`);
+      if (!model.params.has(name))
+        throw new CheckpointError(where, `holds a tensor "${name}" that is no parameter of this model`);
       params[name] = x;
     }
     try {
@@ -347,10 +379,16 @@ async function restore(dir: string, model: TrainableLM, optimizer: AdamW, steps:
  * metrics.jsonl that goes past the first checkpoint's step means the checkpoint was there and has been deleted,
  * and starting again silently from step 0 would throw that training away.
  */
-function checkNoLostCheckpoint(outDir: string, t: { steps: number; evalEvery: number; checkpointEvery?: number }, lines: readonly MetricsLine[]): void {
+function checkNoLostCheckpoint(
+  outDir: string,
+  t: { steps: number; evalEvery: number; checkpointEvery?: number },
+  lines: readonly MetricsLine[],
+): void {
   const first = Math.min(t.checkpointEvery ?? t.evalEvery, t.steps); // the first step a checkpoint is written at
   // a loss line at `first` may precede its checkpoint (a kill between them); a line past it, or its evaluation, may not
-  const past = lines.filter((l) => typeof l?.step === 'number' && (l.step > first || (l.kind === 'eval' && l.step >= first)));
+  const past = lines.filter(
+    (l) => typeof l?.step === 'number' && (l.step > first || (l.kind === 'eval' && l.step >= first)),
+  );
   if (past.length === 0) return;
   const last = Math.max(...past.map((l) => l.step));
   throw new RunFolderError(
@@ -392,13 +430,20 @@ async function readJsonFile<T>(path: string): Promise<T | undefined> {
 async function describeRun(paths: { summary: string; checkpoint: string }): Promise<string> {
   const summary = await readJsonIfExists<RunSummary>(paths.summary).catch(() => undefined);
   if (summary) return `a finished run (step ${summary.step})`;
-  const ckpt = await readJsonIfExists<{ meta?: { step?: number } }>(join(paths.checkpoint, 'model.json')).catch(() => undefined);
-  return ckpt?.meta?.step !== undefined ? `a partial run (checkpoint at step ${ckpt.meta.step})` : 'a partial run (no checkpoint yet)';
+  const ckpt = await readJsonIfExists<{ meta?: { step?: number } }>(join(paths.checkpoint, 'model.json')).catch(
+    () => undefined,
+  );
+  return ckpt?.meta?.step !== undefined
+    ? `a partial run (checkpoint at step ${ckpt.meta.step})`
+    : 'a partial run (no checkpoint yet)';
 }
 
 function trimExamples(record: EvalRecord, keep: number): EvalRecord {
   if (!Number.isFinite(keep)) return record;
   return Object.fromEntries(
-    Object.entries(record).map(([k, m]) => [k, m.examples && m.examples.length > keep ? { ...m, examples: m.examples.slice(0, keep) } : m]),
+    Object.entries(record).map(([k, m]) => [
+      k,
+      m.examples && m.examples.length > keep ? { ...m, examples: m.examples.slice(0, keep) } : m,
+    ]),
   );
 }

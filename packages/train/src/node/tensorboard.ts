@@ -27,7 +27,12 @@ const root = protobuf.Root.fromJSON({
         },
         Summary: {
           fields: { value: { rule: 'repeated', type: 'Value', id: 1 } },
-          nested: { Value: { oneofs: { value: { oneof: ['simpleValue'] } }, fields: { tag: { type: 'string', id: 1 }, simpleValue: { type: 'float', id: 2 } } } },
+          nested: {
+            Value: {
+              oneofs: { value: { oneof: ['simpleValue'] } },
+              fields: { tag: { type: 'string', id: 1 }, simpleValue: { type: 'float', id: 2 } },
+            },
+          },
         },
       },
     },
@@ -54,7 +59,8 @@ export function encodeEvents(events: readonly TbEvent[]): Uint8Array {
   const records = events.map((e) => {
     const msg: Record<string, unknown> = { wallTime: e.wallTime, step: e.step };
     if (e.fileVersion !== undefined) msg.fileVersion = e.fileVersion;
-    if (e.scalars) msg.summary = { value: Object.entries(e.scalars).map(([tag, simpleValue]) => ({ tag, simpleValue })) };
+    if (e.scalars)
+      msg.summary = { value: Object.entries(e.scalars).map(([tag, simpleValue]) => ({ tag, simpleValue })) };
     const data = EventType.encode(EventType.fromObject(msg)).finish();
     const out = new Uint8Array(12 + data.length + 4);
     const view = new DataView(out.buffer);
@@ -83,11 +89,18 @@ export function decodeEvents(bytes: Uint8Array): TbEvent[] {
   let at = 0;
   while (at + 12 <= bytes.length) {
     const n = Number(view.getBigUint64(at, true));
-    if (view.getUint32(at + 8, true) !== mask(crc32c(bytes.subarray(at, at + 8)))) throw new Error(`event file: bad length checksum at byte ${at}`);
+    if (view.getUint32(at + 8, true) !== mask(crc32c(bytes.subarray(at, at + 8))))
+      throw new Error(`event file: bad length checksum at byte ${at}`);
     if (at + 12 + n + 4 > bytes.length) break;
     const data = bytes.subarray(at + 12, at + 12 + n);
-    if (view.getUint32(at + 12 + n, true) !== mask(crc32c(data))) throw new Error(`event file: bad data checksum at byte ${at}`);
-    const e = EventType.toObject(EventType.decode(data), { longs: Number }) as { wallTime: number; step?: number; fileVersion?: string; summary?: { value?: { tag: string; simpleValue: number }[] } };
+    if (view.getUint32(at + 12 + n, true) !== mask(crc32c(data)))
+      throw new Error(`event file: bad data checksum at byte ${at}`);
+    const e = EventType.toObject(EventType.decode(data), { longs: Number }) as {
+      wallTime: number;
+      step?: number;
+      fileVersion?: string;
+      summary?: { value?: { tag: string; simpleValue: number }[] };
+    };
     events.push({
       wallTime: e.wallTime,
       step: e.step ?? 0,
@@ -149,18 +162,27 @@ export class TensorBoardLog {
     private readonly task: string,
   ) {}
 
-  static async open(dir: string, task: string, lines: readonly MetricsLine[], wallNow: number): Promise<TensorBoardLog> {
+  static async open(
+    dir: string,
+    task: string,
+    lines: readonly MetricsLine[],
+    wallNow: number,
+  ): Promise<TensorBoardLog> {
     for (const f of await readdir(dir)) if (f.includes(EVENTS_FILE_MARK)) await rm(join(dir, f), { force: true });
     const now = Date.now() / 1000;
     const log = new TensorBoardLog(join(dir, `${EVENTS_FILE_MARK}${Math.floor(now)}.${hostname()}.tarm`), task);
     const events: TbEvent[] = [{ wallTime: now - wallNow, step: 0, fileVersion: FILE_VERSION }];
-    for (const l of lines) events.push({ wallTime: now - (wallNow - l.wallSeconds), step: l.step, scalars: lineScalars(l, task) });
+    for (const l of lines)
+      events.push({ wallTime: now - (wallNow - l.wallSeconds), step: l.step, scalars: lineScalars(l, task) });
     await writeFileAtomic(log.path, encodeEvents(events));
     return log;
   }
 
   /** Appends the events of a new metrics line (whole records only). */
   async write(line: MetricsLine): Promise<void> {
-    await appendFile(this.path, encodeEvents([{ wallTime: Date.now() / 1000, step: line.step, scalars: lineScalars(line, this.task) }]));
+    await appendFile(
+      this.path,
+      encodeEvents([{ wallTime: Date.now() / 1000, step: line.step, scalars: lineScalars(line, this.task) }]),
+    );
   }
 }

@@ -11,7 +11,17 @@ import { createTinyLM } from './tiny-model.js';
 export function tinyRunConfig(train = {}) {
   return {
     model: { kind: 'tiny', dModel: 16, nHeads: 2, dropout: 0.1 },
-    train: { task: 'copy', length: 3, batchSize: 8, steps: 30, evalEvery: 10, checkpointEvery: 5, logEvery: 1, optimizer: { lr: 3e-3 }, ...train },
+    train: {
+      task: 'copy',
+      length: 3,
+      batchSize: 8,
+      steps: 30,
+      evalEvery: 10,
+      checkpointEvery: 5,
+      logEvery: 1,
+      optimizer: { lr: 3e-3 },
+      ...train,
+    },
     seed: 1337,
     codeVersion: 'test',
   };
@@ -38,5 +48,15 @@ export async function tinyEvaluate(model, _step, taskName = 'copy', L = 3) {
   });
   const charAcc = (await acc.data())[0];
   acc.dispose();
-  return { [String(L)]: { charAcc, exactMatch: 0, firstCharAcc: 0, lastCharAcc: 0, quartiles: [0, 0, 0, 0], n: b.batchSize, examples: [] } };
+  return {
+    [String(L)]: {
+      charAcc,
+      exactMatch: 0,
+      firstCharAcc: 0,
+      lastCharAcc: 0,
+      quartiles: [0, 0, 0, 0],
+      n: b.batchSize,
+      examples: [],
+    },
+  };
 }
