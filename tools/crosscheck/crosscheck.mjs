@@ -10,10 +10,12 @@
 //     [--from-study DIR]
 //
 // --from-study DIR: tarm's side is not trained but read from the finished runs of a study folder (DIR/runs/
-// <rung>-<task>-s<seed>/, decoded by sampling at T = 1 by tools/study/eval-sampled.sh), after checking that each
-// run's config.json is this configuration; the study's seeds that have such a run are tarm's seeds.
+// <rung>-<task>-s<seed>/, unpacked first from DIR/runs.tar.gz when the study is committed as one; decoded by
+// sampling at T = 1 by tools/study/eval-sampled.sh), after checking that each run's config.json is this
+// configuration; the study's seeds that have such a run are tarm's seeds.
 //
-// Every (side, cell, seed) run is one JSON file under <out>/runs/<config>/<side>/; a file that exists is not run
+// Every (side, cell, seed) run is one JSON file under <out>/cells/<config>/<side>/ (a few hundred bytes, the
+// table's only source: committed as they are, not archived; docs/decisions.md); a file that exists is not run
 // again (the harness resumes where it stopped), and the table (<out>/<config>.md) is rewritten after every run.
 // `npm run build` first (the tarm side runs apps/cli/dist/main.js).
 import { spawn } from 'node:child_process';
@@ -21,7 +23,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fisherExact, welchDiffCI } from '@tarm/study';
+import { fisherExact, unpackRuns, welchDiffCI } from '@tarm/study';
 
 /** The one rung-name mapping: tarm's ladder name -> the authors' --model name (their models/__init__.py). */
 const AUTHORS_MODEL = Object.freeze({
@@ -111,8 +113,15 @@ const runsDir = join(out, 'cells', tag);
 const authors = o.authors ? resolve(o.authors) : undefined;
 const python = o.python ?? 'python3';
 const fromStudy = o['from-study'] ? resolve(o['from-study']) : undefined;
-if (fromStudy && !existsSync(join(fromStudy, 'runs')))
-  fail(`--from-study: ${fromStudy} has no runs/ folder (not a study folder)`);
+if (fromStudy) {
+  try {
+    unpackRuns(fromStudy); // a study committed as runs.tar.gz (docs/results): its run folders, unpacked on demand
+  } catch (e) {
+    fail(`--from-study: ${e.message}`);
+  }
+  if (!existsSync(join(fromStudy, 'runs')))
+    fail(`--from-study: ${fromStudy} has no runs/ folder nor runs.tar.gz (not a study folder)`);
+}
 if (!o['table-only'] && side !== 'tarm') {
   if (!authors || !existsSync(join(authors, 'models', 'trm.py')))
     fail(

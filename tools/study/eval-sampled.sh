@@ -7,7 +7,9 @@
 set -euo pipefail
 dir="${1:?usage: eval-sampled.sh STUDY_DIR [BACKEND]}"
 backend="${2:-node}"
-[ -d "$dir/runs" ] || { echo "eval-sampled: $dir has no runs/ folder (not a study folder)" >&2; exit 2; }
+# A study committed as runs.tar.gz (docs/results) is unpacked first, and archived again when a run got its file.
+[ -f "$dir/runs.tar.gz" ] && npx tarm study unpack "$dir" >&2
+[ -d "$dir/runs" ] || { echo "eval-sampled: $dir has no runs/ folder nor runs.tar.gz (not a study folder)" >&2; exit 2; }
 n=0; skipped=0
 for run in "$dir"/runs/*/; do
   run="${run%/}"
@@ -22,3 +24,4 @@ for run in "$dir"/runs/*/; do
   echo "eval-sampled: $(basename "$run") ($n)"
 done
 echo "eval-sampled: $n runs decoded by sampling, $skipped already had it"
+if [ -f "$dir/runs.tar.gz" ] && [ "$n" -gt 0 ]; then npx tarm study archive "$dir"; fi

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { duration } from '@tarm/eval';
-import { StudyError, type Study } from '@tarm/study';
+import { StudyError, unpackRuns, type Study } from '@tarm/study';
 import {
   estimateSecondsLeft,
   isFinished,
@@ -36,6 +36,7 @@ export interface StudyStatus {
 function recordedStudy(outDir: string): Study {
   const file = readStudyFile(outDir);
   if (!file) throw new StudyError(`${outDir} is not a study folder (no ${STUDY_FILE})`, 'out');
+  unpackRuns(outDir); // run folders committed as runs.tar.gz
   return file.study;
 }
 

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Job, Queue } from 'bullmq';
-import { StudyError, type Study } from '@tarm/study';
+import { StudyError, unpackRuns, type Study } from '@tarm/study';
 import {
   createGridProgress,
   isFinished,
@@ -157,6 +157,7 @@ export async function runStudyOnQueue(study: Study | undefined, opts: QueueStudy
   let renderer: GridRenderer | undefined;
   try {
     lock = await takeLock(client, `tarm:driver:${loc.queueName}`, `${hostname()}:${process.pid}`);
+    unpackRuns(outDir); // run folders committed as runs.tar.gz: finished runs are not enqueued again
     mkdirSync(runsDir(outDir), { recursive: true });
     mkdirSync(logsDir(outDir), { recursive: true });
     const merged = openStudyFile(outDir, study ?? recorded!.study, {

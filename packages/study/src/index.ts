@@ -18,6 +18,7 @@ export { PRESET_NAMES, loadStudy, presetPath, type PresetName, type StudyOverrid
 export { runStudy, resumeStudy, planWorkers, type RunStudyOptions, type StudyOutcome } from './runner.js';
 export type { GridProgress, RunState, TrainMessage, TrainResult } from './grid.js';
 export { collectResults, readResults, type StudyResults, type RunResult } from './results.js';
+export { archiveRuns, unpackRuns, RUNS_ARCHIVE, type ArchiveOutcome, type UnpackOutcome } from './archive.js';
 export { resultsCsv, writeResultsCsv, RESULTS_CSV_FILE, RESULTS_CSV_COLUMNS } from './results-csv.js';
 export { writeReport, claimsTable, comparisons, type Comparison, type ReportFiles } from './report.js';
 export { checkClaims, type Claim, type ClaimPart, type ClaimVerdict } from './claims.js';

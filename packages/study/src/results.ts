@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { BACKEND_NAMES } from '@tarm/core';
+import { unpackRuns } from './archive.js';
 import { StudyError } from './errors.js';
 import { writeJsonAtomic } from './files.js';
 import { writeResultsCsv } from './results-csv.js';
@@ -144,12 +145,14 @@ export function readRun(outDir: string, { id, arm, rung, task, seed }: GridRun, 
 }
 
 /**
- * Reads a study folder (study.json, runs/*, logs/*) into the versioned results, validates them and (unless
- * `write: false`) writes them atomically to `outDir/results.json`. Runs are listed by task, arm, then seed.
+ * Reads a study folder (study.json, runs/*, logs/*; runs/ and logs/ unpacked first from runs.tar.gz when the folder
+ * has one) into the versioned results, validates them and (unless `write: false`) writes them atomically to
+ * `outDir/results.json`. Runs are listed by task, arm, then seed.
  */
 export function collectResults(outDir: string, opts: { write?: boolean } = {}): StudyResults {
   const file = readStudyFile(outDir);
   if (!file) throw new StudyError(`${outDir} is not a study folder (no ${STUDY_FILE}); run \`tarm study\` first`);
+  unpackRuns(outDir); // a folder whose run folders are committed as runs.tar.gz
   const { study } = file;
   const order = (r: GridRun) => [
     study.tasks.findIndex((t) => t.name === r.task),

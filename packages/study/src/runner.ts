@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BACKEND_CHOICES, resolveBackend, type BackendChoice, type BackendName } from '@tarm/core';
 import { describeCpu } from '@tarm/core/node';
+import { archiveRuns, unpackRuns } from './archive.js';
 import { StudyError } from './errors.js';
 import { stepsToReach, trainingOrder } from './extension.js';
 import { snapshot, studyGrid, type GridProgress, type RunState } from './grid.js';
@@ -137,6 +138,9 @@ export async function resumeStudy(opts: RunStudyOptions): Promise<StudyOutcome> 
  * `--resume`. study.json records the resolved study; a folder made with another one is refused before
  * anything is started. A run that exits non-zero is recorded as failed (its stderr tail in
  * `logs/<id>.failed.json`) and the others go on: check `ok` / `failed` of the outcome.
+ *
+ * A folder with runs.tar.gz (its run folders committed as one archive) is unpacked first (unpackRuns), and the
+ * archive is written again from the run folders at the end (archiveRuns).
  */
 export async function runStudy(study: Study, opts: RunStudyOptions): Promise<StudyOutcome> {
   const outDir = resolve(opts.outDir);
@@ -152,6 +156,8 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
   const startedAt = Date.now();
   let ticker: NodeJS.Timeout | undefined;
   try {
+    // a folder committed as runs.tar.gz (a fresh clone): its finished runs are skipped like any others
+    const archived = unpackRuns(outDir) !== undefined;
     // only `auto` is tried here (node loads in this process); a named backend is loaded by each child
     const backend =
       choice === 'auto' ? await (opts.resolve ?? resolveBackend)(choice) : { name: choice, reason: 'asked for' };
@@ -276,6 +282,7 @@ export async function runStudy(study: Study, opts: RunStudyOptions): Promise<Stu
     saveSession();
     emit();
     renderer?.stop();
+    if (archived) archiveRuns(outDir); // the archive follows the run folders, ready to commit
     return {
       outDir,
       study: merged,

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { BACKEND_CHOICES, configDefiner } from '@tarm/core';
 import { DECODE_STRATEGIES, TASK_NAMES } from '@tarm/tasks';
 import {
+  archiveRuns,
   claimsTable,
   collectResults,
   loadStudy,
@@ -13,7 +14,9 @@ import {
   readResults,
   resumeStudy,
   runStudy,
+  RUNS_ARCHIVE,
   StudyError,
+  unpackRuns,
   writeReport,
   writeResultsCsv,
   type StudyOverrides,
@@ -241,6 +244,43 @@ export function registerStudy(program: Command): void {
       }
     });
 
+  studyCmd
+    .command('archive')
+    .description(
+      `write ${RUNS_ARCHIVE} of a study folder: its runs/ and logs/ (no checkpoints, no .log files) in one file, to commit in their place; tarm report, tarm study and tarm study status unpack it on demand`,
+    )
+    .argument('<dir>', 'study folder')
+    .action((dir: string) => {
+      try {
+        const a = archiveRuns(dir);
+        const kb = (n: number) => `${Math.round(n / 1024)} kB`;
+        console.log(
+          `${a.unchanged ? 'unchanged' : 'wrote'} ${a.archive}: ${a.files} files of ${join(dir, 'runs')} and ${join(dir, 'logs')}, ${kb(a.bytes)} in ${kb(a.archiveBytes)}`,
+        );
+      } catch (e) {
+        throw asUsageError(e);
+      }
+    });
+
+  studyCmd
+    .command('unpack')
+    .description(
+      `fill runs/ and logs/ of a study folder from its ${RUNS_ARCHIVE} (a file newer here is kept, none is deleted); tarm report, tarm study and tarm study status do it on demand`,
+    )
+    .argument('<dir>', 'study folder')
+    .action((dir: string) => {
+      try {
+        const u = unpackRuns(dir, { force: true });
+        if (!u)
+          throw new UsageError(`${join(dir, RUNS_ARCHIVE)} does not exist (write it with: tarm study archive ${dir})`);
+        console.log(
+          `unpacked ${u.unpacked} files of ${u.archive} into ${join(dir, 'runs')} and ${join(dir, 'logs')}; ${u.kept} as new or newer here kept`,
+        );
+      } catch (e) {
+        throw asUsageError(e);
+      }
+    });
+
   program
     .command('report')
     .description(
@@ -275,6 +315,11 @@ function resultsForReport(dir: string): StudyResults {
   if (!statSync(dir).isDirectory())
     throw new UsageError(`${dir} is a file, not a study folder; give the --out of tarm study`);
   if (!existsSync(join(dir, 'study.json'))) return readResults(dir);
+  const unpacked = unpackRuns(dir); // run folders committed as runs.tar.gz (a fresh clone)
+  if (unpacked && unpacked.unpacked > 0)
+    console.error(
+      `tarm: unpacked ${unpacked.unpacked} files of ${unpacked.archive} into ${join(dir, 'runs')} and ${join(dir, 'logs')}`,
+    );
   const results = join(dir, 'results.json');
   const written = existsSync(results) ? statSync(results).mtimeMs : -Infinity;
   const runs = join(dir, 'runs');
@@ -320,6 +365,7 @@ async function studyOnQueue(f: StudyFlags, study: ReturnType<typeof studyOf>, si
     return;
   }
   const { report } = await writeReport(outcome.outDir, collectResults(outcome.outDir));
+  if (existsSync(join(outcome.outDir, RUNS_ARCHIVE))) archiveRuns(outcome.outDir); // the archive follows the run folders
   console.log(outcomeLine(outcome.outDir, outcome, report));
   for (const r of outcome.failed)
     console.error(`tarm: FAILED ${r.id}: ${(r.stderrTail ?? '').trim().split('\n').pop()}`);
