@@ -213,6 +213,20 @@ function fsyncDir(dir: string): void {
   }
 }
 
+/** The process that drives the study in `outDir` now (its live `.lock`, lockStudy), other than this one. */
+function otherDriver(outDir: string): number | undefined {
+  const lock = join(outDir, '.lock');
+  if (!existsSync(lock)) return undefined;
+  const pid = Number(readFileSync(lock, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+  }
+}
+
 /** What {@link archiveRuns} wrote. */
 export interface ArchiveOutcome {
   readonly archive: string;
@@ -229,12 +243,18 @@ export interface ArchiveOutcome {
  * Writes `outDir/runs.tar.gz` from `outDir/runs` and `outDir/logs`: every file but checkpoints, `.log` files and
  * dotfiles, in path order, with portable headers (no owner, normalised modes) and gzip level 9, so that the same
  * folders give the same bytes. An archive already there is unpacked first (nothing it holds is lost). The archive is
- * written to a temporary file, read back and checked, then renamed over the old one.
+ * written to a temporary file, read back and checked, then renamed over the old one. Refused while another process
+ * runs the study (its `.lock`): the study writes the archive again itself when it stops.
  */
 export function archiveRuns(outDir: string): ArchiveOutcome {
   const archive = runsArchive(outDir);
   if (!existsSync(outDir) || !statSync(outDir).isDirectory())
     throw new StudyError(`${outDir}: no such folder; give a study folder (the --out of tarm study)`);
+  const driver = otherDriver(outDir);
+  if (driver !== undefined)
+    throw new StudyError(
+      `${outDir} is being run by process ${driver} (${join(outDir, '.lock')}); archive it when that study stops`,
+    );
   unpackRuns(outDir);
   const files = archivableFiles(outDir);
   if (!files.length)

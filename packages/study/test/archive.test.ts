@@ -150,6 +150,15 @@ describe('the run folders of a study in one archive (runs.tar.gz)', () => {
     expect(readdirSync(join(dir, 'runs', 'dense-copy-s2')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('is refused while another process runs the study; a stale lock does not stop it', () => {
+    const dir = studyFolder(); // its .lock holds this process: the runner archiving its own folder
+    expect(archiveRuns(dir).files).toBeGreaterThan(0);
+    writeFileSync(join(dir, '.lock'), String(process.ppid)); // alive, not this process
+    expectStudyError(() => archiveRuns(dir), `is being run by process ${process.ppid}`);
+    writeFileSync(join(dir, '.lock'), '999999999'); // no such process
+    expect(archiveRuns(dir).unchanged).toBe(true);
+  });
+
   it('a folder without an archive is left alone; archiving needs run folders', () => {
     const dir = join(tempDir(), 'empty');
     mkdirSync(dir);
