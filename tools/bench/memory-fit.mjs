@@ -4,7 +4,8 @@
 const tf = await import('@tensorflow/tfjs-core');
 const { useBackend } = await import('@tarm/core');
 const { createModel, defineModelConfig, trainingMemory } = await import('@tarm/recursion');
-const { getTask, sequenceLength, CONTEXT_LENGTH } = await import('@tarm/tasks');
+const { getTask, CONTEXT_LENGTH } = await import('@tarm/tasks');
+const { sequenceLength } = await import('@tarm/tasks/internal');
 const { AdamW, trainStep, trainingTensorBatch, disposeBatch } = await import('@tarm/train');
 await useBackend(process.argv[2] ?? 'cpu');
 const task = getTask('addition');

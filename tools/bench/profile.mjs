@@ -125,7 +125,7 @@ for (let i = 0; i < nSteps; i++) {
 engine.runKernel = origRunKernel;
 
 // Dropout masks are written in JavaScript (@tarm/layers' dropoutKeepValues, no kernel): time them alone at the step's shapes.
-const { dropoutKeepValues } = await import('@tarm/layers');
+const { dropoutKeepValues } = await import('@tarm/layers/internal');
 const B = 64;
 const T = tokens / B;
 const C = cfg.dModel;

@@ -21,13 +21,14 @@ const cpuSeconds = () => {
   return (u.user + u.system) / 1e6;
 };
 
-let tf, core, recursion, train, tasks;
+let tf, core, recursion, train, tasks, tasksInternal;
 try {
   tf = await import('@tensorflow/tfjs-core');
   core = await import('@tarm/core');
   recursion = await import('@tarm/recursion');
   train = await import('@tarm/train');
   tasks = await import('@tarm/tasks');
+  tasksInternal = await import('@tarm/tasks/internal');
 } catch (e) {
   emit({ kind: 'setup', reason: `cannot load the tarm packages (${firstLine(e)}); run npm run build first` });
   process.exit(0);
@@ -46,7 +47,7 @@ const left = () => (deadline - performance.now()) / 1000;
 const task = tasks.getTask(plan.task ?? 'addition');
 const L = plan.L ?? 10;
 const batchSize = plan.batchSize ?? 64;
-const seqLen = tasks.sequenceLength(task, L);
+const seqLen = tasksInternal.sequenceLength(task, L);
 /** Wall ms of one block pass (forward + backward) per training token, learnt from the first training item. */
 let passMsPerToken;
 

@@ -23,7 +23,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fisherExact, unpackRuns, welchDiffCI } from '@tarm/study';
+import { unpackRuns } from '@tarm/study';
+import { fisherExact, welchDiffCI } from '@tarm/study/internal';
 
 /** The one rung-name mapping: tarm's ladder name -> the authors' --model name (their models/__init__.py). */
 const AUTHORS_MODEL = Object.freeze({

@@ -6,7 +6,8 @@
 //   node tools/crosscheck/data-draws.mjs --task addition --length 4 --batch 32 --batches 1000 --seed 1 --out DIR
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getTask, sequenceLength, trainingBatch } from '@tarm/tasks';
+import { getTask, trainingBatch } from '@tarm/tasks';
+import { sequenceLength } from '@tarm/tasks/internal';
 
 const args = process.argv.slice(2);
 const opt = (k, d) => (args.includes(`--${k}`) ? args[args.indexOf(`--${k}`) + 1] : d);

@@ -1,18 +1,20 @@
 import { z } from 'zod';
-import { BACKEND_CHOICES, ConfigError, configDefiner } from '@tarm/core';
+import { BACKEND_CHOICES, ConfigError } from '@tarm/core';
+import { configDefiner } from '@tarm/core/internal';
 import { EVAL_DEFAULTS as E } from '@tarm/eval';
 import { TRAIN_DEFAULTS as T } from '@tarm/train';
 import {
   defineModelConfig,
   RUNG_NAMES,
   RUNGS,
-  RungSwitchesSchema,
   solveBudget,
   type ModelConfig,
   type RungSwitches,
 } from '@tarm/recursion';
+import { RungSwitchesSchema } from '@tarm/recursion/internal';
 import { FLAG_OF, renameFlags, UsageError } from './errors.js';
-import { TASK_NAMES, CONTEXT_LENGTH, DECODE_STRATEGIES, getTask, sequenceLength } from '@tarm/tasks';
+import { TASK_NAMES, CONTEXT_LENGTH, DECODE_STRATEGIES, getTask } from '@tarm/tasks';
+import { sequenceLength } from '@tarm/tasks/internal';
 
 const intFlag = z.coerce.number().int();
 /** The model's defaults, declared by @tarm/recursion (the training's by @tarm/train, the evaluation's by @tarm/eval). */

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import { duration } from '@tarm/eval';
+import { duration } from '@tarm/eval/internal';
 import type { TrainMessage } from '@tarm/study';
 
 export interface ProgressState {

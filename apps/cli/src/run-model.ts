@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileInPath, UsageError } from './errors.js';
 import { CheckpointError, TarmError } from '@tarm/core';
-import { loadCheckpoint, readJsonIfExists } from '@tarm/core/node';
+import { loadCheckpoint } from '@tarm/core/node';
+import { readJsonIfExists } from '@tarm/core/node/internal';
 import { createModel, defineModelConfig, type LadderModel } from '@tarm/recursion';
 
 /** The JSON `tarm train` stores as config.json in a run folder. */

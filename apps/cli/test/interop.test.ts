@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors } from '@tarm/core';
-import { collectResults, readResults, resultsCsv } from '@tarm/study';
-import { decodeEvents, EVENTS_FILE_MARK, lineScalars, readJsonLines, type MetricsLine } from '@tarm/train/node';
+import { collectResults, readResults } from '@tarm/study';
+import { resultsCsv } from '@tarm/study/internal';
+import { decodeEvents, type MetricsLine } from '@tarm/train/node';
+import { EVENTS_FILE_MARK, lineScalars, readJsonLines } from '@tarm/train/node/internal';
 import { tarm } from './tarm.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tarm-interop-'));

@@ -2,7 +2,7 @@
  * Prompt checks for the decode box. Pure string logic (no tfjs): the page validates as the user types and shows
  * the correct answer next to the model's.
  */
-import { addDigitStrings } from '@tarm/tasks';
+import { addDigitStrings } from '@tarm/tasks/internal';
 import type { TaskName } from './protocol.js';
 
 /** The paper's 14 characters (mirrors @tarm/tasks VOCAB; a test keeps the two in step). */

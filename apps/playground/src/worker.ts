@@ -22,7 +22,8 @@ import {
 } from '@tarm/recursion';
 import { CONTEXT_LENGTH, getTask, VOCAB_SIZE, type Task } from '@tarm/tasks';
 import { evaluateLength } from '@tarm/eval';
-import { AdamW, OPTIMIZER_PREFIX, train } from '@tarm/train';
+import { AdamW, train } from '@tarm/train';
+import { OPTIMIZER_PREFIX } from '@tarm/train/internal';
 import { startBackend } from './backends.js';
 import { decodeWithTrace } from './trace.js';
 import { ModelStorage } from './storage.js';

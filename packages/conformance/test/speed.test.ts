@@ -4,7 +4,7 @@
  */
 import { expect, test } from 'vitest';
 import { useBackend, type BackendName } from '@tarm/core';
-import { causalMask } from '@tarm/layers';
+import { causalMask } from '@tarm/layers/internal';
 import { layerStack, shiftBatch, trainCase, runMeasured } from '../src/index.js';
 
 const target = (process.env.TARM_BACKEND ?? 'cpu') as BackendName;

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { BackendError, resolveBackend, type BackendName } from '../src/index.js';
+import { BackendError, type BackendName } from '../src/index.js';
+import { resolveBackend } from '../src/internal.js';
 
 /** A loader that records what it was asked to load; `missing` backends fail the way an absent package does. */
 function loader(missing: readonly BackendName[] = [], other?: Error) {

@@ -9,14 +9,15 @@ import {
   BackendError,
   CheckpointError,
   ConfigError,
-  configDefiner,
   DEFAULT_CAPABILITIES,
   mixSeeds,
   ParamStore,
   Rng,
   useBackend,
 } from '../src/index.js';
-import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../src/node/index.js';
+import { configDefiner } from '../src/internal.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/node/index.js';
+import { writeFileAtomic } from '../src/node/internal.js';
 
 describe('Rng', () => {
   it('is a pure function of its seed, and its state restores exactly', () => {

@@ -1,13 +1,7 @@
-import { ConfigError, deepFreeze, mixSeeds, type CausalLM } from '@tarm/core';
-import {
-  checkDecodeOptions,
-  decodeAnswers,
-  evaluationSet,
-  PAPER_DECODE,
-  SEED_PURPOSE,
-  type DecodeOptions,
-  type Task,
-} from '@tarm/tasks';
+import { ConfigError, mixSeeds, type CausalLM } from '@tarm/core';
+import { deepFreeze } from '@tarm/core/internal';
+import { decodeAnswers, evaluationSet, PAPER_DECODE, SEED_PURPOSE, type DecodeOptions, type Task } from '@tarm/tasks';
+import { checkDecodeOptions } from '@tarm/tasks/internal';
 import { scoreAnswers, type AnswerMetrics } from './metrics.js';
 
 /** How to evaluate: which problems, how to decode them. */

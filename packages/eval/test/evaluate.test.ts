@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { ConfigError, type CausalLM } from '@tarm/core';
 import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
-import { addition, copy, evaluationSet, VOCAB_SIZE } from '@tarm/tasks';
+import { evaluationSet, VOCAB_SIZE } from '@tarm/tasks';
+import { addition, copy } from '@tarm/tasks/internal';
 import { evaluateLength, evaluateLengths } from '../src/index.js';
 import { additionAnswer, solverLM } from './helpers.js';
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM } from '@tarm/core';
-import { addDigitStrings, decode, encode, NEWLINE, NEWLINE_ID, VOCAB_SIZE } from '@tarm/tasks';
+import { decode, encode, NEWLINE, NEWLINE_ID, VOCAB_SIZE } from '@tarm/tasks';
+import { addDigitStrings } from '@tarm/tasks/internal';
 
 /** The correct answer of an addition prompt `a+b=` (any L). */
 export function additionAnswer(prompt: string): string {

@@ -6,17 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { ParamStore, Rng } from '@tarm/core';
 import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
-import {
-  block,
-  causalMask,
-  causalMaskAt,
-  createBlock,
-  createEmbedding,
-  disposeKvSlot,
-  embed,
-  kvLength,
-  type KvSlot,
-} from '../src/index.js';
+import { block, createBlock, createEmbedding, embed } from '../src/index.js';
+import { causalMask, causalMaskAt, disposeKvSlot, kvLength, type KvSlot } from '../src/attention.js';
 
 const [B, T, C, H] = [3, 9, 16, 2];
 

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { ParamStore, Rng } from '@tarm/core';
 import { describeOnBackends } from '@tarm/test-utils/vitest';
-import { createLinear, linear, matMulExplicitT } from '../src/index.js';
+import { createLinear, linear, matMulExplicitT } from '../src/linear.js';
 
 /** Deterministic values in [-1, 1) from a seeded generator (independent of the backend's RNG). */
 function randomArray(rng: Rng, n: number): Float32Array {

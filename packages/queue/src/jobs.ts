@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { studyGrid, isFinished, runDir, stepsToReach } from '@tarm/study/engine';
+import { studyGrid, isFinished, runDir, stepsToReach } from '@tarm/study/internal';
 import type { Study } from '@tarm/study';
 import { QueueError } from './errors.js';
 import type { QueueLocation } from './url.js';

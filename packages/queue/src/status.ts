@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { duration } from '@tarm/eval';
+import { duration } from '@tarm/eval/internal';
 import { StudyError, unpackRuns, type Study } from '@tarm/study';
 import {
   estimateSecondsLeft,
@@ -16,7 +16,7 @@ import {
   runSteps,
   RUN_FILES,
   STUDY_FILE,
-} from '@tarm/study/engine';
+} from '@tarm/study/internal';
 import { connect, openQueue } from './jobs.js';
 import { readQueuedRuns, type QueuedRun } from './study.js';
 import type { QueueLocation } from './url.js';

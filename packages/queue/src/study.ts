@@ -18,10 +18,8 @@ import {
   writeStudyFile,
   RUN_FILES,
   STUDY_FILE,
-  type GridRenderer,
-  type RunState,
-} from '@tarm/study/engine';
-import type { GridProgress } from '@tarm/study';
+} from '@tarm/study/internal';
+import type { GridProgress, GridRenderer, RunState } from '@tarm/study';
 import {
   connect,
   enqueueStudy,

@@ -3,8 +3,9 @@ import { hostname, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker, WaitingError, UnrecoverableError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { BACKEND_CHOICES, resolveBackend, type BackendChoice, type BackendName } from '@tarm/core';
-import { planWorkers } from '@tarm/study';
+import { BACKEND_CHOICES, type BackendChoice, type BackendName } from '@tarm/core';
+import { resolveBackend } from '@tarm/core/internal';
+import { planWorkers, type RunState } from '@tarm/study';
 import {
   isFinished,
   isStarted,
@@ -14,8 +15,7 @@ import {
   studyGrid,
   stepsToReach,
   trainRun,
-  type RunState,
-} from '@tarm/study/engine';
+} from '@tarm/study/internal';
 import { QueueError } from './errors.js';
 import type { RunJobData, RunJobProgress, RunJobResult } from './jobs.js';
 import type { QueueLocation } from './url.js';

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { defineStudy } from '@tarm/study';
-import { openStudyFile } from '@tarm/study/engine';
+import { openStudyFile } from '@tarm/study/internal';
 import { redisServerBinary, startTestRedis, type TestRedis } from '@tarm/test-utils/redis';
 import { connect, enqueueStudy, openQueue } from '../src/jobs.js';
 import { takeLock } from '../src/lock.js';

@@ -1,4 +1,4 @@
-import { blockParamCount } from '@tarm/layers';
+import { blockParamCount } from '@tarm/layers/internal';
 import { defineModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
 import { PAPER_RUNGS, rungOf, type RungName } from './rungs.js';
 import { solveBudget } from './budget.js';

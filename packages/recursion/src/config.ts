@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { configDefiner } from '@tarm/core';
+import { configDefiner } from '@tarm/core/internal';
 import {
   RUNG_NAMES,
   RUNGS,

@@ -1,11 +1,14 @@
+/**
+ * @tarm/recursion: the seven-rung model ladder from dense Transformer to Autoregressive TRM as one model with
+ * structural switches (`createModel`, `defineModelConfig`, `RUNGS`, `SWITCH_VALUES`), the budget solver and the
+ * compute accounting (parameters, FLOPs, training memory). What the other tarm packages share besides (the zod
+ * schema of the switches, the masked loss) is in `@tarm/recursion/internal` (not part of the public API).
+ */
 export {
   RUNGS,
   RUNG_NAMES,
   PAPER_RUNGS,
   SWITCH_VALUES,
-  rungOf,
-  rungConflict,
-  switchesOf,
   type Rung,
   type RungName,
   type RungSwitches,
@@ -13,13 +16,7 @@ export {
   type HaltingKind,
   type Readout,
 } from './rungs.js';
-export {
-  ModelConfigSchema,
-  RungSwitchesSchema,
-  defineModelConfig,
-  type ModelConfig,
-  type ModelConfigInput,
-} from './config.js';
+export { defineModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
 export { solveBudget, type Schedule } from './budget.js';
 export {
   analyticParamCount,
@@ -32,8 +29,3 @@ export {
 } from './accounting.js';
 export { createModel } from './model.js';
 export type { LadderModel, ModelParams, ForwardOptions, ForwardResult, PassInfo, Carry } from './types.js';
-export { KvCache, createKvCache } from './kv-cache.js';
-export { forward } from './forward.js';
-export { maskedCrossEntropy, haltingLoss } from './loss.js';
-export { offTape, detach } from './tape.js';
-export { ActAccumulator } from './act.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { disposeKvSlot, kvLength, type KvSlot } from '@tarm/layers';
+import type { KvSlot } from '@tarm/layers';
+import { disposeKvSlot, kvLength } from '@tarm/layers/internal';
 import type { ModelConfig } from './config.js';
 import type { Rung } from './rungs.js';
 import type { Schedule } from './budget.js';

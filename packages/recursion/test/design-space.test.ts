@@ -14,14 +14,13 @@ import {
   defineModelConfig,
   RUNG_NAMES,
   RUNGS,
-  rungConflict,
   SWITCH_VALUES,
-  switchesOf,
   type LadderModel,
   type ModelConfigInput,
   type PassInfo,
   type RungSwitches,
 } from '../src/index.js';
+import { rungConflict, switchesOf } from '../src/rungs.js';
 import { randomIds, setParam } from './helpers.js';
 
 type Training = { deepSupervision: number; gradCycles: 'last' | 'all'; ponderWeight: number; haltLoss: boolean };

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
-import { causalMask } from '@tarm/layers';
+import { causalMask } from '@tarm/layers/internal';
 import { decodeAnswers } from '@tarm/tasks';
 import { RUNGS, type LadderModel, type ModelConfigInput, type RungName } from '../src/index.js';
 import { build, randomIds } from './helpers.js';

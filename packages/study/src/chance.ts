@@ -1,4 +1,5 @@
-import { chanceAccuracy, getTask, TASK_NAMES } from '@tarm/tasks';
+import { getTask, TASK_NAMES } from '@tarm/tasks';
+import { chanceAccuracy } from '@tarm/tasks/internal';
 import { PAPER_CHANCE } from './paper.js';
 import type { TaskSettings } from './schema.js';
 

@@ -1,5 +1,6 @@
 import { defineModelConfig, flopsPerToken } from '@tarm/recursion';
-import { getTask, sequenceLength } from '@tarm/tasks';
+import { getTask } from '@tarm/tasks';
+import { sequenceLength } from '@tarm/tasks/internal';
 import { armModelConfig, type Arm, type StudyConfig } from './schema.js';
 
 /**

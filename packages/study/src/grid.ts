@@ -1,4 +1,5 @@
-import { deepFreeze, type BackendName } from '@tarm/core';
+import { type BackendName } from '@tarm/core';
+import { deepFreeze } from '@tarm/core/internal';
 import { defineModelConfig, type ModelConfig } from '@tarm/recursion';
 import { CONTEXT_LENGTH } from '@tarm/tasks';
 import { armModelConfig, PAPER_DEFAULTS, taskSettings, type Study } from './schema.js';

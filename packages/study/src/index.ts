@@ -1,6 +1,8 @@
 /**
  * @tarm/study: a study is a file (arms x tasks x seeds, one shared configuration; `StudySchema`,
- * `study.schema.json`). Run it (`runStudy`, `resumeStudy`), collect its results and write its report.
+ * `study.schema.json`). Run it (`runStudy`, `resumeStudy`), collect its results and write its report. The pieces
+ * the CLI and @tarm/queue build other runners and commands from (the grid, a run as a `tarm train` child, the study
+ * folder's files, the CSV writer) are in `@tarm/study/internal` (not part of the public API).
  */
 export { StudyError } from './errors.js';
 export {
@@ -14,13 +16,13 @@ export {
   type StudyTask,
   type StudyConfig,
 } from './schema.js';
-export { PRESET_NAMES, loadStudy, presetPath, type PresetName, type StudyOverrides } from './presets.js';
+export { PRESET_NAMES, loadStudy, type PresetName, type StudyOverrides } from './presets.js';
 export { runStudy, resumeStudy, planWorkers, type RunStudyOptions, type StudyOutcome } from './runner.js';
-export type { GridProgress, RunState, TrainMessage, TrainResult } from './grid.js';
+export type { GridProgress, GridRun, RunState, RunStatus, TrainMessage, TrainResult } from './grid.js';
+export type { GridRenderer } from './progress.js';
 export { collectResults, readResults, type StudyResults, type RunResult } from './results.js';
-export { archiveRuns, unpackRuns, RUNS_ARCHIVE, type ArchiveOutcome, type UnpackOutcome } from './archive.js';
-export { resultsCsv, writeResultsCsv, RESULTS_CSV_FILE, RESULTS_CSV_COLUMNS } from './results-csv.js';
-export { writeReport, claimsTable, comparisons, type Comparison, type ReportFiles } from './report.js';
+export { archiveRuns, unpackRuns, type ArchiveOutcome, type UnpackOutcome } from './archive.js';
+export { writeReport, comparisons, type Comparison, type ReportFiles } from './report.js';
 export { checkClaims, type Claim, type ClaimPart, type ClaimVerdict } from './claims.js';
-export { LATE_MIN_EVALS, PLATEAU_POINTS, isStillRising, lastChange, lateWindow, type LateWindow } from './plateau.js';
-export { fisherExact, slopeCI, welchDiffCI, type DiffCI, type SlopeCI } from './stats.js';
+export { isStillRising } from './plateau.js';
+export type { DiffCI } from './stats.js';

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import { duration } from '@tarm/eval';
+import { duration } from '@tarm/eval/internal';
 import type { GridProgress, RunState } from './grid.js';
 
 /** Shows a study's progress; `runStudy` calls `update` at every change and `stop` at the end. */

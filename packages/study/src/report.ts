@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { duration, human, pct, table } from '@tarm/eval';
+import { duration, human, pct, table } from '@tarm/eval/internal';
 import { PAPER_RUNGS } from '@tarm/recursion';
 import { finalCell, presentAxes, quartile, seedLabel, seedValues, successCount } from './aggregate.js';
 import { writeFileAtomic } from './files.js';

@@ -1,7 +1,10 @@
 import { z } from 'zod';
-import { ConfigError, deepFreeze } from '@tarm/core';
-import { defineModelConfig, RUNG_NAMES, RungSwitchesSchema, solveBudget, type RungName } from '@tarm/recursion';
-import { CONTEXT_LENGTH, DECODE_STRATEGIES, getTask, sequenceLength, TASK_NAMES } from '@tarm/tasks';
+import { ConfigError } from '@tarm/core';
+import { deepFreeze } from '@tarm/core/internal';
+import { defineModelConfig, RUNG_NAMES, solveBudget, type RungName } from '@tarm/recursion';
+import { RungSwitchesSchema } from '@tarm/recursion/internal';
+import { CONTEXT_LENGTH, DECODE_STRATEGIES, getTask, TASK_NAMES } from '@tarm/tasks';
+import { sequenceLength } from '@tarm/tasks/internal';
 import { EVAL_DEFAULTS } from '@tarm/eval';
 import { TRAIN_DEFAULTS } from '@tarm/train';
 import { StudyError } from './errors.js';

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectResults, readResults, RESULTS_CSV_COLUMNS, resultsCsv } from '../src/index.js';
+import { collectResults, readResults } from '../src/index.js';
+import { RESULTS_CSV_COLUMNS, resultsCsv } from '../src/results-csv.js';
 import { copyFixtureStudy } from './helpers.js';
 
 describe('results.csv', () => {

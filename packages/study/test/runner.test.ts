@@ -320,7 +320,7 @@ describe('runStudy with a fake train command', () => {
     expect(node).toMatchObject({ backend: 'node', workers: 1 });
     expect(collectResults(out).runs.map((r) => r.backend)).toEqual(['node', 'node']);
     const out2 = join(tempDir(), 'auto2');
-    const { resolveBackend } = await import('@tarm/core');
+    const { resolveBackend } = await import('@tarm/core/internal');
     const missing = async (name: string) => {
       if (name === 'node') throw new BackendError('node', 'the package @tensorflow/tfjs-node is not installed');
     };

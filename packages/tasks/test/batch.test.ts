@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  addition,
-  copy,
-  decode,
-  encodeExamples,
-  evaluationSet,
-  NEWLINE_ID,
-  reverse,
-  sequenceLength,
-  trainingBatch,
-} from '../src/index.js';
+import { decode, evaluationSet, NEWLINE_ID, trainingBatch } from '../src/index.js';
+import { addition, copy, encodeExamples, reverse, sequenceLength } from '../src/internal.js';
 
 const row = (a: ArrayLike<number>, b: number, T: number) => Array.from(a).slice(b * T, (b + 1) * T);
 

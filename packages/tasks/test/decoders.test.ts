@@ -1,7 +1,8 @@
 import { expect, it } from 'vitest';
 import { ConfigError } from '@tarm/core';
 import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
-import { addition, decodeAnswers, evaluationSet, reverse, VOCAB_SIZE } from '../src/index.js';
+import { decodeAnswers, evaluationSet, VOCAB_SIZE } from '../src/index.js';
+import { addition, reverse } from '../src/internal.js';
 import { constantLM, oracleLM, withSession } from './helpers.js';
 
 const uniform = constantLM(new Array(VOCAB_SIZE).fill(0));

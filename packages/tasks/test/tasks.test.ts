@@ -1,19 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, Rng } from '@tarm/core';
-import {
-  addDigitStrings,
-  addition,
-  chanceAccuracy,
-  copy,
-  decode,
-  encode,
-  getTask,
-  NEWLINE_ID,
-  reverse,
-  TASK_NAMES,
-  VOCAB,
-  VOCAB_SIZE,
-} from '../src/index.js';
+import { decode, encode, getTask, NEWLINE_ID, TASK_NAMES, VOCAB, VOCAB_SIZE } from '../src/index.js';
+import { addDigitStrings, addition, chanceAccuracy, copy, reverse } from '../src/internal.js';
 import { scriptedRng } from './helpers.js';
 
 const full = (ex: { prompt: string; answer: string }) => ex.prompt + ex.answer;

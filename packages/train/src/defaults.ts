@@ -1,4 +1,4 @@
-import { deepFreeze } from '@tarm/core';
+import { deepFreeze } from '@tarm/core/internal';
 import { ADAMW_DEFAULTS } from './adamw-config.js';
 
 /**

@@ -1,14 +1,12 @@
 /**
  * @tarm/train: AdamW with decoupled weight decay, one training step, and the seeded, resumable training loop.
- * Browser-safe; run folders on disk live in `@tarm/train/node`.
+ * Browser-safe; run folders on disk live in `@tarm/train/node`. What the playground shares with this package
+ * besides its public API is in `@tarm/train/internal` (not part of the public API).
  */
 export {
   AdamW,
   ADAMW_ARITHMETICS,
   ADAMW_DEFAULTS,
-  OPTIMIZER_PREFIX,
-  resolveAdamWConfig,
-  optimizerConfigFor,
   resolveArithmetic,
   type AdamWArithmetic,
   type AdamWConfig,
@@ -16,10 +14,9 @@ export {
 } from './adamw.js';
 export { TRAIN_DEFAULTS } from './defaults.js';
 export { trainStep, type StepResult } from './step.js';
-export { batchToTensors, trainingTensorBatch, disposeBatch } from './batch.js';
+export { trainingTensorBatch, disposeBatch } from './batch.js';
 export {
   train,
-  checkSchedule,
   type TrainOptions,
   type TrainResult,
   type StepInfo,

@@ -1,5 +1,6 @@
 import { ConfigError, mixSeeds, type TrainableLM } from '@tarm/core';
-import { SEED_PURPOSE, sequenceLength, type Task } from '@tarm/tasks';
+import { SEED_PURPOSE, type Task } from '@tarm/tasks';
+import { sequenceLength } from '@tarm/tasks/internal';
 import { AdamW, optimizerConfigFor, type AdamWConfig } from './adamw.js';
 import { disposeBatch, trainingTensorBatch } from './batch.js';
 import { trainStep } from './step.js';

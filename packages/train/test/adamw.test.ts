@@ -3,7 +3,8 @@ import { expect, it } from 'vitest';
 import { DEFAULT_CAPABILITIES, ParamStore, Rng, ConfigError } from '@tarm/core';
 import { AdamW64 } from '@tarm/test-utils';
 import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
-import { AdamW, resolveAdamWConfig, resolveArithmetic, ADAMW_DEFAULTS, type AdamWArithmetic } from '../src/index.js';
+import { AdamW, resolveArithmetic, ADAMW_DEFAULTS, type AdamWArithmetic } from '../src/index.js';
+import { resolveAdamWConfig } from '../src/adamw.js';
 
 /** The torch-reference and behaviour tests run in both arithmetic modes. */
 const MODES: ('tensors' | 'host')[] = ['tensors', 'host'];

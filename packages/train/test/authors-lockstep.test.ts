@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '@tarm/core';
 import { createModel, PAPER_RUNGS, type RungName } from '@tarm/recursion';
-import { decode, encodeExamples, getTask, sequenceLength } from '@tarm/tasks';
+import { decode, getTask } from '@tarm/tasks';
+import { encodeExamples, sequenceLength } from '@tarm/tasks/internal';
 import { AdamW, trainStep } from '../src/index.js';
 
 /**

@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, decodeSafetensors, useBackend } from '@tarm/core';
 import { loadCheckpoint } from '@tarm/core/node';
 import { createModel, defineModelConfig } from '@tarm/recursion';
-import { EXPORT_METADATA, exportRunWeights, runTraining } from '../src/node/index.js';
+import { exportRunWeights, runTraining } from '../src/node/index.js';
+import { EXPORT_METADATA } from '../src/node/export.js';
 import { createFromConfig, tinyRunConfig } from './helpers/tiny-run.js';
 
 interface Enc {

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { ConfigError } from '@tarm/core';
 import { describeOnBackends } from '@tarm/test-utils/vitest';
-import { copy, evaluationSet, encodeExamples, sequenceLength } from '@tarm/tasks';
+import { evaluationSet } from '@tarm/tasks';
+import { copy, encodeExamples, sequenceLength } from '@tarm/tasks/internal';
 import { AdamW, train, type EvalRecord, type StepInfo } from '../src/index.js';
 import { createTinyLM, paramValues } from './helpers/tiny-model.js';
 

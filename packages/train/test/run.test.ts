@@ -8,7 +8,6 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CheckpointError } from '@tarm/core';
 import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
 import {
-  readJsonLines,
   runTraining,
   RunFolderError,
   type MetricsLine,
@@ -16,6 +15,7 @@ import {
   type RunConfig,
   type RunOptions,
 } from '../src/node/index.js';
+import { readJsonLines } from '../src/node/internal.js';
 import { paramValues } from './helpers/tiny-model.js';
 import { createFromConfig, tinyEvaluate, tinyRunConfig } from './helpers/tiny-run.js';
 

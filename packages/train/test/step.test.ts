@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { describeOnBackends, expectNoLeaks } from '@tarm/test-utils/vitest';
-import { copy } from '@tarm/tasks';
+import { copy } from '@tarm/tasks/internal';
 import { AdamW, disposeBatch, trainStep, trainingTensorBatch } from '../src/index.js';
 import { createTinyLM } from './helpers/tiny-model.js';
 import { createModel, defineModelConfig } from '@tarm/recursion';

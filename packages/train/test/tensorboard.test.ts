@@ -14,14 +14,12 @@ import { useBackend } from '@tarm/core';
 import {
   decodeEvents,
   encodeEvents,
-  EVENTS_FILE_MARK,
-  lineScalars,
-  readJsonLines,
   runTraining,
   type MetricsLine,
   type RunConfig,
   type TbEvent,
 } from '../src/node/index.js';
+import { EVENTS_FILE_MARK, lineScalars, readJsonLines } from '../src/node/internal.js';
 import { createFromConfig, tinyEvaluate, tinyRunConfig } from './helpers/tiny-run.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

@@ -25,8 +25,10 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, Rng, mixSeeds } from '@tarm/core';
-import { createModel, maskedCrossEntropy } from '@tarm/recursion';
-import { causalMask, causalSelfAttention, dropout, embed, layerNorm, linear, mlp, readout } from '@tarm/layers';
+import { createModel } from '@tarm/recursion';
+import { maskedCrossEntropy } from '@tarm/recursion/internal';
+import { embed, readout } from '@tarm/layers';
+import { causalMask, causalSelfAttention, dropout, layerNorm, linear, mlp } from '@tarm/layers/internal';
 import { AdamW, trainStep, trainingTensorBatch } from '@tarm/train';
 import { getTask } from '@tarm/tasks';
 

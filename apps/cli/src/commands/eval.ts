@@ -1,10 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { BACKEND_CHOICES, ConfigError, configDefiner, resolveBackend, type CausalLM } from '@tarm/core';
+import { BACKEND_CHOICES, ConfigError, type CausalLM } from '@tarm/core';
+import { configDefiner, resolveBackend } from '@tarm/core/internal';
 import type { LadderModel } from '@tarm/recursion';
-import { CONTEXT_LENGTH, encodeExamples, evaluationSet, getTask, sequenceLength, type Task } from '@tarm/tasks';
-import { evaluateLengths, formatMetricsTable, pct, table } from '@tarm/eval';
+import { CONTEXT_LENGTH, evaluationSet, getTask, type Task } from '@tarm/tasks';
+import { encodeExamples, sequenceLength } from '@tarm/tasks/internal';
+import { evaluateLengths, formatMetricsTable } from '@tarm/eval';
+import { pct, table } from '@tarm/eval/internal';
 import { loadRunModel, unfinishedNote } from '../run-model.js';
 
 const lengthList = z

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { BACKEND_CHOICES, configDefiner, ConfigError, resolveBackend } from '@tarm/core';
+import { BACKEND_CHOICES, ConfigError } from '@tarm/core';
+import { configDefiner, resolveBackend } from '@tarm/core/internal';
 import { CONTEXT_LENGTH, decodeAnswers, encode } from '@tarm/tasks';
 import { loadRunModel, unfinishedNote } from '../run-model.js';
 

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { configDefiner } from '@tarm/core';
+import { configDefiner } from '@tarm/core/internal';
 import { ladderTable, RUNG_NAMES } from '@tarm/recursion';
-import { gib, human, table } from '@tarm/eval';
+import { gib, human, table } from '@tarm/eval/internal';
 import { renameFlags } from '../errors.js';
 
 const ModelsFlags = z.strictObject({

@@ -3,25 +3,24 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { BACKEND_CHOICES, configDefiner } from '@tarm/core';
+import { BACKEND_CHOICES } from '@tarm/core';
+import { configDefiner } from '@tarm/core/internal';
 import { DECODE_STRATEGIES, TASK_NAMES } from '@tarm/tasks';
 import {
   archiveRuns,
-  claimsTable,
   collectResults,
   loadStudy,
   PRESET_NAMES,
   readResults,
   resumeStudy,
   runStudy,
-  RUNS_ARCHIVE,
   StudyError,
   unpackRuns,
   writeReport,
-  writeResultsCsv,
   type StudyOverrides,
   type StudyResults,
 } from '@tarm/study';
+import { claimsTable, RUNS_ARCHIVE, writeResultsCsv } from '@tarm/study/internal';
 import { backendReason, UsageError } from '../errors.js';
 import { loadQueue, queueUrl } from '../queue.js';
 

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { readJsonIfExists } from '@tarm/core/node';
-import { ConfigError, TarmError, resolveBackend, type ResolvedBackend } from '@tarm/core';
+import { readJsonIfExists } from '@tarm/core/node/internal';
+import { ConfigError, TarmError } from '@tarm/core';
+import { resolveBackend, type ResolvedBackend } from '@tarm/core/internal';
 import {
   defineModelConfig,
   fitMicroBatch,
@@ -12,9 +13,12 @@ import {
   type ModelConfig,
   type ModelConfigInput,
 } from '@tarm/recursion';
-import { getTask, sequenceLength, TASK_NAMES, type DecodeOptions } from '@tarm/tasks';
-import { duration as formatDuration, evaluateLengths, formatMetricsTable, gib, type LengthResult } from '@tarm/eval';
-import { differences, runTraining, type ResumeInfo, type RunConfig } from '@tarm/train/node';
+import { getTask, TASK_NAMES, type DecodeOptions } from '@tarm/tasks';
+import { sequenceLength } from '@tarm/tasks/internal';
+import { evaluateLengths, formatMetricsTable, type LengthResult } from '@tarm/eval';
+import { duration as formatDuration, gib } from '@tarm/eval/internal';
+import { runTraining, type ResumeInfo, type RunConfig } from '@tarm/train/node';
+import { differences } from '@tarm/train/node/internal';
 import { createModel } from '@tarm/recursion';
 import {
   flagsOfRun,

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { BACKEND_CHOICES, configDefiner } from '@tarm/core';
+import { BACKEND_CHOICES } from '@tarm/core';
+import { configDefiner } from '@tarm/core/internal';
 import { StudyError } from '@tarm/study';
 import { UsageError } from '../errors.js';
 import { loadQueue, queueUrl } from '../queue.js';

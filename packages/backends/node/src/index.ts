@@ -1,27 +1,14 @@
-import { createRequire } from 'node:module';
+/**
+ * @tarm/backend-node: the adapter (`adapter`, for `useBackend`) and which tfjs-node package it loaded
+ * (`loadedNodePackage`). Everything else here is the adapter's own.
+ */
 import type { BackendAdapter } from '@tarm/core';
 import { BackendError, selectTfBackend } from '@tarm/core';
-import { explainLoadError, NODE_PACKAGES, type NodePackage } from './explain.js';
+import { explainLoadError, type NodePackage } from './explain.js';
 import { registerFusedKernels } from './kernels.js';
+import { pickNodePackage } from './pick.js';
 
-export { explainLoadError, NODE_PACKAGES, SETUP_HINT, type NodePackage } from './explain.js';
-
-const require = createRequire(import.meta.url);
-
-/** Whether a package can be resolved from here (the same resolution the dynamic import below uses). */
-function isInstalled(pkg: string): boolean {
-  try {
-    require.resolve(`${pkg}/package.json`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** tfjs-node-gpu when it is installed, else tfjs-node, else undefined. */
-export function pickNodePackage(installed: (pkg: string) => boolean = isInstalled): NodePackage | undefined {
-  return NODE_PACKAGES.find((p) => installed(p));
-}
+export type { NodePackage } from './explain.js';
 
 let loaded: NodePackage | undefined;
 

@@ -1,7 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { BackendError } from '@tarm/core';
 import { expectNoLeaks } from '@tarm/test-utils/vitest';
-import { adapter, explainLoadError, pickNodePackage } from '../src/index.js';
+import { adapter } from '../src/index.js';
+import { explainLoadError } from '../src/explain.js';
+import { pickNodePackage } from '../src/pick.js';
 
 describe('explainLoadError', () => {
   test('package missing', () => {

@@ -1,6 +1,11 @@
+/**
+ * @tarm/backend-webgpu: the adapter (`adapter`, for `useBackend`) and the GPU adapter its setup found
+ * (`webgpuAdapterInfo`). Everything else here is the adapter's own.
+ */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendAdapter } from '@tarm/core';
 import { BackendError, selectTfBackend } from '@tarm/core';
+import { dawnAttempts, type DawnAttempt } from './dawn-attempts.js';
 
 /** The part of the WebGPU `GPU` object this adapter touches (TypeScript's DOM lib has no WebGPU types). */
 interface GpuLike {
@@ -11,36 +16,7 @@ interface GpuAdapterLike {
   readonly featureLevel?: string;
 }
 
-/** One way of asking Dawn for an adapter: the toggles given to `create()` and the adapter's feature level. */
-export interface DawnAttempt {
-  readonly flags: readonly string[];
-  readonly featureLevel: 'core' | 'compatibility';
-}
-
-/**
- * Dawn attempts in Node, in order. The platform default (Vulkan on Linux, Metal on macOS, D3D12 on Windows) at
- * the full feature level first; then Dawn's OpenGL ES backend at the compatibility level, which is what works on a
- * GPU-less Linux through Mesa's llvmpipe (EGL_PLATFORM=surfaceless). `TARM_DAWN_FLAGS` (comma-separated Dawn
- * toggles, e.g. `backend=vulkan`) replaces the list with that one attempt, tried at both levels.
- */
-export function dawnAttempts(envFlags: string | undefined): DawnAttempt[] {
-  if (envFlags !== undefined && envFlags.trim() !== '') {
-    const flags = envFlags
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    return [
-      { flags, featureLevel: 'core' },
-      { flags, featureLevel: 'compatibility' },
-    ];
-  }
-  return [
-    { flags: [], featureLevel: 'core' },
-    { flags: ['backend=opengles'], featureLevel: 'compatibility' },
-  ];
-}
-
-export const MESA_HINT =
+const MESA_HINT =
   'on Linux without a GPU install Mesa EGL/GLES (Debian: apt-get install libegl1 libegl-dev libegl-mesa0 libgles2 libgl1-mesa-dri), ' +
   'or a Vulkan driver for a real GPU';
 

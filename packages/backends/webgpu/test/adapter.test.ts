@@ -1,6 +1,7 @@
 import { expect, test } from 'vitest';
 import { BackendError } from '@tarm/core';
-import { adapter, dawnAttempts, webgpuAdapterInfo } from '../src/index.js';
+import { adapter, webgpuAdapterInfo } from '../src/index.js';
+import { dawnAttempts } from '../src/dawn-attempts.js';
 
 test('Dawn attempts: platform default first, then OpenGL ES compatibility; TARM_DAWN_FLAGS overrides', () => {
   expect(dawnAttempts(undefined)).toEqual([

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, mixSeeds } from '@tarm/core';
-import { causalMask } from '@tarm/layers';
+import { causalMask } from '@tarm/layers/internal';
 import {
   RUNGS,
   RUNG_NAMES,

@@ -1,22 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ParamStore, Rng, mixSeeds, type TrainableLM } from '@tarm/core';
+import { block, createBlock, createEmbedding, createHead, embed, readout } from '@tarm/layers';
 import {
-  block,
   causalMask,
   causalSelfAttention,
   createAttention,
-  createBlock,
-  createEmbedding,
-  createHead,
   createLayerNorm,
   createLinear,
-  embed,
   gelu,
   layerNorm,
   linear,
   matMulExplicitT,
-  readout,
-} from '@tarm/layers';
+} from '@tarm/layers/internal';
 import { parityCase, trainCase, type BatchData, type ConformanceCase } from '../harness.js';
 
 /** Small shapes: enough to exercise every kernel and its gradient, quick even on the cpu backend. */

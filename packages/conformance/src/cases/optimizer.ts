@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, mixSeeds, type TensorBatch } from '@tarm/core';
-import { causalMask } from '@tarm/layers';
+import { causalMask } from '@tarm/layers/internal';
 import { AdamW, type AdamWConfig } from '@tarm/train';
 import { AdamW64 } from '@tarm/test-utils';
 import type { ConformanceCase } from '../harness.js';

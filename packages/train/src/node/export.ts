@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { CheckpointError, ConfigError, encodeSafetensors, type SafetensorsTensor } from '@tarm/core';
-import { loadCheckpoint, readJsonIfExists } from '@tarm/core/node';
+import { loadCheckpoint } from '@tarm/core/node';
+import { readJsonIfExists } from '@tarm/core/node/internal';
 import { OPTIMIZER_PREFIX } from '../adamw.js';
 import type { RunConfig } from './run-config.js';
 import { RUN_FILES, type CheckpointMeta } from './run.js';

@@ -1,10 +1,11 @@
 /**
- * Node-only half of @tarm/train: run folders on disk (config, metrics, checkpoints, summary) with resume.
- * Import from `@tarm/train/node`; the main entry stays browser-safe.
+ * Node-only half of @tarm/train: run folders on disk (config, metrics, checkpoints, summary) with resume, weights
+ * exported as safetensors, and TensorBoard event records. Import from `@tarm/train/node`; the main entry stays
+ * browser-safe. What the CLI shares with this entry besides its public API is in `@tarm/train/node/internal` (not
+ * part of the public API).
  */
 export {
   runTraining,
-  RUN_FILES,
   type RunOptions,
   type RunResult,
   type RunSummary,
@@ -14,15 +15,6 @@ export {
   type EvalLine,
   type ResumeInfo,
 } from './run.js';
-export { RunFolderError, differences, firstDifference, type RunConfig, type TrainSettings } from './run-config.js';
-export { appendJsonLine, readJsonLines, writeJsonLinesAtomic } from './jsonl.js';
-export { exportRunWeights, EXPORT_METADATA, WEIGHT_LAYOUT, type ExportWeights } from './export.js';
-export {
-  TensorBoardLog,
-  encodeEvents,
-  decodeEvents,
-  lineScalars,
-  EVENTS_FILE_MARK,
-  FILE_VERSION,
-  type TbEvent,
-} from './tensorboard.js';
+export { RunFolderError, type RunConfig, type TrainSettings } from './run-config.js';
+export { exportRunWeights, type ExportWeights } from './export.js';
+export { encodeEvents, decodeEvents, type TbEvent } from './tensorboard.js';

@@ -1,6 +1,6 @@
 import { appendFile, open, readFile } from 'node:fs/promises';
 import { CheckpointError } from '@tarm/core';
-import { writeFileAtomic } from '@tarm/core/node';
+import { writeFileAtomic } from '@tarm/core/node/internal';
 
 /**
  * JSON-lines files written so that a killed process never breaks them: lines are appended whole (one write of

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { crc32c } from '@aws-crypto/crc32c';
 import protobuf from 'protobufjs/light.js';
-import { writeFileAtomic } from '@tarm/core/node';
+import { writeFileAtomic } from '@tarm/core/node/internal';
 import type { MetricsLine } from './metrics-line.js';
 
 /**

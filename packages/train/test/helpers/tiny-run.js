@@ -1,6 +1,7 @@
 // Plain JavaScript so the child-process fixture can import it under plain Node.
 import * as tf from '@tensorflow/tfjs-core';
-import { encodeExamples, evaluationSet, getTask, sequenceLength } from '@tarm/tasks';
+import { evaluationSet, getTask } from '@tarm/tasks';
+import { encodeExamples, sequenceLength } from '@tarm/tasks/internal';
 import { createTinyLM } from './tiny-model.js';
 
 /**
