@@ -1,54 +1,27 @@
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, TarmError } from '@tarm/core';
+import { flagName } from '@tarm/core/internal';
+import { EVAL_SETTINGS } from '@tarm/eval';
+import { MODEL_SETTINGS } from '@tarm/recursion';
+import { TRAIN_SETTINGS } from '@tarm/train';
 
-/** Config field -> the CLI flag that sets it, so errors name what the user typed. */
-export const FLAG_OF: Record<string, string> = {
-  model: '--model',
-  switches: '--switches',
-  config: '--config',
-  heads: '--heads',
-  batch: '--batch',
-  task: '--task',
-  length: '--length',
-  evalLengths: '--eval-lengths',
-  budget: '--budget',
-  dModel: '--d-model',
-  nHeads: '--heads',
-  steps: '--steps',
-  batchSize: '--batch',
-  lr: '--lr',
-  dropout: '--dropout',
-  seed: '--seed',
-  backend: '--backend',
-  decode: '--decode',
-  temperature: '--temperature',
-  evalEvery: '--eval-every',
-  evalN: '--eval-n',
-  ponderWeight: '--ponder-weight',
-  outer: '--outer',
-  inner: '--inner',
-  haltExploration: '--halt-exploration',
-  weightDecay: '--weight-decay',
-  contextLength: '--context-length',
-  deepSupervision: '--deep-supervision',
-  haltLoss: '--halt-loss',
-  gradCycles: '--grad-cycles',
-  ema: '--ema',
-  microBatch: '--micro-batch',
-  prompt: '--prompt',
-  maxTokens: '--max-tokens',
-  run: '--run',
-  log: '--log',
-  lengths: '--lengths',
-  n: '--n',
-  // the training library's names for the same settings (ConfigError from @tarm/train)
-  'train.steps': '--steps',
-  'train.length': '--length',
-  'train.batchSize': '--batch',
-  'train.evalEvery': '--eval-every',
-  'train.microBatch': '--micro-batch',
-};
+/**
+ * Config field -> the CLI flag that sets it, so errors name what the user typed: a setting's flag is its key in
+ * kebab case (MODEL_SETTINGS, TRAIN_SETTINGS, EVAL_SETTINGS; `dModel` is `--d-model`); the training library's
+ * fields (`train.steps`) are the same settings.
+ */
+export const FLAG_OF: Readonly<Record<string, string>> = Object.fromEntries(
+  [
+    ...Object.keys(MODEL_SETTINGS),
+    ...Object.keys(TRAIN_SETTINGS),
+    ...Object.keys(EVAL_SETTINGS),
+    ...['backend', 'config', 'out', 'log', 'prompt', 'maxTokens', 'run', 'lengths', 'n'],
+  ].flatMap((k) => [
+    [k, flagName(k)],
+    ...((Object.keys(TRAIN_SETTINGS) as string[]).includes(k) ? [[`train.${k}`, flagName(k)]] : []),
+  ]),
+);
 
 /**
  * The backend line of train and study: why auto chose what it did. A missing optional tfjs-node is the common
@@ -74,20 +47,13 @@ function showValue(v: unknown): string {
   return typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? v : JSON.stringify(v);
 }
 
-/** commander's option keys -> config field names where they differ. */
-export function renameFlags(raw: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) out[k === 'heads' ? 'nHeads' : k === 'batch' ? 'batchSize' : k] = v;
-  return out;
-}
-
 /** Rewrites a ConfigError about a config field into one about the flag. */
 export function toUsageError(e: unknown): unknown {
   if (e instanceof ConfigError) {
     // a structural switch (`switches.halting`) is one pair of --switches
-    const flag =
-      FLAG_OF[e.field] ??
-      (e.field.startsWith('switches.') ? `--switches ${e.field.slice('switches.'.length)}` : `--${e.field}`);
+    const flag = e.field.startsWith('switches.')
+      ? `--switches ${e.field.slice('switches.'.length)}`
+      : (FLAG_OF[e.field] ?? FLAG_OF[e.field.split('.')[0]!] ?? `--${e.field}`); // evalLengths.1: an item of a list
     let allowed = e.allowed;
     for (const [field, f] of Object.entries(FLAG_OF)) allowed = allowed.replace(new RegExp(`\\b${field}\\b`, 'g'), f);
     return new UsageError(

@@ -1,108 +1,69 @@
 import { z } from 'zod';
 import { BACKEND_CHOICES, ConfigError } from '@tarm/core';
-import { configDefiner } from '@tarm/core/internal';
-import { EVAL_DEFAULTS as E } from '@tarm/eval';
-import { TRAIN_DEFAULTS as T } from '@tarm/train';
-import {
-  defineModelConfig,
-  RUNG_NAMES,
-  RUNGS,
-  solveBudget,
-  type ModelConfig,
-  type RungSwitches,
-} from '@tarm/recursion';
-import { RungSwitchesSchema } from '@tarm/recursion/internal';
-import { FLAG_OF, renameFlags, UsageError } from './errors.js';
-import { TASK_NAMES, CONTEXT_LENGTH, DECODE_STRATEGIES, getTask } from '@tarm/tasks';
+import { configDefiner, flagName, pickSettings, setting, settingsShape } from '@tarm/core/internal';
+import { EVAL_SETTINGS, type EVAL_DEFAULTS } from '@tarm/eval';
+import { TRAIN_SETTINGS } from '@tarm/train';
+import type { RunRequest } from '@tarm/train/node';
+import { defineModelConfig, MODEL_SETTINGS, RUNGS, solveBudget, type ModelConfig } from '@tarm/recursion';
+import { UsageError } from './errors.js';
+import { flagText, readFlags } from './flags.js';
+import { CONTEXT_LENGTH, getTask } from '@tarm/tasks';
 import { sequenceLength } from '@tarm/tasks/internal';
 
-const intFlag = z.coerce.number().int();
-/** The model's defaults, declared by @tarm/recursion (the training's by @tarm/train, the evaluation's by @tarm/eval). */
-const M = defineModelConfig({});
-const numFlag = z.coerce.number();
-
-/** Flags of `tarm train`, as commander hands them over (strings); defaults are the paper's, from the packages that use them. */
-export const TrainFlagsSchema = z.strictObject({
-  model: z.enum(RUNG_NAMES).default('dense'),
-  /** Structural switches over --model: `halting=binary,tied=false` (the design space, packages/recursion/src/rungs.ts). */
-  switches: z
-    .string()
-    .optional()
-    .transform((s, ctx) => {
-      if (s === undefined) return undefined;
-      const pairs = s
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean)
-        .map((p) => p.split('='));
-      if (pairs.length === 0 || pairs.some((p) => p.length !== 2 || !p[0] || !p[1])) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `comma-separated switch=value pairs, e.g. halting=binary,tied=false (switches: ${Object.keys(RungSwitchesSchema.shape).join(', ')})`,
-        });
-        return z.NEVER;
-      }
-      const value = (v: string) => (v === 'true' ? true : v === 'false' ? false : v);
-      return Object.fromEntries(pairs.map(([k, v]) => [k!, value(v!)])) as Partial<RungSwitches>;
-    }),
-  task: z.enum(TASK_NAMES as [string, ...string[]]).default('addition'),
-  length: intFlag.min(1).default(T.length),
-  evalLengths: z
-    .string()
-    .default(E.lengths.join(','))
-    .transform((s, ctx) => {
-      const xs = s.split(',').map((v) => Number(v.trim()));
-      if (xs.length === 0 || xs.some((v) => !Number.isInteger(v) || v < 1)) {
-        ctx.addIssue({ code: 'custom', message: 'a comma-separated list of positive integers, e.g. 10,20' });
-        return z.NEVER;
-      }
-      return xs;
-    }),
-  budget: intFlag.min(1).default(M.budget),
-  dModel: intFlag.min(1).default(M.dModel),
-  nHeads: intFlag.min(1).default(M.nHeads),
-  steps: intFlag.min(1).default(T.steps),
-  batchSize: intFlag.min(1).default(T.batchSize),
-  lr: numFlag.gt(0).default(T.lr),
-  weightDecay: numFlag.min(0).default(T.weightDecay),
-  dropout: numFlag.min(0).max(0.99).default(M.dropout),
-  seed: intFlag.min(0).default(T.seed),
-  backend: z.enum(BACKEND_CHOICES).default('auto'),
-  decode: z.enum(DECODE_STRATEGIES).default(E.decode),
-  temperature: numFlag.gt(0).default(E.temperature),
-  evalEvery: intFlag.min(1).default(T.evalEvery),
-  evalN: intFlag.min(1).default(E.n),
-  ponderWeight: numFlag.min(0).default(M.ponderWeight),
-  outer: intFlag.min(1).optional(),
-  inner: intFlag.min(1).optional(),
-  haltExploration: numFlag.min(0).max(1).default(M.haltExploration),
-  deepSupervision: intFlag.min(0).optional(),
-  haltLoss: z.enum(['on', 'off']).optional(),
-  gradCycles: z.enum(['last', 'all']).optional(),
-  ema: numFlag.min(0).lt(1).optional(),
-  microBatch: z
-    .string()
-    .default('auto')
-    .transform((v, ctx) => {
-      if (v === 'auto') return 'auto' as const;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) {
-        ctx.addIssue({ code: 'custom', message: 'auto, or an integer from 1 to batchSize' });
-        return z.NEVER;
-      }
-      return n;
-    }),
-  out: z.string().min(1).optional(),
+/**
+ * The settings `tarm train` takes as flags, in the order of its help: the model's, the training's and the
+ * evaluation's from the tables that declare them (MODEL_SETTINGS, TRAIN_SETTINGS, EVAL_SETTINGS), and the few
+ * that say where and how a run goes rather than what it trains. vocabSize and contextLength are the tasks'.
+ */
+export const TRAIN_FLAGS = {
+  ...pickSettings(MODEL_SETTINGS, ['model', 'switches']),
+  ...pickSettings(TRAIN_SETTINGS, ['task', 'length']),
+  ...pickSettings(EVAL_SETTINGS, ['evalLengths']),
+  ...pickSettings(MODEL_SETTINGS, ['budget', 'dModel', 'nHeads']),
+  ...pickSettings(TRAIN_SETTINGS, ['steps', 'batchSize', 'lr', 'weightDecay']),
+  ...pickSettings(MODEL_SETTINGS, ['dropout']),
+  ...pickSettings(TRAIN_SETTINGS, ['seed']),
+  backend: setting({
+    schema: z.enum(BACKEND_CHOICES).default('auto'),
+    doc: 'the tfjs backend (auto: node when @tensorflow/tfjs-node loads, else wasm)',
+    arg: 'name',
+  }),
+  ...pickSettings(EVAL_SETTINGS, ['decode', 'temperature']),
+  ...pickSettings(TRAIN_SETTINGS, ['evalEvery']),
+  ...pickSettings(EVAL_SETTINGS, ['evalN']),
+  ...pickSettings(MODEL_SETTINGS, [
+    'ponderWeight',
+    'actThreshold',
+    'outer',
+    'inner',
+    'haltExploration',
+    'deepSupervision',
+    'haltLoss',
+    'haltLossWeight',
+    'gradCycles',
+  ]),
+  ...pickSettings(TRAIN_SETTINGS, ['ema', 'microBatch']),
+  out: setting({
+    schema: z.string().min(1).optional(),
+    doc: 'run folder (default runs/<model>-<task>-L<length>-s<seed>)',
+    arg: 'dir',
+  }),
   /** Extra log besides metrics.jsonl: TensorBoard event files in the run folder (not part of the run config). */
-  log: z.enum(['tensorboard']).optional(),
+  log: setting({
+    schema: z.enum(['tensorboard']).optional(),
+    doc: 'also log to: tensorboard (event files in the run folder, docs/interop.md)',
+    arg: 'sink',
+  }),
+};
+
+/** Flags of `tarm train`, as read from commander's strings (readFlags) or taken from a run config. */
+export const TrainFlagsSchema = z.strictObject({
+  ...settingsShape(TRAIN_FLAGS),
   json: z.boolean().default(false),
   resume: z.boolean().default(false),
 });
 
 export type TrainFlags = z.output<typeof TrainFlagsSchema>;
-
-/** Every flag's default (what `tarm train --help` shows): the schema above is their one declaration in the CLI. */
-export const TRAIN_FLAG_DEFAULTS: Readonly<TrainFlags> = Object.freeze(TrainFlagsSchema.parse({}));
 
 const parseFlags = configDefiner(TrainFlagsSchema);
 
@@ -116,21 +77,9 @@ export interface ResolvedTrain {
 
 /** Validates every flag (and their combinations) before anything is created or written. */
 export function resolveTrain(raw: Record<string, unknown>): ResolvedTrain {
-  const flags = parseFlags(renameFlags(raw) as never);
+  const flags = parseFlags(readFlags(raw, TRAIN_FLAGS) as never);
   const model = defineModelConfig({
-    model: flags.model,
-    ...(flags.switches && { switches: flags.switches }),
-    dModel: flags.dModel,
-    nHeads: flags.nHeads,
-    budget: flags.budget,
-    dropout: flags.dropout,
-    outer: flags.outer,
-    inner: flags.inner,
-    ponderWeight: flags.ponderWeight,
-    haltExploration: flags.haltExploration,
-    deepSupervision: flags.deepSupervision,
-    haltLoss: flags.haltLoss === undefined ? undefined : flags.haltLoss === 'on',
-    gradCycles: flags.gradCycles,
+    ...Object.fromEntries(Object.keys(MODEL_SETTINGS).map((k) => [k, (flags as Record<string, unknown>)[k]])),
     contextLength: CONTEXT_LENGTH,
     vocabSize: 14,
   });
@@ -158,65 +107,34 @@ export function resolveTrain(raw: Record<string, unknown>): ResolvedTrain {
   return { flags, model, out, ema };
 }
 
-/** The parts of a run folder's config.json (as `tarm train` writes it) that flags set. */
-export interface SavedTrainConfig {
-  readonly model: Record<string, unknown>;
-  readonly train: {
-    task: string;
-    length: number;
-    batchSize: number;
-    steps: number;
-    evalEvery: number;
-    microBatch?: number;
-    optimizer?: { lr?: number; weightDecay?: number; ema?: number };
-  };
-  readonly seed: number;
-  readonly eval?: { lengths?: number[]; n?: number; decode?: string; temperature?: number };
-  readonly backend?: string;
-}
+/** A run config as `tarm train --config` reads it: a run folder's config.json, or what a study hands its runs. */
+export type SavedTrainConfig = RunRequest<Record<string, unknown>, Partial<EvalSettings>>;
+type EvalSettings = { -readonly [K in keyof typeof EVAL_DEFAULTS]: (typeof EVAL_DEFAULTS)[K] };
 
-/** The `tarm train` flags (commander's keys) that reproduce a run folder's config.json. */
+/** The `tarm train` flags (values, by key) that reproduce a run folder's config.json. */
 export function flagsOfRun(c: SavedTrainConfig): Record<string, unknown> {
-  const m = c.model;
   const t = c.train;
   const o = t.optimizer ?? {};
   const raw: Record<string, unknown> = {
-    model: m.model,
-    switches: switchesFlag(m.switches as Partial<RungSwitches> | undefined),
+    ...Object.fromEntries(Object.keys(MODEL_SETTINGS).map((k) => [k, c.model[k]])),
     task: t.task,
     length: t.length,
-    evalLengths: (c.eval?.lengths ?? [t.length]).join(','),
-    budget: m.budget,
-    dModel: m.dModel,
-    heads: m.nHeads,
+    evalLengths: c.eval?.lengths ?? [t.length],
     steps: t.steps,
-    batch: t.batchSize,
+    batchSize: t.batchSize,
     lr: o.lr,
     weightDecay: o.weightDecay,
-    dropout: m.dropout,
     seed: c.seed,
     backend: c.backend,
     decode: c.eval?.decode,
     temperature: c.eval?.temperature,
     evalEvery: t.evalEvery,
     evalN: c.eval?.n,
-    ponderWeight: m.ponderWeight,
-    outer: m.outer,
-    inner: m.inner,
-    haltExploration: m.haltExploration,
-    deepSupervision: m.deepSupervision,
-    haltLoss: m.haltLoss === undefined ? undefined : m.haltLoss ? 'on' : 'off',
-    gradCycles: m.gradCycles,
     ema: o.ema,
-    microBatch: String(t.microBatch ?? t.batchSize), // what the run trained with: never re-sized on resume
+    microBatch: t.microBatch ?? t.batchSize, // what the run trained with: never re-sized on resume
   };
-  return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
-}
-
-/** A config's `switches` object as the --switches flag (`halting=binary,tied=false`); undefined when none. */
-export function switchesFlag(s: Partial<RungSwitches> | undefined): string | undefined {
-  const set = Object.entries(s ?? {}).filter(([, v]) => v !== undefined);
-  return set.length ? set.map(([k, v]) => `${k}=${String(v)}`).join(',') : undefined;
+  const fromTasks = new Set(['vocabSize', 'contextLength']);
+  return Object.fromEntries(Object.entries(raw).filter(([k, v]) => v !== undefined && !fromTasks.has(k)));
 }
 
 /** Flags that may differ from the run's on resume: where it goes, how it logs, and how many steps it trains to. */
@@ -238,20 +156,17 @@ export function resolveResume(
   const merged = { ...fromRun, ...Object.fromEntries(typed.map((k) => [k, raw[k]])), out };
   const run = resolveTrain({ ...fromRun, out });
   const asked = resolveTrain(merged); // every flag given is still checked on its own
-  const field = (k: string) => renameFlags({ [k]: 0 });
   const differing = typed
     .filter((k) => !RESUME_FREE.has(k))
-    .map((k) => Object.keys(field(k))[0]!)
     .filter(
       (f) =>
         JSON.stringify((run.flags as Record<string, unknown>)[f]) !==
         JSON.stringify((asked.flags as Record<string, unknown>)[f]),
     );
   if (differing.length > 0) {
-    const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
     const list = differing.map(
       (f) =>
-        `${FLAG_OF[f] ?? `--${f}`} ${show((asked.flags as Record<string, unknown>)[f])} (the run has ${show((run.flags as Record<string, unknown>)[f])})`,
+        `${flagName(f)} ${flagText((asked.flags as Record<string, unknown>)[f])} (the run has ${flagText((run.flags as Record<string, unknown>)[f])})`,
     );
     throw new UsageError(
       `cannot resume ${out}: ${list.join(', ')}; --resume reads every setting from ${out}/config.json: drop ${differing.length === 1 ? 'that flag' : 'those flags'}, or start a new run with another --out`,

@@ -7,7 +7,7 @@ import { tarm } from './tarm.js';
 describe('tarm train: bad input', () => {
   const cases: [string[], RegExp][] = [
     [['--bogus', '1'], /unknown option '--bogus'/],
-    [['--heads', '5', '--d-model', '384'], /invalid --heads: got 5; allowed: a divisor of --d-model/],
+    [['--heads', '5', '--d-model', '384'], /invalid --n-heads: got 5; allowed: a divisor of --d-model/],
     [['--budget', '0'], /invalid --budget: got 0; allowed: >= 1/],
     [['--task', 'sorting'], /invalid --task: got "sorting"; allowed: "copy", "reverse", "addition"/],
     [['--model', 'gpt'], /invalid --model: got "gpt"; allowed: "dense", "iterative", .*"ar-trm"/],
@@ -16,7 +16,7 @@ describe('tarm train: bad input', () => {
     [['--dropout', '1.5'], /invalid --dropout: got 1.5; allowed: <= 0.99/],
     [['--length', '90', '--task', 'addition'], /invalid --length: got 90/],
     [['--eval-lengths', '10,x'], /invalid --eval-lengths/],
-    [['--switches', 'halting'], /invalid --switches: .*comma-separated switch=value pairs, e\.g\. halting=binary/],
+    [['--switches', 'halting'], /invalid --switches: .*comma-separated key=value pairs \(keys: stream, .*halting/],
     [
       ['--switches', 'halting=sometimes'],
       /invalid --switches halting: got "sometimes"; allowed: "none", "act", "binary"/,
@@ -222,11 +222,11 @@ describe('tarm train + generate', () => {
       switches: { halting: 'binary' },
       budget: 2,
     });
-    // a model setting no flag carries is refused, not dropped
-    writeFileSync(join(dir, 'c.json'), JSON.stringify({ ...config, model: { ...config.model, haltLossWeight: 0.9 } }));
+    // a model setting no flag carries (the tasks fix the vocabulary) is refused, not dropped
+    writeFileSync(join(dir, 'c.json'), JSON.stringify({ ...config, model: { ...config.model, vocabSize: 20 } }));
     const c = await tarm(['train', '--config', join(dir, 'c.json'), '--out', join(dir, 'c')]);
     expect(c.code).toBe(2);
-    expect(c.stderr).toMatch(/invalid --config: .*c\.json: model\.haltLossWeight 0\.9 cannot be set for `tarm train`/);
+    expect(c.stderr).toMatch(/invalid --config: .*c\.json: model\.vocabSize 20 cannot be set for `tarm train`/);
     expect(existsSync(join(dir, 'c'))).toBe(false);
   });
 

@@ -18,7 +18,7 @@ describe('--micro-batch', () => {
     const wasm = chooseMicroBatch(paper.flags, paper.model, backend(4294901760));
     expect(wasm).toBeLessThan(64);
     expect(64 % wasm).toBe(0);
-    const small = resolveTrain({ dModel: '64', heads: '4', budget: '6' });
+    const small = resolveTrain({ dModel: '64', nHeads: '4', budget: '6' });
     expect(chooseMicroBatch(small.flags, small.model, backend(4294901760))).toBe(64);
     expect(() => chooseMicroBatch(paper.flags, paper.model, backend(2 ** 20))).toThrow(
       /does not fit the wasm backend's 1 MiB; use --backend node/,

@@ -518,7 +518,7 @@ describe('a long run says so (issue 30, item 3)', () => {
     run.child.kill('SIGINT');
     expect(await run.exit, run.stderr).toBe(130);
     expect(run.stderr).toMatch(
-      /tarm: at this pace the run needs about \S+ more here\. A run of minutes: smaller --d-model \(64\), --heads 4, --budget 6, --steps 300/,
+      /tarm: at this pace the run needs about \S+ more here\. A run of minutes: smaller --d-model \(64\), --n-heads 4, --budget 6, --steps 300/,
     );
     expect(run.stderr.match(/at this pace/g)).toHaveLength(1);
   }, 90_000);

@@ -169,14 +169,16 @@ describe('tarm study --config: a study file a researcher writes', () => {
     );
     expect(afterKill.length).toBeLessThan(4);
 
-    // the folder records the resolved file: defaults filled, no editor-only $schema
+    // the folder records the resolved file: defaults filled, the alias `batch` under its name, no editor-only $schema
     const recorded = JSON.parse(readFileSync(join(out, 'study.json'), 'utf8'));
+    const { batch, ...written } = HAND_WRITTEN.config;
     expect(recorded.study).toMatchObject({
       name: 'two-arms',
       seeds: [1, 2],
       success: 0.9,
-      config: { ...HAND_WRITTEN.config, length: 10 },
+      config: { ...written, batchSize: batch, length: 10 },
     });
+    expect(recorded.study.config.batch).toBeUndefined();
     expect(recorded.study.$schema).toBeUndefined();
 
     // a changed file is refused, naming the field, before anything runs

@@ -4,3 +4,17 @@
  */
 export { configDefiner, deepFreeze } from './config.js';
 export { resolveBackend, type ResolvedBackend } from './backend.js';
+export {
+  setting,
+  settingsShape,
+  pickSettings,
+  unsetSettings,
+  settingDefaults,
+  settingAliases,
+  renameAliases,
+  flagName,
+  type Setting,
+  type SettingsTable,
+  type SettingsShape,
+  type Unset,
+} from './settings.js';

@@ -1,8 +1,8 @@
 import { ConfigError, mixSeeds, type CausalLM } from '@tarm/core';
-import { deepFreeze } from '@tarm/core/internal';
-import { decodeAnswers, evaluationSet, PAPER_DECODE, SEED_PURPOSE, type DecodeOptions, type Task } from '@tarm/tasks';
+import { decodeAnswers, evaluationSet, SEED_PURPOSE, type DecodeOptions, type Task } from '@tarm/tasks';
 import { checkDecodeOptions } from '@tarm/tasks/internal';
 import { scoreAnswers, type AnswerMetrics } from './metrics.js';
+import { EVAL_DEFAULTS } from './settings.js';
 
 /** How to evaluate: which problems, how to decode them. */
 export interface EvalOptions {
@@ -67,17 +67,6 @@ export async function evaluateLengths(
   for (const L of lengths) out[String(L)] = await evaluateLength(lm, task, L, opts);
   return out;
 }
-
-/**
- * The paper's evaluation (paper.md, "Training and evaluation"): 100 problems per length at L = 10 to 50, decoded by
- * sampling at temperature 1.
- */
-export const EVAL_DEFAULTS = deepFreeze({
-  lengths: [10, 20, 30, 40, 50],
-  n: 100,
-  decode: PAPER_DECODE.strategy,
-  temperature: PAPER_DECODE.temperature,
-});
 
 function checkEvalOptions(opts: EvalOptions): { n: number; seed: number; batchSize: number } {
   if (!opts.decode)

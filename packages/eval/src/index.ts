@@ -5,12 +5,6 @@
  * of the public API).
  */
 export { scoreAnswers, type AnswerMetrics } from './metrics.js';
-export {
-  evaluateLength,
-  evaluateLengths,
-  EVAL_DEFAULTS,
-  type EvalOptions,
-  type EvalExample,
-  type LengthResult,
-} from './evaluate.js';
+export { evaluateLength, evaluateLengths, type EvalOptions, type EvalExample, type LengthResult } from './evaluate.js';
+export { EVAL_SETTINGS, EVAL_DEFAULTS } from './settings.js';
 export { formatMetricsTable } from './format.js';

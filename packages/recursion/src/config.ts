@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { configDefiner } from '@tarm/core/internal';
+import { configDefiner, setting, settingsShape } from '@tarm/core/internal';
 import {
   RUNG_NAMES,
   RUNGS,
@@ -11,6 +11,11 @@ import {
   type RungSwitches,
 } from './rungs.js';
 
+/** ACT's halting threshold (Graves): a position halts once its cumulative halting probability exceeds it. */
+const ACT_THRESHOLD = 1 - 1e-6;
+/** TRM's exploration in training: the probability of forcing a random minimum number of binary-halting steps. */
+const HALT_EXPLORATION = 0.25;
+
 /** Structural switches set over a named rung (rungs.ts, SWITCH_VALUES), each optional; for study files too. */
 export const RungSwitchesSchema = z.strictObject({
   stream: z.enum(SWITCH_VALUES.stream).optional(),
@@ -21,55 +26,82 @@ export const RungSwitchesSchema = z.strictObject({
 });
 
 /**
- * Model configuration. Defaults are the paper's (C = 384, 6 heads, budget 24 block passes, dropout 0.1).
- * `defineModelConfig` validates, rejects unknown keys and freezes; the result is JSON and is saved with every run.
+ * The model's settings, each declared once (schema, default, meaning; @tarm/core `Setting`): the CLI's flags of
+ * `tarm train` and the study file's keys are made from this table. Defaults are the paper's (C = 384, 6 heads,
+ * budget 24 block passes, dropout 0.1).
+ */
+export const MODEL_SETTINGS = {
+  model: setting({ schema: z.enum(RUNG_NAMES).default('dense'), doc: 'the rung of the ladder', arg: 'rung' }),
+  switches: setting({
+    schema: RungSwitchesSchema.optional(),
+    doc: 'structural switches over the rung, any row of the design space (stream, tied, stepEmbedding, halting, readout; rungs.ts), e.g. halting "binary" on dual-ut; unset: the named rung; readout, unless set, follows halting',
+  }),
+  vocabSize: setting({ schema: z.int().min(2).default(14), doc: 'characters in the vocabulary (the paper: 14)' }),
+  contextLength: setting({
+    schema: z.int().min(1).default(180),
+    doc: 'learned absolute positions (the paper: 180, enough for addition at length 50)',
+  }),
+  dModel: setting({ schema: z.int().min(1).default(384), doc: 'C, the residual width', arg: 'C' }),
+  nHeads: setting({
+    schema: z.int().min(1).default(6),
+    doc: 'attention heads (a divisor of dModel)',
+    arg: 'n',
+    alias: 'heads',
+  }),
+  budget: setting({
+    schema: z.int().min(1).default(24),
+    doc: "compute budget (the paper's B) in block passes: applications of f per forward pass, at most",
+    arg: 'B',
+  }),
+  dropout: setting({ schema: z.number().min(0).max(0.99).default(0.1), doc: 'dropout rate', arg: 'p' }),
+  outer: setting({
+    schema: z.int().min(1).optional(),
+    doc: 'nested rungs: H, cycles per step (with inner); overrides the budget solver',
+    arg: 'H',
+  }),
+  inner: setting({
+    schema: z.int().min(1).optional(),
+    doc: 'nested rungs: L, latent (z) updates per cycle, not the problem length (with outer)',
+    arg: 'L',
+  }),
+  ponderWeight: setting({
+    schema: z.number().min(0).default(0),
+    doc: "ACT's ponder-cost weight (the paper's runs: 0); halting act only",
+    arg: 'w',
+  }),
+  actThreshold: setting({
+    schema: z.number().gt(0).max(1).default(ACT_THRESHOLD),
+    doc: "ACT's halting threshold (Graves): a position halts once its cumulative halting probability exceeds it",
+    arg: 'x',
+  }),
+  haltExploration: setting({
+    schema: z.number().min(0).max(1).default(HALT_EXPLORATION),
+    doc: "binary halting: the probability, in training, of forcing a random minimum number of steps (TRM's exploration)",
+    arg: 'p',
+  }),
+  deepSupervision: setting({
+    schema: z.int().min(0).optional(),
+    doc: "nested rungs: TRM's deep supervision, the steps split into this many supervised segments, a loss and an optimizer step after each, (y, z) carried detached; 1 = off (the paper), 0 = one segment per step (trm-faithful)",
+    arg: 'N',
+  }),
+  haltLoss: setting({
+    schema: z.boolean().optional(),
+    doc: 'binary-halting rungs: train the halting head, read at every position, with BCE against "this position\'s prediction is correct" (weight haltLossWeight); off in the paper (trm-faithful: on)',
+  }),
+  haltLossWeight: setting({ schema: z.number().min(0).default(0.5), doc: 'the halting BCE loss weight', arg: 'w' }),
+  gradCycles: setting({
+    schema: z.enum(['last', 'all']).optional(),
+    doc: 'nested rungs: gradient through the last cycle of a supervised step only (the paper) or through all H (trm-faithful)',
+    arg: 'last|all',
+  }),
+} as const;
+
+/**
+ * Model configuration (MODEL_SETTINGS). `defineModelConfig` validates, rejects unknown keys, refuses the
+ * combinations the ladder cannot run and freezes; the result is JSON and is saved with every run.
  */
 export const ModelConfigSchema = z
-  .strictObject({
-    model: z.enum(RUNG_NAMES).default('dense'),
-    /**
-     * Structural switches set over the named rung (rungs.ts): any row of the design space, e.g. `{ model: 'dual-ut',
-     * switches: { halting: 'binary' } }`. Unset: the named rung. readout, unless set, follows halting.
-     */
-    switches: RungSwitchesSchema.optional(),
-    /** Characters in the vocabulary (the paper's tasks use 14). */
-    vocabSize: z.int().min(2).default(14),
-    /** Learned absolute positions (the paper: 180, enough for addition at length 50). */
-    contextLength: z.int().min(1).default(180),
-    /** C, the residual width. */
-    dModel: z.int().min(1).default(384),
-    nHeads: z.int().min(1).default(6),
-    /** Compute budget (the paper's B) in block passes: applications of f per forward pass, at most. */
-    budget: z.int().min(1).default(24),
-    dropout: z.number().min(0).max(0.99).default(0.1),
-    /** The nested rungs' H (Schedule.H): cycles per step; overrides the budget solver (with `inner`). */
-    outer: z.int().min(1).optional(),
-    /** The nested rungs' L (Schedule.L): latent (z) updates per cycle, not the problem length; overrides the budget
-     *  solver (with `outer`). */
-    inner: z.int().min(1).optional(),
-    /** ACT ponder-cost weight (the paper's runs: 0); halting 'act' only. */
-    ponderWeight: z.number().min(0).default(0),
-    /** ACT halting threshold (Graves): a position halts once its cumulative halting probability exceeds it. */
-    actThreshold: z
-      .number()
-      .gt(0)
-      .max(1)
-      .default(1 - 1e-6),
-    /** ar-trm: probability, in training, of forcing a random minimum number of steps (TRM's exploration). */
-    haltExploration: z.number().min(0).max(1).default(0.25),
-    /**
-     * Nested rungs: TRM's deep supervision. The steps are split into this many supervised segments; after each
-     * segment a loss and an optimizer step, with (y, z) carried detached into the next. 1 = off (the paper).
-     * 0 = one segment per step (trm-faithful's default).
-     */
-    deepSupervision: z.int().min(0).optional(),
-    /** Binary-halting rungs: train the halting head, read at every position, with BCE against "this position's
-     *  prediction is correct" (weight haltLossWeight). Off in the paper: its head never learns. */
-    haltLoss: z.boolean().optional(),
-    haltLossWeight: z.number().min(0).default(0.5),
-    /** Nested rungs: gradient through the last cycle of a supervised step only (the paper) or through all H. */
-    gradCycles: z.enum(['last', 'all']).optional(),
-  })
+  .strictObject(settingsShape(MODEL_SETTINGS))
   .refine((c) => c.dModel % c.nHeads === 0, { path: ['nHeads'], message: 'a divisor of dModel' })
   .refine((c) => (c.outer === undefined) === (c.inner === undefined), {
     path: ['outer'],
@@ -130,20 +162,19 @@ const TRAINING_SWITCHES = [
   },
   {
     key: 'actThreshold',
-    off: 1 - 1e-6,
+    off: ACT_THRESHOLD,
     needs: (r: Rung) => r.halting === 'act',
     blame: 'halting',
     allowed: '1 - 1e-6 unless halting is "act" (ut, dual-ut, dual-nested-ut): it is ACT\'s halting threshold',
   },
   {
     key: 'haltExploration',
-    off: 0.25,
+    off: HALT_EXPLORATION,
     /** 0 (no exploration) is off too, whatever the halting (the parity fixtures set it on every rung). */
     alsoOff: 0,
     needs: (r: Rung) => r.halting === 'binary',
     blame: 'halting',
-    allowed:
-      '0.25 (the default) or 0 unless halting is "binary" (ar-trm, trm-faithful): it forces a random number of binary-halting steps in training',
+    allowed: `${HALT_EXPLORATION} (the default) or 0 unless halting is "binary" (ar-trm, trm-faithful): it forces a random number of binary-halting steps in training`,
   },
   {
     key: 'haltLoss',

@@ -16,7 +16,7 @@ export {
   type HaltingKind,
   type Readout,
 } from './rungs.js';
-export { defineModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
+export { defineModelConfig, MODEL_SETTINGS, type ModelConfig, type ModelConfigInput } from './config.js';
 export { solveBudget, type Schedule } from './budget.js';
 export {
   analyticParamCount,

@@ -11,5 +11,5 @@ import { armModelConfig, type Arm, type StudyConfig } from './schema.js';
 export function flopsPerStep(arm: Arm, task: string, length: number, config: StudyConfig): number {
   const T = sequenceLength(getTask(task), length) - 1;
   const f = flopsPerToken(defineModelConfig(armModelConfig(arm, config)), T);
-  return config.batch * T * (f.forward + f.backward);
+  return config.batchSize * T * (f.forward + f.backward);
 }

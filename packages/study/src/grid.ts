@@ -2,7 +2,10 @@ import { type BackendName } from '@tarm/core';
 import { deepFreeze } from '@tarm/core/internal';
 import { defineModelConfig, type ModelConfig } from '@tarm/recursion';
 import { CONTEXT_LENGTH } from '@tarm/tasks';
-import { armModelConfig, PAPER_DEFAULTS, taskSettings, type Study } from './schema.js';
+import type { RunRequest as TrainRunRequest, TrainSettings } from '@tarm/train/node';
+import { EVAL_DEFAULTS } from '@tarm/eval';
+import { TRAIN_DEFAULTS } from '@tarm/train';
+import { armModelConfig, taskSettings, type Study } from './schema.js';
 
 /** One training run of a study: one arm on one task with one seed. */
 export interface GridRun {
@@ -52,45 +55,33 @@ export function runConfig(run: GridRun & { readonly steps?: number }, study: Stu
     train: {
       task: run.task,
       length: t.length,
-      batchSize: c.batch,
+      batchSize: c.batchSize,
       steps: run.steps ?? t.steps,
       evalEvery: c.evalEvery,
-      optimizer: { lr: c.lr, weightDecay: PAPER_DEFAULTS.weightDecay, ...(arm.ema !== undefined && { ema: arm.ema }) },
+      optimizer: { lr: c.lr, weightDecay: TRAIN_DEFAULTS.weightDecay, ...(arm.ema !== undefined && { ema: arm.ema }) },
     },
     seed: run.seed,
     eval: {
       lengths: [...t.evalLengths],
       n: c.evalN,
       decode: arm.decode ?? c.decode,
-      temperature: PAPER_DEFAULTS.temperature,
+      temperature: EVAL_DEFAULTS.temperature,
     },
     backend,
     ...(c.log && { log: c.log }),
   });
 }
 
-/** A run's configuration as the runner hands it over (see {@link runConfig}). */
-export interface RunRequest {
-  readonly model: ModelConfig;
-  readonly train: {
-    readonly task: string;
-    readonly length: number;
-    readonly batchSize: number;
-    readonly steps: number;
-    readonly evalEvery: number;
-    readonly optimizer: { readonly lr: number; readonly weightDecay: number; readonly ema?: number };
-  };
-  readonly seed: number;
-  readonly eval: {
-    readonly lengths: readonly number[];
-    readonly n: number;
-    readonly decode: string;
-    readonly temperature: number;
-  };
+/** A run's configuration as the runner hands it over (see {@link runConfig}): @tarm/train's RunRequest, resolved. */
+export type RunRequest = TrainRunRequest<ModelConfig, RunEval> & {
+  readonly train: Required<Pick<TrainSettings, 'optimizer'>>;
+  readonly eval: RunEval;
   readonly backend: BackendName;
-  /** Extra log besides metrics.jsonl (`tensorboard`): how the run logs, not what it trains. */
-  readonly log?: 'tensorboard';
-}
+};
+/** How a run is evaluated, in config.json's words (EVAL_DEFAULTS' keys). */
+type RunEval = {
+  readonly [K in keyof typeof EVAL_DEFAULTS]: K extends 'lengths' ? readonly number[] : (typeof EVAL_DEFAULTS)[K];
+};
 
 /** The result a `tarm train` child sends when it finishes (its `--json` record). */
 export type TrainResult = Record<string, unknown>;

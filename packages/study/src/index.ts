@@ -8,6 +8,7 @@ export { StudyError } from './errors.js';
 export {
   StudySchema,
   PAPER_DEFAULTS,
+  STUDY_CONFIG_SETTINGS,
   defineStudy,
   studyJsonSchema,
   type Study,

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { StudyError } from './errors.js';
-import { defineStudy, type Study, type StudyConfig, type StudyInput } from './schema.js';
+import { renameAliases, settingAliases } from '@tarm/core/internal';
+import { defineStudy, STUDY_CONFIG_SETTINGS, type Study, type StudyConfig, type StudyInput } from './schema.js';
 
 /** The study files shipped in `presets/`: `smoke` checks the pipeline, `cpu` the ladder at CPU scale, `paper` the published configuration, `attribution` ar-trm with one TRM fix per arm, `claims` the flat rungs on addition at the regime-matched horizon, `claims-b24` the nested rungs at the paper's budget 24. */
 export const PRESET_NAMES = Object.freeze(['smoke', 'cpu', 'paper', 'attribution', 'claims', 'claims-b24'] as const);
@@ -54,7 +55,9 @@ export function applyOverrides(input: StudyInput, o: StudyOverrides = {}): Study
   if (o.seeds !== undefined) out.seeds = [...new Set(o.seeds)];
   const config = Object.fromEntries(Object.entries(o.config ?? {}).filter(([, v]) => v !== undefined));
   if (Object.keys(config).length) {
-    out.config = { ...out.config, ...config };
+    // the file's config with its aliases renamed (`batch`), so that a flag replaces the value under either name
+    const base = renameAliases(out.config ?? {}, settingAliases(STUDY_CONFIG_SETTINGS)) as Record<string, unknown>;
+    out.config = { ...base, ...config };
     // steps given on the command line also end the tasks' extension past them (maxSteps)
     const cleared = [...TASK_FIELDS.filter((f) => f in config), ...('steps' in config ? ['maxSteps'] : [])];
     out.tasks = out.tasks.map(

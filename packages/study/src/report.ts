@@ -79,7 +79,7 @@ function configSection(results: StudyResults, tasks: readonly TaskSettings[]): s
     ],
     ['budget B (block passes)', String(c.budget)],
     ['width C / heads', `${c.dModel} / ${c.nHeads}`],
-    ['batch', String(c.batch)],
+    ['batch', String(c.batchSize)],
     ['lr / dropout', `${c.lr} / ${c.dropout}`],
     ['decoding', c.decode === 'sample' ? 'sampling, T = 1' : 'greedy'],
     ['evaluation', `every ${c.evalEvery} steps on ${c.evalN} problems per length`],

@@ -1,68 +1,77 @@
 import { z } from 'zod';
 import { ConfigError } from '@tarm/core';
-import { deepFreeze } from '@tarm/core/internal';
-import { defineModelConfig, RUNG_NAMES, solveBudget, type RungName } from '@tarm/recursion';
-import { RungSwitchesSchema } from '@tarm/recursion/internal';
-import { CONTEXT_LENGTH, DECODE_STRATEGIES, getTask, TASK_NAMES } from '@tarm/tasks';
+import {
+  deepFreeze,
+  pickSettings,
+  renameAliases,
+  settingAliases,
+  settingsShape,
+  unsetSettings,
+} from '@tarm/core/internal';
+import { defineModelConfig, MODEL_SETTINGS, RUNG_NAMES, solveBudget, type RungName } from '@tarm/recursion';
+import { CONTEXT_LENGTH, getTask, TASK_NAMES } from '@tarm/tasks';
 import { sequenceLength } from '@tarm/tasks/internal';
-import { EVAL_DEFAULTS } from '@tarm/eval';
-import { TRAIN_DEFAULTS } from '@tarm/train';
+import { EVAL_DEFAULTS, EVAL_SETTINGS } from '@tarm/eval';
+import { TRAIN_DEFAULTS, TRAIN_SETTINGS } from '@tarm/train';
 import { StudyError } from './errors.js';
 
-/** The model defaults of `@tarm/recursion` (the paper's: C = 384, 6 heads, budget 24, dropout 0.1). */
-const MODEL = defineModelConfig({});
+/**
+ * What every run of a study shares: settings of the model (@tarm/recursion's MODEL_SETTINGS), the training
+ * (@tarm/train's TRAIN_SETTINGS) and the evaluation (@tarm/eval's EVAL_SETTINGS), each with its one declaration's
+ * schema, default (the paper's) and meaning; a key is the same name as in those tables and as `tarm train`'s flag.
+ */
+export const STUDY_CONFIG_SETTINGS = {
+  ...pickSettings(TRAIN_SETTINGS, ['length']),
+  ...pickSettings(EVAL_SETTINGS, ['evalLengths']),
+  ...pickSettings(MODEL_SETTINGS, ['budget', 'dModel', 'nHeads']),
+  ...pickSettings(TRAIN_SETTINGS, ['steps', 'batchSize', 'lr']),
+  ...pickSettings(MODEL_SETTINGS, ['dropout']),
+  ...pickSettings(EVAL_SETTINGS, ['decode']),
+  ...pickSettings(TRAIN_SETTINGS, ['evalEvery']),
+  ...pickSettings(EVAL_SETTINGS, ['evalN']),
+};
 
 /**
- * The paper's configuration (paper.md, "Training and evaluation"): every default of a study file, in its words.
- * Each value is declared once, by the package that uses it: the model's by `@tarm/recursion`, the training's by
- * `@tarm/train` (TRAIN_DEFAULTS), the evaluation's by `@tarm/eval` (EVAL_DEFAULTS).
+ * What an arm may set over its rung; unset, the rung's own value applies (the model's and training's defaults are
+ * the rung's, the decoding the study's).
  */
-export const PAPER_DEFAULTS = deepFreeze({
-  length: TRAIN_DEFAULTS.length,
-  evalLengths: [...EVAL_DEFAULTS.lengths],
-  budget: MODEL.budget,
-  dModel: MODEL.dModel,
-  nHeads: MODEL.nHeads,
-  steps: TRAIN_DEFAULTS.steps,
-  batch: TRAIN_DEFAULTS.batchSize,
-  lr: TRAIN_DEFAULTS.lr,
-  weightDecay: TRAIN_DEFAULTS.weightDecay,
-  dropout: MODEL.dropout,
-  decode: EVAL_DEFAULTS.decode,
-  temperature: EVAL_DEFAULTS.temperature,
-  evalEvery: TRAIN_DEFAULTS.evalEvery,
-  evalN: EVAL_DEFAULTS.n,
-  seed: TRAIN_DEFAULTS.seed,
+const ARM_SETTINGS = unsetSettings({
+  ...pickSettings(MODEL_SETTINGS, ['switches', 'deepSupervision', 'haltLoss', 'gradCycles']),
+  ...pickSettings(TRAIN_SETTINGS, ['ema']),
+  ...pickSettings(MODEL_SETTINGS, ['ponderWeight', 'haltExploration', 'outer', 'inner']),
+  ...pickSettings(EVAL_SETTINGS, ['decode']),
 });
 
-const Name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and hyphens');
-const D = PAPER_DEFAULTS;
+/** The aliases a study file's `config` accepts (`batch` for `batchSize`), alias -> key. */
+const CONFIG_ALIASES = settingAliases(STUDY_CONFIG_SETTINGS);
 
-/** What every run of a study shares; field names follow `tarm train`'s flags (`dModel` is `--d-model`). */
-export const ConfigSchema = z.strictObject({
-  /** Training length L (digits per operand). */
-  length: z.int().min(1).default(D.length),
-  /** Evaluation lengths; must include the training length (the headline number is read there). */
-  evalLengths: z
-    .array(z.int().min(1))
-    .min(1)
-    .default([...D.evalLengths]),
-  /** Compute budget B in block passes, the same for every arm (compute matching). */
-  budget: z.int().min(1).default(D.budget),
-  /** C, the residual width. */
-  dModel: z.int().min(1).default(D.dModel),
-  nHeads: z.int().min(1).default(D.nHeads),
-  steps: z.int().min(1).default(D.steps),
-  batch: z.int().min(1).default(D.batch),
-  lr: z.number().positive().default(D.lr),
-  dropout: z.number().min(0).max(0.99).default(D.dropout),
-  /** Answer decoding at evaluation: the paper samples at temperature 1. */
-  decode: z.enum(DECODE_STRATEGIES).default(D.decode),
-  evalEvery: z.int().min(1).default(D.evalEvery),
-  /** Problems per (task, length) at each evaluation. */
-  evalN: z.int().min(1).default(D.evalN),
-  /** Every run also logs to TensorBoard event files in its folder (docs/interop.md); unset: metrics.jsonl only. */
-  log: z.enum(['tensorboard']).optional(),
+const Name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and hyphens');
+
+/**
+ * What every run of a study shares (STUDY_CONFIG_SETTINGS). An alias (`batch`) is read as its key, so files written
+ * before one name per setting keep working; both names at once are refused.
+ */
+export const ConfigSchema = z.preprocess(
+  (v, ctx) =>
+    renameAliases(v, CONFIG_ALIASES, (alias, key) =>
+      ctx.issues.push({ code: 'custom', path: [alias], message: `${key} or its alias ${alias}, not both`, input: v }),
+    ),
+  z.strictObject({
+    ...settingsShape(STUDY_CONFIG_SETTINGS),
+    /** Every run also logs to TensorBoard event files in its folder (docs/interop.md); unset: metrics.jsonl only. */
+    log: z.enum(['tensorboard']).optional(),
+  }),
+);
+
+/**
+ * The paper's configuration (paper.md, "Training and evaluation"): every default of a study file, in its words,
+ * with the training and evaluation defaults a study does not set (weight decay, sampling temperature, seed).
+ */
+export const PAPER_DEFAULTS = deepFreeze({
+  ...ConfigSchema.parse({}),
+  weightDecay: TRAIN_DEFAULTS.weightDecay,
+  temperature: EVAL_DEFAULTS.temperature,
+  seed: TRAIN_DEFAULTS.seed,
 });
 
 /** One arm: a rung and the model / training switches it flips (unset: the rung's defaults). */
@@ -74,25 +83,7 @@ export const ArmSchema = z.strictObject({
   label: z.string().min(1).optional(),
   /** What the arm changes, in words. */
   change: z.string().optional(),
-  /**
-   * Structural switches over the rung: any row of the design space (packages/recursion/src/rungs.ts), e.g.
-   * `{ "halting": "binary" }` on dual-ut. A combination the ladder cannot run is refused with the switch and why.
-   */
-  switches: RungSwitchesSchema.optional(),
-  /** Nested rungs: supervised segments per batch (0: one per step). */
-  deepSupervision: z.int().min(0).optional(),
-  /** Binary-halting rungs: train the halting head with BCE. */
-  haltLoss: z.boolean().optional(),
-  gradCycles: z.enum(['last', 'all']).optional(),
-  /** Evaluate with an EMA of the weights (0: off). */
-  ema: z.number().min(0).lt(1).optional(),
-  ponderWeight: z.number().min(0).optional(),
-  haltExploration: z.number().min(0).max(1).optional(),
-  /** Nested rungs: H and L (given together); override the budget solver. */
-  outer: z.int().min(1).optional(),
-  inner: z.int().min(1).optional(),
-  /** This arm's evaluation decoding instead of the study's. */
-  decode: z.enum(DECODE_STRATEGIES).optional(),
+  ...settingsShape(ARM_SETTINGS),
 });
 
 /** A task of the study; each may set its own training length, steps and evaluation lengths. */
@@ -269,18 +260,7 @@ export function armModelConfig(arm: Arm, config: StudyConfig) {
 }
 
 /** The arm fields that change its rung (everything but its name, label, change and rung). */
-const SETTINGS = [
-  'switches',
-  'deepSupervision',
-  'haltLoss',
-  'gradCycles',
-  'ema',
-  'ponderWeight',
-  'haltExploration',
-  'outer',
-  'inner',
-  'decode',
-] as const satisfies readonly (keyof Arm)[];
+const SETTINGS = Object.keys(ARM_SETTINGS) as (keyof typeof ARM_SETTINGS)[];
 
 /** What an arm sets over its rung, in the study file's own words (`deepSupervision 0`, `switches.halting "binary"`). */
 export function armSettings(arm: Arm): string[] {

@@ -12,7 +12,7 @@ export {
   type AdamWConfig,
   type ResolvedAdamWConfig,
 } from './adamw.js';
-export { TRAIN_DEFAULTS } from './defaults.js';
+export { TRAIN_SETTINGS, TRAIN_DEFAULTS } from './settings.js';
 export { trainStep, type StepResult } from './step.js';
 export { trainingTensorBatch, disposeBatch } from './batch.js';
 export {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { BACKEND_NAMES } from '@tarm/core';
 import { rm } from 'node:fs/promises';
 import { resolveTrain } from '../options.js';
-import { FLAG_OF } from '../errors.js';
+import { flagName } from '@tarm/core/internal';
 import { trainCommand } from './train.js';
 
 /**
@@ -16,9 +16,9 @@ export const DEMO_FLAGS = Object.freeze({
   evalLengths: '10',
   budget: '2',
   dModel: '64',
-  heads: '4',
+  nHeads: '4',
   steps: '400',
-  batch: '64',
+  batchSize: '64',
   lr: '1e-3',
   dropout: '0',
   decode: 'greedy',
@@ -38,7 +38,7 @@ export function registerDemo(program: Command): void {
       await rm(resolved.out, { recursive: true, force: true }); // the demo always starts afresh in its own folder
       console.log(
         `tarm demo: tarm train ${Object.entries({ ...DEMO_FLAGS, steps: raw.steps })
-          .map(([k, v]) => `${FLAG_OF[k] ?? `--${k}`} ${v}`)
+          .map(([k, v]) => `${flagName(k)} ${v}`)
           .join(' ')}`,
       );
       await trainCommand(resolved);

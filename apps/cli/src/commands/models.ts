@@ -1,33 +1,35 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { configDefiner } from '@tarm/core/internal';
-import { ladderTable, RUNG_NAMES } from '@tarm/recursion';
+import { configDefiner, pickSettings, setting, settingsShape } from '@tarm/core/internal';
+import { ladderTable, MODEL_SETTINGS, RUNG_NAMES } from '@tarm/recursion';
+import { TRAIN_SETTINGS } from '@tarm/train';
 import { gib, human, table } from '@tarm/eval/internal';
-import { renameFlags } from '../errors.js';
+import { addSettingFlags, readFlags, typedFlags } from '../flags.js';
 
-const ModelsFlags = z.strictObject({
-  budget: z.coerce.number().int().min(1).default(24),
-  dModel: z.coerce.number().int().min(1).default(384),
-  nHeads: z.coerce.number().int().min(1).default(6),
-  seqLen: z.coerce.number().int().min(1).default(32),
-  batchSize: z.coerce.number().int().min(1).default(64),
-  json: z.boolean().default(false),
-});
+/** The settings `tarm models` takes, from the tables that declare them, and its own sequence length. */
+const MODELS_FLAGS = {
+  ...pickSettings(MODEL_SETTINGS, ['budget', 'dModel', 'nHeads']),
+  seqLen: setting({
+    schema: z.int().min(1).default(32),
+    doc: 'sequence length used for the attention FLOPs and the memory estimate',
+    arg: 'T',
+  }),
+  ...pickSettings(TRAIN_SETTINGS, ['batchSize']),
+};
+const ModelsFlags = z.strictObject({ ...settingsShape(MODELS_FLAGS), json: z.boolean().default(false) });
 
 export function registerModels(program: Command): void {
-  program
+  const command = program
     .command('models')
     .description(
       'print every model at one budget: block passes, parameters, schedule, FLOPs per token and training memory',
-    )
-    .option('--budget <B>', 'block passes per forward pass', '24')
-    .option('--d-model <C>', 'residual width', '384')
-    .option('--heads <n>', 'attention heads', '6')
-    .option('--seq-len <T>', 'sequence length used for the attention FLOPs and the memory estimate', '32')
-    .option('--batch <n>', 'batch rows for the training-memory estimate', '64')
+    );
+  addSettingFlags(command, MODELS_FLAGS)
     .option('--json', 'print a JSON array')
-    .action((raw: Record<string, unknown>) => {
-      const f = configDefiner(ModelsFlags)(renameFlags(raw) as never);
+    .action((options: Record<string, unknown>, cmd: Command) => {
+      const f = configDefiner(ModelsFlags)(
+        readFlags(typedFlags(cmd, options, MODELS_FLAGS).raw, MODELS_FLAGS) as never,
+      );
       const rows = ladderTable(
         { budget: f.budget, dModel: f.dModel, nHeads: f.nHeads },
         f.seqLen,

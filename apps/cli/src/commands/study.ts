@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '@tarm/core';
-import { configDefiner } from '@tarm/core/internal';
-import { DECODE_STRATEGIES, TASK_NAMES } from '@tarm/tasks';
+import { configDefiner, setting, settingsShape, unsetSettings } from '@tarm/core/internal';
+import { TASK_NAMES } from '@tarm/tasks';
 import {
   archiveRuns,
   collectResults,
@@ -14,6 +14,7 @@ import {
   readResults,
   resumeStudy,
   runStudy,
+  STUDY_CONFIG_SETTINGS,
   StudyError,
   unpackRuns,
   writeReport,
@@ -22,6 +23,7 @@ import {
 } from '@tarm/study';
 import { claimsTable, RUNS_ARCHIVE, writeResultsCsv } from '@tarm/study/internal';
 import { backendReason, UsageError } from '../errors.js';
+import { addSettingFlags, readFlags, typedFlags } from '../flags.js';
 import { loadQueue, queueUrl } from '../queue.js';
 
 const list = z.string().transform((s) =>
@@ -36,6 +38,16 @@ const ints = z
   .transform((s) => s.split(',').map(Number));
 const int = z.coerce.number().int().min(1);
 
+/** Flags that override the study file's shared configuration: its settings (STUDY_CONFIG_SETTINGS), unset by default. */
+const OVERRIDES = {
+  ...unsetSettings(STUDY_CONFIG_SETTINGS),
+  log: setting({
+    schema: z.enum(['tensorboard']).optional(),
+    doc: 'every run also logs to: tensorboard (event files in each run folder; tensorboard --logdir <out>/runs)',
+    arg: 'sink',
+  }),
+};
+
 const StudyFlags = z.strictObject({
   config: z.string().min(1).optional(),
   preset: z.enum(PRESET_NAMES).optional(),
@@ -48,19 +60,7 @@ const StudyFlags = z.strictObject({
   threads: int.optional(),
   backend: z.enum(BACKEND_CHOICES).default('auto'),
   // overrides of the study file's shared configuration
-  length: int.optional(),
-  evalLengths: ints.optional(),
-  budget: int.optional(),
-  dModel: int.optional(),
-  heads: int.optional(),
-  steps: int.optional(),
-  batch: int.optional(),
-  lr: z.coerce.number().positive().optional(),
-  dropout: z.coerce.number().min(0).max(0.99).optional(),
-  decode: z.enum(DECODE_STRATEGIES).optional(),
-  evalEvery: int.optional(),
-  evalN: int.optional(),
-  log: z.enum(['tensorboard']).optional(),
+  ...settingsShape(OVERRIDES),
   // queue mode (@tarm/queue)
   queue: z.string().min(1, '--queue alone reads the URL from $TARM_QUEUE, which is not set').optional(),
   detach: z.boolean().optional(),
@@ -75,21 +75,7 @@ function studyOf(f: StudyFlags) {
     arms: f.arms,
     tasks: f.tasks ?? (f.task ? [f.task] : undefined),
     seeds: f.seeds,
-    config: {
-      length: f.length,
-      evalLengths: f.evalLengths,
-      budget: f.budget,
-      dModel: f.dModel,
-      nHeads: f.heads,
-      steps: f.steps,
-      batch: f.batch,
-      lr: f.lr,
-      dropout: f.dropout,
-      decode: f.decode,
-      evalEvery: f.evalEvery,
-      evalN: f.evalN,
-      log: f.log,
-    },
+    config: Object.fromEntries(Object.keys(OVERRIDES).map((k) => [k, f[k as keyof typeof OVERRIDES]])),
   };
   if (f.config === undefined && f.preset === undefined) {
     if (!existsSync(join(f.out, 'study.json')))
@@ -139,23 +125,8 @@ export function registerStudy(program: Command): void {
     .option('--arms <list>', "comma-separated arms to run (default: the file's)")
     .option('--tasks <list>', `comma-separated tasks, ${TASK_NAMES.join(' | ')} (default: the file's)`)
     .option('--task <name>', 'one task (same as --tasks with one name)')
-    .option('--seeds <list>', "comma-separated seeds (default: the file's)")
-    .option('--steps <n>', "override the file's training steps (every task)")
-    .option('--length <L>', "override the file's training length (every task)")
-    .option('--eval-lengths <list>', "override the file's evaluation lengths (every task)")
-    .option('--budget <B>', 'override the block passes per forward pass')
-    .option('--d-model <C>', 'override the residual width')
-    .option('--heads <n>', 'override the attention heads')
-    .option('--batch <n>', 'override the batch size')
-    .option('--lr <x>', 'override the learning rate')
-    .option('--dropout <p>', 'override the dropout rate')
-    .option('--decode <how>', 'override the evaluation decoding (an arm that sets its own keeps it)')
-    .option('--eval-every <K>', 'override the evaluation interval')
-    .option('--eval-n <n>', 'override the evaluation problems per length')
-    .option(
-      '--log <sink>',
-      'every run also logs to: tensorboard (event files in each run folder; tensorboard --logdir <out>/runs)',
-    )
+    .option('--seeds <list>', "comma-separated seeds (default: the file's)");
+  addSettingFlags(studyCmd, OVERRIDES, { help: (s) => `override the file's: ${s.doc}` })
     .option('--workers <n>', 'parallel training processes (default: chosen for the machine)')
     .option('--threads <n>', 'threads per process, node backend (default: chosen for the machine)')
     .option(
@@ -169,7 +140,8 @@ export function registerStudy(program: Command): void {
     )
     .option('--detach', 'with --queue: enqueue and return at once (follow with `tarm study status`)')
     .option('--attempts <n>', 'with --queue: tries of a run that fails before it is marked failed (default 2)')
-    .action(async (raw: Record<string, unknown>) => {
+    .action(async (options: Record<string, unknown>, cmd: Command) => {
+      const raw = readFlags(typedFlags(cmd, options, OVERRIDES).raw, OVERRIDES);
       const cliEntry = fileURLToPath(new URL('../main.js', import.meta.url));
       const ac = new AbortController();
       const abort = () => ac.abort();

@@ -8,12 +8,11 @@ import {
   defineModelConfig,
   fitMicroBatch,
   flopsPerToken,
-  RUNG_NAMES,
   trainingMemory,
   type ModelConfig,
   type ModelConfigInput,
 } from '@tarm/recursion';
-import { getTask, TASK_NAMES, type DecodeOptions } from '@tarm/tasks';
+import { getTask, type DecodeOptions } from '@tarm/tasks';
 import { sequenceLength } from '@tarm/tasks/internal';
 import { evaluateLengths, formatMetricsTable, type LengthResult } from '@tarm/eval';
 import { duration as formatDuration, gib } from '@tarm/eval/internal';
@@ -24,12 +23,13 @@ import {
   flagsOfRun,
   resolveResume,
   resolveTrain,
-  TRAIN_FLAG_DEFAULTS as D,
+  TRAIN_FLAGS,
   type ResolvedTrain,
   type SavedTrainConfig,
   type TrainFlags,
 } from '../options.js';
-import { backendReason, fileInPath, renameFlags, UsageError } from '../errors.js';
+import { backendReason, fileInPath, UsageError } from '../errors.js';
+import { addSettingFlags, typedFlags } from '../flags.js';
 import { createProgress } from '../progress.js';
 import { CODE_VERSION } from '../version.js';
 
@@ -37,73 +37,25 @@ import { CODE_VERSION } from '../version.js';
 const LONG_RUN_SECONDS = 30 * 60;
 
 export function registerTrain(program: Command): void {
-  program
+  const command = program
     .command('train')
     .description('train one model of the ladder on one task; writes a resumable run folder')
-    .option('--model <rung>', RUNG_NAMES.join(' | '), D.model)
-    .option(
-      '--switches <list>',
-      'structural switches over --model, e.g. halting=binary,tied=false (stream, tied, stepEmbedding, halting, readout: see the @tarm/recursion README)',
-    )
     .option(
       '--config <file>',
       "every setting from a run config (a run folder's config.json, or what a study hands its runs); flags given as well override it",
-    )
-    .option('--task <name>', TASK_NAMES.join(' | '), D.task)
-    .option('--length <L>', 'training problem length', String(D.length))
-    .option('--eval-lengths <list>', 'comma-separated evaluation lengths', D.evalLengths.join(','))
-    .option('--budget <B>', 'block passes per forward pass', String(D.budget))
-    .option('--d-model <C>', 'residual width', String(D.dModel))
-    .option('--heads <n>', 'attention heads (must divide --d-model)', String(D.nHeads))
-    .option('--steps <n>', 'optimizer steps', String(D.steps))
-    .option('--batch <n>', 'batch size', String(D.batchSize))
-    .option('--lr <x>', 'AdamW learning rate', String(D.lr))
-    .option('--weight-decay <x>', 'AdamW decoupled weight decay', String(D.weightDecay))
-    .option('--dropout <p>', 'dropout rate', String(D.dropout))
-    .option('--seed <n>', 'run seed (weights, data, dropout, sampling)', String(D.seed))
-    .option(
-      '--backend <name>',
-      'auto (node when @tensorflow/tfjs-node loads, else wasm) | wasm | cpu | node | webgpu',
-      'auto',
-    )
-    .option('--decode <how>', 'evaluation decoding: sample (the paper, T = 1) | greedy', D.decode)
-    .option('--temperature <T>', 'sampling temperature', String(D.temperature))
-    .option('--eval-every <K>', 'evaluate every K steps (and at the end)', String(D.evalEvery))
-    .option('--eval-n <n>', 'evaluation problems per length', String(D.evalN))
-    .option('--ponder-weight <w>', 'ACT ponder-cost weight', String(D.ponderWeight))
-    .option('--outer <H>', 'nested rungs: cycles per step (with --inner; overrides the budget solver)')
-    .option('--inner <L>', 'nested rungs: latent updates per cycle (with --outer)')
-    .option('--halt-exploration <p>', 'ar-trm: exploration probability in training', String(D.haltExploration))
-    .option(
-      '--deep-supervision <N>',
-      'nested rungs: supervised segments per batch, a loss + optimizer step after each (0: one per step; default 1, trm-faithful 0)',
-    )
-    .option(
-      '--halt-loss <on|off>',
-      'binary-halting rungs: train a per-position halting head with BCE (trm-faithful: on)',
-    )
-    .option(
-      '--grad-cycles <last|all>',
-      'nested rungs: gradient through the last cycle of a step or all (trm-faithful: all)',
-    )
-    .option('--ema <decay>', 'evaluate with an EMA of the weights (0: off; trm-faithful: 0.999)')
-    .option(
-      '--micro-batch <n|auto>',
-      "rows per forward/backward pass (gradient accumulation); auto: the whole batch unless the backend's memory limit needs pieces",
-      'auto',
-    )
-    .option('--out <dir>', 'run folder (default runs/<model>-<task>-L<length>-s<seed>)')
+    );
+  addSettingFlags(command, TRAIN_FLAGS)
     .option(
       '--resume',
       "continue the run in --out (an interrupted one, or a finished one to a larger --steps); its settings come from the run's config.json",
     )
-    .option('--log <sink>', 'also log to: tensorboard (event files in the run folder, docs/interop.md)')
     .option('--json', 'print one JSON object as the last stdout line')
     .action(async (options: Record<string, unknown>, cmd: Command) => {
       // every flag checked before anything is written
-      const { config: file, ...typed } = options;
-      const typedKeys = Object.keys(typed).filter((k) => cmd.getOptionValueSource(k) === 'cli');
-      const given = new Set(typedKeys);
+      const { raw: flags, given } = typedFlags(cmd, options, TRAIN_FLAGS);
+      const { config: file, ...typed } = flags;
+      given.delete('config');
+      const typedKeys = [...given];
       const request = typeof file === 'string' ? await readRunConfig(file) : undefined;
       // --config: its settings as if typed (a resume checks them against the run's), the flags typed on top
       const fromFile = request ? flagsOfRequest(request) : {};
@@ -164,7 +116,7 @@ function sameModel(resolved: ResolvedTrain, c: SavedTrainConfig, file: string, t
       );
     throw e;
   }
-  const overridden = new Set(Object.keys(renameFlags(Object.fromEntries(typedKeys.map((k) => [k, true])))));
+  const overridden = new Set(typedKeys);
   const d = differences(toJsonValue(asked), toJsonValue(resolved.model)).find(
     (x) => !overridden.has(x.path.split('.')[0]!),
   );
@@ -274,7 +226,7 @@ export async function trainCommand({
         if (!warnedLong && info.elapsedSeconds >= 10 && info.etaSeconds > LONG_RUN_SECONDS) {
           warnedLong = true; // said once, from this machine's own pace (after 10 s, when the first steps are past)
           console.error(
-            `\ntarm: at this pace the run needs about ${formatDuration(info.etaSeconds)} more here. A run of minutes: smaller --d-model (64), --heads 4, --budget 6, --steps 300, --batch 32; Ctrl-C stops within a step and --resume continues.`,
+            `\ntarm: at this pace the run needs about ${formatDuration(info.etaSeconds)} more here. A run of minutes: smaller --d-model (64), --n-heads 4, --budget 6, --steps 300, --batch-size 32; Ctrl-C stops within a step and --resume continues.`,
           );
         }
         last = { step: info.step, loss: info.loss, tps: info.tokensPerSecond };

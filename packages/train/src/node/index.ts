@@ -15,6 +15,6 @@ export {
   type EvalLine,
   type ResumeInfo,
 } from './run.js';
-export { RunFolderError, type RunConfig, type TrainSettings } from './run-config.js';
+export { RunFolderError, type RunConfig, type RunRequest, type TrainSettings } from './run-config.js';
 export { exportRunWeights, type ExportWeights } from './export.js';
 export { encodeEvents, decodeEvents, type TbEvent } from './tensorboard.js';

@@ -30,6 +30,19 @@ export interface RunConfig {
   readonly codeVersion: string;
 }
 
+/**
+ * A run's configuration as a caller hands it to a trainer (`tarm train --config`, a study's runner): config.json
+ * without the code version, with how to evaluate (`eval`, the caller's: stored and compared, never interpreted
+ * here), the backend to train on and how to log. `M` is the model config's type, `E` the evaluation's.
+ */
+export interface RunRequest<M = unknown, E = unknown> extends Omit<RunConfig, 'model' | 'codeVersion'> {
+  readonly model: M;
+  readonly eval?: E;
+  readonly backend?: string;
+  /** Extra log besides metrics.jsonl (`tensorboard`): how the run logs, not what it trains. */
+  readonly log?: 'tensorboard';
+}
+
 /** The run folder cannot be used as asked (not empty, holds another configuration, ...). */
 export class RunFolderError extends TarmError {
   constructor(
